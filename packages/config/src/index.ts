@@ -1,0 +1,1 @@
+export { type BuildContext, type PluginFactory, type PluginLogger, Registry } from "./plugin.js";
