@@ -1,1 +1,68 @@
+export {
+  type ConfigError,
+  ConfigValidationError,
+  type FormatOptions,
+  formatConfigErrors,
+  joinPath,
+  type KeyPath,
+  showKeyPath,
+} from "./config-error.js";
+export { type ParseResult, parseLinkerdConfig } from "./linkerd-config.js";
+export type {
+  AdminConfig,
+  Backoff,
+  BindingCacheConfig,
+  ClientParams,
+  ClientSection,
+  ClientStaticEntry,
+  H2Settings,
+  HostConnectionPool,
+  LinkerdConfig,
+  Retries,
+  RetryBudget,
+  RouterConfig,
+  ServerConfig,
+  ServiceParams,
+  ServiceSection,
+  ServiceStaticEntry,
+  UsageConfig,
+} from "./linkerd-config-types.js";
+export {
+  DEFAULT_IDENTIFIER,
+  DEFAULT_INTERPRETER,
+  DEFAULT_LOAD_BALANCER,
+  linkerdSchema,
+  type Registries,
+  routerSchema,
+} from "./linkerd-schema.js";
+export { type LoadedYaml, loadYaml } from "./load-yaml.js";
+export {
+  type InterpreterEntry,
+  isParsedPlugin,
+  type NamerEntry,
+  type ParsedPlugin,
+} from "./parsed-plugin.js";
 export { type BuildContext, type PluginFactory, type PluginLogger, Registry } from "./plugin.js";
+export {
+  parsePluginObject,
+  pluginListSlot,
+  pluginSlot,
+  type RawSlot,
+  type SlotOptions,
+} from "./plugin-slot.js";
+export {
+  bool,
+  expected,
+  issueMessages,
+  namerCommonShape,
+  nonEmptyString,
+  nonNegativeInt,
+  nonNegativeNumber,
+  numberBetween,
+  pluginCommonShape,
+  port,
+  positiveInt,
+  transformerCommonShape,
+} from "./schema-helpers.js";
+export { resolveClientParams, resolveServiceParams, staticPrefixMatches } from "./static-params.js";
+export { toConfigJson } from "./to-config-json.js";

@@ -2,7 +2,7 @@
  * Activity: a Var of a state that may still be pending or may have failed (Finagle's
  * `com.twitter.util.Activity`). Namers answer with Activities of name trees.
  */
-import { type Var, Var as V, VarCell } from "./var.js";
+import { Var as V, type Var, VarCell } from "./var.js";
 
 export type ActivityState<T> =
   | { readonly kind: "pending" }
@@ -61,7 +61,10 @@ export const Activity = {
     return new Promise<T>((resolve, reject) => {
       let done = false;
       let sub: { close(): void } | undefined;
-      const timer = setTimeout(() => finish(() => reject(new Error(`binding timed out after ${timeoutMs} ms`))), timeoutMs);
+      const timer = setTimeout(
+        () => finish(() => reject(new Error(`binding timed out after ${timeoutMs} ms`))),
+        timeoutMs,
+      );
       const finish = (k: () => void) => {
         if (done) return;
         done = true;

@@ -11,7 +11,11 @@ export interface Address {
 }
 
 export type Addr =
-  | { readonly type: "bound"; readonly addrs: readonly Address[]; readonly meta: Readonly<Record<string, unknown>> }
+  | {
+      readonly type: "bound";
+      readonly addrs: readonly Address[];
+      readonly meta: Readonly<Record<string, unknown>>;
+    }
   | { readonly type: "neg" }
   | { readonly type: "failed"; readonly cause: Error }
   | { readonly type: "pending" };
@@ -27,6 +31,11 @@ export const Addr = {
   },
 };
 
-export function address(host: string, port: number, meta: Record<string, unknown> = {}, weight?: number): Address {
+export function address(
+  host: string,
+  port: number,
+  meta: Record<string, unknown> = {},
+  weight?: number,
+): Address {
   return weight === undefined ? { host, port, meta } : { host, port, meta, weight };
 }

@@ -153,7 +153,11 @@ export const Var = {
           if (ready === sources.length) emit(values.slice());
         }),
       );
-      return { close: () => subs.forEach((s) => s.close()) };
+      return {
+        close: () => {
+          for (const s of subs) s.close();
+        },
+      };
     });
   },
 };

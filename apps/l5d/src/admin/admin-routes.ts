@@ -1,0 +1,146 @@
+/** The admin endpoints of a running linker (Linkerd's `/admin/*`, `/config.json`, `/delegator.json`, ...). */
+import { toConfigJson } from "@l5d/config";
+import { Dtab, delegateTreeToJson, Path } from "@l5d/dtab";
+import type { Linker } from "../linker.js";
+import { type AdminRequest, type AdminRoute, type AdminServer, json, text } from "./admin-server.js";
+
+const DELEGATE_TIMEOUT_MS = 2_000;
+
+interface DelegateParams {
+  readonly namespace: string | undefined;
+  readonly path: string | undefined;
+  readonly dtab: string | undefined;
+}
+
+function delegateParams(req: AdminRequest): DelegateParams | string {
+  if (req.method === "POST") {
+    const ct = String(req.headers["content-type"] ?? "");
+    if (!ct.startsWith("application/json")) return "415";
+    try {
+      const b = JSON.parse(req.body) as Record<string, unknown>;
+      const str = (k: string) => (typeof b[k] === "string" ? (b[k] as string) : undefined);
+      return { namespace: str("namespace"), path: str("path"), dtab: str("dtab") };
+    } catch (e) {
+      return `Malformed delegation request: ${(e as Error).message}`;
+    }
+  }
+  return {
+    namespace: req.query.get("namespace") ?? undefined,
+    path: req.query.get("path") ?? undefined,
+    dtab: req.query.get("dtab") ?? undefined,
+  };
+}
+
+/** `/delegator.json`: Linkerd's delegation explanation for a router (`namespace`), path and dtab. */
+export async function delegatorJson(linker: Linker, req: AdminRequest) {
+  const p = delegateParams(req);
+  if (p === "415") return text("Unsupported media type: POST application/json\n", 415);
+  if (typeof p === "string") return text(`${p}\n`, 400);
+  const router = linker.routers.find((r) => r.config.label === (p.namespace ?? linker.routers[0]?.config.label));
+  if (!router) return text(`No router for namespace ${p.namespace ?? ""}\n`, 404);
+  let path: Path;
+  try {
+    path = Path.read(p.path ?? "");
+  } catch (e) {
+    return text(`Invalid path: ${(e as Error).message}\n`, 400);
+  }
+  let dtab: Dtab;
+  try {
+    dtab = p.dtab === undefined ? router.router.baseDtab : Dtab.read(p.dtab);
+  } catch (e) {
+    return text(`Invalid dtab: ${(e as Error).message}\n`, 400);
+  }
+  const interp = router.router.interpreter;
+  if (!interp.delegate) return text(`Name Interpreter for ${router.config.label} cannot show delegations\n`, 501);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), DELEGATE_TIMEOUT_MS);
+  });
+  try {
+    const tree = await Promise.race([interp.delegate(dtab, path), timeout]);
+    if (tree === "timeout") return text("Request timed out.\n", 503);
+    return json(delegateTreeToJson(tree));
+  } catch (e) {
+    return text(`${(e as Error).message}\n`, 500);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function registerAdminRoutes(admin: AdminServer, linker: Linker, shutdown: () => void): void {
+  const index = () =>
+    admin.routes
+      .map((r) => `${r.path.padEnd(34)} ${r.description}`)
+      .sort()
+      .join("\n");
+  const routes: AdminRoute[] = [
+    { path: "/admin/ping", description: "liveness: answers pong", handler: () => text("pong") },
+    {
+      path: "/admin",
+      description: "this list of admin endpoints",
+      handler: () => text(`${index()}\n`),
+    },
+    { path: "/admin/index.txt", description: "this list of admin endpoints", handler: () => text(`${index()}\n`) },
+    {
+      path: "/config.json",
+      description: "the effective config, defaults applied",
+      handler: (req) => json(toConfigJson(linker.config), 200, req.query.has("pretty")),
+    },
+    {
+      path: "/admin/metrics.json",
+      description: "every metric, flat, Linkerd names",
+      handler: (req) => {
+        const flat = linker.metrics.toFlatJson();
+        const q = req.query.get("q");
+        const out = q ? Object.fromEntries(Object.entries(flat).filter(([k]) => k.includes(q))) : flat;
+        return json(out, 200, req.query.has("pretty"));
+      },
+    },
+    {
+      path: "/delegator.json",
+      description: "delegation explanation: ?namespace=<router>&path=<path>[&dtab=<dtab>]",
+      methods: ["GET", "POST"],
+      handler: (req) => delegatorJson(linker, req),
+    },
+    {
+      path: "/bound-names.json",
+      description: "bound names (client ids) of every router",
+      handler: () => json([...new Set(linker.routers.flatMap((r) => r.router.clients().map((c) => c.id)))].sort()),
+    },
+    {
+      path: "/routers.json",
+      description: "routers, servers, clients and endpoints",
+      handler: () =>
+        json(
+          linker.routers.map((r) => ({
+            label: r.config.label,
+            dtab: r.config.dtab.show,
+            dstPrefix: r.config.dstPrefix.show,
+            servers: r.servers.map((s) => ({ ip: s.ip, port: s.port, connections: s.proxy.connections })),
+            clients: r.router.clients(),
+          })),
+        ),
+    },
+    {
+      path: "/admin/shutdown",
+      description: "POST: graceful shutdown",
+      methods: ["POST"],
+      handler: () => {
+        setImmediate(shutdown);
+        return text("shutting down\n");
+      },
+    },
+  ];
+  for (const n of linker.namers) {
+    const state = n.state;
+    if (state) {
+      routes.push({
+        path: `/namer_state/${n.kind ?? n.prefix.show.replace(/^\/#\//, "")}.json`,
+        description: `state of the ${n.kind} namer at ${n.prefix.show}`,
+        handler: () => json(state()),
+      });
+    }
+  }
+  for (const t of linker.telemeters) for (const r of t.adminRoutes ?? []) routes.push(r);
+  for (const r of routes) admin.route(r);
+}

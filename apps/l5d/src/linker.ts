@@ -1,0 +1,254 @@
+/**
+ * The linker: a validated Linkerd config turned into running parts (Linkerd's
+ * `Linker.mk`): namers, telemeters, routers with their servers, then the admin server.
+ */
+import type {
+  BuildContext,
+  LinkerdConfig,
+  ParsedPlugin,
+  PluginLogger,
+  RouterConfig,
+  ServerConfig,
+} from "@l5d/config";
+import { resolveClientParams } from "@l5d/config";
+import {
+  type MountedNamer,
+  type NameInterpreter,
+  type Namer,
+  type NameTreeTransformer,
+  createDefaultInterpreter,
+  transformNamer,
+  withTransformers,
+} from "@l5d/dtab";
+import {
+  composeIdentifiers,
+  GrpcStatus,
+  H2Router,
+  type IdentifierMaker,
+  type IncomingProxyRequest,
+  type LoadBalancer,
+  type LoadBalancerMaker,
+  MetricsRegistry,
+  P2cBalancer,
+  type ProxyServer,
+  ServerScope,
+  startProxyServer,
+  UpstreamPool,
+} from "@l5d/h2-proxy";
+import type { Logger } from "pino";
+import type { Telemeter } from "./telemetry/telemeter.js";
+
+export interface RunningServer {
+  readonly router: string;
+  readonly ip: string;
+  readonly port: number;
+  readonly proxy: ProxyServer;
+}
+
+export interface RunningRouter {
+  readonly config: RouterConfig;
+  readonly router: H2Router;
+  readonly pool: UpstreamPool;
+  readonly servers: RunningServer[];
+}
+
+export interface Linker {
+  readonly config: LinkerdConfig;
+  readonly metrics: MetricsRegistry;
+  readonly namers: readonly (MountedNamer & { readonly state?: () => unknown })[];
+  readonly routers: readonly RunningRouter[];
+  readonly telemeters: readonly Telemeter[];
+  close(graceMs?: number): Promise<void>;
+}
+
+export function pluginLogger(log: Logger): PluginLogger {
+  return {
+    info: (o, m) => (typeof o === "string" ? log.info(o) : log.info(o, m)),
+    warn: (o, m) => (typeof o === "string" ? log.warn(o) : log.warn(o, m)),
+    error: (o, m) => (typeof o === "string" ? log.error(o) : log.error(o, m)),
+    debug: (o, m) => (typeof o === "string" ? log.debug(o) : log.debug(o, m)),
+  };
+}
+
+export class LinkerBuildError extends Error {
+  constructor(
+    readonly keyPath: string,
+    cause: unknown,
+  ) {
+    super(`${keyPath}: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
+/** Builds one plugin, naming its key path if its factory throws. */
+function make<T>(p: ParsedPlugin, ctx: BuildContext): T {
+  try {
+    return p.factory.make(p.config, ctx) as T;
+  } catch (e) {
+    throw new LinkerBuildError(p.path, e);
+  }
+}
+
+export interface LinkOptions {
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly log: Logger;
+}
+
+/** Builds every plugin (may throw LinkerBuildError) without opening any port. */
+export function buildPlugins(config: LinkerdConfig, opts: LinkOptions) {
+  const closers: Array<() => void | Promise<void>> = [];
+  const metrics = new MetricsRegistry();
+  const ctxFor = (services: Record<string, unknown>, scope: string): BuildContext => ({
+    env: opts.env ?? process.env,
+    log: pluginLogger(opts.log.child({ plugin: scope })),
+    onClose: (f) => closers.push(f),
+    services: { metrics, ...services },
+  });
+
+  const mounted: Array<MountedNamer & { state?: () => unknown }> = [];
+  for (const n of config.namers) {
+    const ctx = ctxFor({}, n.path);
+    const built = make<Namer & { state?: () => unknown; close?: () => void }>(n, ctx);
+    let namer: Namer = built;
+    for (const t of n.transformers) namer = transformNamer(namer, make<NameTreeTransformer>(t, ctxFor({ namers: mounted }, t.path)));
+    if (typeof built.close === "function") closers.push(() => built.close?.());
+    mounted.push({
+      prefix: n.mountPrefix,
+      namer,
+      kind: n.kind,
+      ...(typeof built.state === "function" ? { state: () => built.state?.() } : {}),
+    });
+  }
+
+  const telemeters = config.telemetry.map((t) => make<Telemeter>(t, ctxFor({}, t.path)));
+
+  const routers = config.routers.map((r) => {
+    const makers = r.identifiers.map((p) => make<IdentifierMaker>(p, ctxFor({}, p.path)));
+    const identifier = composeIdentifiers(makers.map((m) => m(r.dstPrefix)));
+    const transformers = (r.interpreter?.transformers ?? []).map((t) =>
+      make<NameTreeTransformer>(t, ctxFor({ namers: mounted }, t.path)),
+    );
+    let interpreter: NameInterpreter;
+    if (r.interpreter) {
+      interpreter = make<NameInterpreter>(r.interpreter, ctxFor({ namers: mounted, transformers }, r.interpreter.path));
+      // the `default` interpreter factory returns the bare interpreter; transformers wrap it here
+      if (!(interpreter as { transformed?: boolean }).transformed && transformers.length > 0) {
+        interpreter = withTransformers(interpreter, transformers);
+      }
+    } else {
+      interpreter = withTransformers(createDefaultInterpreter(mounted), transformers);
+    }
+    const balancerFor = (clientId: import("@l5d/dtab").Path): LoadBalancer => {
+      const params = resolveClientParams(r.client, clientId);
+      const lb = params.loadBalancer;
+      if (!lb) return new P2cBalancer();
+      return make<LoadBalancerMaker>(lb, ctxFor({}, lb.path))();
+    };
+    return { config: r, identifier, interpreter, balancerFor };
+  });
+  return { metrics, mounted, telemeters, routers, closers };
+}
+
+/** Builds everything and opens the routers' ports. */
+export async function link(config: LinkerdConfig, opts: LinkOptions): Promise<Linker> {
+  const built = buildPlugins(config, opts);
+  const { metrics, telemeters, closers } = built;
+  const running: RunningRouter[] = [];
+  const closeAll = async (graceMs = config.admin.shutdownGraceMs) => {
+    await Promise.all(running.flatMap((r) => r.servers.map((s) => s.proxy.close(graceMs).catch(() => {}))));
+    for (const r of running) {
+      r.router.close();
+      await r.pool.close(1000).catch(() => {});
+    }
+    for (const t of telemeters) await t.close?.();
+    for (const c of closers.reverse()) await c();
+  };
+  try {
+    for (const b of built.routers) {
+      const r = b.config;
+      const pool = new UpstreamPool({ initialWindowSize: r.client.kind === "io.l5d.global" ? r.client.params.initialStreamWindowBytes : undefined });
+      const log = opts.log.child({ router: r.label });
+      const router = new H2Router({
+        label: r.label,
+        baseDtab: r.dtab,
+        identifier: b.identifier,
+        interpreter: b.interpreter,
+        loadBalancer: b.balancerFor,
+        metrics,
+        bindingTimeoutMs: r.bindingTimeoutMs,
+        idleTtlMs: r.bindingCache.idleTtlSecs * 1000,
+        cacheCapacity: r.bindingCache.trees,
+        log,
+        onEndpointsChanged: (eps) => pool.retain(eps),
+        onRequestDone: telemeters.some((t) => t.onRequest)
+          ? (rec) => {
+              for (const t of telemeters) t.onRequest?.(rec);
+            }
+          : undefined,
+      } as ConstructorParameters<typeof H2Router>[0]);
+      const rr: RunningRouter = { config: r, router, pool, servers: [] };
+      running.push(rr);
+      for (const s of r.servers) {
+        const proxy = await startServer(rr, s, metrics, log);
+        rr.servers.push({ router: r.label, ip: s.ip, port: proxy.port, proxy });
+        log.info({ ip: s.ip, port: proxy.port }, `serving ${r.label} on ${s.ip}:${proxy.port}`);
+      }
+    }
+  } catch (e) {
+    await closeAll(0);
+    throw e;
+  }
+  return {
+    config,
+    metrics,
+    namers: built.mounted,
+    routers: running,
+    telemeters,
+    close: closeAll,
+  };
+}
+
+const CTX_PREFIX = "l5d-ctx-";
+
+async function startServer(rr: RunningRouter, s: ServerConfig, metrics: MetricsRegistry, log: Logger): Promise<ProxyServer> {
+  const scope = new ServerScope(metrics, rr.config.label, s.ip, s.port);
+  const max = s.maxConcurrentRequests;
+  let inflight = 0;
+  const onRequest = (req: IncomingProxyRequest) => {
+    if (s.clearContext) {
+      for (const k of Object.keys(req.headers)) {
+        if (k.startsWith(CTX_PREFIX) || k === "l5d-dtab") delete req.headers[k];
+      }
+    }
+    if (max !== undefined && inflight >= max) {
+      req.respondError({
+        grpcStatus: GrpcStatus.RESOURCE_EXHAUSTED,
+        httpStatus: 503,
+        message: `[${rr.config.label}] server ${s.ip}:${s.port} is at maxConcurrentRequests (${max})`,
+      });
+      return;
+    }
+    inflight++;
+    const done = () => {
+      inflight--;
+    };
+    req.stream.once("close", done);
+    rr.router.handle(req, scope);
+  };
+  try {
+    const proxy = await startProxyServer({
+      host: s.ip,
+      port: s.port,
+      maxConcurrentStreams: s.maxConcurrentStreamsPerConnection,
+      initialWindowSize: s.initialStreamWindowBytes,
+      maxHeaderListSize: s.maxHeaderListBytes,
+      pool: rr.pool,
+      onRequest,
+    });
+    metrics.gauge(`rt/${rr.config.label}/server/${s.ip}/${s.port}/connections`, () => proxy.connections);
+    metrics.gauge(`rt/${rr.config.label}/server/${s.ip}/${s.port}/streams`, () => proxy.streams);
+    return proxy;
+  } catch (e) {
+    log.error({ err: (e as Error).message }, "cannot start server");
+    throw new LinkerBuildError(`routers[${rr.config.label}].servers ${s.ip}:${s.port}`, e);
+  }
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+/** The `l5d` command: `l5d dtab …` inspects dtabs; anything else runs the daemon. */
+import { runDtabCli } from "./dtab-cli.js";
+
+async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "dtab") {
+    return runDtabCli(argv.slice(1), {
+      stdout: (s) => process.stdout.write(s),
+      stderr: (s) => process.stderr.write(s),
+    });
+  }
+  const { runDaemon } = await import("./daemon.js");
+  return runDaemon(argv);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`l5d: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = 1;
+  },
+);

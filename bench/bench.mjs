@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+// Side-by-side benchmark: direct, l5d, a naive node:http2 proxy, nginx, haproxy and nghttpx.
+//   pnpm bench         full run (< 5 min), results in bench/results/<timestamp>.{json,md}
+//   pnpm bench:quick   one hop, l5d + naive + nghttpx (< 60 s); last line:
+//                      l5d_cpu_us_per_req=<n> nghttpx_cpu_us_per_req=<n> ratio=<n>
+// The harness is TypeScript in bench/src, compiled to bench/dist by `pnpm build` (turbo).
+import { existsSync } from "node:fs";
+
+const entry = new URL("./dist/main.js", import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write("bench: bench/dist/main.js missing; run `pnpm --filter @l5d/bench build`\n");
+  process.exit(1);
+}
+const { main } = await import(entry.href);
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,78 @@
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { grpcCall, grpcFrame, probe } from "./grpc.js";
+import { freePort, waitForPort } from "./net.js";
+import { pacedLoad } from "./paced.js";
+import { sampleTrees } from "./proc.js";
+import { Supervisor } from "./supervisor.js";
+
+const benchDir = new URL("..", import.meta.url).pathname;
+const empty = grpcFrame(new Uint8Array(0));
+
+describe("backend, naive proxy and supervisor on loopback", () => {
+  const sup = new Supervisor();
+  afterEach(async () => {
+    await sup.stopAll();
+  });
+
+  async function startBackend(): Promise<{ port: number; pid: number }> {
+    const port = await freePort();
+    const child = sup.spawn("backend", process.execPath, [
+      join(benchDir, "backend.mjs"),
+      String(port),
+    ]);
+    await waitForPort(port, 10_000, child);
+    return { port, pid: child.pid };
+  }
+
+  it("the backend answers unary, stream and echo calls with grpc-status 0", async () => {
+    const { port, pid } = await startBackend();
+    const unary = await probe(port, "/helloworld.World/Greeting", empty, 1);
+    expect(unary.messages[0]!.subarray(2).toString()).toBe("world!");
+    const stream = await probe(port, "/bench.Bench/Stream", empty, 7, { "x-bench-count": "7" });
+    expect(stream.messages).toHaveLength(7);
+    const big = grpcFrame(Buffer.alloc(200_000, 1));
+    const echo = await probe(port, "/bench.Bench/Echo", big, 1);
+    expect(echo.messages[0]!.length).toBe(200_000);
+    const unknown = await grpcCall(port, "/nope.Nope/Nope", empty);
+    expect(unknown.grpcStatus).toBe("12");
+    const usage = sampleTrees([pid]);
+    expect(usage.pids).toContain(pid);
+    expect(usage.rssKb).toBeGreaterThan(1000);
+  });
+
+  it("the naive proxy forwards calls, trailers included, and the paced client measures them", async () => {
+    const backend = await startBackend();
+    const port = await freePort();
+    const proxy = sup.spawn("naive", process.execPath, [
+      join(benchDir, "naive-proxy.mjs"),
+      String(port),
+      `127.0.0.1:${backend.port}`,
+    ]);
+    await waitForPort(port, 10_000, proxy);
+    const r = await probe(port, "/bench.Bench/Stream", empty, 50, { "x-bench-count": "50" });
+    expect(r.grpcStatus).toBe("0");
+    const trailersOnly = await grpcCall(port, "/nope.Nope/Nope", empty);
+    expect(trailersOnly.grpcStatus).toBe("12");
+    const paced = await pacedLoad({
+      port,
+      path: "/helloworld.World/Greeting",
+      body: empty,
+      rate: 200,
+      durationS: 0.5,
+      connections: 2,
+    });
+    expect(paced.sent).toBe(100);
+    expect(paced.ok).toBe(100);
+    expect(paced.latenciesUs.every((l) => l > 0)).toBe(true);
+  });
+
+  it("stop() ends the process and stopAll() leaves nothing running", async () => {
+    const { pid } = await startBackend();
+    await startBackend();
+    expect(sup.size).toBe(2);
+    await sup.stopAll();
+    expect(sup.size).toBe(0);
+    expect(() => process.kill(pid, 0)).toThrow();
+  });
+});

@@ -1,0 +1,329 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { type BenchOptions, parseArgs, UsageError } from "./cli.js";
+import { grpcFrame, probe, protoBytesField } from "./grpc.js";
+import { describeMachine } from "./machine.js";
+import { freePort, waitForPort } from "./net.js";
+import { PROXIES, type ProxyKind, type StartContext, startChain } from "./peers.js";
+import { quickLine, renderMarkdown } from "./report.js";
+import type { BackendName, CaseResult, RunReport, Workload } from "./results.js";
+import {
+  fixedRate,
+  type LoadContext,
+  type Phases,
+  type RequestSpec,
+  rssNow,
+  rssResult,
+  saturated,
+  serial,
+  warmup,
+} from "./runner.js";
+import { type Child, Supervisor } from "./supervisor.js";
+import { ensureTools, type ToolName, type ToolStatus, which } from "./tools.js";
+
+const GRPC_HEADERS = ["content-type: application/grpc", "te: trailers"];
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+function phasesFor(o: BenchOptions): Phases {
+  const s = (x: number): number => Math.max(0.5, Math.round(x * o.scale * 2) / 2);
+  return o.quick
+    ? {
+        warmupS: 1,
+        saturatedS: s(4),
+        rateS: s(3),
+        serialS: s(1),
+        satClients: 4,
+        satStreams: 32,
+        rateTotal: 1000,
+        rateClients: 4,
+      }
+    : {
+        warmupS: 1,
+        saturatedS: s(4),
+        rateS: s(5),
+        serialS: s(2),
+        satClients: 4,
+        satStreams: 32,
+        rateTotal: 1000,
+        rateClients: 4,
+      };
+}
+
+interface Backend {
+  name: BackendName;
+  child: Child;
+  port: number;
+}
+
+async function startBackend(
+  sup: Supervisor,
+  repoRoot: string,
+  name: BackendName,
+): Promise<Backend> {
+  const port = await freePort();
+  const child =
+    name === "node"
+      ? sup.spawn("backend", process.execPath, [join(repoRoot, "bench/backend.mjs"), String(port)])
+      : sup.spawn(
+          "world",
+          process.execPath,
+          [join(repoRoot, "apps/world/dist/main.js"), `-addr=127.0.0.1:${port}`, "-protocol=grpc"],
+          { env: { ...process.env, TARGET_WORLD: "world", LOG_LEVEL: "warn" } },
+        );
+  try {
+    await waitForPort(port, 15_000, child);
+  } catch (err) {
+    await sup.stop(child);
+    throw err;
+  }
+  return { name, child, port };
+}
+
+/** Runs the whole benchmark; returns the process exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let opts: BenchOptions;
+  try {
+    opts = parseArgs(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      log(err.message);
+      return 2;
+    }
+    throw err;
+  }
+  const repoRoot = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
+  const startedAt = new Date();
+  const loadStart = loadavg()[0] ?? 0;
+  if (loadStart > 0.5) log(`bench: load average ${loadStart.toFixed(2)}: other work is running, results will be noisy`);
+  const budgetMs = opts.quick ? 45_000 : 255_000;
+  const deadline = Date.now() + budgetMs;
+  const sup = new Supervisor();
+  sup.installSignalHandlers();
+  const rundir = mkdtempSync(join(tmpdir(), "l5d-bench-"));
+  const phases = phasesFor(opts);
+  const skipped: RunReport["skipped"] = [];
+  const cases: CaseResult[] = [];
+  try {
+    const wanted: ToolName[] = opts.quick
+      ? ["h2load", "nghttpx"]
+      : ["h2load", "nginx", "haproxy", "nghttpx"];
+    const tools: Map<ToolName, ToolStatus> = opts.noInstall
+      ? new Map(
+          wanted.map((n): [ToolName, ToolStatus] => {
+            const p = which(n);
+            return [
+              n,
+              p
+                ? { ok: true, path: p, version: "?" }
+                : { ok: false, reason: `${n} not found (--no-install)` },
+            ];
+          }),
+        )
+      : ensureTools(wanted, log);
+    const h2 = tools.get("h2load");
+    if (!h2?.ok) {
+      log(`bench: cannot run without h2load: ${h2?.reason ?? "not found"}`);
+      return 1;
+    }
+    const ctx: StartContext = { sup, rundir, repoRoot, tools };
+    const versions: Record<string, string> = { h2load: h2.version };
+    const defaultSet = opts.quick ? ["l5d", "naive", "nghttpx"] : PROXIES.map((p) => p.name);
+    const chosen = PROXIES.filter((p) => (opts.only ?? defaultSet).includes(p.name));
+    const kinds: ProxyKind[] = [];
+    for (const k of chosen) {
+      const a = k.available(ctx);
+      if (a.ok) {
+        kinds.push(k);
+        versions[k.name] = a.version;
+      } else {
+        skipped.push({ what: k.name, reason: a.reason });
+        log(`bench: skipping ${k.name}: ${a.reason}`);
+      }
+    }
+
+    // request bodies
+    const emptyFile = join(rundir, "empty.grpc");
+    writeFileSync(emptyFile, grpcFrame(new Uint8Array(0)));
+    const bigFile = join(rundir, "1mib.grpc");
+    const bigMsg = protoBytesField(1024 * 1024 - 4);
+    writeFileSync(bigFile, grpcFrame(bigMsg));
+    const reqs: Record<Workload, RequestSpec & { probeBody: Buffer; messages: number }> = {
+      unary: {
+        path: "/helloworld.World/Greeting",
+        dataFile: emptyFile,
+        headers: GRPC_HEADERS,
+        probeBody: grpcFrame(new Uint8Array(0)),
+        messages: 1,
+      },
+      stream1000: {
+        path: "/bench.Bench/Stream",
+        dataFile: emptyFile,
+        headers: GRPC_HEADERS,
+        probeBody: grpcFrame(new Uint8Array(0)),
+        messages: 1000,
+      },
+      echo1MiB: {
+        path: "/bench.Bench/Echo",
+        dataFile: bigFile,
+        headers: GRPC_HEADERS,
+        probeBody: grpcFrame(bigMsg),
+        messages: 1,
+      },
+    };
+    const bulkShape: Record<Workload, { clients: number; streams: number }> = {
+      unary: { clients: phases.satClients, streams: phases.satStreams },
+      stream1000: { clients: 2, streams: 4 },
+      echo1MiB: { clients: 2, streams: 2 },
+    };
+
+    const backends: BackendName[] = ["node"];
+    if (!opts.quick) {
+      if (existsSync(join(repoRoot, "apps/world/dist/main.js"))) backends.push("world");
+      else skipped.push({ what: "world backend", reason: "apps/world/dist/main.js not built" });
+    }
+
+    for (const bname of backends) {
+      let backend: Backend;
+      try {
+        backend = await startBackend(sup, repoRoot, bname);
+        await probe(backend.port, reqs.unary.path, reqs.unary.probeBody, 1);
+      } catch (err) {
+        skipped.push({ what: `${bname} backend`, reason: (err as Error).message });
+        log(`bench: ${bname} backend unusable: ${(err as Error).message}`);
+        continue;
+      }
+      const full = bname === "node";
+      const plan: { kind: ProxyKind | undefined; hops: number }[] = [{ kind: undefined, hops: 0 }];
+      for (const k of kinds) {
+        plan.push({ kind: k, hops: 1 });
+        if (full && !opts.quick) plan.push({ kind: k, hops: 2 });
+      }
+      for (const step of plan) {
+        const proxy = step.kind?.name ?? "direct";
+        const id = `${bname}/${proxy}/${step.hops}`;
+        if (Date.now() > deadline) {
+          skipped.push({ what: id, reason: `time budget of ${budgetMs / 1000} s used up` });
+          continue;
+        }
+        const t0 = Date.now();
+        let children: Child[] = [];
+        const workloads: Workload[] =
+          full && !opts.quick && step.hops <= 1 ? ["unary", "stream1000", "echo1MiB"] : ["unary"];
+        try {
+          let port = backend.port;
+          if (step.kind) {
+            const chain = await startChain(ctx, step.kind, step.hops, backend.port);
+            children = chain.children;
+            port = chain.entryPort;
+          }
+          const lctx: LoadContext = {
+            sup,
+            h2load: h2.path,
+            rundir,
+            proxyPids: children.map((c) => c.pid),
+            backendPid: backend.child.pid,
+            hops: step.hops,
+            port,
+          };
+          for (const w of workloads) {
+            const base: CaseResult = {
+              id: `${id}/${w}`,
+              backend: bname,
+              proxy,
+              hops: step.hops,
+              workload: w,
+            };
+            try {
+              const r = reqs[w];
+              await probe(port, r.path, r.probeBody, r.messages);
+              const idle = rssNow(lctx.proxyPids).rssKb;
+              const p =
+                w === "unary"
+                  ? phases
+                  : { ...phases, warmupS: 0.5, saturatedS: Math.max(1, phases.saturatedS - 1) };
+              await warmup(lctx, r, {
+                ...p,
+                satClients: bulkShape[w].clients,
+                satStreams: bulkShape[w].streams,
+              });
+              base.saturated = await saturated(lctx, r, p, bulkShape[w]);
+              if (w === "unary") {
+                if (p.rateS > 0 && full) base.rate = await fixedRate(lctx, r, p, r.probeBody);
+                if (p.serialS > 0) base.serial = await serial(lctx, r, p);
+              }
+              if (children.length > 0) base.rss = rssResult(idle, lctx.proxyPids);
+            } catch (err) {
+              base.error = (err as Error).message;
+            }
+            cases.push(base);
+            const s = base.saturated;
+            log(
+              `bench: ${base.id}: ${base.error ? `ERROR ${base.error.slice(0, 200)}` : `${s?.reqPerS.toFixed(0)} req/s, proxy ${s?.proxyCpuUsPerReq?.toFixed(1) ?? "-"} µs/req, backend ${s?.backendCpuUsPerReq?.toFixed(1) ?? "-"} µs/req${base.rate ? `, p99@1k ${base.rate.p99} µs` : ""}`}`,
+            );
+          }
+        } catch (err) {
+          const msg = (err as Error).message;
+          cases.push({
+            id: `${id}/unary`,
+            backend: bname,
+            proxy,
+            hops: step.hops,
+            workload: "unary",
+            error: msg,
+          });
+          log(`bench: ${id}: ERROR ${msg.slice(0, 300)}`);
+        } finally {
+          for (const c of children) await sup.stop(c);
+        }
+        log(`bench: ${id} took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      }
+      await sup.stop(backend.child);
+    }
+
+    const report: RunReport = {
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      mode: opts.quick ? "quick" : "full",
+      machine: describeMachine(),
+      loadAvg: { start: loadStart, end: loadavg()[0] ?? 0 },
+      versions,
+      skipped,
+      settings: { ...phases, scale: opts.scale },
+      cases,
+    };
+    const md = renderMarkdown(report);
+    const outDir = opts.outDir ?? join(repoRoot, "bench/results");
+    mkdirSync(outDir, { recursive: true });
+    const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
+    const base = join(outDir, `${stamp}${opts.quick ? "-quick" : ""}`);
+    writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(`${base}.md`, md);
+    process.stdout.write(`${md}\n`);
+    process.stdout.write(`results: ${base}.json, ${base}.md\n`);
+    const cpu = (name: string): number | undefined =>
+      cases.find(
+        (c) =>
+          c.backend === "node" &&
+          c.workload === "unary" &&
+          c.hops === 1 &&
+          c.proxy === name &&
+          !c.error,
+      )?.saturated?.proxyCpuUsPerReq;
+    const naiveUs = cpu("naive");
+    const ngUs = cpu("nghttpx");
+    if (naiveUs !== undefined) {
+      process.stdout.write(
+        `stand-in (naive node:http2 proxy, not l5d): ${quickLine(naiveUs, ngUs).replace(/^l5d_/, "naive_")}\n`,
+      );
+    }
+    process.stdout.write(`${quickLine(cpu("l5d"), ngUs)}\n`);
+    return 0;
+  } finally {
+    await sup.stopAll();
+    rmSync(rundir, { recursive: true, force: true });
+  }
+}

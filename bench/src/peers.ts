@@ -1,0 +1,211 @@
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { freePort, waitForPort } from "./net.js";
+import type { Child, Supervisor } from "./supervisor.js";
+import { HAPROXY_CFG, L5D_YAML, NGHTTPX_CONF, NGINX_CONF, render } from "./templates.js";
+import type { ToolName, ToolStatus } from "./tools.js";
+
+/** The proxies the harness knows how to run. */
+export type ProxyName = "l5d" | "naive" | "nginx" | "haproxy" | "nghttpx";
+
+/** Everything a proxy kind needs to start. */
+export interface StartContext {
+  sup: Supervisor;
+  /** per-run scratch directory. */
+  rundir: string;
+  /** repository root (for apps/l5d and bench/naive-proxy.mjs). */
+  repoRoot: string;
+  tools: ReadonlyMap<ToolName, ToolStatus>;
+}
+
+/** Availability of a proxy kind. */
+export type Availability = { ok: true; version: string } | { ok: false; reason: string };
+
+/** One kind of proxy under test. */
+export interface ProxyKind {
+  name: ProxyName;
+  /** short description for the report. */
+  label: string;
+  available(ctx: StartContext): Availability;
+  /** Starts one instance listening on 127.0.0.1:listenPort forwarding to 127.0.0.1:upstreamPort. */
+  start(ctx: StartContext, listenPort: number, upstreamPort: number): Promise<Child>;
+}
+
+const HOST = "127.0.0.1";
+const READY_MS = 15_000;
+
+function instanceDir(ctx: StartContext, name: string, port: number): string {
+  const dir = join(ctx.rundir, `${name}-${port}`);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+function tool(ctx: StartContext, name: ToolName): Availability {
+  const t = ctx.tools.get(name);
+  if (!t) return { ok: false, reason: `${name} was not looked up` };
+  return t.ok ? { ok: true, version: t.version } : t;
+}
+
+function toolPath(ctx: StartContext, name: ToolName): string {
+  const t = ctx.tools.get(name);
+  return t?.ok ? t.path : name;
+}
+
+async function started(ctx: StartContext, child: Child, port: number): Promise<Child> {
+  try {
+    await waitForPort(port, READY_MS, child);
+  } catch (err) {
+    await ctx.sup.stop(child);
+    throw err;
+  }
+  return child;
+}
+
+export const l5d: ProxyKind = {
+  name: "l5d",
+  label: "l5d (apps/l5d, h2 router, io.l5d.header.token)",
+  available(ctx) {
+    const main = join(ctx.repoRoot, "apps/l5d/dist/main.js");
+    if (!existsSync(main)) return { ok: false, reason: `${main} not built (pnpm build)` };
+    return { ok: true, version: `l5d-ts (node ${process.version})` };
+  },
+  async start(ctx, listenPort, upstreamPort) {
+    const dir = instanceDir(ctx, "l5d", listenPort);
+    const adminPort = await freePort();
+    const cfg = join(dir, "l5d.yaml");
+    writeFileSync(
+      cfg,
+      render(L5D_YAML, {
+        NAME: `l5d-${listenPort}`,
+        ADMIN_PORT: adminPort,
+        UP_HOST: HOST,
+        UP_PORT: upstreamPort,
+        LISTEN_HOST: HOST,
+        LISTEN_PORT: listenPort,
+      }),
+    );
+    const main = join(ctx.repoRoot, "apps/l5d/dist/main.js");
+    const env = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" };
+    return started(
+      ctx,
+      ctx.sup.spawn(`l5d:${listenPort}`, process.execPath, [main, cfg], { env }),
+      listenPort,
+    );
+  },
+};
+
+export const naive: ProxyKind = {
+  name: "naive",
+  label: "naive node:http2 forwarding proxy (bench/naive-proxy.mjs)",
+  available: () => ({ ok: true, version: `node ${process.version}` }),
+  async start(ctx, listenPort, upstreamPort) {
+    const script = join(ctx.repoRoot, "bench/naive-proxy.mjs");
+    const args = [script, String(listenPort), `${HOST}:${upstreamPort}`];
+    return started(ctx, ctx.sup.spawn(`naive:${listenPort}`, process.execPath, args), listenPort);
+  },
+};
+
+export const nginx: ProxyKind = {
+  name: "nginx",
+  label: "nginx grpc_pass (1 worker)",
+  available: (ctx) => tool(ctx, "nginx"),
+  async start(ctx, listenPort, upstreamPort) {
+    const dir = instanceDir(ctx, "nginx", listenPort);
+    mkdirSync(join(dir, "body"), { recursive: true });
+    const conf = join(dir, "nginx.conf");
+    writeFileSync(
+      conf,
+      render(NGINX_CONF, {
+        NAME: `nginx-${listenPort}`,
+        RUNDIR: dir,
+        LISTEN: `${HOST}:${listenPort}`,
+        UPSTREAM: `${HOST}:${upstreamPort}`,
+      }),
+    );
+    const args = ["-p", dir, "-c", conf, "-e", join(dir, "error.log")];
+    return started(
+      ctx,
+      ctx.sup.spawn(`nginx:${listenPort}`, toolPath(ctx, "nginx"), args),
+      listenPort,
+    );
+  },
+};
+
+export const haproxy: ProxyKind = {
+  name: "haproxy",
+  label: "haproxy proto h2 (nbthread 1)",
+  available: (ctx) => tool(ctx, "haproxy"),
+  async start(ctx, listenPort, upstreamPort) {
+    const dir = instanceDir(ctx, "haproxy", listenPort);
+    const cfg = join(dir, "haproxy.cfg");
+    writeFileSync(
+      cfg,
+      render(HAPROXY_CFG, {
+        NAME: `haproxy-${listenPort}`,
+        LISTEN: `${HOST}:${listenPort}`,
+        UPSTREAM: `${HOST}:${upstreamPort}`,
+      }),
+    );
+    const args = ["-db", "-f", cfg];
+    return started(
+      ctx,
+      ctx.sup.spawn(`haproxy:${listenPort}`, toolPath(ctx, "haproxy"), args),
+      listenPort,
+    );
+  },
+};
+
+export const nghttpx: ProxyKind = {
+  name: "nghttpx",
+  label: "nghttpx (workers=1)",
+  available: (ctx) => tool(ctx, "nghttpx"),
+  async start(ctx, listenPort, upstreamPort) {
+    const dir = instanceDir(ctx, "nghttpx", listenPort);
+    const conf = join(dir, "nghttpx.conf");
+    writeFileSync(
+      conf,
+      render(NGHTTPX_CONF, {
+        NAME: `nghttpx-${listenPort}`,
+        RUNDIR: dir,
+        LISTEN_HOST: HOST,
+        LISTEN_PORT: listenPort,
+        UP_HOST: HOST,
+        UP_PORT: upstreamPort,
+      }),
+    );
+    const args = [`--conf=${conf}`];
+    return started(
+      ctx,
+      ctx.sup.spawn(`nghttpx:${listenPort}`, toolPath(ctx, "nghttpx"), args),
+      listenPort,
+    );
+  },
+};
+
+/** Every proxy kind, in report order. */
+export const PROXIES: readonly ProxyKind[] = [l5d, naive, nginx, haproxy, nghttpx];
+
+/**
+ * Starts `hops` instances of `kind` in a chain ending at `backendPort` (the last one started
+ * first), and returns them client side first plus the port the client should use.
+ */
+export async function startChain(
+  ctx: StartContext,
+  kind: ProxyKind,
+  hops: number,
+  backendPort: number,
+): Promise<{ entryPort: number; children: Child[] }> {
+  const children: Child[] = [];
+  let upstream = backendPort;
+  try {
+    for (let i = 0; i < hops; i++) {
+      const port = await freePort();
+      children.unshift(await kind.start(ctx, port, upstream));
+      upstream = port;
+    }
+  } catch (err) {
+    for (const c of children) await ctx.sup.stop(c);
+    throw err;
+  }
+  return { entryPort: upstream, children };
+}

@@ -1,0 +1,70 @@
+import type { Machine } from "./machine.js";
+import type { ProxyName } from "./peers.js";
+import type { Percentiles } from "./stats.js";
+
+/** What a request does. */
+export type Workload = "unary" | "stream1000" | "echo1MiB";
+
+/** Which backend answers. */
+export type BackendName = "node" | "world";
+
+/** A saturated, fixed-duration run. */
+export interface SaturatedResult {
+  clients: number;
+  streams: number;
+  durationS: number;
+  reqPerS: number;
+  succeeded: number;
+  failed: number;
+  /** CPU µs per request summed over every proxy process of the case (all hops). */
+  proxyCpuUsPerReq?: number;
+  /** proxyCpuUsPerReq divided by the number of hops. */
+  proxyCpuUsPerReqPerHop?: number;
+  /** CPU µs per request of the backend. */
+  backendCpuUsPerReq?: number;
+  /** proxy CPU utilisation over the run, in cores (1.0 = one core busy). */
+  proxyCores?: number;
+}
+
+/** A latency run (fixed rate or serial); latencies in µs. */
+export interface LatencyResult extends Percentiles {
+  /** requested total rate, or undefined for the serial run. */
+  targetRps?: number;
+  achievedRps: number;
+  failed: number;
+}
+
+/** RSS summed over a case's proxy processes, KiB. */
+export interface RssResult {
+  idleKb: number;
+  afterKb: number;
+  peakKb: number;
+}
+
+/** One measured case. */
+export interface CaseResult {
+  id: string;
+  backend: BackendName;
+  proxy: ProxyName | "direct";
+  hops: number;
+  workload: Workload;
+  saturated?: SaturatedResult;
+  rate?: LatencyResult;
+  serial?: LatencyResult;
+  rss?: RssResult;
+  error?: string;
+}
+
+/** The whole run, as written to bench/results/<timestamp>.json. */
+export interface RunReport {
+  startedAt: string;
+  finishedAt: string;
+  mode: "full" | "quick";
+  machine: Machine;
+  /** 1-minute load average when the run started and ended (other work on the machine skews results). */
+  loadAvg?: { start: number; end: number };
+  versions: Record<string, string>;
+  skipped: { what: string; reason: string }[];
+  settings: Record<string, number | string>;
+  cases: CaseResult[];
+}

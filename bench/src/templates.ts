@@ -1,0 +1,78 @@
+// Peer configs from ../shared/spec/reliability-and-perf.md ("Proxy configs used for the
+// side-by-side baseline"), h2c on both sides, one worker/thread each.
+
+/** Replaces every {{KEY}} with vars[KEY]; an unknown key is an error (typo guard). */
+export function render(template: string, vars: Record<string, string | number>): string {
+  return template.replace(/\{\{([A-Z_]+)\}\}/g, (_, key: string) => {
+    const v = vars[key];
+    if (v === undefined) throw new TemplateError(`template variable ${key} not given`);
+    return String(v);
+  });
+}
+
+/** Raised when a template refers to a variable that was not supplied. */
+export class TemplateError extends Error {
+  override name = "TemplateError";
+}
+
+export const NGINX_CONF = `# nginx grpc_pass, h2c (prior knowledge) on both sides. {{NAME}}
+worker_processes 1;
+daemon off;
+user www-data;
+pid {{RUNDIR}}/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  error_log {{RUNDIR}}/error.log warn;
+  client_max_body_size 16m;         # not in the spec's template: the default 1m rejects the 1 MiB case
+  client_body_temp_path {{RUNDIR}}/body;
+  upstream up {
+    server {{UPSTREAM}};
+    keepalive 128;
+    keepalive_requests 1000000;
+  }
+  server {
+    listen {{LISTEN}} http2;
+    http2_max_concurrent_streams 1000;
+    keepalive_requests 1000000;
+    location / { grpc_pass grpc://up; }
+  }
+}
+`;
+
+export const HAPROXY_CFG = `# haproxy h2c <-> h2c. {{NAME}}
+global
+  nbthread 1
+  maxconn 5000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client  60s
+  timeout server  60s
+frontend fe
+  bind {{LISTEN}} proto h2
+  default_backend be
+backend be
+  http-reuse always
+  server s1 {{UPSTREAM}} proto h2
+`;
+
+export const NGHTTPX_CONF = `# nghttpx h2c <-> h2c. {{NAME}}
+frontend={{LISTEN_HOST}},{{LISTEN_PORT}};no-tls
+backend={{UP_HOST}},{{UP_PORT}};;proto=h2;no-tls
+workers=1
+pid-file={{RUNDIR}}/nghttpx.pid
+errorlog-file={{RUNDIR}}/error.log
+frontend-http2-max-concurrent-streams=1000
+`;
+
+/** One l5d router: h2, header.token identifier, every /svc name to one inet address. */
+export const L5D_YAML = `# l5d one hop ({{NAME}})
+admin: {port: {{ADMIN_PORT}}, ip: 127.0.0.1}
+routers:
+- protocol: h2
+  label: bench
+  identifier: {kind: io.l5d.header.token}
+  dtab: /svc/* => /$/inet/{{UP_HOST}}/{{UP_PORT}};
+  servers: [{port: {{LISTEN_PORT}}, ip: {{LISTEN_HOST}}}]
+`;

@@ -1,0 +1,177 @@
+/** The parsed Linkerd 1.x config (defaults applied). Keys and defaults follow Linkerd's docs. */
+import type { Dtab, Path } from "@l5d/dtab";
+import type { InterpreterEntry, NamerEntry, ParsedPlugin } from "./parsed-plugin.js";
+
+export interface AdminConfig {
+  /** Default `127.0.0.1` (Linkerd ≥1.2; 1.0.x used 0.0.0.0). */
+  readonly ip: string;
+  /** Default 9990. */
+  readonly port: number;
+  /** Time given to in-flight requests on shutdown. Default 10000. */
+  readonly shutdownGraceMs: number;
+  /** Accepted for compatibility (JVM worker threads); unused. Default 2. */
+  readonly workerThreads: number;
+  /** Accepted, not enforced yet. */
+  readonly security?: Readonly<Record<string, unknown>>;
+  readonly socketOptions?: Readonly<Record<string, unknown>>;
+  readonly httpIdentifierPort?: number;
+}
+
+/** HTTP/2 settings shared by servers and clients. */
+export interface H2Settings {
+  /** Default 65535 (64 KiB, the HTTP/2 default). */
+  readonly initialStreamWindowBytes?: number;
+  /** Default 16384. */
+  readonly maxFrameBytes?: number;
+  /** Unset by default (HTTP/2's 4096). */
+  readonly headerTableBytes?: number;
+  /** Unset by default (unlimited). */
+  readonly maxHeaderListBytes?: number;
+  /** Send WINDOW_UPDATE when this fraction of the window is consumed... Linkerd default 0.99. */
+  readonly windowUpdateRatio?: number;
+}
+
+export interface ServerConfig extends H2Settings {
+  /** Default 4142 for h2. */
+  readonly port: number;
+  /** Default `127.0.0.1` (loopback). */
+  readonly ip: string;
+  /** Unlimited when unset. */
+  readonly maxConcurrentRequests?: number;
+  /** Drop incoming `l5d-ctx-*` / `l5d-dtab` headers. Default false. */
+  readonly clearContext: boolean;
+  /** Default 1000 (Linkerd ≥1.5.1). */
+  readonly maxConcurrentStreamsPerConnection: number;
+  /** Announcer names (accepted; announcers are not implemented). */
+  readonly announce?: readonly string[];
+}
+
+export interface RetryBudget {
+  /** Default 10. */
+  readonly minRetriesPerSec: number;
+  /** Default 0.2. */
+  readonly percentCanRetry: number;
+  /** Default 10. */
+  readonly ttlSecs: number;
+}
+
+export type Backoff =
+  | { readonly kind: "constant" /** Default 0. */; readonly ms: number }
+  | { readonly kind: "jittered"; readonly minMs: number; readonly maxMs: number };
+
+export interface HostConnectionPool {
+  /** Default 0. */
+  readonly minSize: number;
+  readonly maxSize?: number;
+  readonly idleTimeMs?: number;
+  readonly maxWaiters?: number;
+}
+
+export interface ClientParams extends H2Settings {
+  /** Default `p2c` (when registered). */
+  readonly loadBalancer?: ParsedPlugin;
+  /** Default: the protocol's (5 consecutive failures, jittered backoff 5 s → 300 s). */
+  readonly failureAccrual?: ParsedPlugin;
+  /** Connection-level retries. Defaults as RetryBudget. */
+  readonly requeueBudget: RetryBudget;
+  /** Default false. */
+  readonly failFast: boolean;
+  /** No per-attempt timeout by default. */
+  readonly requestAttemptTimeoutMs?: number;
+  readonly hostConnectionPool?: HostConnectionPool;
+  readonly clientSession?: { readonly idleTimeMs?: number; readonly lifeTimeMs?: number };
+  /** Default false. */
+  readonly forwardClientCert?: boolean;
+}
+
+/** One `io.l5d.static` entry: a prefix (with `*` and `{var}` segments) and the keys it sets. */
+export type ClientStaticEntry = { readonly prefix: string } & Partial<ClientParams>;
+
+export type ClientSection =
+  | { readonly kind: "io.l5d.global"; readonly params: ClientParams }
+  | {
+      readonly kind: "io.l5d.static";
+      readonly configs: readonly ClientStaticEntry[];
+      readonly defaults: ClientParams;
+    };
+
+export interface Retries {
+  readonly budget: RetryBudget;
+  /** Default `{ kind: constant, ms: 0 }`. */
+  readonly backoff: Backoff;
+}
+
+export interface ServiceParams {
+  /** Default: the h2 protocol's (5xx and exceptions are non-retryable failures). */
+  readonly responseClassifier?: ParsedPlugin;
+  readonly retries: Retries;
+  /** No total timeout by default. */
+  readonly totalTimeoutMs?: number;
+  /** Default 100. */
+  readonly classificationTimeoutMs: number;
+  /** Default 16383 / 16383. */
+  readonly retryBufferSize: { readonly requestBytes: number; readonly responseBytes: number };
+}
+
+export type ServiceStaticEntry = { readonly prefix: string } & Partial<ServiceParams>;
+
+export type ServiceSection =
+  | { readonly kind: "io.l5d.global"; readonly params: ServiceParams }
+  | {
+      readonly kind: "io.l5d.static";
+      readonly configs: readonly ServiceStaticEntry[];
+      readonly defaults: ServiceParams;
+    };
+
+export interface BindingCacheConfig {
+  /** Each default 1000. */
+  readonly paths: number;
+  readonly trees: number;
+  readonly bounds: number;
+  readonly clients: number;
+  /** Default 600. */
+  readonly idleTtlSecs: number;
+}
+
+export interface RouterConfig {
+  /** Only `h2` is supported. */
+  readonly protocol: "h2";
+  /** Default: the protocol name. Unique across routers. */
+  readonly label: string;
+  readonly experimental: boolean;
+  /** Default empty. */
+  readonly dtab: Dtab;
+  /** Default `/svc`. */
+  readonly dstPrefix: Path;
+  /** Tried in order. Default `io.l5d.header.token` (when registered). */
+  readonly identifiers: readonly ParsedPlugin[];
+  /** Default kind `default` (when registered). */
+  readonly interpreter?: InterpreterEntry;
+  readonly servers: readonly ServerConfig[];
+  readonly client: ClientSection;
+  readonly service: ServiceSection;
+  /** Default 10000. */
+  readonly bindingTimeoutMs: number;
+  readonly bindingCache: BindingCacheConfig;
+  /** Default false. */
+  readonly originator: boolean;
+  /** Accepted, not implemented. Default []. */
+  readonly announcers: readonly Readonly<Record<string, unknown>>[];
+  /** Maximum `Via` hops (loop protection). Default 10. */
+  readonly maxCallDepth: number;
+}
+
+export interface UsageConfig {
+  readonly orgId?: string;
+  readonly enabled?: boolean;
+}
+
+export interface LinkerdConfig {
+  readonly admin: AdminConfig;
+  /** In config order (first matching prefix wins). */
+  readonly namers: readonly NamerEntry[];
+  readonly routers: readonly RouterConfig[];
+  readonly telemetry: readonly ParsedPlugin[];
+  /** Accepted and ignored (no usage reports are ever sent). */
+  readonly usage: UsageConfig;
+}

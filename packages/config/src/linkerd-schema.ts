@@ -1,0 +1,286 @@
+/** The zod schema of a Linkerd 1.x config, built against a set of plugin registries. */
+import { Dtab, Path } from "@l5d/dtab";
+import { z } from "zod";
+import type { Registry } from "./plugin.js";
+import { pluginListSlot, pluginSlot } from "./plugin-slot.js";
+import {
+  bool,
+  expected,
+  issueMessages,
+  nonEmptyString,
+  nonNegativeInt,
+  numberBetween,
+  port,
+  positiveInt,
+} from "./schema-helpers.js";
+
+/** One registry per plugin family. Each `Registry` is constructed with its singular family name. */
+export interface Registries {
+  readonly namers: Registry<unknown>;
+  readonly transformers: Registry<unknown>;
+  readonly identifiers: Registry<unknown>;
+  readonly interpreters: Registry<unknown>;
+  readonly telemeters: Registry<unknown>;
+  readonly loadBalancers: Registry<unknown>;
+  readonly failureAccrual: Registry<unknown>;
+  readonly responseClassifiers: Registry<unknown>;
+}
+
+export const DEFAULT_IDENTIFIER = "io.l5d.header.token";
+export const DEFAULT_INTERPRETER = "default";
+export const DEFAULT_LOAD_BALANCER = "p2c";
+
+function unsupported(message: string) {
+  return z.custom<never>(() => false, { error: message }).optional();
+}
+
+const ipString = () =>
+  z
+    .string(expected("expected an IP address"))
+    .regex(/^[A-Za-z0-9.:_-]+$/, { error: "expected an IP address" });
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+const pathString = (what: string) =>
+  z.string(expected(`expected a ${what} such as /svc`)).transform((text, ctx) => {
+    try {
+      return Path.read(text);
+    } catch (e) {
+      ctx.issues.push({ code: "custom", message: `invalid path: ${errorText(e)}`, input: text });
+      return z.NEVER;
+    }
+  });
+
+const dtabString = () =>
+  z
+    .string(expected("expected a dtab (text such as '/svc => /#/io.l5d.fs;')"))
+    .transform((text, ctx) => {
+      try {
+        return Dtab.read(text);
+      } catch (e) {
+        ctx.issues.push({ code: "custom", message: `invalid dtab: ${errorText(e)}`, input: text });
+        return z.NEVER;
+      }
+    });
+
+const h2Shape = (defaults: boolean) => ({
+  initialStreamWindowBytes: defaults ? positiveInt().default(65535) : positiveInt().optional(),
+  maxFrameBytes: defaults
+    ? z.number().int().min(16384).max(16777215).default(16384)
+    : z.number().int().min(16384).max(16777215).optional(),
+  headerTableBytes: nonNegativeInt().optional(),
+  maxHeaderListBytes: positiveInt().optional(),
+  windowUpdateRatio: defaults ? numberBetween(0, 1).default(0.99) : numberBetween(0, 1).optional(),
+});
+
+const serverSchema = z.strictObject({
+  port: port().default(4142),
+  ip: ipString().default("127.0.0.1"),
+  maxConcurrentRequests: positiveInt().optional(),
+  clearContext: bool().default(false),
+  maxConcurrentStreamsPerConnection: positiveInt().default(1000),
+  announce: z.array(z.string()).optional(),
+  tls: unsupported("TLS servers are not supported yet (plaintext h2c only)"),
+  ...h2Shape(true),
+});
+
+const budgetSchema = z
+  .strictObject({
+    minRetriesPerSec: nonNegativeInt().default(10),
+    percentCanRetry: numberBetween(0, 1000).default(0.2),
+    ttlSecs: numberBetween(1, 60).default(10),
+  })
+  .prefault({});
+
+const backoffSchema = z.discriminatedUnion(
+  "kind",
+  [
+    z.strictObject({ kind: z.literal("constant"), ms: nonNegativeInt().default(0) }),
+    z.strictObject({ kind: z.literal("jittered"), minMs: nonNegativeInt(), maxMs: positiveInt() }),
+  ],
+  {
+    error: (iss) =>
+      iss.input === undefined ? "required" : "expected backoff kind 'constant' or 'jittered'",
+  },
+);
+
+function clientShape(r: Registries, defaults: boolean) {
+  return {
+    loadBalancer: pluginSlot(
+      r.loadBalancers,
+      defaults ? { defaultKind: DEFAULT_LOAD_BALANCER } : {},
+    ),
+    failureAccrual: pluginSlot(r.failureAccrual),
+    requeueBudget: defaults ? budgetSchema : budgetSchema.optional(),
+    failFast: defaults ? bool().default(false) : bool().optional(),
+    requestAttemptTimeoutMs: positiveInt().optional(),
+    hostConnectionPool: z
+      .strictObject({
+        minSize: nonNegativeInt().default(0),
+        maxSize: positiveInt().optional(),
+        idleTimeMs: positiveInt().optional(),
+        maxWaiters: nonNegativeInt().optional(),
+      })
+      .optional(),
+    clientSession: z
+      .strictObject({ idleTimeMs: positiveInt().optional(), lifeTimeMs: positiveInt().optional() })
+      .optional(),
+    forwardClientCert: bool().optional(),
+    tls: unsupported("client TLS is not supported yet"),
+    ...h2Shape(false),
+  };
+}
+
+function serviceShape(r: Registries, defaults: boolean) {
+  const retries = z
+    .strictObject({
+      budget: budgetSchema,
+      backoff: backoffSchema.default({ kind: "constant", ms: 0 }),
+    })
+    .prefault({});
+  const buffer = z
+    .strictObject({
+      requestBytes: nonNegativeInt().default(16383),
+      responseBytes: nonNegativeInt().default(16383),
+    })
+    .prefault({});
+  return {
+    responseClassifier: pluginSlot(r.responseClassifiers),
+    retries: defaults ? retries : retries.optional(),
+    totalTimeoutMs: positiveInt().optional(),
+    classificationTimeoutMs: defaults ? positiveInt().default(100) : positiveInt().optional(),
+    retryBufferSize: defaults ? buffer : buffer.optional(),
+  };
+}
+
+/** `kind: io.l5d.global` (keys directly) or `kind: io.l5d.static` (`configs` with prefixes). */
+function sectionSchema(global: z.ZodObject, entry: z.ZodObject, defaults: z.ZodType) {
+  return z
+    .unknown()
+    .transform((raw, ctx) => {
+      const input = raw === undefined ? {} : raw;
+      const kind =
+        typeof input === "object" && input !== null && !Array.isArray(input)
+          ? ((input as { kind?: unknown }).kind ?? "io.l5d.global")
+          : undefined;
+      const push = (issues: readonly z.core.$ZodIssue[], prefix: (string | number)[]) => {
+        for (const i of issues) {
+          for (const m of issueMessages(i)) {
+            ctx.issues.push({
+              code: "custom",
+              message: m.message,
+              path: [...prefix, ...m.path],
+              input: raw,
+            });
+          }
+        }
+      };
+      if (kind === "io.l5d.static") {
+        const s = z
+          .strictObject({
+            kind: z.literal("io.l5d.static"),
+            configs: z.array(entry, expected("expected a list")),
+          })
+          .safeParse(input, { reportInput: true });
+        const d = defaults.safeParse({}, { reportInput: true });
+        if (!s.success) push(s.error.issues, []);
+        if (!s.success || !d.success) return z.NEVER;
+        return { kind: "io.l5d.static" as const, configs: s.data.configs, defaults: d.data };
+      }
+      if (kind !== "io.l5d.global") {
+        ctx.issues.push({
+          code: "custom",
+          path: typeof kind === "string" ? ["kind"] : [],
+          message:
+            kind === undefined
+              ? "expected a map"
+              : `unknown kind '${String(kind)}' (known: io.l5d.global, io.l5d.static)`,
+          input: raw,
+        });
+        return z.NEVER;
+      }
+      const { kind: _k, ...rest } = input as Record<string, unknown>;
+      const g = global.safeParse(rest, { reportInput: true });
+      if (!g.success) {
+        push(g.error.issues, []);
+        return z.NEVER;
+      }
+      return { kind: "io.l5d.global" as const, params: g.data };
+    })
+    .prefault(undefined);
+}
+
+export function routerSchema(r: Registries) {
+  const clientDefaults = z.strictObject(clientShape(r, true));
+  const clientEntry = z.strictObject({ prefix: nonEmptyString(), ...clientShape(r, false) });
+  const serviceDefaults = z.strictObject(serviceShape(r, true));
+  const serviceEntry = z.strictObject({ prefix: nonEmptyString(), ...serviceShape(r, false) });
+  return z.strictObject({
+    protocol: z.string(expected("expected a protocol name")).refine((p) => p === "h2", {
+      error: (iss) => `unsupported protocol '${String(iss.input)}' (only h2 is supported)`,
+    }),
+    label: nonEmptyString().optional(),
+    experimental: bool().default(false),
+    dtab: dtabString().default(Dtab.empty),
+    dstPrefix: pathString("path").default(Path.read("/svc")),
+    identifier: pluginListSlot(r.identifiers, { defaultKind: DEFAULT_IDENTIFIER }),
+    interpreter: pluginSlot(r.interpreters, {
+      defaultKind: DEFAULT_INTERPRETER,
+      role: "interpreter",
+      transformers: r.transformers,
+    }),
+    servers: z
+      .array(serverSchema, expected("expected a list of servers"))
+      .min(1, { error: "expected at least one server" }),
+    client: sectionSchema(clientDefaults, clientEntry, clientDefaults),
+    service: sectionSchema(serviceDefaults, serviceEntry, serviceDefaults),
+    bindingTimeoutMs: positiveInt().default(10_000),
+    bindingCache: z
+      .strictObject({
+        paths: positiveInt().default(1000),
+        trees: positiveInt().default(1000),
+        bounds: positiveInt().default(1000),
+        clients: positiveInt().default(1000),
+        idleTtlSecs: positiveInt().default(600),
+      })
+      .prefault({}),
+    originator: bool().default(false),
+    announcers: z.array(z.looseObject({ kind: z.string() })).default([]),
+    maxCallDepth: positiveInt().default(10),
+  });
+}
+
+export function linkerdSchema(r: Registries) {
+  return z.strictObject(
+    {
+      admin: z
+        .strictObject({
+          ip: ipString().default("127.0.0.1"),
+          port: port().default(9990),
+          shutdownGraceMs: nonNegativeInt().default(10_000),
+          workerThreads: positiveInt().default(2),
+          security: z.looseObject({}).optional(),
+          socketOptions: z.looseObject({}).optional(),
+          httpIdentifierPort: port().optional(),
+          tls: unsupported("admin TLS is not supported yet"),
+        })
+        .prefault({}),
+      namers: z
+        .array(
+          pluginSlot(r.namers, { role: "namer", transformers: r.transformers }),
+          expected("expected a list"),
+        )
+        .default([]),
+      routers: z
+        .array(routerSchema(r), expected("expected a list of routers"))
+        .min(1, { error: "expected at least one router" }),
+      telemetry: z.array(pluginSlot(r.telemeters), expected("expected a list")).default([]),
+      usage: z
+        .strictObject({ orgId: z.string().optional(), enabled: bool().optional() })
+        .prefault({}),
+    },
+    expected("expected a map of top-level keys (admin, namers, routers, telemetry, usage)"),
+  );
+}

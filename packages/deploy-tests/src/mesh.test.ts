@@ -1,0 +1,191 @@
+// The images and the docker compose mesh, run for real with testcontainers on whatever engine
+// DOCKER_HOST (or /var/run/docker.sock) points at. Without a reachable engine the whole file is
+// SKIPPED with a message saying so. Images are built once per run (L5D_IMAGE_BUILD=prebuilt,
+// the default: apps built on the host and packed by deploy/docker/Dockerfile.prebuilt; =full:
+// the multi-stage deploy/docker/Dockerfile; =none: use the images already present).
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { DockerComposeEnvironment, type StartedDockerComposeEnvironment, Wait } from "testcontainers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCommand } from "./compose-cli.js";
+import { detectContainerEngine } from "./container-engine.js";
+import { repoRoot } from "./repo-root.js";
+
+const root = repoRoot();
+const composeDir = join(root, "deploy", "compose");
+const project = "l5d-deploy-tests";
+const L5D_IMAGE = "l5d-ts/l5d:0.1.0";
+const HELLOWORLD_IMAGE = "l5d-ts/helloworld:0.1.0";
+const ANSWER = "Hello (172.30.77.11) world (172.30.77.12)!!";
+
+const engine = await detectContainerEngine();
+if (!engine.available) {
+  console.warn(
+    `SKIPPED: image and compose tests need a container engine and none is reachable (${engine.reason}). ` +
+      'Run `eval "$(bash ../shared/container-engine/setup.sh)"` first.',
+  );
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const addr = s.address();
+      s.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  DOCKER_BUILDKIT: "0",
+  COMPOSE_DOCKER_CLI_BUILD: "0",
+  TESTCONTAINERS_RYUK_DISABLED: process.env.TESTCONTAINERS_RYUK_DISABLED ?? "true",
+};
+const ports = { aOut: 0, aAdmin: 0, bOut: 0, bAdmin: 0 };
+
+function compose(args: string[], timeoutMs = 60_000) {
+  return runCommand("docker", ["compose", "-p", project, ...args], {
+    cwd: composeDir,
+    timeoutMs,
+    env: {
+      ...env,
+      L5D_A_OUTGOING_PORT: String(ports.aOut),
+      L5D_A_ADMIN_PORT: String(ports.aAdmin),
+      L5D_B_OUTGOING_PORT: String(ports.bOut),
+      L5D_B_ADMIN_PORT: String(ports.bAdmin),
+    },
+  });
+}
+/** `docker compose run --rm --no-deps client`: one call through the mesh, as a user makes it. */
+function client() {
+  return compose(["run", "--rm", "--no-deps", "client"]);
+}
+async function adminJson(port: number, path: string): Promise<Record<string, number>> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(5_000) });
+  expect(res.status).toBe(200);
+  return (await res.json()) as Record<string, number>;
+}
+function sumMatching(metrics: Record<string, number>, re: RegExp): number {
+  return Object.entries(metrics)
+    .filter(([k]) => re.test(k))
+    .reduce((a, [, v]) => a + (typeof v === "number" ? v : 0), 0);
+}
+
+describe.skipIf(!engine.available)("images and the compose mesh (testcontainers)", () => {
+  let mesh: StartedDockerComposeEnvironment | undefined;
+
+  beforeAll(async () => {
+    ports.aOut = await freePort();
+    ports.aAdmin = await freePort();
+    ports.bOut = await freePort();
+    ports.bAdmin = await freePort();
+    // leftovers of a crashed run (Ryuk is off on podman engines)
+    await compose(["--profile", "client", "down", "--remove-orphans", "-t", "1"]);
+
+    const mode = process.env.L5D_IMAGE_BUILD ?? "prebuilt";
+    if (mode !== "none") {
+      const built = await runCommand(process.execPath, ["scripts/images.mjs", `--mode=${mode}`, "--quiet"], {
+        cwd: root,
+        env,
+        timeoutMs: 900_000,
+      });
+      expect(built.code, built.stdout + built.stderr).toBe(0);
+    }
+
+    mesh = await new DockerComposeEnvironment(composeDir, "docker-compose.yml")
+      .withProjectName(project)
+      .withEnvironment({
+        L5D_A_OUTGOING_PORT: String(ports.aOut),
+        L5D_A_ADMIN_PORT: String(ports.aAdmin),
+        L5D_B_OUTGOING_PORT: String(ports.bOut),
+        L5D_B_ADMIN_PORT: String(ports.bAdmin),
+      })
+      .withWaitStrategy("l5d-a-1", Wait.forHealthCheck())
+      .withWaitStrategy("l5d-b-1", Wait.forHealthCheck())
+      .withWaitStrategy("hello-1", Wait.forLogMessage(/starting gRPC server/))
+      .withWaitStrategy("world-1", Wait.forLogMessage(/starting gRPC server/))
+      .withStartupTimeout(120_000)
+      .up(["l5d-a", "hello", "l5d-b", "world"]);
+  }, 1_200_000);
+
+  afterAll(async () => {
+    if (mesh) await mesh.down({ timeout: 1_000 });
+    else await compose(["--profile", "client", "down", "--remove-orphans", "-t", "1"]);
+  }, 120_000);
+
+  it("the images run as a non-root user, carry OCI labels, and put the binaries on PATH", async () => {
+    for (const [image, title, entrypoint] of [
+      [L5D_IMAGE, "l5d", '["l5d"]'],
+      [HELLOWORLD_IMAGE, "helloworld", '["helloworld"]'],
+    ] as const) {
+      const r = await runCommand(
+        "docker",
+        ["image", "inspect", "--format", "{{json .Config}}", image],
+        { env },
+      );
+      expect(r.code, r.stderr).toBe(0);
+      const config = JSON.parse(r.stdout) as {
+        User: string;
+        Entrypoint: string[];
+        Labels: Record<string, string>;
+      };
+      expect(config.User).toBe("1000:1000");
+      expect(JSON.stringify(config.Entrypoint)).toBe(entrypoint);
+      expect(config.Labels["org.opencontainers.image.title"]).toBe(title);
+      expect(config.Labels["org.opencontainers.image.version"]).toBe("0.1.0");
+    }
+    // the original image's second entrypoint: wrong usage prints the usage line and exits 1
+    const usage = await runCommand("docker", ["run", "--rm", "--entrypoint=helloworld-client", HELLOWORLD_IMAGE], {
+      env,
+      timeoutMs: 60_000,
+    });
+    expect(usage.code).toBe(1);
+    expect(usage.stderr).toContain("Usage: helloworld-client <host>:<port>");
+  });
+
+  it("docker compose run client: the three-hop answer", async () => {
+    const r = await client();
+    expect(r.stderr.replace(/^.*(Creating|Created|Container).*$/gm, "").trim(), "client stderr").toBe("");
+    expect(r.stdout.trim()).toBe(ANSWER);
+    expect(r.code).toBe(0);
+  });
+
+  it("the admin servers answer ping and count the calls on each router of each node", async () => {
+    for (const port of [ports.aAdmin, ports.bAdmin]) {
+      const ping = await fetch(`http://127.0.0.1:${port}/admin/ping`, { signal: AbortSignal.timeout(5_000) });
+      expect((await ping.text()).trim()).toBe("pong");
+    }
+    const ok = await client();
+    expect(ok.stdout.trim()).toBe(ANSWER);
+    const a = await adminJson(ports.aAdmin, "/admin/metrics.json");
+    const b = await adminJson(ports.bAdmin, "/admin/metrics.json");
+    // node A: outgoing (client → A, hello → world) and incoming (→ hello); node B: incoming (→ world)
+    expect(sumMatching(a, /^rt\/outgoing\/server\/.*\/requests$/)).toBeGreaterThanOrEqual(2);
+    expect(sumMatching(a, /^rt\/incoming\/server\/.*\/requests$/)).toBeGreaterThanOrEqual(1);
+    expect(sumMatching(b, /^rt\/incoming\/server\/.*\/requests$/)).toBeGreaterThanOrEqual(1);
+    expect(sumMatching(b, /^rt\/outgoing\/server\/.*\/requests$/)).toBe(0);
+  });
+
+  it("failover: world stopped → a clear UNAVAILABLE error; world started → the answer again", async () => {
+    const stop = await compose(["stop", "-t", "1", "world"]);
+    expect(stop.code, stop.stderr).toBe(0);
+    try {
+      const down = await client();
+      expect(down.code).toBe(1);
+      expect(down.stdout.trim()).toBe("");
+      expect(down.stderr).toMatch(/rpc error: code = Unavailable desc = \S/);
+    } finally {
+      const start = await compose(["start", "world"]);
+      expect(start.code, start.stderr).toBe(0);
+    }
+    // recovery: bounded polling (30 tries, ~1 s apart)
+    let last = await client();
+    for (let i = 0; i < 30 && last.stdout.trim() !== ANSWER; i++) {
+      await new Promise((r) => setTimeout(r, 1_000));
+      last = await client();
+    }
+    expect(last.stdout.trim(), last.stderr).toBe(ANSWER);
+  }, 180_000);
+});

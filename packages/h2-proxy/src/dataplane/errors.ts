@@ -1,0 +1,74 @@
+/** Stable codes of the data plane's errors. */
+export type DataplaneErrorCode =
+  | "UPSTREAM_UNAVAILABLE"
+  | "UPSTREAM_CONNECT_FAILED"
+  | "UPSTREAM_RESET"
+  | "UPSTREAM_CONNECTION_LOST"
+  | "DEADLINE_EXCEEDED"
+  | "POOL_CLOSED";
+
+/** An error raised by the data plane, with a stable `code` and the gRPC/HTTP status it maps to. */
+export class DataplaneError extends Error {
+  override readonly name = "DataplaneError";
+  constructor(
+    readonly code: DataplaneErrorCode,
+    message: string,
+    /** The gRPC status a local answer carries (UNAVAILABLE 14, DEADLINE_EXCEEDED 4...). */
+    readonly grpcStatus: number,
+    /** The HTTP status a local answer carries to non-gRPC clients. */
+    readonly httpStatus: number,
+    /** The HTTP/2 RST_STREAM code involved, when there is one. */
+    readonly rstCode?: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** gRPC status codes the data plane produces. */
+export const GrpcStatus = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+} as const;
+
+/** HTTP/2 error codes (RFC 9113 §7). */
+export const H2Code = {
+  NO_ERROR: 0,
+  PROTOCOL_ERROR: 1,
+  INTERNAL_ERROR: 2,
+  FLOW_CONTROL_ERROR: 3,
+  STREAM_CLOSED: 5,
+  REFUSED_STREAM: 7,
+  CANCEL: 8,
+  ENHANCE_YOUR_CALM: 11,
+  INADEQUATE_SECURITY: 12,
+} as const;
+
+/** The gRPC status a client sees for an RST_STREAM code (gRPC over HTTP/2 spec, "Errors"). */
+export function grpcStatusForRstCode(code: number): number {
+  switch (code) {
+    case H2Code.REFUSED_STREAM:
+      return GrpcStatus.UNAVAILABLE;
+    case H2Code.CANCEL:
+      return GrpcStatus.CANCELLED;
+    case H2Code.ENHANCE_YOUR_CALM:
+      return GrpcStatus.RESOURCE_EXHAUSTED;
+    case H2Code.INADEQUATE_SECURITY:
+      return GrpcStatus.PERMISSION_DENIED;
+    default:
+      return GrpcStatus.INTERNAL;
+  }
+}
+
+/** The HTTP status a non-gRPC client sees when the upstream reset the stream before answering. */
+export function httpStatusForRstCode(code: number): number {
+  return code === H2Code.REFUSED_STREAM ? 503 : 502;
+}

@@ -1,0 +1,28 @@
+/**
+ * What the router needs from a request: the data plane (node:http2 today, maybe a frame-level
+ * relay tomorrow) implements this, so routing does not depend on how bytes move.
+ */
+import type { IncomingHttpHeaders } from "node:http2";
+import type { HeaderEdits } from "../dataplane/headers.js";
+import type { LocalError } from "../dataplane/respond-error.js";
+
+export type { HeaderEdits, LocalError };
+
+export interface ForwardOutcome {
+  /** HTTP status of the response, when one was received. */
+  readonly status?: number | undefined;
+  /** `grpc-status` from trailers or a trailers-only response. */
+  readonly grpcStatus?: number | undefined;
+  /** Transport error (connect failure, reset, deadline). */
+  readonly error?: Error | undefined;
+}
+
+export interface RoutableRequest {
+  readonly headers: IncomingHttpHeaders;
+  readonly isGrpc: boolean;
+  forward(
+    endpoint: { readonly host: string; readonly port: number },
+    edits: HeaderEdits,
+  ): Promise<ForwardOutcome>;
+  respondError(e: LocalError): void;
+}
