@@ -94,7 +94,11 @@ export function grpcCall(
       try {
         resolve({ status, grpcStatus, messages: splitGrpcMessages(Buffer.concat(chunks)) });
       } catch (err) {
-        reject(new GrpcProbeError(`${path}: HTTP ${status}, grpc-status ${grpcStatus}: ${(err as Error).message}`));
+        reject(
+          new GrpcProbeError(
+            `${path}: HTTP ${status}, grpc-status ${grpcStatus}: ${(err as Error).message}`,
+          ),
+        );
       }
     });
     req.end(body);

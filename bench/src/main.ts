@@ -98,7 +98,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   const repoRoot = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
   const startedAt = new Date();
   const loadStart = loadavg()[0] ?? 0;
-  if (loadStart > 0.5) log(`bench: load average ${loadStart.toFixed(2)}: other work is running, results will be noisy`);
+  if (loadStart > 0.5)
+    log(
+      `bench: load average ${loadStart.toFixed(2)}: other work is running, results will be noisy`,
+    );
   const budgetMs = opts.quick ? 45_000 : 255_000;
   const deadline = Date.now() + budgetMs;
   const sup = new Supervisor();

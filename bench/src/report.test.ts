@@ -4,6 +4,7 @@ import {
   fmt,
   fmtRatio,
   markdownTable,
+  oneLine,
   quickLine,
   ratio,
   ratioMatrix,
@@ -23,6 +24,7 @@ describe("report helpers", () => {
     expect(ratio(10, 4)).toBe(2.5);
     expect(ratio(10, 0)).toBeUndefined();
     expect(fmtRatio(ratio(147, 11.3))).toBe("13.01×");
+    expect(oneLine("exited:\n  daemon not built\n")).toBe("exited: daemon not built");
   });
 
   it("renders a markdown table and escapes pipes", () => {
@@ -109,6 +111,17 @@ describe("report helpers", () => {
           proxy: "nghttpx",
           hops: 1,
           workload: "unary",
+          rate: {
+            count: 10,
+            mean: 1,
+            p50: 1,
+            p99: 2,
+            p999: 3,
+            max: 3,
+            targetRps: 1000,
+            achievedRps: 600,
+            failed: 0,
+          },
           saturated: {
             clients: 4,
             streams: 32,
@@ -136,6 +149,7 @@ describe("report helpers", () => {
     expect(md).toContain("| naive | 1.00× | 15.00× |");
     expect(md).toContain("| l5d ×1 | error: exited before listening |");
     expect(md).toContain("40.0 → 110.0");
+    expect(md).toContain("1 / 2 / 3 (overloaded: 600 rps)");
   });
 });
 

@@ -1,7 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { callGreeting, callStreamGreeting, formatRpcError } from "@l5d/helloworld";
+import {
+  callGreeting,
+  callStreamGreeting,
+  createHelloClient,
+  formatRpcError,
+} from "@l5d/helloworld";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 
 const MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
@@ -10,7 +15,7 @@ interface Proc {
   child: ChildProcess;
   stdout: () => string;
   stderr: () => string;
-  exited: Promise<number | null>;
+  exited: Promise<number | string | null>;
 }
 
 const procs: Proc[] = [];
@@ -32,7 +37,9 @@ function run(args: string[], env: Record<string, string> = {}): Proc {
   child.stderr?.on("data", (d: Buffer) => {
     err += d.toString();
   });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const exited = new Promise<number | string | null>((resolve) =>
+    child.on("exit", (code, signal) => resolve(code ?? signal)),
+  );
   const p = { child, stdout: () => out, stderr: () => err, exited };
   procs.push(p);
   return p;
@@ -41,7 +48,7 @@ function run(args: string[], env: Record<string, string> = {}): Proc {
 /** Waits (bounded) for the startup line and returns the bound `host:port`. */
 async function started(p: Proc): Promise<string> {
   for (let i = 0; i < 200; i++) {
-    const m = /^starting (?:gRPC|HTTP) server on (\S+)$/m.exec(p.stdout());
+    const m = /^starting (?:gRPC|HTTP) server on (\S+)\n/m.exec(p.stdout());
     if (m) return m[1] as string;
     if (p.child.exitCode !== null) throw new Error(`exited ${p.child.exitCode}: ${p.stderr()}`);
     await new Promise((r) => setTimeout(r, 25));
@@ -123,13 +130,20 @@ describe("hello binary", () => {
   });
 
   it("SIGTERM mid-call: prints the shutdown line, the call completes, exit 0", async () => {
-    const p = run(["-addr=127.0.0.1:0", "-protocol=grpc", "-latency=600ms"]);
+    const p = run(["-addr=127.0.0.1:0", "-protocol=grpc", "-latency=800ms"]);
     const addr = await started(p);
-    const call = callGreeting(addr);
-    await new Promise((r) => setTimeout(r, 200));
-    p.child.kill("SIGTERM");
-    expect(await call).toBe("Hello!");
-    expect(await p.exited).toBe(0);
+    const client = createHelloClient(addr);
+    try {
+      // warm the connection up, so the in-flight call surely reached the server before the signal
+      expect(await callGreeting(client)).toBe("Hello!");
+      const call = callGreeting(client);
+      await new Promise((r) => setTimeout(r, 300));
+      p.child.kill("SIGTERM");
+      expect(await call).toBe("Hello!");
+      expect(await p.exited).toBe(0);
+    } finally {
+      client.close();
+    }
     expect(p.stdout()).toBe(
       `starting gRPC server on ${addr}\nshutting down gRPC server on ${addr}\n`,
     );

@@ -25,10 +25,12 @@ function run(args: string[], env: Record<string, string> = {}) {
   child.stderr?.on("data", (d: Buffer) => {
     err += d.toString();
   });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const exited = new Promise<number | string | null>((resolve) =>
+    child.on("exit", (code, signal) => resolve(code ?? signal)),
+  );
   const started = async (): Promise<string> => {
     for (let i = 0; i < 200; i++) {
-      const m = /^starting gRPC server on (\S+)$/m.exec(out);
+      const m = /^starting gRPC server on (\S+)\n/m.exec(out);
       if (m) return m[1] as string;
       if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${err}`);
       await new Promise((r) => setTimeout(r, 25));

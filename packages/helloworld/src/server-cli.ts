@@ -118,7 +118,6 @@ export async function runServerCli(opts: RunServerCliOptions = {}): Promise<Serv
     io.stderr(`${err instanceof Error ? err.message : String(err)}\n`);
     return { exitCode: 1 };
   }
-  io.stdout(`starting ${label} server on ${server.listenAddr}\n`);
 
   if (opts.handleSignals ?? true) {
     let stopping = false;
@@ -135,5 +134,7 @@ export async function runServerCli(opts: RunServerCliOptions = {}): Promise<Serv
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
   }
+  // Printed only once the handlers are in place: whoever waits for this line may signal at once.
+  io.stdout(`starting ${label} server on ${server.listenAddr}\n`);
   return { server };
 }

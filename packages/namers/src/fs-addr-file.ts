@@ -44,12 +44,14 @@ function parseWeight(s: string): number | undefined {
 export function parseAddrFile(text: string, file: string): { lines: FsAddrLine[]; errors: FsLineError[] } {
   const lines: FsAddrLine[] = [];
   const errors: FsLineError[] = [];
-  text.split(/\r?\n/).forEach((raw, i) => {
+  text.split(/\r?\n/).forEach((raw, i): void => {
     const hash = raw.indexOf("#");
     const body = (hash >= 0 ? raw.slice(0, hash) : raw).trim();
     if (body === "") return;
     const line = i + 1;
-    const bad = (message: string) => errors.push({ file, line, text: body, message });
+    const bad = (message: string): void => {
+      errors.push({ file, line, text: body, message });
+    };
     const t = body.split(/\s+/);
     let host = t[0] ?? "";
     if (host.startsWith("[") && host.endsWith("]")) host = host.slice(1, -1);

@@ -25,3 +25,49 @@ export {
   type LocalNodeTransformerOptions,
   localNodeTransformer,
 } from "./transformer-k8s-localnode.js";
+// --- io.l5d.fs, io.l5d.rewrite, per-host transformers, default interpreter (issue #4) ---
+export { addrTransformer, filterAddr, filterAddrVar } from "./addr-transformer.js";
+export {
+  type FsAddrLine,
+  type FsLineError,
+  parseAddrFile,
+  resolveAddrLines,
+  resolveHost,
+  showFsLineError,
+} from "./fs-addr-file.js";
+export { FsNamer, type FsNamerOptions } from "./fs-namer.js";
+export {
+  type DefaultInterpreterConfig,
+  defaultInterpreterFactory,
+  defaultInterpreterSchema,
+} from "./interpreter-default.js";
+export { buildInterpreter, buildTransformers, mountNamers, PluginBuildError } from "./mount.js";
+export { type FsNamerConfig, fsNamerFactory, fsNamerSchema, type MountedFsNamer } from "./namer-fs.js";
+export { type RewriteNamerConfig, rewriteNamerFactory, rewriteNamerSchema, rewritingNamer } from "./namer-rewrite.js";
+export { PathMatcher, PathMatcherError } from "./path-matcher.js";
+export { interpreterFactories, namerFactories, transformerFactories } from "./plugins.js";
+export {
+  type LocalhostTransformerConfig,
+  hostFilter,
+  localhostTransformer,
+  localhostTransformerFactory,
+  localhostTransformerSchema,
+  localIps,
+} from "./transformer-localhost.js";
+export { type PortTransformerConfig, portTransformer, portTransformerFactory, portTransformerSchema } from "./transformer-port.js";
+export {
+  type ConstTransformerConfig,
+  constTransformer,
+  constTransformerFactory,
+  constTransformerSchema,
+  type ReplaceTransformerConfig,
+  replaceTransformer,
+  replaceTransformerFactory,
+  replaceTransformerSchema,
+} from "./transformer-replace.js";
+export {
+  type SpecificHostTransformerConfig,
+  specificHostTransformer,
+  specificHostTransformerFactory,
+  specificHostTransformerSchema,
+} from "./transformer-specific-host.js";

@@ -1,6 +1,7 @@
 /**
- * Shared pieces of the k8s transformers: the NameTreeTransformer shape (docs/architecture.md),
- * mapping every bound leaf of a tree, combining address Vars, /24 matching.
+ * Shared pieces of the k8s transformers: mapping every bound leaf's addresses, combining
+ * address Vars, /24 matching. The `/%` ++ prefix of ids is added by @l5d/dtab's
+ * `applyTransformer`, so transformers here keep the ids they are given.
  */
 import { isIPv4 } from "node:net";
 import {
@@ -11,33 +12,27 @@ import {
   type Name,
   NameBound,
   NameTree,
-  Path,
+  type NameTreeTransformer,
+  type Path,
   Var,
 } from "@l5d/dtab";
 
-/** As in docs/architecture.md: every NameBound id gets `/%` ++ prefix prepended. */
-export interface NameTreeTransformer {
-  readonly prefix: Path;
-  transform(tree: Activity<NameTree<NameBound>>): Activity<NameTree<NameBound>>;
-}
-
-const PCT = Path.of("%");
+export type { NameTreeTransformer };
 
 /**
- * A transformer that rewrites each leaf's addresses with `f`, under id `/%` ++ prefix ++ id.
- * The same input NameBound always maps to the same output (so re-emitted trees keep their
- * clients and Vars).
+ * A transformer that rewrites each leaf's addresses with `f` (ids unchanged; applyTransformer
+ * prefixes them with `/%` ++ prefix). The same input NameBound always maps to the same output
+ * (so re-emitted trees keep their Vars).
  */
 export function addressTransformer(
   prefix: Path,
   f: (addr: Var<Addr>) => Var<Addr>,
 ): NameTreeTransformer {
   const cache = new WeakMap<NameBound, NameBound>();
-  const idPrefix = PCT.concat(prefix);
   const mapBound = (b: NameBound): NameBound => {
     let out = cache.get(b);
     if (!out) {
-      out = new NameBound(idPrefix.concat(b.id), f(b.addr), b.residual);
+      out = new NameBound(b.id, f(b.addr), b.residual);
       cache.set(b, out);
     }
     return out;

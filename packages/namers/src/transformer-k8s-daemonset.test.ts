@@ -1,5 +1,13 @@
 import type { BuildContext } from "@l5d/config";
-import { Activity, Addr, address, type NameBound, type NameTree, Path } from "@l5d/dtab";
+import {
+  Activity,
+  Addr,
+  address,
+  applyTransformer,
+  type NameBound,
+  type NameTree,
+  Path,
+} from "@l5d/dtab";
 import { pod, type Standin, startStandin } from "@l5d/k8s-standin";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -54,7 +62,7 @@ describe("io.l5d.k8s.daemonset transformer", () => {
       namer,
     });
     expect(t.prefix.show).toBe("/io.l5d.k8s.daemonset/default/incoming/l5d");
-    const sum = summary(t.transform(boundTree(namer, "/default/grpc/Hello/helloworld")));
+    const sum = summary(applyTransformer(t, boundTree(namer, "/default/grpc/Hello/helloworld")));
     const c = sum.observe(() => {});
     cleanup.unshift(() => c.close());
     expect(await waitFor(sum, bound("10.1.1.2:4141,10.1.2.2:4141"))).toMatchObject({
@@ -62,7 +70,7 @@ describe("io.l5d.k8s.daemonset transformer", () => {
       residual: "/helloworld",
     });
     // world-v1 runs only on node B.
-    const world = summary(t.transform(boundTree(namer, "/default/grpc/world-v1")));
+    const world = summary(applyTransformer(t, boundTree(namer, "/default/grpc/world-v1")));
     expect(await waitFor(world, bound("10.1.2.2:4141"))).toMatchObject({
       id: "/%/io.l5d.k8s.daemonset/default/incoming/l5d/#/io.l5d.k8s/default/grpc/world-v1",
     });
@@ -105,9 +113,12 @@ describe("io.l5d.k8s.daemonset transformer", () => {
       service: "l5d",
       namer,
     });
-    const sum = summary(byNode.transform(boundTree(namer, "/default/grpc/world-v1")));
+    const sum = summary(applyTransformer(byNode, boundTree(namer, "/default/grpc/world-v1")));
     await waitFor(sum, bound("192.168.0.12:4141"));
-    await waitFor(summary(bySubnet.transform(boundTree(namer, "/default/grpc/world-v1"))), addrNeg);
+    await waitFor(
+      summary(bySubneapplyTransformer(t, boundTree(namer, "/default/grpc/world-v1"))),
+      addrNeg,
+    );
   });
 
   it("selectGateways keeps pending/neg/failed and dedupes", () => {
@@ -149,7 +160,7 @@ describe("io.l5d.k8s.daemonset transformer", () => {
       factory.schema.parse({ ...cfg, k8sHost: "127.0.0.1", k8sPort: s.port }),
       ctx({}, closers),
     ) as ReturnType<typeof daemonSetTransformer>;
-    const sum = summary(t.transform(boundTree(namer, "/default/grpc/hello")));
+    const sum = summary(applyTransformer(t, boundTree(namer, "/default/grpc/hello")));
     await waitFor(sum, bound("10.1.1.2:4141,10.1.2.2:4141"));
     expect(closers.length).toBe(1);
   });

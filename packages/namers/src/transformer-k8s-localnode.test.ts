@@ -1,5 +1,5 @@
 import type { BuildContext } from "@l5d/config";
-import { Activity, type NameBound, type NameTree, Path } from "@l5d/dtab";
+import { Activity, applyTransformer, type NameBound, type NameTree, Path } from "@l5d/dtab";
 import { pod, type Standin, startStandin } from "@l5d/k8s-standin";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -46,7 +46,7 @@ describe("io.l5d.k8s.localnode transformer", () => {
   it("keeps only addresses in POD_IP's /24, with the tutorial's client id; updates live", async () => {
     const { s, namer } = await setup();
     const t = localNodeTransformer({ env: { POD_IP: "10.1.2.2" } });
-    const sum = summary(t.transform(boundTree(namer, "/default/grpc/Hello/helloworld")));
+    const sum = summary(applyTransformer(t, boundTree(namer, "/default/grpc/Hello/helloworld")));
     const c = sum.observe(() => {});
     cleanup.unshift(() => c.close());
     expect(await waitFor(sum, bound("10.1.2.5:7777"))).toMatchObject({
@@ -67,7 +67,7 @@ describe("io.l5d.k8s.localnode transformer", () => {
     const { namer } = await setup();
     const t = localNodeTransformer({ env: { NODE_NAME: "node-a" }, hostNetwork: true });
     expect(t.prefix.show).toBe("/io.l5d.k8s.localnode/node-a");
-    const sum = summary(t.transform(boundTree(namer, "/default/grpc/hello")));
+    const sum = summary(applyTransformer(t, boundTree(namer, "/default/grpc/hello")));
     expect(await waitFor(sum, bound("10.1.1.5:7777"))).toMatchObject({
       id: "/%/io.l5d.k8s.localnode/node-a/#/io.l5d.k8s/default/grpc/hello",
     });

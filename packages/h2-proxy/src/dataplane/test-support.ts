@@ -87,7 +87,10 @@ export interface GrpcBackend extends AsyncDisposable {
  * answer). FullDuplexCall answers each message with as many bytes as its 4-byte size prefix says.
  */
 export async function startGrpcBackend(port = 0): Promise<GrpcBackend> {
-  const server = new grpc.Server();
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": 64 << 20,
+    "grpc.max_send_message_length": 64 << 20,
+  });
   let cancelled = 0;
   let calls = 0;
   const track = (call: { on(ev: "cancelled", f: () => void): unknown }): void => {

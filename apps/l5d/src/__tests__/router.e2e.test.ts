@@ -1,0 +1,164 @@
+/**
+ * The router end to end on loopback: real l5d daemons (in-process), real gRPC servers and
+ * clients, real HTTP/2 sockets.
+ */
+import { createServer as createH2Server, type IncomingHttpHeaders } from "node:http2";
+import type { AddressInfo } from "node:net";
+import { callGreeting, formatRpcError, startHelloWorldServer } from "@l5d/helloworld";
+import { afterEach, describe, expect, it } from "vitest";
+import { EMPTY_GRPC_FRAME, freePort, h2request, startTestDaemon } from "./support.js";
+
+const cleanup: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  while (cleanup.length) await cleanup.pop()!();
+});
+
+async function world(text = "world", podIp?: string) {
+  const s = await startHelloWorldServer({ addr: "127.0.0.1:0", text, ...(podIp ? { podIp } : {}) });
+  cleanup.push(() => s.close());
+  return s;
+}
+
+async function daemon(dtab: string, extra = "") {
+  const [adminPort, port] = [await freePort(), await freePort()];
+  const d = await startTestDaemon(`
+admin: {port: ${adminPort}}
+routers:
+- protocol: h2
+  label: outgoing
+  identifier: {kind: io.l5d.header.path, segments: 1}
+  dtab: |
+    ${dtab.split("\n").join("\n    ")}
+  servers: [{port: ${port}}]
+${extra}`);
+  cleanup.push(() => d[Symbol.asyncDispose]());
+  return d;
+}
+
+/** A backend that records request headers and answers a gRPC OK. */
+async function recorder() {
+  const seen: IncomingHttpHeaders[] = [];
+  const server = createH2Server();
+  server.on("stream", (stream, headers) => {
+    seen.push(headers);
+    stream.on("data", () => {});
+    stream.on("end", () => {
+      stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+      stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+      stream.end(Buffer.from([0, 0, 0, 0, 2, 0x0a, 0x00]));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  cleanup.push(() => new Promise((r) => server.close(r)));
+  return { port: (server.address() as AddressInfo).port, seen };
+}
+
+describe("h2 router", () => {
+  it("routes a gRPC call through the dtab and counts it under Linkerd's metric names", async () => {
+    const w = await world();
+    const d = await daemon(`/svc => /$/inet/127.0.0.1/${w.port};`);
+    const msg = await callGreeting(d.addr("outgoing"), { service: "World" });
+    expect(msg).toBe("world!");
+    const m = await d.metrics();
+    const port = d.addr("outgoing").split(":")[1];
+    expect(m[`rt/outgoing/server/127.0.0.1/${port}/requests`]).toBe(1);
+    expect(m[`rt/outgoing/server/127.0.0.1/${port}/success`]).toBe(1);
+    expect(m["rt/outgoing/service/svc/helloworld.World/requests"]).toBe(1);
+    expect(m[`rt/outgoing/client/$/inet/127.0.0.1/${w.port}/requests`]).toBe(1);
+    expect(m[`rt/outgoing/client/$/inet/127.0.0.1/${w.port}/request_latency_ms.count`]).toBe(1);
+  });
+
+  it("sets l5d-dst-service, l5d-dst-client, l5d-dst-residual, l5d-reqid and forwards l5d-ctx-dtab, not l5d-dtab", async () => {
+    const r = await recorder();
+    const d = await daemon(`/svc => /$/inet/127.0.0.1/${r.port}/extra;`);
+    const res = await h2request(
+      d.addr("outgoing"),
+      {
+        ":method": "POST",
+        ":path": "/helloworld.World/Greeting",
+        "content-type": "application/grpc",
+        te: "trailers",
+        "l5d-dtab": "/unused => /nowhere",
+        "l5d-ctx-trace": "abc",
+      },
+      EMPTY_GRPC_FRAME,
+    );
+    expect(res.trailers["grpc-status"]).toBe("0");
+    const h = r.seen[0]!;
+    expect(h["l5d-dst-service"]).toBe("/svc/helloworld.World");
+    expect(h["l5d-dst-client"]).toBe(`/$/inet/127.0.0.1/${r.port}`);
+    expect(h["l5d-dst-residual"]).toBe("/extra/helloworld.World");
+    expect(h["l5d-reqid"]).toMatch(/^[0-9a-f]{16}$/);
+    expect(h["l5d-ctx-dtab"]).toBe("/unused=>/nowhere");
+    expect(h["l5d-ctx-trace"]).toBe("abc");
+    expect(h["l5d-dtab"]).toBeUndefined();
+    expect(h.te).toBe("trailers");
+  });
+
+  it("honours a per-request l5d-dtab override (later entries win) for that request only", async () => {
+    const v1 = await world("world");
+    const v2 = await world("earth");
+    const d = await daemon(`/svc => /$/inet/127.0.0.1/${v1.port};`);
+    const addr = d.addr("outgoing");
+    expect(await callGreeting(addr, { service: "World" })).toBe("world!");
+    expect(
+      await callGreeting(addr, { service: "World", metadata: { "l5d-dtab": `/svc => /$/inet/127.0.0.1/${v2.port}` } }),
+    ).toBe("earth!");
+    expect(await callGreeting(addr, { service: "World" })).toBe("world!");
+  });
+
+  it("answers an unroutable gRPC call with UNAVAILABLE naming the router, the name and why", async () => {
+    const d = await daemon("/other => /$/inet/127.0.0.1/1;");
+    const err = await callGreeting(d.addr("outgoing"), { service: "World" }).catch((e: unknown) => e);
+    expect(formatRpcError(err)).toBe(
+      "rpc error: code = Unavailable desc = [outgoing] no route: /svc/helloworld.World delegated to ~ (no dentry matched)",
+    );
+  });
+
+  it("answers a bad l5d-dtab header with INVALID_ARGUMENT and the parse error, and keeps serving", async () => {
+    const w = await world();
+    const d = await daemon(`/svc => /$/inet/127.0.0.1/${w.port};`);
+    const addr = d.addr("outgoing");
+    const err = await callGreeting(addr, { service: "World", metadata: { "l5d-dtab": "i am not a dtab" } }).catch(
+      (e: unknown) => e,
+    );
+    expect(formatRpcError(err)).toBe(
+      "rpc error: code = InvalidArgument desc = [outgoing] invalid l5d-dtab header: '/' expected but 'i' found at '[i] am not a dtab'",
+    );
+    expect(await callGreeting(addr, { service: "World" })).toBe("world!");
+  });
+
+  it("answers a non-gRPC unroutable request with 502 and an l5d-err header", async () => {
+    const d = await daemon("/other => /$/inet/127.0.0.1/1;");
+    const res = await h2request(d.addr("outgoing"), { ":method": "GET", ":path": "/hello/there" });
+    expect(res.headers[":status"]).toBe(502);
+    expect(decodeURIComponent(String(res.headers["l5d-err"]))).toContain("no route: /svc/hello");
+    expect(res.body.toString()).toContain("no route: /svc/hello");
+  });
+
+  it("explains an empty endpoint set and a dead endpoint without dying", async () => {
+    const dead = await freePort();
+    const d = await daemon(`/svc => /$/inet/127.0.0.1/${dead};`);
+    const err = await callGreeting(d.addr("outgoing"), { service: "World" }).catch((e: unknown) => e);
+    expect(formatRpcError(err)).toMatch(/^rpc error: code = Unavailable desc = /);
+    const w = await world();
+    // the daemon is still up and routes other names
+    const ok = await callGreeting(d.addr("outgoing"), {
+      service: "World",
+      metadata: { "l5d-dtab": `/svc => /$/inet/127.0.0.1/${w.port}` },
+    });
+    expect(ok).toBe("world!");
+  });
+
+  it("serves /delegator.json that agrees with routing", async () => {
+    const w = await world();
+    const d = await daemon(`/srv => /$/inet/127.0.0.1/${w.port};\n/svc => /srv;`);
+    const res = await fetch(`${d.adminUrl}/delegator.json?namespace=outgoing&path=/svc/helloworld.World`);
+    expect(res.status).toBe(200);
+    const j = (await res.json()) as Record<string, unknown>;
+    expect(JSON.stringify(j)).toContain(`"id":"/$/inet/127.0.0.1/${w.port}"`);
+    const bad = await fetch(`${d.adminUrl}/delegator.json?namespace=outgoing&path=nope`);
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain("Invalid path: '/' expected but 'n' found at '[n]ope'");
+  });
+});

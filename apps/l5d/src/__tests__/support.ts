@@ -1,0 +1,86 @@
+/** Test helpers: free ports, in-process daemons from YAML, raw HTTP/2 calls. */
+import { connect, type IncomingHttpHeaders } from "node:http2";
+import { createServer } from "node:net";
+import { parseLinkerdConfig, formatConfigErrors } from "@l5d/config";
+import { pino } from "pino";
+import { type StartedDaemon, startDaemon } from "../daemon.js";
+import { createRegistries } from "../plugins.js";
+
+export async function freePort(host = "127.0.0.1"): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, host, () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+export interface TestDaemon extends AsyncDisposable {
+  readonly d: StartedDaemon;
+  readonly adminUrl: string;
+  /** `host:port` of the first server of the router with this label. */
+  addr(label: string): string;
+  metrics(): Promise<Record<string, number>>;
+}
+
+export async function startTestDaemon(yaml: string, env: Record<string, string | undefined> = process.env): Promise<TestDaemon> {
+  const r = parseLinkerdConfig(yaml, createRegistries());
+  if (!r.ok) throw new Error(`bad test config:\n${formatConfigErrors(r.errors)}`);
+  const d = await startDaemon(r.config, pino({ level: process.env.L5D_TEST_LOG ?? "silent" }), env);
+  const adminUrl = `http://${r.config.admin.ip}:${d.adminPort}`;
+  return {
+    d,
+    adminUrl,
+    addr(label) {
+      const rr = d.linker.routers.find((x) => x.config.label === label);
+      const s = rr?.servers[0];
+      if (!s) throw new Error(`no router ${label}`);
+      return `${s.ip}:${s.port}`;
+    },
+    async metrics() {
+      return (await (await fetch(`${adminUrl}/admin/metrics.json`)).json()) as Record<string, number>;
+    },
+    async [Symbol.asyncDispose]() {
+      await d.shutdown();
+    },
+  };
+}
+
+export interface RawResponse {
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+  readonly trailers: IncomingHttpHeaders;
+}
+
+/** One HTTP/2 request with prior knowledge. */
+export function h2request(addr: string, headers: Record<string, string>, body?: Buffer): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const session = connect(`http://${addr}`);
+    session.on("error", reject);
+    const req = session.request(headers);
+    let resHeaders: IncomingHttpHeaders = {};
+    let trailers: IncomingHttpHeaders = {};
+    const chunks: Buffer[] = [];
+    req.on("response", (h) => {
+      resHeaders = h;
+    });
+    req.on("trailers", (t) => {
+      trailers = t;
+    });
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("error", (e) => {
+      session.close();
+      reject(e);
+    });
+    req.on("end", () => {
+      session.close();
+      resolve({ headers: resHeaders, body: Buffer.concat(chunks), trailers });
+    });
+    req.end(body);
+  });
+}
+
+/** A gRPC request frame for an empty protobuf message. */
+export const EMPTY_GRPC_FRAME = Buffer.from([0, 0, 0, 0, 0]);
