@@ -3,13 +3,13 @@
 // then prints their sizes.
 //
 //   node scripts/images.mjs [--mode=full|prebuilt] [--only=l5d|helloworld] [--repo=l5d-ts]
-//                           [--tag=0.1.0] [--no-cache] [--quiet]
+//                           [--tag=0.1.0] [--no-cache] [--skip-build] [--quiet]
 //
 // --mode=full (default): deploy/docker/Dockerfile, everything built inside the engine
 //   (pnpm fetch from the lockfile, offline install, turbo build, pnpm deploy --prod).
 // --mode=prebuilt: builds and `pnpm deploy`s the apps on this machine into a temporary context,
 //   then packs them with deploy/docker/Dockerfile.prebuilt (no registry access needed inside
-//   the engine; fast).
+//   the engine; fast). --skip-build packs the apps' current dist/ without running turbo first.
 // --repo sets the image repository prefix, e.g. --repo=registry.example.com/l5d-ts.
 import { spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
@@ -51,7 +51,11 @@ for (const s of selected) {
 
 function run(cmd, argv, opts = {}) {
   if (!quiet) console.log(`$ ${cmd} ${argv.join(" ")}`);
-  const r = spawnSync(cmd, argv, { cwd: root, stdio: quiet ? ["ignore", "ignore", "inherit"] : "inherit", ...opts });
+  const r = spawnSync(cmd, argv, {
+    cwd: root,
+    stdio: quiet ? ["ignore", "ignore", "inherit"] : "inherit",
+    ...opts,
+  });
   if (r.error) throw r.error;
   if (r.status !== 0) {
     console.error(`${cmd} ${argv[0]} failed with exit code ${r.status}`);
@@ -67,18 +71,40 @@ const env = { ...process.env };
 // No BuildKit needed (and none on podman-backed engines): the classic builder handles the file.
 env.DOCKER_BUILDKIT ??= "0";
 const revision = capture("git", ["rev-parse", "HEAD"]) ?? "unknown";
-const labels = ["--build-arg", `VERSION=${tag}`, "--build-arg", `REVISION=${revision}`, "--build-arg", `CREATED=${new Date().toISOString()}`];
+const labels = [
+  "--build-arg",
+  `VERSION=${tag}`,
+  "--build-arg",
+  `REVISION=${revision}`,
+  "--build-arg",
+  `CREATED=${new Date().toISOString()}`,
+];
 const noCache = args["no-cache"] === "true" ? ["--no-cache"] : [];
 
 let context = root;
 let dockerfile = join(root, "deploy/docker/Dockerfile");
 if (mode === "prebuilt") {
   const apps = [...new Set(selected.flatMap((s) => IMAGES[s].apps))];
-  run("pnpm", ["exec", "turbo", "run", "build", "--output-logs=errors-only", ...apps.map((a) => `--filter=@l5d/${a}...`)], { env });
+  // --skip-build: pack the apps' current dist/ as they are
+  if (args["skip-build"] !== "true")
+    run(
+      "pnpm",
+      [
+        "exec",
+        "turbo",
+        "run",
+        "build",
+        "--output-logs=errors-only",
+        ...apps.map((a) => `--filter=@l5d/${a}...`),
+      ],
+      { env },
+    );
   context = mkdtempSync(join(tmpdir(), "l5d-images-"));
   process.on("exit", () => rmSync(context, { recursive: true, force: true }));
   for (const a of apps) {
-    run("pnpm", ["--filter", `@l5d/${a}`, "--prod", "--offline", "deploy", join(context, a)], { env });
+    run("pnpm", ["--filter", `@l5d/${a}`, "--prod", "--offline", "deploy", join(context, a)], {
+      env,
+    });
   }
   cpSync(join(root, "deploy/docker/bin"), join(context, "bin"), { recursive: true });
   dockerfile = join(root, "deploy/docker/Dockerfile.prebuilt");
@@ -87,8 +113,24 @@ if (mode === "prebuilt") {
 const started = Date.now();
 for (const name of selected) {
   const t0 = Date.now();
-  run("docker", ["build", "-f", dockerfile, "--target", name, "-t", `${repo}/${name}:${tag}`, ...labels, ...noCache, context], { env });
-  if (!quiet) console.log(`built ${repo}/${name}:${tag} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  run(
+    "docker",
+    [
+      "build",
+      "-f",
+      dockerfile,
+      "--target",
+      name,
+      "-t",
+      `${repo}/${name}:${tag}`,
+      ...labels,
+      ...noCache,
+      context,
+    ],
+    { env },
+  );
+  if (!quiet)
+    console.log(`built ${repo}/${name}:${tag} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
 console.log(`\nimages (${mode} build, ${((Date.now() - started) / 1000).toFixed(1)} s):`);

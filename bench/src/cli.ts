@@ -11,6 +11,8 @@ export interface BenchOptions {
   scale: number;
   /** output directory for <timestamp>.json/.md. */
   outDir?: string;
+  /** run node-based proxies with --cpu-prof into <outDir>/cpuprofiles. */
+  cpuProf: boolean;
 }
 
 const NAMES: readonly ProxyName[] = ["l5d", "naive", "nginx", "haproxy", "nghttpx"];
@@ -20,17 +22,18 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
-export const USAGE = `usage: node bench/bench.mjs [--quick] [--only=l5d,naive,nginx,haproxy,nghttpx] [--scale=<x>] [--no-install] [--out=<dir>]`;
+export const USAGE = `usage: node bench/bench.mjs [--quick] [--only=l5d,naive,nginx,haproxy,nghttpx] [--scale=<x>] [--no-install] [--cpu-prof] [--out=<dir>]`;
 
 /** Parses argv (without node and script). */
 export function parseArgs(argv: readonly string[]): BenchOptions {
-  const o: BenchOptions = { quick: false, noInstall: false, scale: 1 };
+  const o: BenchOptions = { quick: false, noInstall: false, scale: 1, cpuProf: false };
   for (const a of argv) {
     const [k, v] = a.includes("=")
       ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]
       : [a, undefined];
     if (k === "--quick") o.quick = true;
     else if (k === "--no-install") o.noInstall = true;
+    else if (k === "--cpu-prof") o.cpuProf = true;
     else if (k === "--only" && v) {
       const list = v.split(",").map((s) => s.trim());
       for (const n of list)

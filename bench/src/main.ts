@@ -34,7 +34,7 @@ function phasesFor(o: BenchOptions): Phases {
     ? {
         warmupS: 1,
         saturatedS: s(4),
-        rateS: s(3),
+        rateS: s(2),
         serialS: s(1),
         satClients: 4,
         satStreams: 32,
@@ -107,6 +107,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   const sup = new Supervisor();
   sup.installSignalHandlers();
   const rundir = mkdtempSync(join(tmpdir(), "l5d-bench-"));
+  // also on SIGINT/SIGTERM, where the supervisor exits without unwinding this function
+  process.once("exit", () => rmSync(rundir, { recursive: true, force: true }));
   const phases = phasesFor(opts);
   const skipped: RunReport["skipped"] = [];
   const cases: CaseResult[] = [];
@@ -132,7 +134,16 @@ export async function main(argv: readonly string[]): Promise<number> {
       log(`bench: cannot run without h2load: ${h2?.reason ?? "not found"}`);
       return 1;
     }
+    const outDir = opts.outDir ?? join(repoRoot, "bench/results");
     const ctx: StartContext = { sup, rundir, repoRoot, tools };
+    if (opts.cpuProf) {
+      const dir = join(outDir, "cpuprofiles");
+      mkdirSync(dir, { recursive: true });
+      ctx.nodeArgs = ["--cpu-prof", `--cpu-prof-dir=${dir}`];
+      log(
+        `bench: node proxies write CPU profiles to ${dir} (profiling inflates their CPU numbers)`,
+      );
+    }
     const versions: Record<string, string> = { h2load: h2.version };
     const defaultSet = opts.quick ? ["l5d", "naive", "nghttpx"] : PROXIES.map((p) => p.name);
     const chosen = PROXIES.filter((p) => (opts.only ?? defaultSet).includes(p.name));
@@ -295,11 +306,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       loadAvg: { start: loadStart, end: loadavg()[0] ?? 0 },
       versions,
       skipped,
-      settings: { ...phases, scale: opts.scale },
+      settings: { ...phases, scale: opts.scale, ...(opts.cpuProf ? { cpuProf: "on" } : {}) },
       cases,
     };
     const md = renderMarkdown(report);
-    const outDir = opts.outDir ?? join(repoRoot, "bench/results");
     mkdirSync(outDir, { recursive: true });
     const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
     const base = join(outDir, `${stamp}${opts.quick ? "-quick" : ""}`);
@@ -320,7 +330,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const ngUs = cpu("nghttpx");
     if (naiveUs !== undefined) {
       process.stdout.write(
-        `stand-in (naive node:http2 proxy, not l5d): ${quickLine(naiveUs, ngUs).replace(/^l5d_/, "naive_")}\n`,
+        `reference (naive node:http2 proxy, not l5d): ${quickLine(naiveUs, ngUs).replace(/^l5d_/, "naive_")}\n`,
       );
     }
     process.stdout.write(`${quickLine(cpu("l5d"), ngUs)}\n`);

@@ -16,6 +16,8 @@ export interface StartContext {
   /** repository root (for apps/l5d and bench/naive-proxy.mjs). */
   repoRoot: string;
   tools: ReadonlyMap<ToolName, ToolStatus>;
+  /** extra node flags for node-based proxies (l5d, naive), e.g. --cpu-prof. */
+  nodeArgs?: readonly string[];
 }
 
 /** Availability of a proxy kind. */
@@ -88,7 +90,9 @@ export const l5d: ProxyKind = {
     const env = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" };
     return started(
       ctx,
-      ctx.sup.spawn(`l5d:${listenPort}`, process.execPath, [main, cfg], { env }),
+      ctx.sup.spawn(`l5d:${listenPort}`, process.execPath, [...(ctx.nodeArgs ?? []), main, cfg], {
+        env,
+      }),
       listenPort,
     );
   },
@@ -100,7 +104,7 @@ export const naive: ProxyKind = {
   available: () => ({ ok: true, version: `node ${process.version}` }),
   async start(ctx, listenPort, upstreamPort) {
     const script = join(ctx.repoRoot, "bench/naive-proxy.mjs");
-    const args = [script, String(listenPort), `${HOST}:${upstreamPort}`];
+    const args = [...(ctx.nodeArgs ?? []), script, String(listenPort), `${HOST}:${upstreamPort}`];
     return started(ctx, ctx.sup.spawn(`naive:${listenPort}`, process.execPath, args), listenPort);
   },
 };

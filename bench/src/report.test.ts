@@ -159,6 +159,7 @@ describe("cli", () => {
       quick: true,
       noInstall: false,
       scale: 0.5,
+      cpuProf: false,
       only: ["naive", "nghttpx"],
     });
     expect(() => parseArgs(["--only=envoy"])).toThrow(UsageError);

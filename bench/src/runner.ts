@@ -169,6 +169,7 @@ export async function fixedRate(
     rate: p.rateTotal,
     durationS: p.rateS,
     connections: p.rateClients,
+    drainMs: 2000,
   });
   if (r.latenciesUs.length === 0)
     throw new LoadError(`fixed rate: no successful request (${r.failed} failed)`);

@@ -51,6 +51,7 @@ export async function soak(argv: readonly string[]): Promise<number> {
   const sup = new Supervisor();
   sup.installSignalHandlers();
   const rundir = mkdtempSync(join(tmpdir(), "l5d-soak-"));
+  process.once("exit", () => rmSync(rundir, { recursive: true, force: true }));
   try {
     const tools = ensureTools(["h2load"], (l) => process.stderr.write(`${l}\n`));
     const h2 = tools.get("h2load");

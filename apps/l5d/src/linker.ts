@@ -10,18 +10,20 @@ import type {
   RouterConfig,
   ServerConfig,
 } from "@l5d/config";
-import { resolveClientParams } from "@l5d/config";
+import { resolveClientParams, resolveServiceParams } from "@l5d/config";
 import {
+  createDefaultInterpreter,
   type MountedNamer,
   type NameInterpreter,
   type Namer,
   type NameTreeTransformer,
-  createDefaultInterpreter,
   transformNamer,
   withTransformers,
 } from "@l5d/dtab";
 import {
+  type ClientPolicy,
   composeIdentifiers,
+  type FailureAccrualMaker,
   GrpcStatus,
   H2Router,
   type IdentifierMaker,
@@ -31,12 +33,15 @@ import {
   MetricsRegistry,
   P2cBalancer,
   type ProxyServer,
+  type ResponseClassifier,
   ServerScope,
+  type ServicePolicy,
   startProxyServer,
   UpstreamPool,
 } from "@l5d/h2-proxy";
 import type { Logger } from "pino";
 import type { Telemeter } from "./telemetry/telemeter.js";
+import { Tracer } from "./tracing/tracer.js";
 
 export interface RunningServer {
   readonly router: string;
@@ -107,9 +112,17 @@ export function buildPlugins(config: LinkerdConfig, opts: LinkOptions) {
   const mounted: Array<MountedNamer & { state?: () => unknown }> = [];
   for (const n of config.namers) {
     const ctx = ctxFor({}, n.path);
-    const built = make<Namer & { state?: () => unknown; close?: () => void }>(n, ctx);
+    type Built = Namer & { state?: () => unknown; close?: () => void };
+    const made = make<Built | (MountedNamer & { namer: Built })>(n, ctx);
+    // a factory may return the namer itself or the namer already mounted at its prefix
+    const built: Built =
+      "namer" in made && typeof made.namer?.lookup === "function" ? made.namer : (made as Built);
     let namer: Namer = built;
-    for (const t of n.transformers) namer = transformNamer(namer, make<NameTreeTransformer>(t, ctxFor({ namers: mounted }, t.path)));
+    for (const t of n.transformers)
+      namer = transformNamer(
+        namer,
+        make<NameTreeTransformer>(t, ctxFor({ namers: mounted }, t.path)),
+      );
     if (typeof built.close === "function") closers.push(() => built.close?.());
     mounted.push({
       prefix: n.mountPrefix,
@@ -129,11 +142,11 @@ export function buildPlugins(config: LinkerdConfig, opts: LinkOptions) {
     );
     let interpreter: NameInterpreter;
     if (r.interpreter) {
-      interpreter = make<NameInterpreter>(r.interpreter, ctxFor({ namers: mounted, transformers }, r.interpreter.path));
-      // the `default` interpreter factory returns the bare interpreter; transformers wrap it here
-      if (!(interpreter as { transformed?: boolean }).transformed && transformers.length > 0) {
-        interpreter = withTransformers(interpreter, transformers);
-      }
+      // interpreter factories apply `ctx.services.transformers` themselves (see @l5d/namers)
+      interpreter = make<NameInterpreter>(
+        r.interpreter,
+        ctxFor({ namers: mounted, transformers }, r.interpreter.path),
+      );
     } else {
       interpreter = withTransformers(createDefaultInterpreter(mounted), transformers);
     }
@@ -143,7 +156,26 @@ export function buildPlugins(config: LinkerdConfig, opts: LinkOptions) {
       if (!lb) return new P2cBalancer();
       return make<LoadBalancerMaker>(lb, ctxFor({}, lb.path))();
     };
-    return { config: r, identifier, interpreter, balancerFor };
+    const clientPolicy = (clientId: import("@l5d/dtab").Path): ClientPolicy => {
+      const params = resolveClientParams(r.client, clientId);
+      const fa = params.failureAccrual;
+      return {
+        requeueBudget: params.requeueBudget,
+        ...(fa ? { failureAccrual: make<FailureAccrualMaker>(fa, ctxFor({}, fa.path)) } : {}),
+      };
+    };
+    const servicePolicy = (name: import("@l5d/dtab").Path): ServicePolicy => {
+      const params = resolveServiceParams(r.service, name);
+      const rc = params.responseClassifier;
+      return {
+        retries: params.retries,
+        totalTimeoutMs: params.totalTimeoutMs,
+        classificationTimeoutMs: params.classificationTimeoutMs,
+        retryBufferSize: params.retryBufferSize,
+        ...(rc ? { classifier: make<ResponseClassifier>(rc, ctxFor({}, rc.path)) } : {}),
+      };
+    };
+    return { config: r, identifier, interpreter, balancerFor, clientPolicy, servicePolicy };
   });
   return { metrics, mounted, telemeters, routers, closers };
 }
@@ -153,8 +185,12 @@ export async function link(config: LinkerdConfig, opts: LinkOptions): Promise<Li
   const built = buildPlugins(config, opts);
   const { metrics, telemeters, closers } = built;
   const running: RunningRouter[] = [];
+  // trace context is always propagated; spans are recorded when a tracing telemeter is configured
+  const tracer = new Tracer({ sinks: telemeters.flatMap((t) => (t.spans ? [t.spans] : [])) });
   const closeAll = async (graceMs = config.admin.shutdownGraceMs) => {
-    await Promise.all(running.flatMap((r) => r.servers.map((s) => s.proxy.close(graceMs).catch(() => {}))));
+    await Promise.all(
+      running.flatMap((r) => r.servers.map((s) => s.proxy.close(graceMs).catch(() => {}))),
+    );
     for (const r of running) {
       r.router.close();
       await r.pool.close(1000).catch(() => {});
@@ -165,7 +201,10 @@ export async function link(config: LinkerdConfig, opts: LinkOptions): Promise<Li
   try {
     for (const b of built.routers) {
       const r = b.config;
-      const pool = new UpstreamPool({ initialWindowSize: r.client.kind === "io.l5d.global" ? r.client.params.initialStreamWindowBytes : undefined });
+      const pool = new UpstreamPool({
+        initialWindowSize:
+          r.client.kind === "io.l5d.global" ? r.client.params.initialStreamWindowBytes : undefined,
+      });
       const log = opts.log.child({ router: r.label });
       const router = new H2Router({
         label: r.label,
@@ -173,6 +212,9 @@ export async function link(config: LinkerdConfig, opts: LinkOptions): Promise<Li
         identifier: b.identifier,
         interpreter: b.interpreter,
         loadBalancer: b.balancerFor,
+        client: b.clientPolicy,
+        service: b.servicePolicy,
+        pool,
         metrics,
         bindingTimeoutMs: r.bindingTimeoutMs,
         idleTtlMs: r.bindingCache.idleTtlSecs * 1000,
@@ -188,7 +230,7 @@ export async function link(config: LinkerdConfig, opts: LinkOptions): Promise<Li
       const rr: RunningRouter = { config: r, router, pool, servers: [] };
       running.push(rr);
       for (const s of r.servers) {
-        const proxy = await startServer(rr, s, metrics, log);
+        const proxy = await startServer(rr, s, metrics, log, tracer);
         rr.servers.push({ router: r.label, ip: s.ip, port: proxy.port, proxy });
         log.info({ ip: s.ip, port: proxy.port }, `serving ${r.label} on ${s.ip}:${proxy.port}`);
       }
@@ -209,16 +251,24 @@ export async function link(config: LinkerdConfig, opts: LinkOptions): Promise<Li
 
 const CTX_PREFIX = "l5d-ctx-";
 
-async function startServer(rr: RunningRouter, s: ServerConfig, metrics: MetricsRegistry, log: Logger): Promise<ProxyServer> {
+async function startServer(
+  rr: RunningRouter,
+  s: ServerConfig,
+  metrics: MetricsRegistry,
+  log: Logger,
+  tracer: Tracer,
+): Promise<ProxyServer> {
   const scope = new ServerScope(metrics, rr.config.label, s.ip, s.port);
   const max = s.maxConcurrentRequests;
   let inflight = 0;
-  const onRequest = (req: IncomingProxyRequest) => {
+  const traced = { router: rr.config.label, ip: s.ip, port: s.port };
+  const onRequest = (incoming: IncomingProxyRequest) => {
     if (s.clearContext) {
-      for (const k of Object.keys(req.headers)) {
-        if (k.startsWith(CTX_PREFIX) || k === "l5d-dtab") delete req.headers[k];
+      for (const k of Object.keys(incoming.headers)) {
+        if (k.startsWith(CTX_PREFIX) || k === "l5d-dtab") delete incoming.headers[k];
       }
     }
+    const req = tracer.wrap(incoming, traced);
     if (max !== undefined && inflight >= max) {
       req.respondError({
         grpcStatus: GrpcStatus.RESOURCE_EXHAUSTED,
@@ -244,7 +294,11 @@ async function startServer(rr: RunningRouter, s: ServerConfig, metrics: MetricsR
       pool: rr.pool,
       onRequest,
     });
-    metrics.gauge(`rt/${rr.config.label}/server/${s.ip}/${s.port}/connections`, () => proxy.connections);
+    traced.port = proxy.port;
+    metrics.gauge(
+      `rt/${rr.config.label}/server/${s.ip}/${s.port}/connections`,
+      () => proxy.connections,
+    );
     metrics.gauge(`rt/${rr.config.label}/server/${s.ip}/${s.port}/streams`, () => proxy.streams);
     return proxy;
   } catch (e) {

@@ -3,10 +3,17 @@
  * list against the README's config reference.
  */
 import { type Registries, Registry } from "@l5d/config";
-import { identifierFactories, loadBalancerFactories } from "@l5d/h2-proxy";
+import {
+  failureAccrualFactories,
+  identifierFactories,
+  loadBalancerFactories,
+  responseClassifierFactories,
+} from "@l5d/h2-proxy";
 import * as namers from "@l5d/namers";
+import { otlpTelemeterFactory } from "./telemetry/otlp-telemeter.js";
 import { prometheusTelemeterFactory } from "./telemetry/prometheus-telemeter.js";
 import { recentRequestsTelemeterFactory } from "./telemetry/recent-requests-telemeter.js";
+import { zipkinTelemeterFactory } from "./telemetry/zipkin-telemeter.js";
 
 type Factories = ReadonlyArray<{ readonly kind: string }>;
 
@@ -17,19 +24,29 @@ function list(name: string): Factories {
 
 function registry(family: string, ...groups: Factories[]): Registry<unknown> {
   const r = new Registry<unknown>(family);
-  for (const g of groups) for (const f of g) r.register(f as Parameters<Registry<unknown>["register"]>[0]);
+  for (const g of groups)
+    for (const f of g) r.register(f as Parameters<Registry<unknown>["register"]>[0]);
   return r;
 }
 
 export function createRegistries(): Registries {
   return {
     namers: registry("namer", list("namerFactories"), list("k8sNamerFactories")),
-    transformers: registry("transformer", list("transformerFactories"), list("k8sTransformerFactories")),
+    transformers: registry(
+      "transformer",
+      list("transformerFactories"),
+      list("k8sTransformerFactories"),
+    ),
     identifiers: registry("identifier", identifierFactories),
     interpreters: registry("interpreter", list("interpreterFactories")),
-    telemeters: registry("telemeter", [prometheusTelemeterFactory, recentRequestsTelemeterFactory]),
+    telemeters: registry("telemeter", [
+      prometheusTelemeterFactory,
+      recentRequestsTelemeterFactory,
+      zipkinTelemeterFactory,
+      otlpTelemeterFactory,
+    ]),
     loadBalancers: registry("load balancer", loadBalancerFactories),
-    failureAccrual: registry("failure accrual", list("failureAccrualFactories")),
-    responseClassifiers: registry("response classifier", list("responseClassifierFactories")),
+    failureAccrual: registry("failure accrual", failureAccrualFactories),
+    responseClassifiers: registry("response classifier", responseClassifierFactories),
   };
 }

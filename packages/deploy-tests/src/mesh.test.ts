@@ -5,7 +5,11 @@
 // the multi-stage deploy/docker/Dockerfile; =none: use the images already present).
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { DockerComposeEnvironment, type StartedDockerComposeEnvironment, Wait } from "testcontainers";
+import {
+  DockerComposeEnvironment,
+  type StartedDockerComposeEnvironment,
+  Wait,
+} from "testcontainers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCommand } from "./compose-cli.js";
 import { detectContainerEngine } from "./container-engine.js";
@@ -32,7 +36,9 @@ async function freePort(): Promise<number> {
     s.once("error", reject);
     s.listen(0, "127.0.0.1", () => {
       const addr = s.address();
-      s.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
+      s.close(() =>
+        typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port")),
+      );
     });
   });
 }
@@ -63,7 +69,9 @@ function client() {
   return compose(["run", "--rm", "--no-deps", "client"]);
 }
 async function adminJson(port: number, path: string): Promise<Record<string, number>> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(5_000) });
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+    signal: AbortSignal.timeout(5_000),
+  });
   expect(res.status).toBe(200);
   return (await res.json()) as Record<string, number>;
 }
@@ -86,11 +94,15 @@ describe.skipIf(!engine.available)("images and the compose mesh (testcontainers)
 
     const mode = process.env.L5D_IMAGE_BUILD ?? "prebuilt";
     if (mode !== "none") {
-      const built = await runCommand(process.execPath, ["scripts/images.mjs", `--mode=${mode}`, "--quiet"], {
-        cwd: root,
-        env,
-        timeoutMs: 900_000,
-      });
+      const built = await runCommand(
+        process.execPath,
+        ["scripts/images.mjs", `--mode=${mode}`, "--quiet"],
+        {
+          cwd: root,
+          env,
+          timeoutMs: 900_000,
+        },
+      );
       expect(built.code, built.stdout + built.stderr).toBe(0);
     }
 
@@ -137,24 +149,33 @@ describe.skipIf(!engine.available)("images and the compose mesh (testcontainers)
       expect(config.Labels["org.opencontainers.image.version"]).toBe("0.1.0");
     }
     // the original image's second entrypoint: wrong usage prints the usage line and exits 1
-    const usage = await runCommand("docker", ["run", "--rm", "--entrypoint=helloworld-client", HELLOWORLD_IMAGE], {
-      env,
-      timeoutMs: 60_000,
-    });
+    const usage = await runCommand(
+      "docker",
+      ["run", "--rm", "--entrypoint=helloworld-client", HELLOWORLD_IMAGE],
+      {
+        env,
+        timeoutMs: 60_000,
+      },
+    );
     expect(usage.code).toBe(1);
     expect(usage.stderr).toContain("Usage: helloworld-client <host>:<port>");
   });
 
   it("docker compose run client: the three-hop answer", async () => {
     const r = await client();
-    expect(r.stderr.replace(/^.*(Creating|Created|Container).*$/gm, "").trim(), "client stderr").toBe("");
+    expect(
+      r.stderr.replace(/^.*(Creating|Created|Container).*$/gm, "").trim(),
+      "client stderr",
+    ).toBe("");
     expect(r.stdout.trim()).toBe(ANSWER);
     expect(r.code).toBe(0);
   });
 
   it("the admin servers answer ping and count the calls on each router of each node", async () => {
     for (const port of [ports.aAdmin, ports.bAdmin]) {
-      const ping = await fetch(`http://127.0.0.1:${port}/admin/ping`, { signal: AbortSignal.timeout(5_000) });
+      const ping = await fetch(`http://127.0.0.1:${port}/admin/ping`, {
+        signal: AbortSignal.timeout(5_000),
+      });
       expect((await ping.text()).trim()).toBe("pong");
     }
     const ok = await client();

@@ -2,8 +2,10 @@ export {
   DataplaneError,
   type DataplaneErrorCode,
   decodeGrpcMessage,
+  type Endpoint as UpstreamAddress,
   encodeGrpcMessage,
   encodeGrpcTimeout,
+  endpointKey,
   type ForwardOptions,
   type ForwardResult,
   forward,
@@ -25,8 +27,6 @@ export {
   respondError,
   startH2cServer,
   startProxyServer,
-  type Endpoint as UpstreamAddress,
-  endpointKey,
   UpstreamEndpoint,
   UpstreamPool,
   type UpstreamPoolOptions,
@@ -36,10 +36,51 @@ export {
 export { Histogram, type HistogramSnapshot } from "./metrics/histogram.js";
 export { Counter, Gauge, MetricsRegistry, scopeOf } from "./metrics/metrics-registry.js";
 export { parseMetricName, toPrometheus } from "./metrics/prometheus.js";
-export { loadOf, P2cBalancer, p2cFactory, type P2cConfig } from "./router/balancer-p2c.js";
-export { BindingCache, type BindingCacheOptions, BindingTimeoutError } from "./router/binding-cache.js";
+export {
+  type Backoff,
+  type BackoffConfig,
+  DEFAULT_ACCRUAL_BACKOFF,
+  startBackoff,
+} from "./router/backoff.js";
+export {
+  ApertureBalancer,
+  type ApertureConfig,
+  apertureFactory,
+} from "./router/balancer-aperture.js";
+export { EwmaBalancer, type EwmaConfig, ewmaFactory } from "./router/balancer-ewma.js";
+export { HeapBalancer, heapFactory } from "./router/balancer-heap.js";
+export { loadOf, P2cBalancer, type P2cConfig, p2cFactory } from "./router/balancer-p2c.js";
+export { RoundRobinBalancer, roundRobinFactory } from "./router/balancer-round-robin.js";
+export {
+  BindingCache,
+  type BindingCacheOptions,
+  BindingTimeoutError,
+} from "./router/binding-cache.js";
 export { BoundClient } from "./router/bound-client.js";
+export {
+  type GrpcClassifierOptions,
+  grpcClassifier,
+  grpcDefault,
+} from "./router/classifier-grpc.js";
+export {
+  allSuccessful,
+  retryableAll5XX,
+  retryableIdempotent5XX,
+  retryableRead5XX,
+} from "./router/classifier-h2.js";
 export { CTX_DTAB, readLocalDtab, USER_DTAB } from "./router/dtab-headers.js";
+export {
+  FailureAccrual,
+  type FailureAccrualMaker,
+  type FailureAccrualPolicy,
+  type FailureAccrualStats,
+} from "./router/failure-accrual.js";
+export {
+  ConsecutiveFailuresPolicy,
+  defaultFailureAccrual,
+  SuccessRatePolicy,
+  SuccessRateWindowedPolicy,
+} from "./router/failure-accrual-policies.js";
 export {
   composeIdentifiers,
   headerValue,
@@ -58,12 +99,28 @@ export {
   headerTokenIdentifierFactory,
 } from "./router/identifier-header-token.js";
 export { Endpoint, type LoadBalancer, type LoadBalancerMaker } from "./router/load-balancer.js";
-export { identifierFactories, loadBalancerFactories } from "./router/plugins.js";
+export {
+  failureAccrualFactories,
+  identifierFactories,
+  loadBalancerFactories,
+  responseClassifierFactories,
+} from "./router/plugins.js";
 export {
   nonRetryable5XX,
   type ResponseClass,
   type ResponseClassifier,
+  rstCodeOf,
 } from "./router/response-classifier.js";
+export {
+  DEFAULT_RETRY_BUDGET,
+  RetryBudget,
+  type RetryBudgetConfig,
+} from "./router/retry-budget.js";
+export {
+  type AttemptResult,
+  RetryingExchange,
+  type RetryingExchangeOptions,
+} from "./router/retrying-exchange.js";
 export type { ForwardOutcome, RoutableRequest } from "./router/routable-request.js";
 export {
   H2Router,
@@ -73,3 +130,8 @@ export {
   type RouterOptions,
   ServerScope,
 } from "./router/router.js";
+export {
+  type ClientPolicy,
+  MAX_REQUEUES_PER_REQUEST,
+  type ServicePolicy,
+} from "./router/service-policy.js";

@@ -192,6 +192,7 @@ describe("gRPC hello/world server", () => {
     const hello = await start({ text: "Hello", latencyMs: 300 });
     const client = createHelloClient(hello.address);
     cleanups.push(() => client.close());
+    expect(await callGreeting(client)).toBe("Hello!"); // connected before the in-flight call
     const inFlight = callGreeting(client);
     await new Promise((r) => setTimeout(r, 100));
     const t0 = performance.now();

@@ -136,9 +136,10 @@ describe("HTTP mode", () => {
   });
 
   it("shutdown lets an in-flight request finish", async () => {
-    const world = await start({ text: "world", latencyMs: 200 });
+    const world = await start({ text: "world", latencyMs: 300 });
+    expect((await get(world.address)).body).toBe("world!"); // keep-alive connection is up
     const inFlight = get(world.address);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 100));
     await world.shutdown();
     expect(await inFlight).toEqual({ status: 200, body: "world!" });
   });

@@ -40,34 +40,40 @@ function parseWeight(s: string): number | undefined {
   return Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
+type LineResult = { host: string; port: number; weight?: number } | { error: string };
+
+function parseLine(body: string): LineResult {
+  const t = body.split(/\s+/);
+  let host = t[0] ?? "";
+  if (host.startsWith("[") && host.endsWith("]")) host = host.slice(1, -1);
+  if (t.length < 2 || t.length > 4)
+    return { error: "malformed address: expected 'host port [* weight]'" };
+  const port = parsePort(t[1] ?? "");
+  if (port === undefined) return { error: `malformed address: bad port '${t[1]}'` };
+  if (t.length === 2) return { host, port };
+  if (t.length === 4 && t[2] !== "*")
+    return { error: "malformed address: expected 'host port * weight'" };
+  const w = t[t.length - 1] ?? "";
+  const weight = parseWeight(w);
+  if (weight === undefined) return { error: `malformed address: bad weight '${w}'` };
+  return { host, port, weight };
+}
+
 /** Parses an address file's text; never throws. */
-export function parseAddrFile(text: string, file: string): { lines: FsAddrLine[]; errors: FsLineError[] } {
+export function parseAddrFile(
+  text: string,
+  file: string,
+): { lines: FsAddrLine[]; errors: FsLineError[] } {
   const lines: FsAddrLine[] = [];
   const errors: FsLineError[] = [];
-  text.split(/\r?\n/).forEach((raw, i): void => {
+  text.split(/\r?\n/).forEach((raw, i) => {
     const hash = raw.indexOf("#");
     const body = (hash >= 0 ? raw.slice(0, hash) : raw).trim();
     if (body === "") return;
     const line = i + 1;
-    const bad = (message: string): void => {
-      errors.push({ file, line, text: body, message });
-    };
-    const t = body.split(/\s+/);
-    let host = t[0] ?? "";
-    if (host.startsWith("[") && host.endsWith("]")) host = host.slice(1, -1);
-    if (t.length < 2 || t.length > 4) return bad("malformed address: expected 'host port [* weight]'");
-    const port = parsePort(t[1] ?? "");
-    if (port === undefined) return bad(`malformed address: bad port '${t[1]}'`);
-    let weight: number | undefined;
-    if (t.length === 4) {
-      if (t[2] !== "*") return bad("malformed address: expected 'host port * weight'");
-      weight = parseWeight(t[3] ?? "");
-      if (weight === undefined) return bad(`malformed address: bad weight '${t[3]}'`);
-    } else if (t.length === 3) {
-      weight = parseWeight(t[2] ?? "");
-      if (weight === undefined) return bad(`malformed address: bad weight '${t[2]}'`);
-    }
-    lines.push(weight === undefined ? { host, port, line } : { host, port, weight, line });
+    const r = parseLine(body);
+    if ("error" in r) errors.push({ file, line, text: body, message: r.error });
+    else lines.push({ ...r, line });
   });
   return { lines, errors };
 }

@@ -1,7 +1,14 @@
-import { mkdtemp, mkdir, rm, unlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type ActivityState, type Name, type NameBound, type NameTree, Path, isBound } from "@l5d/dtab";
+import {
+  type ActivityState,
+  isBound,
+  type Name,
+  type NameBound,
+  type NameTree,
+  Path,
+} from "@l5d/dtab";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { addrList, waitFor } from "./__tests__/wait.js";
 import { parseAddrFile } from "./fs-addr-file.js";
@@ -34,7 +41,10 @@ function leafOf(s: ActivityState<NameTree<Name>>): NameBound {
 
 describe("parseAddrFile", () => {
   it("reads host port, host port * weight, host port weight, comments and blank lines", () => {
-    const r = parseAddrFile("# hosts\n127.0.0.1 8080\n\n  10.0.0.1 9090 * 2.5  # heavy\n10.0.0.2 80 3\n", "svc");
+    const r = parseAddrFile(
+      "# hosts\n127.0.0.1 8080\n\n  10.0.0.1 9090 * 2.5  # heavy\n10.0.0.2 80 3\n",
+      "svc",
+    );
     expect(r.errors).toEqual([]);
     expect(r.lines).toEqual([
       { host: "127.0.0.1", port: 8080, line: 2 },
@@ -44,7 +54,10 @@ describe("parseAddrFile", () => {
   });
 
   it("reports malformed lines by file:line and keeps the good ones", () => {
-    const r = parseAddrFile("127.0.0.1 1\nfoo\n127.0.0.1 99999\n127.0.0.1 2 x 3\n127.0.0.1 3 * -1\n127.0.0.1 4\n", "svc");
+    const r = parseAddrFile(
+      "127.0.0.1 1\nfoo\n127.0.0.1 99999\n127.0.0.1 2 x 3\n127.0.0.1 3 * -1\n127.0.0.1 4\n",
+      "svc",
+    );
     expect(r.lines.map((l) => l.port)).toEqual([1, 4]);
     expect(r.errors.map((e) => [e.line, e.message])).toEqual([
       [2, "malformed address: expected 'host port [* weight]'"],
@@ -104,12 +117,20 @@ describe("FsNamer", () => {
   });
 
   it("reports malformed lines without dropping the good addresses, and clears them when fixed", async () => {
-    await writeFile(join(dir, "mixed"), "127.0.0.1 1\nthis is not valid at all\n127.0.0.1 70000\n127.0.0.1 2\n");
+    await writeFile(
+      join(dir, "mixed"),
+      "127.0.0.1 1\nthis is not valid at all\n127.0.0.1 70000\n127.0.0.1 2\n",
+    );
     const n = make();
     const b = leafOf(await waitFor(n.lookup(Path.read("/mixed")), isOk));
     const addr = await waitFor(b.addr, (a) => a.type === "bound");
     expect(addrList(addr)).toEqual(["127.0.0.1:1", "127.0.0.1:2"]);
-    expect(n.errors().get("mixed")?.map((e) => e.line)).toEqual([2, 3]);
+    expect(
+      n
+        .errors()
+        .get("mixed")
+        ?.map((e) => e.line),
+    ).toEqual([2, 3]);
     await writeFile(join(dir, "mixed"), "127.0.0.1 1\n");
     await waitFor(b.addr, (a) => JSON.stringify(addrList(a)) === '["127.0.0.1:1"]');
     expect(n.errors().size).toBe(0);

@@ -17,12 +17,17 @@ import {
   DerivedVar,
   type Name,
   NameBound,
-  NameTree,
   type Namer,
+  NameTree,
   type Path,
   VarCell,
 } from "@l5d/dtab";
-import { type FsLineError, parseAddrFile, resolveAddrLines, showFsLineError } from "./fs-addr-file.js";
+import {
+  type FsLineError,
+  parseAddrFile,
+  resolveAddrLines,
+  showFsLineError,
+} from "./fs-addr-file.js";
 
 export interface FsNamerOptions {
   /** The directory holding one file per service. */
@@ -191,7 +196,8 @@ export class FsNamer implements Namer {
     }
     if (this.#closed) return;
     const prev = d.listing.sample();
-    if (prev.kind !== "ok" || !sameListing(prev.value, listing)) d.listing.update(Activity.ok(listing));
+    if (prev.kind !== "ok" || !sameListing(prev.value, listing))
+      d.listing.update(Activity.ok(listing));
     await Promise.all([
       ...[...d.files.entries()].map(([name, f]) =>
         listing.get(name) === "file" ? this.#readFile(f) : this.#gone(f),
@@ -227,7 +233,8 @@ export class FsNamer implements Namer {
     if (gen !== f.gen || this.#closed) return;
     const errors = [...parsed.errors, ...resolved.errors].sort((a, b) => a.line - b.line);
     f.errors = errors;
-    for (const e of errors) this.#log.warn({ file: f.abs, line: e.line }, `io.l5d.fs: ${showFsLineError(e)}`);
+    for (const e of errors)
+      this.#log.warn({ file: f.abs, line: e.line }, `io.l5d.fs: ${showFsLineError(e)}`);
     if (resolved.addrs.length === 0 && errors.length > 0) {
       f.addr.update(Addr.failed(new Error(errors.map(showFsLineError).join("; "))));
     } else {

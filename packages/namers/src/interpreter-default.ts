@@ -28,7 +28,10 @@ export const defaultInterpreterFactory: PluginFactory<DefaultInterpreterConfig, 
   make(config, ctx) {
     const namers = (ctx.services.namers ?? []) as readonly MountedNamer[];
     const transformers = (ctx.services.transformers ?? []) as readonly NameTreeTransformer[];
-    const base = createDefaultInterpreter(namers, config.maxDepth === undefined ? {} : { maxDepth: config.maxDepth });
+    const base = createDefaultInterpreter(
+      namers,
+      config.maxDepth === undefined ? {} : { maxDepth: config.maxDepth },
+    );
     return withTransformers(base, transformers);
   },
 };

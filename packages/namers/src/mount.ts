@@ -4,7 +4,12 @@
  * PluginBuildError naming the plugin's key path.
  */
 import type { BuildContext, InterpreterEntry, NamerEntry, ParsedPlugin } from "@l5d/config";
-import { type MountedNamer, type NameInterpreter, type NameTreeTransformer, transformNamer } from "@l5d/dtab";
+import {
+  type MountedNamer,
+  type NameInterpreter,
+  type NameTreeTransformer,
+  transformNamer,
+} from "@l5d/dtab";
 
 export class PluginBuildError extends Error {
   constructor(
@@ -25,7 +30,10 @@ function build<T>(p: ParsedPlugin, ctx: BuildContext): T {
 }
 
 /** Builds transformers in config order. */
-export function buildTransformers(list: readonly ParsedPlugin[], ctx: BuildContext): NameTreeTransformer[] {
+export function buildTransformers(
+  list: readonly ParsedPlugin[],
+  ctx: BuildContext,
+): NameTreeTransformer[] {
   return list.map((t) => build<NameTreeTransformer>(t, ctx));
 }
 
@@ -36,7 +44,10 @@ export function buildTransformers(list: readonly ParsedPlugin[], ctx: BuildConte
  */
 export function mountNamers(entries: readonly NamerEntry[], ctx: BuildContext): MountedNamer[] {
   return entries.map((e) => {
-    const mounted = build<MountedNamer>(e, { ...ctx, services: { ...ctx.services, prefix: e.mountPrefix } });
+    const mounted = build<MountedNamer>(e, {
+      ...ctx,
+      services: { ...ctx.services, prefix: e.mountPrefix },
+    });
     let namer = mounted.namer;
     for (const t of buildTransformers(e.transformers, ctx)) namer = transformNamer(namer, t);
     return { prefix: mounted.prefix, namer, kind: e.kind };
@@ -50,5 +61,8 @@ export function buildInterpreter(
   ctx: BuildContext,
 ): NameInterpreter {
   const transformers = buildTransformers(entry.transformers, ctx);
-  return build<NameInterpreter>(entry, { ...ctx, services: { ...ctx.services, namers, transformers } });
+  return build<NameInterpreter>(entry, {
+    ...ctx,
+    services: { ...ctx.services, namers, transformers },
+  });
 }

@@ -4,7 +4,9 @@ import { z } from "zod";
 
 export function namerPrefixSchema() {
   return z
-    .string({ error: (i) => (i.input === undefined ? "required" : "expected a path such as /io.l5d.fs") })
+    .string({
+      error: (i) => (i.input === undefined ? "required" : "expected a path such as /io.l5d.fs"),
+    })
     .refine(
       (s) => {
         try {

@@ -4,7 +4,15 @@
  */
 import type { PluginFactory } from "@l5d/config";
 import { namerCommonShape } from "@l5d/config";
-import { Activity, type MountedNamer, type Name, NameTree, type Namer, Path, toError } from "@l5d/dtab";
+import {
+  Activity,
+  type MountedNamer,
+  type Name,
+  type Namer,
+  NameTree,
+  Path,
+  toError,
+} from "@l5d/dtab";
 import { z } from "zod";
 import { namerPrefixSchema } from "./namer-prefix.js";
 import { PathMatcher } from "./path-matcher.js";
@@ -28,7 +36,9 @@ export function rewritingNamer(pattern: string, name: string): Namer {
     lookup(path: Path) {
       try {
         const out = matcher.substitutePath(path, name);
-        return Activity.value<NameTree<Name>>(out === undefined ? NameTree.neg : NameTree.leaf(out));
+        return Activity.value<NameTree<Name>>(
+          out === undefined ? NameTree.neg : NameTree.leaf(out),
+        );
       } catch (e) {
         return Activity.exception(toError(e));
       }

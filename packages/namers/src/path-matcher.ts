@@ -54,7 +54,8 @@ export class PathMatcher {
       const seg = this.#segments[i] as Segment;
       const elem = path.elems[i];
       if (elem === undefined) {
-        if (seg.type === "any") throw new PathMatcherError(`pattern ${this.pattern}: no element left for '*'`);
+        if (seg.type === "any")
+          throw new PathMatcherError(`pattern ${this.pattern}: no element left for '*'`);
         return undefined;
       }
       const shown = showElem(elem);
@@ -63,7 +64,9 @@ export class PathMatcher {
       } else if (seg.type === "capture") {
         const m = seg.regex.exec(shown);
         if (!m) return undefined;
-        seg.names.forEach((n, j) => vars.set(n, m[j + 1] ?? ""));
+        seg.names.forEach((n, j) => {
+          vars.set(n, m[j + 1] ?? "");
+        });
       }
     }
     return vars;

@@ -28,4 +28,6 @@ export const transformerFactories: readonly AnyFactory<NameTreeTransformer>[] = 
   constTransformerFactory,
 ];
 
-export const interpreterFactories: readonly AnyFactory<NameInterpreter>[] = [defaultInterpreterFactory];
+export const interpreterFactories: readonly AnyFactory<NameInterpreter>[] = [
+  defaultInterpreterFactory,
+];

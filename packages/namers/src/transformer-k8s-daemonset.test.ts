@@ -116,7 +116,7 @@ describe("io.l5d.k8s.daemonset transformer", () => {
     const sum = summary(applyTransformer(byNode, boundTree(namer, "/default/grpc/world-v1")));
     await waitFor(sum, bound("192.168.0.12:4141"));
     await waitFor(
-      summary(bySubneapplyTransformer(t, boundTree(namer, "/default/grpc/world-v1"))),
+      summary(applyTransformer(bySubnet, boundTree(namer, "/default/grpc/world-v1"))),
       addrNeg,
     );
   });

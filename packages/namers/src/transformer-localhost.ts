@@ -2,10 +2,11 @@
  * `io.l5d.localhost`: keeps only addresses that are one of this host's interface IPs (for an
  * incoming router that must only send to local destinations). Empty → Addr.Neg.
  */
+
+import { isIP } from "node:net";
 import { networkInterfaces } from "node:os";
 import { type PluginFactory, transformerCommonShape } from "@l5d/config";
 import { type Address, type NameTreeTransformer, Path, Var } from "@l5d/dtab";
-import { isIP } from "node:net";
 import { z } from "zod";
 import { addrTransformer, filterAddr } from "./addr-transformer.js";
 import { transformerPrefixSchema } from "./transformer-prefix.js";
@@ -37,10 +38,15 @@ export function localhostTransformer(
   prefix = Path.utf8("io.l5d.localhost"),
 ): NameTreeTransformer {
   const keep = hostFilter(ips);
-  return addrTransformer(prefix, "LocalhostTransformer", (addr) => Var.map(addr, (a) => filterAddr(a, keep)));
+  return addrTransformer(prefix, "LocalhostTransformer", (addr) =>
+    Var.map(addr, (a) => filterAddr(a, keep)),
+  );
 }
 
-export const localhostTransformerFactory: PluginFactory<LocalhostTransformerConfig, NameTreeTransformer> = {
+export const localhostTransformerFactory: PluginFactory<
+  LocalhostTransformerConfig,
+  NameTreeTransformer
+> = {
   kind: "io.l5d.localhost",
   schema: localhostTransformerSchema,
   make(config) {

@@ -10,7 +10,9 @@ export const portTransformerSchema = z.strictObject({
   kind: z.literal("io.l5d.port"),
   /** The port every address is rewritten to (required). */
   port: z
-    .number({ error: (i) => (i.input === undefined ? "required" : "expected a port number (1-65535)") })
+    .number({
+      error: (i) => (i.input === undefined ? "required" : "expected a port number (1-65535)"),
+    })
     .int({ error: "expected a port number (1-65535)" })
     .min(1, { error: "expected a port number (1-65535)" })
     .max(65535, { error: "expected a port number (1-65535)" }),
@@ -19,9 +21,19 @@ export const portTransformerSchema = z.strictObject({
 });
 export type PortTransformerConfig = z.infer<typeof portTransformerSchema>;
 
-export function portTransformer(port: number, prefix = Path.utf8("io.l5d.port", String(port))): NameTreeTransformer {
+export function portTransformer(
+  port: number,
+  prefix = Path.utf8("io.l5d.port", String(port)),
+): NameTreeTransformer {
   return addrTransformer(prefix, "PortTransformer", (addr) =>
-    Var.map(addr, (a) => (a.type === "bound" ? Addr.bound(a.addrs.map((x) => ({ ...x, port })), { ...a.meta }) : a)),
+    Var.map(addr, (a) =>
+      a.type === "bound"
+        ? Addr.bound(
+            a.addrs.map((x) => ({ ...x, port })),
+            { ...a.meta },
+          )
+        : a,
+    ),
   );
 }
 

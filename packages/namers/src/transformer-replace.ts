@@ -17,17 +17,22 @@ import { z } from "zod";
 import { transformerPrefixSchema } from "./transformer-prefix.js";
 
 const pathSchema = () =>
-  z.string({ error: (i) => (i.input === undefined ? "required" : "expected a path such as /$/inet/127.1/4141") }).refine(
-    (s) => {
-      try {
-        Path.read(s);
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    { error: "expected a path such as /$/inet/127.1/4141" },
-  );
+  z
+    .string({
+      error: (i) =>
+        i.input === undefined ? "required" : "expected a path such as /$/inet/127.1/4141",
+    })
+    .refine(
+      (s) => {
+        try {
+          Path.read(s);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      { error: "expected a path such as /$/inet/127.1/4141" },
+    );
 
 export const replaceTransformerSchema = z.strictObject({
   ...transformerCommonShape,
@@ -53,7 +58,10 @@ function bindGlobal(path: Path): Activity<NameTree<NameBound>> {
   return createDefaultInterpreter([]).bind(Dtab.empty, path);
 }
 
-function replaceLeaves(tree: NameTree<NameBound>, replacement: NameTree<NameBound>): NameTree<NameBound> {
+function replaceLeaves(
+  tree: NameTree<NameBound>,
+  replacement: NameTree<NameBound>,
+): NameTree<NameBound> {
   switch (tree.type) {
     case "leaf":
       return replacement;
@@ -61,24 +69,33 @@ function replaceLeaves(tree: NameTree<NameBound>, replacement: NameTree<NameBoun
       return NameTree.alt(...tree.trees.map((t) => replaceLeaves(t, replacement)));
     case "union":
       return NameTree.union(
-        ...tree.weighted.map((w) => NameTree.weighted(w.weight, replaceLeaves(w.tree, replacement))),
+        ...tree.weighted.map((w) =>
+          NameTree.weighted(w.weight, replaceLeaves(w.tree, replacement)),
+        ),
       );
     default:
       return tree;
   }
 }
 
-export function replaceTransformer(path: Path, prefix = Path.utf8("io.l5d.replace")): NameTreeTransformer {
+export function replaceTransformer(
+  path: Path,
+  prefix = Path.utf8("io.l5d.replace"),
+): NameTreeTransformer {
   const replacement = bindGlobal(path);
   return {
     prefix,
     name: "ReplaceTransformer",
     delegating: false,
-    transform: (tree) => Activity.flatMap(tree, (t) => Activity.map(replacement, (r) => replaceLeaves(t, r))),
+    transform: (tree) =>
+      Activity.flatMap(tree, (t) => Activity.map(replacement, (r) => replaceLeaves(t, r))),
   };
 }
 
-export function constTransformer(path: Path, prefix = Path.utf8("io.l5d.const")): NameTreeTransformer {
+export function constTransformer(
+  path: Path,
+  prefix = Path.utf8("io.l5d.const"),
+): NameTreeTransformer {
   const replacement = bindGlobal(path);
   return {
     prefix,
@@ -88,12 +105,17 @@ export function constTransformer(path: Path, prefix = Path.utf8("io.l5d.const"))
   };
 }
 
-export const replaceTransformerFactory: PluginFactory<ReplaceTransformerConfig, NameTreeTransformer> = {
+export const replaceTransformerFactory: PluginFactory<
+  ReplaceTransformerConfig,
+  NameTreeTransformer
+> = {
   kind: "io.l5d.replace",
   schema: replaceTransformerSchema,
   make(config) {
     const path = Path.read(config.path);
-    return config.prefix === undefined ? replaceTransformer(path) : replaceTransformer(path, Path.read(config.prefix));
+    return config.prefix === undefined
+      ? replaceTransformer(path)
+      : replaceTransformer(path, Path.read(config.prefix));
   },
 };
 
@@ -102,6 +124,8 @@ export const constTransformerFactory: PluginFactory<ConstTransformerConfig, Name
   schema: constTransformerSchema,
   make(config) {
     const path = Path.read(config.path);
-    return config.prefix === undefined ? constTransformer(path) : constTransformer(path, Path.read(config.prefix));
+    return config.prefix === undefined
+      ? constTransformer(path)
+      : constTransformer(path, Path.read(config.prefix));
   },
 };

@@ -24,12 +24,16 @@ export function specificHostTransformer(
   const keep = new VarCell<((a: Address) => boolean) | Error | undefined>(undefined);
   resolveHost(host).then(
     (ip) => keep.update(hostFilter(new Set([ip]))),
-    (e: unknown) => keep.update(new Error(`io.l5d.specificHost: cannot resolve '${host}': ${String(e)}`)),
+    (e: unknown) =>
+      keep.update(new Error(`io.l5d.specificHost: cannot resolve '${host}': ${String(e)}`)),
   );
   return addrTransformer(prefix, "SpecificHostTransformer", (addr) => filterAddrVar(addr, keep));
 }
 
-export const specificHostTransformerFactory: PluginFactory<SpecificHostTransformerConfig, NameTreeTransformer> = {
+export const specificHostTransformerFactory: PluginFactory<
+  SpecificHostTransformerConfig,
+  NameTreeTransformer
+> = {
   kind: "io.l5d.specificHost",
   schema: specificHostTransformerSchema,
   make(config) {

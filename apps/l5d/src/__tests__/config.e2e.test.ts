@@ -142,10 +142,18 @@ describe("example configs in deploy/", () => {
   it("there is at least the tutorial's", () => {
     expect(examples.map((e) => e.name)).toContain("deploy/examples/linkerd-grpc.yaml");
   });
+  // io.l5d.fs rootDirs must exist (as in Linkerd): point them at a real directory
+  const rootDir = mkdtempSync(join(tmpdir(), "l5d-disco-"));
+  const env = {
+    POD_IP: "10.0.0.5",
+    NODE_NAME: "node-a",
+    KUBERNETES_SERVICE_HOST: "127.0.0.1",
+    KUBERNETES_SERVICE_PORT: "6443",
+  };
   it.each(examples.map((e) => [e.name, e.text] as const))("%s parses and builds", async (_name, text) => {
-    const r = parseLinkerdConfig(text, createRegistries());
+    const r = parseLinkerdConfig(text.replace(/rootDir: .*/g, `rootDir: ${rootDir}`), createRegistries());
     if (!r.ok) throw new Error(formatConfigErrors(r.errors));
-    const b = buildPlugins(r.config, { log: pino({ level: "silent" }), env: { POD_IP: "10.0.0.5", NODE_NAME: "node-a" } });
+    const b = buildPlugins(r.config, { log: pino({ level: "silent" }), env });
     expect(b.routers.length).toBeGreaterThan(0);
     for (const c of b.closers.reverse()) await c();
   });

@@ -79,7 +79,7 @@ describe("h2 router", () => {
         "content-type": "application/grpc",
         te: "trailers",
         "l5d-dtab": "/unused => /nowhere",
-        "l5d-ctx-trace": "abc",
+        "l5d-ctx-foo": "abc",
       },
       EMPTY_GRPC_FRAME,
     );
@@ -90,7 +90,7 @@ describe("h2 router", () => {
     expect(h["l5d-dst-residual"]).toBe("/extra/helloworld.World");
     expect(h["l5d-reqid"]).toMatch(/^[0-9a-f]{16}$/);
     expect(h["l5d-ctx-dtab"]).toBe("/unused=>/nowhere");
-    expect(h["l5d-ctx-trace"]).toBe("abc");
+    expect(h["l5d-ctx-foo"]).toBe("abc");
     expect(h["l5d-dtab"]).toBeUndefined();
     expect(h.te).toBe("trailers");
   });

@@ -1,8 +1,10 @@
 /** The admin endpoints of a running linker (Linkerd's `/admin/*`, `/config.json`, `/delegator.json`, ...). */
 import { toConfigJson } from "@l5d/config";
-import { Dtab, delegateTreeToJson, Path } from "@l5d/dtab";
+import { Dtab, delegateTreeToJsonString, Path } from "@l5d/dtab";
 import type { Linker } from "../linker.js";
 import { type AdminRequest, type AdminRoute, type AdminServer, json, text } from "./admin-server.js";
+import { booleanParam, metricsFlat, metricsTree } from "./metrics-json.js";
+import { assetResponse, filesRoute } from "./static-assets.js";
 
 const DELEGATE_TIMEOUT_MS = 2_000;
 
@@ -59,7 +61,9 @@ export async function delegatorJson(linker: Linker, req: AdminRequest) {
   try {
     const tree = await Promise.race([interp.delegate(dtab, path), timeout]);
     if (tree === "timeout") return text("Request timed out.\n", 503);
-    return json(delegateTreeToJson(tree));
+    // `selected=true` adds Linkerd-incompatible `"selected": true` marks on the branches routing takes
+    const includeSelected = booleanParam(req.query, "selected");
+    return { contentType: "application/json", body: delegateTreeToJsonString(tree, { includeSelected }) };
   } catch (e) {
     return text(`${(e as Error).message}\n`, 500);
   } finally {
@@ -84,24 +88,31 @@ export function registerAdminRoutes(admin: AdminServer, linker: Linker, shutdown
     {
       path: "/config.json",
       description: "the effective config, defaults applied",
-      handler: (req) => json(toConfigJson(linker.config), 200, req.query.has("pretty")),
+      handler: (req) => json(toConfigJson(linker.config), 200, booleanParam(req.query, "pretty")),
     },
     {
       path: "/admin/metrics.json",
-      description: "every metric, flat, Linkerd names",
+      description: "every metric, Linkerd names: ?pretty=1, ?tree=1, ?q=<scope>",
       handler: (req) => {
-        const flat = linker.metrics.toFlatJson();
         const q = req.query.get("q");
-        const out = q ? Object.fromEntries(Object.entries(flat).filter(([k]) => k.includes(q))) : flat;
-        return json(out, 200, req.query.has("pretty"));
+        if (booleanParam(req.query, "tree")) return json(metricsTree(linker.metrics, q), 200, booleanParam(req.query, "pretty"));
+        const flat = metricsFlat(linker.metrics, q);
+        if (!booleanParam(req.query, "pretty")) return json(flat);
+        return json(Object.fromEntries(Object.entries(flat).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))), 200, true);
       },
     },
     {
       path: "/delegator.json",
-      description: "delegation explanation: ?namespace=<router>&path=<path>[&dtab=<dtab>]",
+      description: "delegation explanation: ?namespace=<router>&path=<path>[&dtab=<dtab>][&selected=true]",
       methods: ["GET", "POST"],
       handler: (req) => delegatorJson(linker, req),
     },
+    {
+      path: "/delegator",
+      description: "the dtab playground: ?router=<label>&path=<path>[&dtab=<extra dtab>]",
+      handler: () => assetResponse("delegator.html"),
+    },
+    filesRoute,
     {
       path: "/bound-names.json",
       description: "bound names (client ids) of every router",

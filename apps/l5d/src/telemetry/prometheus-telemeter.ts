@@ -1,7 +1,7 @@
 /** `io.l5d.prometheus`: serves the metrics in Prometheus text format (default `/admin/metrics/prometheus`). */
 import type { BuildContext, PluginFactory } from "@l5d/config";
-import { toPrometheus } from "@l5d/h2-proxy";
 import { z } from "zod";
+import { toPrometheusText } from "./prometheus-exposition.js";
 import type { Telemeter, TelemetryServices } from "./telemeter.js";
 
 export const prometheusSchema = z.strictObject({
@@ -24,7 +24,7 @@ export const prometheusTelemeterFactory: PluginFactory<PrometheusConfig, Telemet
         {
           path: cfg.path,
           description: "metrics in Prometheus text format",
-          handler: () => ({ contentType: "text/plain; version=0.0.4", body: toPrometheus(metrics, cfg.prefix) }),
+          handler: () => ({ contentType: "text/plain; version=0.0.4; charset=utf-8", body: toPrometheusText(metrics, cfg.prefix) }),
         },
       ],
     };

@@ -1,4 +1,5 @@
 import {
+  type ClientHttp2Session,
   type ClientHttp2Stream,
   constants,
   type IncomingHttpHeaders,
@@ -17,6 +18,7 @@ import { encodeGrpcTimeout, parseGrpcTimeout } from "./grpc-timeout.js";
 import { forwardHeaders, type HeaderEdits, isGrpcContentType } from "./headers.js";
 import { respondError } from "./respond-error.js";
 import type { Endpoint, UpstreamEndpoint, UpstreamPool } from "./upstream-pool.js";
+import { resetStream } from "./reset-stream.js";
 
 /**
  * Request body bytes kept so that a stream the upstream never processed (REFUSED_STREAM,
@@ -94,6 +96,7 @@ class Exchange {
   private readonly reqHeaders: OutgoingHttpHeaders;
   private target: UpstreamEndpoint;
   private up: ClientHttp2Stream | undefined;
+  private upSession: ClientHttp2Session | undefined;
   private upError: Error | undefined;
   private attempts = 0;
   private bytesIn = 0;
@@ -176,6 +179,7 @@ class Exchange {
       return;
     }
     this.up = up;
+    this.upSession = up.session;
     this.upError = undefined;
     up.on("error", this.onUpError);
     up.on("response", this.onResponse);
@@ -254,7 +258,7 @@ class Exchange {
       }
     } catch (err) {
       this.error = err as Error;
-      if (!down.destroyed) down.close(H2Code.INTERNAL_ERROR);
+      resetStream(down, H2Code.INTERNAL_ERROR);
     }
   };
 
@@ -280,7 +284,11 @@ class Exchange {
   };
 
   private readonly onRespEnd = (): void => {
-    if (this.respEnded) return; // trailers-only: already ended with the headers
+    // Trailers-only responses already ended with the headers. node:http2 also emits 'end'
+    // for streams it destroys (RST_STREAM received, connection lost): those were destroyed
+    // before 'end', a genuine END_STREAM was not; `onUpClose` handles the former.
+    const up = this.up;
+    if (this.respEnded || !this.responded || up === undefined || up.destroyed) return;
     this.respEnded = true;
     const down = this.down;
     if (!down.destroyed && this.responded) down.end();
@@ -307,7 +315,10 @@ class Exchange {
       return;
     }
     const up = this.up as ClientHttp2Stream;
-    const code = up.rstCode ?? 0;
+    // node:http2 closes the streams of a lost connection with CANCEL or NO_ERROR and no error:
+    // tell that apart from a RST_STREAM the upstream sent by looking at the session.
+    const lost = this.upSession?.destroyed === true;
+    const code = lost ? H2Code.NO_ERROR : (up.rstCode ?? 0);
     const key = this.target.key;
     if (!this.responded) {
       const unprocessed = code === H2Code.REFUSED_STREAM || up.id === undefined;
@@ -318,7 +329,7 @@ class Exchange {
         return;
       }
       const cause = this.upError;
-      if (isStreamReset(code, cause)) {
+      if (!lost && isStreamReset(code, cause)) {
         this.failLocal(
           new DataplaneError(
             "UPSTREAM_RESET",
@@ -333,7 +344,7 @@ class Exchange {
         this.failLocal(
           new DataplaneError(
             up.id === undefined ? "UPSTREAM_CONNECT_FAILED" : "UPSTREAM_CONNECTION_LOST",
-            `${key}: ${cause?.message ?? "stream closed without a response"}`,
+            `${key}: ${cause?.message ?? "connection lost"}`,
             GrpcStatus.UNAVAILABLE,
             502,
             code,
@@ -344,17 +355,17 @@ class Exchange {
       return;
     }
     // Headers already went downstream: reset the client's stream too.
-    const reset = isStreamReset(code, this.upError);
+    const reset = !lost && isStreamReset(code, this.upError);
     this.error = new DataplaneError(
       reset ? "UPSTREAM_RESET" : "UPSTREAM_CONNECTION_LOST",
       reset
         ? `${key} reset the stream (${rstName(code)})`
-        : `${key}: ${this.upError?.message ?? "stream ended without END_STREAM"}`,
+        : `${key}: ${this.upError?.message ?? "connection lost"}`,
       grpcStatusForRstCode(code),
       httpStatusForRstCode(code),
       code,
     );
-    if (!down.destroyed) down.close(code === H2Code.NO_ERROR ? H2Code.INTERNAL_ERROR : code);
+    resetStream(down, code === H2Code.NO_ERROR ? H2Code.INTERNAL_ERROR : code);
   };
 
   private readonly onDeadline = (): void => {
@@ -365,7 +376,7 @@ class Exchange {
     const message = `deadline exceeded after ${budget} ms waiting for ${this.target.key}`;
     const err = new DataplaneError("DEADLINE_EXCEEDED", message, GrpcStatus.DEADLINE_EXCEEDED, 504);
     const up = this.up;
-    if (up !== undefined && !up.destroyed) up.close(H2Code.CANCEL);
+    if (up !== undefined) resetStream(up, H2Code.CANCEL);
     const down = this.down;
     if (!this.responded) {
       this.failLocal(err);
@@ -379,7 +390,7 @@ class Exchange {
       this.respEnded = true;
       down.end();
     } else {
-      down.close(H2Code.CANCEL);
+      resetStream(down, H2Code.CANCEL);
     }
   };
 
@@ -406,7 +417,7 @@ class Exchange {
     this.finished = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     const up = this.up;
-    if (up !== undefined && !up.closed && !up.destroyed) up.close(H2Code.CANCEL);
+    if (up !== undefined) resetStream(up, H2Code.CANCEL);
     const rst = this.down.rstCode;
     const reset = rst !== undefined && rst !== H2Code.NO_ERROR ? rst : undefined;
     const result: ForwardResult = {

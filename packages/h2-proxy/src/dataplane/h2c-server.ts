@@ -7,6 +7,7 @@ import {
 import { createServer as createNetServer, type Server, type Socket } from "node:net";
 import { CLIENT_PREFACE } from "./h2-frames.js";
 import { handleHttp1 } from "./h2c-upgrade.js";
+import { resetStream } from "./reset-stream.js";
 
 /** Options of an h2c (cleartext HTTP/2) server. */
 export interface H2cServerOptions {
@@ -36,6 +37,13 @@ export interface H2cServerOptions {
    * RST_STREAM(ENHANCE_YOUR_CALM). Linkerd leaves it unset; default 256 KiB here.
    */
   readonly maxHeaderListSize?: number | undefined;
+  /**
+   * Interval of the liveness sweep: every connection is PINGed, and destroyed when the
+   * previous sweep's PING is still unanswered. This also reaps connections that
+   * nghttp2 terminated on its own (its rapid-reset limiter sends GOAWAY and stops reading
+   * without node:http2 noticing, which would otherwise leak the socket). Default 10 s.
+   */
+  readonly livenessCheckMs?: number | undefined;
   /** node:http2 `maxSessionMemory` in MB (beyond it new streams are refused). Default 64. */
   readonly maxSessionMemory?: number | undefined;
   /** Called for every accepted request stream. Must not throw. */
@@ -69,7 +77,7 @@ export async function startH2cServer(opts: H2cServerOptions): Promise<H2cServer>
   const connectionWindowSize = opts.connectionWindowSize ?? 1 << 20;
   const sockets = new Set<Socket>();
   /** Open streams per session. */
-  const sessions = new Map<ServerHttp2Session, { open: number }>();
+  const sessions = new Map<ServerHttp2Session, { open: number; pinging: boolean }>();
   let streams = 0;
 
   const h2 = createH2Server({
@@ -86,7 +94,7 @@ export async function startH2cServer(opts: H2cServerOptions): Promise<H2cServer>
     maxSessionRejectedStreams: 1_000_000,
   });
   h2.on("session", (session: ServerHttp2Session) => {
-    sessions.set(session, { open: 0 });
+    sessions.set(session, { open: 0, pinging: false });
     session.on("error", noop);
     session.once("close", () => sessions.delete(session));
     if (connectionWindowSize > 65_535) {
@@ -103,7 +111,7 @@ export async function startH2cServer(opts: H2cServerOptions): Promise<H2cServer>
     // Enforce the stream limit ourselves (see `advertiseMaxConcurrentStreams`).
     const perSession = sessions.get(stream.session as ServerHttp2Session);
     if (perSession === undefined || perSession.open >= maxConcurrentStreams) {
-      stream.close(7);
+      resetStream(stream, 7);
       return;
     }
     perSession.open++;
@@ -114,6 +122,25 @@ export async function startH2cServer(opts: H2cServerOptions): Promise<H2cServer>
     });
     opts.onStream(stream, headers);
   });
+
+  const sweep = setInterval(() => {
+    for (const [session, st] of sessions) {
+      if (session.destroyed) continue;
+      if (st.pinging) {
+        session.destroy();
+        continue;
+      }
+      st.pinging = true;
+      try {
+        session.ping((err) => {
+          if (err === null) st.pinging = false;
+        });
+      } catch {
+        session.destroy();
+      }
+    }
+  }, opts.livenessCheckMs ?? 10_000);
+  sweep.unref();
 
   const h2Sockets = new WeakSet<Socket>();
   const toH2 = (socket: Socket): void => {
@@ -152,6 +179,7 @@ export async function startH2cServer(opts: H2cServerOptions): Promise<H2cServer>
     close(graceMs = 10_000) {
       closing ??= (async () => {
         front.close();
+        clearInterval(sweep);
         for (const session of sessions.keys()) session.close();
         // Sockets not yet handed to HTTP/2 (classifying, upgrading) have nothing in flight.
         for (const socket of sockets) if (!h2Sockets.has(socket)) socket.destroy();

@@ -47,6 +47,8 @@ export interface ProxyServerOptions {
   readonly initialWindowSize?: number | undefined;
   /** SETTINGS_MAX_HEADER_LIST_SIZE accepted from clients. Default 256 KiB. */
   readonly maxHeaderListSize?: number | undefined;
+  /** Liveness sweep interval for idle client connections (see `H2cServerOptions`). Default 10 s. */
+  readonly livenessCheckMs?: number | undefined;
   /** Upstream pool to use (shared between servers of a router); one is created (and closed) otherwise. */
   readonly pool?: UpstreamPool | undefined;
   /** Called for every request; must eventually call `forward` or `respondError`. */
@@ -110,6 +112,7 @@ export async function startProxyServer(opts: ProxyServerOptions): Promise<ProxyS
     maxConcurrentStreams: opts.maxConcurrentStreams,
     initialWindowSize: opts.initialWindowSize,
     maxHeaderListSize: opts.maxHeaderListSize,
+    livenessCheckMs: opts.livenessCheckMs,
     onStream(stream, headers) {
       const req = new Request(stream, headers, pool);
       try {

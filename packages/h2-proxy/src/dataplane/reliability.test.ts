@@ -7,6 +7,7 @@ import type * as http2 from "node:http2";
 import { describe, expect, it } from "vitest";
 import type { ForwardResult } from "./forward.js";
 import { startProxyServer } from "./proxy-server.js";
+import { resetStream } from "./reset-stream.js";
 import {
   grpcFrame,
   h2Client,
@@ -45,7 +46,7 @@ function clientStream(
     const pump = (): void => {
       while (i < messages.length) {
         opts.windowCheck?.();
-        if (!call.write(messages[i++])) {
+        if (!call.write(messages[i++] as Buffer)) {
           call.once("drain", pump);
           return;
         }
@@ -150,13 +151,59 @@ describe("flow control (linkerd #727, #1013, #1605, #1704, #2363)", () => {
     expect(res.equals(payload(size, size & 0xff))).toBe(true);
   });
 
-  it("a 100k-message stream arrives complete (linkerd #1591)", async () => {
+  it("a 10k-message grpc-js server stream arrives complete (linkerd #1591)", async () => {
     await using backend = await startGrpcBackend();
+    await using chain = await startChain(backend.endpoint, 2);
+    using client = testClient(chain[0]!.port);
+    const out = await serverStream(client, "8,100", 5_000);
+    expect(out.count).toBe(10_000);
+    expect(out.bytes).toBe(5_000 * 108);
+  });
+
+  it("a 100k-message stream arrives complete and in order", async () => {
+    // node:http2 backend writing 100 gRPC messages per write (grpc-js's server paces each
+    // message and would make this test slow); the client is grpc-js and counts messages.
+    const count = 100_000;
+    await using backend = await startH2Backend((stream) => {
+      stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+      stream.once("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+      let i = 0;
+      const pump = (): void => {
+        while (i < count) {
+          const batch: Buffer[] = [];
+          for (let j = 0; j < 100; j++, i++) {
+            const m = Buffer.alloc(4);
+            m.writeUInt32BE(i, 0);
+            batch.push(grpcFrame(m));
+          }
+          if (!stream.write(Buffer.concat(batch))) {
+            stream.once("drain", pump);
+            return;
+          }
+        }
+        stream.end();
+      };
+      pump();
+    });
     await using chain = await startChain(backend.endpoint, 1);
     using client = testClient(chain[0]!.port);
-    const out = await serverStream(client, "8", 100_000);
-    expect(out.count).toBe(100_000);
-    expect(out.bytes).toBe(800_000);
+    const result = await new Promise<{ n: number; inOrder: boolean }>((resolve, reject) => {
+      const call = client.makeServerStreamRequest(
+        "/grpc.testing.TestService/StreamingOutputCall",
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        Buffer.alloc(0),
+      );
+      let n = 0;
+      let inOrder = true;
+      call.on("data", (m: Buffer) => {
+        if (m.readUInt32BE(0) !== n) inOrder = false;
+        n++;
+      });
+      call.on("error", reject);
+      call.on("end", () => resolve({ n, inOrder }));
+    });
+    expect(result).toEqual({ n: count, inOrder: true });
   });
 
   it("a slow reader never makes the proxy buffer without bound (linkerd PR #764)", async () => {
@@ -219,7 +266,7 @@ describe("resets (linkerd #728, #826, #1008, #1696)", () => {
     req.on("error", () => {});
     req.write(grpcFrame(Buffer.from("hi")));
     await new Promise((r) => req.once("data", r));
-    req.close(8);
+    resetStream(req, 8);
     await waitFor(() => upstreamRst !== undefined, 2000, "upstream reset");
     expect(upstreamRst).toBe(8);
     await waitFor(() => results.length === 1, 2000, "completion");
@@ -231,7 +278,7 @@ describe("resets (linkerd #728, #826, #1008, #1696)", () => {
     await using backend = await startH2Backend((stream) => {
       stream.respond({ ":status": 200 });
       stream.write("partial");
-      setTimeout(() => stream.close(11), 20);
+      setTimeout(() => resetStream(stream, 11), 20);
     });
     await using proxy = await startStaticProxy(backend.endpoint);
     await using session = h2Client(proxy.port);
@@ -242,7 +289,7 @@ describe("resets (linkerd #728, #826, #1008, #1696)", () => {
   });
 
   it("an upstream reset before headers becomes a trailers-only gRPC error", async () => {
-    await using backend = await startH2Backend((stream) => stream.close(8));
+    await using backend = await startH2Backend((stream) => resetStream(stream, 8));
     await using proxy = await startStaticProxy(backend.endpoint);
     await using session = h2Client(proxy.port);
     const res = await simpleRequest(session, GRPC_POST, grpcFrame(Buffer.alloc(3)));
@@ -255,14 +302,15 @@ describe("resets (linkerd #728, #826, #1008, #1696)", () => {
   });
 
   it("upstream connection loss mid-stream resets the paired stream and the endpoint recovers", async () => {
-    let kill = (): void => {};
     await using backend = await startH2Backend((stream, headers) => {
       stream.respond({ ":status": 200 });
-      if (headers[":path"] === "/die") {
-        stream.write("before");
-        kill = () => stream.session?.destroy();
-      } else stream.end("ok");
+      if (headers[":path"] === "/die") stream.write("before");
+      else stream.end("ok");
     });
+    // A lost TCP connection: no GOAWAY, no RST_STREAM.
+    const kill = (): void => {
+      for (const s of backend.sockets) s.destroy();
+    };
     await using proxy = await startStaticProxy(backend.endpoint);
     await using session = h2Client(proxy.port);
     const pending = simpleRequest(session, { ":path": "/die" });
@@ -322,7 +370,7 @@ describe("stream accounting (linkerd #1245, #1395, #1342, #1693)", () => {
   it("open streams and upstream inflight return to 0 after a mix of outcomes", async () => {
     await using backend = await startH2Backend((stream, headers) => {
       const p = headers[":path"];
-      if (p === "/rst") stream.close(2);
+      if (p === "/rst") resetStream(stream, 2);
       else if (p === "/trailers-only") {
         stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": "5" }, { endStream: true });
       } else if (p === "/hang") {

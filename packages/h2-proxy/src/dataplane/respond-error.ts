@@ -1,5 +1,6 @@
-import { constants, type ServerHttp2Stream } from "node:http2";
+import type { ServerHttp2Stream } from "node:http2";
 import { H2Code } from "./errors.js";
+import { resetStream } from "./reset-stream.js";
 
 /** A locally generated answer. */
 export interface LocalError {
@@ -59,7 +60,7 @@ export function decodeGrpcMessage(value: string): string {
 export function respondError(stream: ServerHttp2Stream, isGrpc: boolean, e: LocalError): void {
   if (stream.destroyed || stream.closed) return;
   if (stream.headersSent) {
-    stream.close(H2Code.INTERNAL_ERROR);
+    resetStream(stream, H2Code.INTERNAL_ERROR);
     return;
   }
   const l5dErr = encodeURIComponent(e.message);
@@ -85,7 +86,7 @@ export function respondError(stream: ServerHttp2Stream, isGrpc: boolean, e: Loca
     }
   } catch {
     // The stream went away between the check and the write: reset it.
-    if (!stream.destroyed) stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+    resetStream(stream, H2Code.INTERNAL_ERROR);
     return;
   }
   if (!stream.readableEnded) stream.resume();

@@ -301,6 +301,8 @@ export interface H2Backend extends AsyncDisposable {
   readonly port: number;
   readonly endpoint: Endpoint;
   readonly sessions: Set<http2.ServerHttp2Session>;
+  /** Raw TCP sockets (destroy them to simulate a lost connection, no GOAWAY). */
+  readonly sockets: Set<net.Socket>;
   close(): Promise<void>;
 }
 
@@ -312,6 +314,11 @@ export async function startH2Backend(
 ): Promise<H2Backend> {
   const server = http2.createServer(opts);
   const sessions = new Set<http2.ServerHttp2Session>();
+  const sockets = new Set<net.Socket>();
+  server.on("connection", (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
   server.on("session", (s) => {
     sessions.add(s);
     s.on("error", () => {});
@@ -332,6 +339,7 @@ export async function startH2Backend(
     port: address.port,
     endpoint: { host: "127.0.0.1", port: address.port },
     sessions,
+    sockets,
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -67,6 +67,7 @@ export class Histogram {
   quantile(q: number): number {
     if (this.#count === 0) return 0;
     const rank = Math.max(1, Math.ceil(q * this.#count));
+    if (rank >= this.#count) return this.#max;
     let seen = 0;
     for (let i = 0; i < BUCKETS; i++) {
       seen += this.#counts[i]!;

@@ -7,7 +7,15 @@
  */
 import type { PluginFactory } from "@l5d/config";
 import { z } from "zod";
-import type { Endpoint, LoadBalancer, LoadBalancerMaker } from "./load-balancer.js";
+import {
+  type Endpoint,
+  type LoadBalancer,
+  type LoadBalancerMaker,
+  loadOf,
+  p2cPick,
+} from "./load-balancer.js";
+
+export { loadOf };
 
 export const p2cSchema = z.strictObject({
   kind: z.literal("p2c"),
@@ -16,10 +24,6 @@ export const p2cSchema = z.strictObject({
 });
 
 export type P2cConfig = z.infer<typeof p2cSchema>;
-
-export function loadOf(e: Endpoint): number {
-  return e.inflight / (e.weight > 0 ? e.weight : 1e-9);
-}
 
 export class P2cBalancer implements LoadBalancer {
   #endpoints: readonly Endpoint[] = [];
@@ -34,24 +38,11 @@ export class P2cBalancer implements LoadBalancer {
   }
 
   pick(): Endpoint | undefined {
-    const eps = this.#endpoints;
-    const n = eps.length;
-    if (n === 0) return undefined;
-    if (n === 1) return eps[0];
-    for (let effort = 0; effort < this.maxEffort; effort++) {
-      const i = Math.floor(this.random() * n);
-      let j = Math.floor(this.random() * (n - 1));
-      if (j >= i) j++;
-      const a = eps[i]!;
-      const b = eps[j]!;
-      const pick = !a.available ? b : !b.available ? a : loadOf(a) <= loadOf(b) ? a : b;
-      if (pick.available) return pick;
-    }
-    let best: Endpoint | undefined;
-    for (const e of eps) if (e.available && (!best || loadOf(e) < loadOf(best))) best = e;
-    if (best) return best;
-    for (const e of eps) if (!best || loadOf(e) < loadOf(best)) best = e;
-    return best;
+    return p2cPick(this.#endpoints, loadOf, this.maxEffort, this.random);
+  }
+
+  load(e: Endpoint): number {
+    return loadOf(e);
   }
 }
 

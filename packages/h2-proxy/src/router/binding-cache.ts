@@ -4,7 +4,15 @@
  * is evicted after `idleTtlMs` without use, or when over capacity (least recently used first),
  * which releases the namers' watches.
  */
-import { type ActivityState, type Closable, type Dtab, type NameBound, type NameInterpreter, type NameTree, type Path } from "@l5d/dtab";
+import type {
+  ActivityState,
+  Closable,
+  Dtab,
+  NameBound,
+  NameInterpreter,
+  NameTree,
+  Path,
+} from "@l5d/dtab";
 
 interface Entry {
   state: ActivityState<NameTree<NameBound>>;
@@ -69,7 +77,9 @@ export class BindingCache {
     return new Promise<NameTree<NameBound>>((resolve, reject) => {
       const timer = setTimeout(() => {
         entry.waiters = entry.waiters.filter((w) => w !== done);
-        reject(new BindingTimeoutError(`binding ${name.show} timed out after ${this.opts.timeoutMs} ms`));
+        reject(
+          new BindingTimeoutError(`binding ${name.show} timed out after ${this.opts.timeoutMs} ms`),
+        );
       }, this.opts.timeoutMs);
       const done = () => {
         clearTimeout(timer);

@@ -2,15 +2,20 @@
  * `io.l5d.header.path`: the name is dstPrefix ++ the first `segments` elements of the
  * request path (gRPC: `/helloworld.Hello/Greeting` with `segments: 1` → `/svc/helloworld.Hello`).
  */
-import { Path } from "@l5d/dtab";
+
 import type { PluginFactory } from "@l5d/config";
+import { Path } from "@l5d/dtab";
 import { z } from "zod";
 import { headerValue, type IdentifierMaker } from "./identifier.js";
 
 export const headerPathSchema = z.strictObject({
   kind: z.literal("io.l5d.header.path"),
   /** Header to read (default `:path`), lower-cased. */
-  header: z.string().min(1).default(":path").transform((h) => h.toLowerCase()),
+  header: z
+    .string()
+    .min(1)
+    .default(":path")
+    .transform((h) => h.toLowerCase()),
   /** Number of leading path segments that name the service; all of them when absent. */
   segments: z
     .number({ error: "expected a positive integer" })
@@ -21,7 +26,10 @@ export const headerPathSchema = z.strictObject({
 
 export type HeaderPathConfig = z.infer<typeof headerPathSchema>;
 
-export function headerPathIdentifier(cfg: { header: string; segments?: number | undefined }): IdentifierMaker {
+export function headerPathIdentifier(cfg: {
+  header: string;
+  segments?: number | undefined;
+}): IdentifierMaker {
   const { header, segments } = cfg;
   return (dstPrefix) => ({
     identify(headers) {

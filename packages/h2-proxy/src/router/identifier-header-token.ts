@@ -2,15 +2,20 @@
  * `io.l5d.header.token` (the h2 default): the name is dstPrefix ++ one element holding the raw
  * value of a header (`:authority` by default): `foo.default:4142` → `/svc/foo.default:4142`.
  */
-import { Path } from "@l5d/dtab";
+
 import type { PluginFactory } from "@l5d/config";
+import { Path } from "@l5d/dtab";
 import { z } from "zod";
 import { headerValue, type IdentifierMaker } from "./identifier.js";
 
 export const headerTokenSchema = z.strictObject({
   kind: z.literal("io.l5d.header.token"),
   /** Header whose value names the service (default `:authority`). */
-  header: z.string().min(1).default(":authority").transform((h) => h.toLowerCase()),
+  header: z
+    .string()
+    .min(1)
+    .default(":authority")
+    .transform((h) => h.toLowerCase()),
 });
 
 export type HeaderTokenConfig = z.infer<typeof headerTokenSchema>;
@@ -21,8 +26,10 @@ export function headerTokenIdentifier(cfg: { header: string }): IdentifierMaker 
     identify(headers) {
       let v = headerValue(headers, header);
       // HTTP/1.1-upgraded requests carry `host` rather than `:authority`
-      if ((v === undefined || v === "") && header === ":authority") v = headerValue(headers, "host");
-      if (v === undefined || v === "") return { kind: "unidentified", reason: `missing header: '${header}'` };
+      if ((v === undefined || v === "") && header === ":authority")
+        v = headerValue(headers, "host");
+      if (v === undefined || v === "")
+        return { kind: "unidentified", reason: `missing header: '${header}'` };
       return { kind: "ok", name: dstPrefix.concat(Path.of(v)) };
     },
   });

@@ -2,8 +2,9 @@
  * What the router needs from a request: the data plane (node:http2 today, maybe a frame-level
  * relay tomorrow) implements this, so routing does not depend on how bytes move.
  */
-import type { IncomingHttpHeaders } from "node:http2";
+import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import type { HeaderEdits } from "../dataplane/headers.js";
+import type { ProxyForwardOptions } from "../dataplane/proxy-server.js";
 import type { LocalError } from "../dataplane/respond-error.js";
 
 export type { HeaderEdits, LocalError };
@@ -15,14 +16,22 @@ export interface ForwardOutcome {
   readonly grpcStatus?: number | undefined;
   /** Transport error (connect failure, reset, deadline). */
   readonly error?: Error | undefined;
+  /** RST_STREAM code of the downstream stream when it was reset (8 CANCEL: the client gave up). */
+  readonly reset?: number | undefined;
 }
 
 export interface RoutableRequest {
   readonly headers: IncomingHttpHeaders;
   readonly isGrpc: boolean;
+  /**
+   * The server stream, when the data plane has one: the router's retrying exchange needs it
+   * (with `RouterOptions.pool`) to hold responses for classification and replay requests.
+   */
+  readonly stream?: ServerHttp2Stream;
   forward(
     endpoint: { readonly host: string; readonly port: number },
     edits: HeaderEdits,
+    opts?: ProxyForwardOptions,
   ): Promise<ForwardOutcome>;
   respondError(e: LocalError): void;
 }

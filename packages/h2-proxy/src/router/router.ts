@@ -6,17 +6,36 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Dtab, NameBound, NameInterpreter, NameTree, Path } from "@l5d/dtab";
-
+import { GrpcStatus, H2Code } from "../dataplane/errors.js";
+import type { UpstreamPool } from "../dataplane/upstream-pool.js";
 import type { Histogram } from "../metrics/histogram.js";
 import { type Counter, type MetricsRegistry, scopeOf } from "../metrics/metrics-registry.js";
+import { startBackoff } from "./backoff.js";
 import { BindingCache } from "./binding-cache.js";
 import { BoundClient } from "./bound-client.js";
 import { readLocalDtab, USER_DTAB } from "./dtab-headers.js";
-import { GrpcStatus } from "../dataplane/errors.js";
+import { FailureAccrual } from "./failure-accrual.js";
+import { defaultFailureAccrual } from "./failure-accrual-policies.js";
 import type { Identifier } from "./identifier.js";
 import type { Endpoint, LoadBalancer } from "./load-balancer.js";
-import { nonRetryable5XX, type ResponseClass, type ResponseClassifier } from "./response-classifier.js";
-import type { ForwardOutcome, LocalError, RoutableRequest } from "./routable-request.js";
+import {
+  nonRetryable5XX,
+  type ResponseClass,
+  type ResponseClassifier,
+} from "./response-classifier.js";
+import { RetryBudget } from "./retry-budget.js";
+import { RetryingExchange } from "./retrying-exchange.js";
+import type {
+  ForwardOutcome,
+  HeaderEdits,
+  LocalError,
+  RoutableRequest,
+} from "./routable-request.js";
+import {
+  type ClientPolicy,
+  MAX_REQUEUES_PER_REQUEST,
+  type ServicePolicy,
+} from "./service-policy.js";
 
 export interface RouterLogger {
   warn(obj: object, msg?: string): void;
@@ -37,7 +56,17 @@ export interface RouterOptions {
   readonly idleTtlMs?: number;
   /** Linkerd `bindingCache.trees`/`clients` (1000). */
   readonly cacheCapacity?: number;
+  /** The default response classifier (h2: `io.l5d.h2.nonRetryable5XX`). */
   readonly classifier?: ResponseClassifier;
+  /** Per-service policy (classifier, retries, totalTimeoutMs, buffers); per `io.l5d.static` prefix. */
+  readonly service?: (serviceName: Path) => ServicePolicy;
+  /** Per-client policy (failure accrual, requeue budget); per `io.l5d.static` prefix. */
+  readonly client?: (clientId: Path) => ClientPolicy;
+  /**
+   * The upstream pool the data plane forwards through. With it (and a request exposing its
+   * `stream`), responses are held for classification and retryable failures are retried.
+   */
+  readonly pool?: UpstreamPool;
   readonly log?: RouterLogger;
   /** Called with every endpoint any client uses, when that set changes (to drain the others). */
   readonly onEndpointsChanged?: (inUse: readonly Endpoint[]) => void;
@@ -66,6 +95,34 @@ interface ScopeStats {
   failures: Counter;
   latency: Histogram;
 }
+
+/** A service's policy, retry budget and retry stats (`rt/<r>/service/<svc>/retries/...`). */
+interface ServiceState extends ScopeStats {
+  policy: ServicePolicy;
+  classifier: ResponseClassifier;
+  budget: RetryBudget;
+  retries: Counter;
+  budgetExhausted: Counter;
+  perRequest: Histogram;
+}
+
+/** A client's failure accrual, requeue budget and stats. */
+interface ClientState extends ScopeStats {
+  accrual: FailureAccrual;
+  requeueBudget: RetryBudget;
+  requeues: Counter;
+  requeueBudgetExhausted: Counter;
+}
+
+interface Routed {
+  outcome: ForwardOutcome;
+  cls: ResponseClass;
+  service: ScopeStats;
+  client: ScopeStats;
+  endpoint: Endpoint;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Per-server stats (`rt/<router>/server/<ip>/<port>`), created by the daemon per listener. */
 export class ServerScope {
@@ -96,8 +153,8 @@ export class H2Router {
   readonly label: string;
   readonly bindings: BindingCache;
   readonly #clients = new Map<string, BoundClient>();
-  readonly #services = new Map<string, ScopeStats>();
-  readonly #clientStats = new Map<string, ScopeStats>();
+  readonly #services = new Map<string, ServiceState>();
+  readonly #clientStats = new Map<string, ClientState>();
   readonly #classifier: ResponseClassifier;
   readonly #bindingTimeoutMs: number;
   readonly #idleTtlMs: number;
@@ -132,31 +189,46 @@ export class H2Router {
     const t0 = performance.now();
     server.stats.requests.incr();
     this.#route(req).then(
-      (r) => this.#finish(req, server, t0, r.outcome, r.service, r.client, r.endpoint),
+      (r) => this.#finish(req, server, t0, r.outcome, r.cls, r.service, r.client, r.endpoint),
       (e: unknown) => {
         const local =
           e instanceof RouteError
             ? e.local
-            : { grpcStatus: GrpcStatus.INTERNAL, httpStatus: 502, message: `[${this.label}] ${String(e)}` };
+            : {
+                grpcStatus: GrpcStatus.INTERNAL,
+                httpStatus: 502,
+                message: `[${this.label}] ${String(e)}`,
+              };
         try {
           req.respondError(local);
         } catch {
           // the client is gone; nothing to answer
         }
-        this.#finish(req, server, t0, { error: new Error(local.message), status: local.httpStatus }, undefined, undefined, undefined);
+        this.#finish(
+          req,
+          server,
+          t0,
+          { error: new Error(local.message), status: local.httpStatus },
+          "failure",
+          undefined,
+          undefined,
+          undefined,
+        );
       },
     );
   }
 
-  async #route(
-    req: RoutableRequest,
-  ): Promise<{ outcome: ForwardOutcome; service: ScopeStats; client: ScopeStats; endpoint: Endpoint }> {
+  async #route(req: RoutableRequest): Promise<Routed> {
     const headers = req.headers;
     let local: Dtab;
     try {
       local = readLocalDtab(headers);
     } catch (e) {
-      throw this.#err(GrpcStatus.INVALID_ARGUMENT, 400, `invalid l5d-dtab header: ${(e as Error).message}`);
+      throw this.#err(
+        GrpcStatus.INVALID_ARGUMENT,
+        400,
+        `invalid l5d-dtab header: ${(e as Error).message}`,
+      );
     }
     let name: Path;
     try {
@@ -171,25 +243,38 @@ export class H2Router {
       name = id.name;
     } catch (e) {
       if (e instanceof RouteError) throw e;
-      throw this.#err(GrpcStatus.INVALID_ARGUMENT, 400, `cannot identify request: ${(e as Error).message}`);
+      throw this.#err(
+        GrpcStatus.INVALID_ARGUMENT,
+        400,
+        `cannot identify request: ${(e as Error).message}`,
+      );
     }
-    const dtab = local.dentries.length === 0 ? this.opts.baseDtab : this.opts.baseDtab.concat(local);
+    const dtab =
+      local.dentries.length === 0 ? this.opts.baseDtab : this.opts.baseDtab.concat(local);
     let tree: NameTree<NameBound>;
     try {
       const t = this.bindings.bind(dtab, name);
       tree = t instanceof Promise ? await t : t;
     } catch (e) {
-      throw this.#err(GrpcStatus.UNAVAILABLE, 502, `cannot bind ${name.show}: ${(e as Error).message}${this.#dtabs(local)}`);
+      throw this.#err(
+        GrpcStatus.UNAVAILABLE,
+        502,
+        `cannot bind ${name.show}: ${(e as Error).message}${this.#dtabs(local)}`,
+      );
     }
-    const service = this.#serviceStats(name.show);
+    const service = this.#serviceStats(name);
     service.requests.incr();
     const bound = pickLeaf(tree);
     if (!bound) {
-      throw this.#err(GrpcStatus.UNAVAILABLE, 502, `no route: ${name.show} ${this.#whyNoRoute(tree, dtab, name)}${this.#dtabs(local)}`);
+      throw this.#err(
+        GrpcStatus.UNAVAILABLE,
+        502,
+        `no route: ${name.show} ${this.#whyNoRoute(tree, dtab, name)}${this.#dtabs(local)}`,
+      );
     }
     const client = this.#client(bound);
     client.lastUsed = Date.now();
-    const cstats = this.#clientScope(client.idShow);
+    const cstats = this.#clientScope(client);
     cstats.requests.incr();
     let endpoint = client.balancer.pick();
     if (!endpoint) {
@@ -206,7 +291,11 @@ export class H2Router {
                 : "no endpoints";
         cstats.failures.incr();
         service.failures.incr();
-        throw this.#err(GrpcStatus.UNAVAILABLE, 502, `no hosts available for ${client.idShow} (${name.show}): ${why}`);
+        throw this.#err(
+          GrpcStatus.UNAVAILABLE,
+          502,
+          `no hosts available for ${client.idShow} (${name.show}): ${why}`,
+        );
       }
     }
     const set: Record<string, string> = {
@@ -216,15 +305,137 @@ export class H2Router {
     };
     if (!bound.residual.isEmpty) set["l5d-dst-residual"] = bound.residual.show;
     if (local.dentries.length > 0) set["l5d-ctx-dtab"] = local.show;
-    endpoint.inflight++;
-    client.inflight++;
+    service.budget.deposit();
+    const edits: HeaderEdits = { set, remove: REMOVE_HEADERS };
+    const pool = this.opts.pool;
+    if (service.classifier.mayRetry !== false && pool !== undefined && req.stream !== undefined) {
+      return this.#forwardRetrying(req, req.stream, pool, edits, service, client, cstats, endpoint);
+    }
+    const policy = service.policy;
+    const t = performance.now();
+    this.#dispatch(client, cstats, endpoint);
+    let requeued = false;
+    let outcome: ForwardOutcome;
     try {
-      const outcome = await req.forward(endpoint, { set, remove: REMOVE_HEADERS });
-      return { outcome, service, client: cstats, endpoint };
+      outcome = await req.forward(endpoint, edits, {
+        deadlineMs: policy.totalTimeoutMs,
+        requeue: () => {
+          requeued = true;
+          cstats.requeues.incr();
+          if (!cstats.requeueBudget.tryWithdraw()) {
+            cstats.requeueBudgetExhausted.incr();
+            return undefined;
+          }
+          return client.balancer.pick();
+        },
+      });
     } finally {
       endpoint.inflight--;
       client.inflight--;
     }
+    const cls = service.classifier.classify(outcome, headers);
+    this.#settle(client, cstats, endpoint, outcome, cls, performance.now() - t, requeued);
+    return { outcome, cls, service, client: cstats, endpoint };
+  }
+
+  #dispatch(client: BoundClient, cstats: ClientState, endpoint: Endpoint): void {
+    endpoint.inflight++;
+    endpoint.requests++;
+    client.inflight++;
+    cstats.accrual.onDispatch(endpoint);
+  }
+
+  /** Feeds one finished attempt to the balancer (latency) and failure accrual (class). */
+  #settle(
+    client: BoundClient,
+    cstats: ClientState,
+    endpoint: Endpoint,
+    outcome: ForwardOutcome,
+    cls: ResponseClass,
+    ms: number,
+    requeued = false,
+  ): void {
+    client.balancer.record?.(endpoint, ms);
+    // a client that gave up says nothing about the endpoint; a requeued request was answered elsewhere
+    const cancelled =
+      outcome.reset === H2Code.CANCEL &&
+      (outcome.error as { code?: string } | undefined)?.code !== "DEADLINE_EXCEEDED";
+    if (cancelled || requeued) return;
+    cstats.accrual.record(endpoint, cls === "success");
+  }
+
+  async #forwardRetrying(
+    req: RoutableRequest,
+    stream: NonNullable<RoutableRequest["stream"]>,
+    pool: UpstreamPool,
+    edits: HeaderEdits,
+    service: ServiceState,
+    client: BoundClient,
+    cstats: ClientState,
+    first: Endpoint,
+  ): Promise<Routed> {
+    const policy = service.policy;
+    const ex = new RetryingExchange(pool, stream, req.headers, {
+      isGrpc: req.isGrpc,
+      requestBufferBytes: policy.retryBufferSize?.requestBytes ?? 16_383,
+      responseBufferBytes: policy.retryBufferSize?.responseBytes ?? 16_383,
+      classificationTimeoutMs: policy.classificationTimeoutMs ?? 100,
+      deadlineMs: policy.totalTimeoutMs,
+    });
+    const backoff = startBackoff(policy.retries?.backoff ?? { kind: "constant", ms: 0 });
+    let endpoint = first;
+    let retries = 0;
+    let requeues = 0;
+    let outcome: ForwardOutcome;
+    let cls: ResponseClass;
+    for (;;) {
+      this.#dispatch(client, cstats, endpoint);
+      let r: Awaited<ReturnType<RetryingExchange["attempt"]>>;
+      try {
+        r = await ex.attempt(endpoint, edits);
+      } finally {
+        endpoint.inflight--;
+        client.inflight--;
+      }
+      outcome = r.outcome;
+      cls = service.classifier.classify(outcome, req.headers);
+      this.#settle(client, cstats, endpoint, outcome, cls, r.durationMs);
+      if (!r.held) break;
+      if (r.unprocessed && ex.replayable && !ex.done && requeues < MAX_REQUEUES_PER_REQUEST) {
+        if (cstats.requeueBudget.tryWithdraw()) {
+          requeues++;
+          cstats.requeues.incr();
+          ex.discard();
+          endpoint = client.balancer.pick() ?? endpoint;
+          continue;
+        }
+        cstats.requeueBudgetExhausted.incr();
+      }
+      if (cls === "retryable" && ex.replayable && !ex.done) {
+        const delay = backoff.next();
+        const remaining = ex.remainingMs();
+        if (remaining === undefined || delay < remaining) {
+          if (service.budget.tryWithdraw()) {
+            retries++;
+            service.retries.incr();
+            ex.discard();
+            if (delay > 0) await sleep(delay);
+            if (ex.done) {
+              outcome = ex.deadlineOutcome();
+              cls = service.classifier.classify(outcome, req.headers);
+              break;
+            }
+            endpoint = client.balancer.pick() ?? endpoint;
+            continue;
+          }
+          service.budgetExhausted.incr();
+        }
+      }
+      await ex.commit(cls === "retryable" ? { "l5d-retryable": "true" } : {});
+      break;
+    }
+    service.perRequest.add(retries);
+    return { outcome, cls, service, client: cstats, endpoint };
   }
 
   #finish(
@@ -232,12 +443,12 @@ export class H2Router {
     server: ServerScope,
     t0: number,
     outcome: ForwardOutcome,
+    cls: ResponseClass,
     service: ScopeStats | undefined,
     client: ScopeStats | undefined,
     endpoint: Endpoint | undefined,
   ): void {
     const ms = performance.now() - t0;
-    const cls: ResponseClass = this.#classifier.classify(outcome, req.headers);
     const ok = cls === "success";
     for (const s of [server.stats, service, client]) {
       if (!s) continue;
@@ -246,7 +457,10 @@ export class H2Router {
       s.latency.add(ms);
     }
     if (endpoint && this.opts.log && outcome.error) {
-      this.opts.log.debug({ router: this.label, endpoint: endpoint.key, err: outcome.error.message }, "request failed");
+      this.opts.log.debug(
+        { router: this.label, endpoint: endpoint.key, err: outcome.error.message },
+        "request failed",
+      );
     }
     const done = this.opts.onRequestDone;
     if (done) {
@@ -299,39 +513,94 @@ export class H2Router {
     const key = bound.id.show;
     let c = this.#clients.get(key);
     if (!c) {
-      c = new BoundClient(bound, this.opts.loadBalancer(bound.id), () => this.#endpointsChanged());
+      c = new BoundClient(bound, this.opts.loadBalancer(bound.id), () =>
+        this.#endpointsChanged(key),
+      );
       this.#clients.set(key, c);
       const client = c;
       const scope = `rt/${this.label}/client/${scopeOf(key)}`;
       this.opts.metrics.gauge(`${scope}/inflight`, () => client.inflight);
-      this.opts.metrics.gauge(`${scope}/endpoints`, () => {
+      const size = () => {
         let n = 0;
         for (const _ of client.endpoints) n++;
         return n;
+      };
+      this.opts.metrics.gauge(`${scope}/endpoints`, size);
+      this.opts.metrics.gauge(`${scope}/loadbalancer/size`, size);
+      this.opts.metrics.gauge(`${scope}/loadbalancer/available`, () => {
+        let n = 0;
+        for (const e of client.endpoints) if (e.available) n++;
+        return n;
       });
+      this.opts.metrics.gauge(`${scope}/loadbalancer/load`, () => {
+        let n = 0;
+        for (const e of client.endpoints)
+          n += client.balancer.load ? client.balancer.load(e) : e.inflight;
+        return n;
+      });
+      this.opts.metrics.gauge(
+        `${scope}/failure_accrual/removed`,
+        () => this.#clientStats.get(key)?.accrual.removed ?? 0,
+      );
     }
     return c;
   }
 
-  #serviceStats(nameShow: string): ScopeStats {
+  #serviceStats(name: Path): ServiceState {
+    const nameShow = name.show;
     let s = this.#services.get(nameShow);
     if (!s) {
-      s = scopeStats(this.opts.metrics, `rt/${this.label}/service/${scopeOf(nameShow)}`);
+      const m = this.opts.metrics;
+      const scope = `rt/${this.label}/service/${scopeOf(nameShow)}`;
+      const policy = this.opts.service?.(name) ?? {};
+      const budget = new RetryBudget(policy.retries?.budget);
+      s = {
+        ...scopeStats(m, scope),
+        policy,
+        classifier: policy.classifier ?? this.#classifier,
+        budget,
+        retries: m.counter(`${scope}/retries/total`),
+        budgetExhausted: m.counter(`${scope}/retries/budget_exhausted`),
+        perRequest: m.histogram(`${scope}/retries/per_request`),
+      };
+      m.gauge(`${scope}/retries/budget`, () => budget.balance);
       this.#services.set(nameShow, s);
     }
     return s;
   }
 
-  #clientScope(idShow: string): ScopeStats {
+  #clientScope(client: BoundClient): ClientState {
+    const idShow = client.idShow;
     let s = this.#clientStats.get(idShow);
     if (!s) {
-      s = scopeStats(this.opts.metrics, `rt/${this.label}/client/${scopeOf(idShow)}`);
+      const m = this.opts.metrics;
+      const scope = `rt/${this.label}/client/${scopeOf(idShow)}`;
+      const policy = this.opts.client?.(client.bound.id) ?? {};
+      const removedFor = m.counter(`${scope}/failure_accrual/removed_for_ms`);
+      const removals = m.counter(`${scope}/failure_accrual/removals`);
+      const revivals = m.counter(`${scope}/failure_accrual/revivals`);
+      s = {
+        ...scopeStats(m, scope),
+        accrual: new FailureAccrual(policy.failureAccrual ?? defaultFailureAccrual, {
+          removal: () => removals.incr(),
+          revival: () => revivals.incr(),
+          removedFor: (ms) => removedFor.incr(Math.round(ms)),
+        }),
+        requeueBudget: new RetryBudget(policy.requeueBudget),
+        requeues: m.counter(`${scope}/retries/requeues`),
+        requeueBudgetExhausted: m.counter(`${scope}/retries/budget_exhausted`),
+      };
       this.#clientStats.set(idShow, s);
     }
     return s;
   }
 
-  #endpointsChanged(): void {
+  #endpointsChanged(clientKey?: string): void {
+    if (clientKey !== undefined) {
+      const c = this.#clients.get(clientKey);
+      const st = this.#clientStats.get(clientKey);
+      if (c && st) st.accrual.retain(c.endpoints);
+    }
     const f = this.opts.onEndpointsChanged;
     if (f) f(this.endpointsInUse());
   }
@@ -344,12 +613,35 @@ export class H2Router {
   }
 
   /** The clients (bound ids) with their endpoints, for admin pages. */
-  clients(): Array<{ id: string; addr: string; endpoints: Array<{ key: string; inflight: number; weight: number; available: boolean }> }> {
-    return [...this.#clients.values()].map((c) => ({
-      id: c.idShow,
-      addr: c.addr.type,
-      endpoints: [...c.endpoints].map((e) => ({ key: e.key, inflight: e.inflight, weight: e.weight, available: e.available })),
-    }));
+  clients(): Array<{
+    id: string;
+    addr: string;
+    endpoints: Array<{
+      key: string;
+      inflight: number;
+      weight: number;
+      available: boolean;
+      requests: number;
+      load: number;
+      state: string;
+    }>;
+  }> {
+    return [...this.#clients.values()].map((c) => {
+      const accrual = this.#clientStats.get(c.idShow)?.accrual;
+      return {
+        id: c.idShow,
+        addr: c.addr.type,
+        endpoints: [...c.endpoints].map((e) => ({
+          key: e.key,
+          inflight: e.inflight,
+          weight: e.weight,
+          available: e.available,
+          requests: e.requests,
+          load: c.balancer.load ? c.balancer.load(e) : e.inflight,
+          state: accrual?.stateOf(e) ?? "alive",
+        })),
+      };
+    });
   }
 
   /** Closes clients idle for longer than the idle TTL. */
@@ -359,6 +651,7 @@ export class H2Router {
       if (c.inflight === 0 && now - c.lastUsed > this.#idleTtlMs) {
         c.close();
         this.#clients.delete(k);
+        this.#clientStats.get(k)?.accrual.close();
         changed = true;
       }
     }
@@ -370,6 +663,7 @@ export class H2Router {
     this.bindings.close();
     for (const c of this.#clients.values()) c.close();
     this.#clients.clear();
+    for (const s of this.#clientStats.values()) s.accrual.close();
   }
 }
 
@@ -380,7 +674,10 @@ const REMOVE_HEADERS: readonly string[] = [USER_DTAB];
  * by their sum; all zero → uniform, Finagle's Drv), returning the bound leaf, or undefined for
  * Neg/Fail/Empty.
  */
-export function pickLeaf(tree: NameTree<NameBound>, random: () => number = Math.random): NameBound | undefined {
+export function pickLeaf(
+  tree: NameTree<NameBound>,
+  random: () => number = Math.random,
+): NameBound | undefined {
   let t = tree;
   for (;;) {
     switch (t.type) {
@@ -420,4 +717,3 @@ export function pickLeaf(tree: NameTree<NameBound>, random: () => number = Math.
     }
   }
 }
-

@@ -1,6 +1,6 @@
 /** Test helpers for the fs namer and transformers: waiting on Vars, temp dirs, a build context. */
 import type { BuildContext } from "@l5d/config";
-import { type Addr, type Var } from "@l5d/dtab";
+import type { Addr, Var } from "@l5d/dtab";
 
 /** Resolves with the first value of `v` that satisfies `pred` (bounded by `timeoutMs`). */
 export function waitFor<T>(v: Var<T>, pred: (value: T) => boolean, timeoutMs = 5000): Promise<T> {
@@ -11,7 +11,11 @@ export function waitFor<T>(v: Var<T>, pred: (value: T) => boolean, timeoutMs = 5
     const timer = setTimeout(() => {
       done = true;
       sub?.close();
-      reject(new Error(`timed out; last value: ${JSON.stringify(last, (_k, x) => (x instanceof Error ? x.message : x))}`));
+      reject(
+        new Error(
+          `timed out; last value: ${JSON.stringify(last, (_k, x) => (x instanceof Error ? x.message : x))}`,
+        ),
+      );
     }, timeoutMs);
     sub = v.observe((x) => {
       last = x;
@@ -28,7 +32,9 @@ export function waitFor<T>(v: Var<T>, pred: (value: T) => boolean, timeoutMs = 5
 /** `host:port*weight` strings of a bound Addr, sorted. */
 export function addrList(a: Addr): string[] | string {
   if (a.type !== "bound") return a.type;
-  return a.addrs.map((x) => `${x.host}:${x.port}${x.weight === undefined ? "" : `*${x.weight}`}`).sort();
+  return a.addrs
+    .map((x) => `${x.host}:${x.port}${x.weight === undefined ? "" : `*${x.weight}`}`)
+    .sort();
 }
 
 export function testContext(closers: (() => void | Promise<void>)[]): BuildContext {

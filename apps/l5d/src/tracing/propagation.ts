@@ -1,0 +1,122 @@
+/**
+ * Reading and writing trace context on requests: Linkerd 1's `l5d-ctx-trace` (its default
+ * `io.l5d.default` propagator) with `l5d-sample`, and Zipkin's B3 headers (`x-b3-*` and the
+ * single `b3` header; Linkerd's `io.l5d.zipkin` propagator). On the way in `l5d-ctx-trace`
+ * wins, then `b3`, then `x-b3-*`; on the way out all are written so either kind of
+ * application can continue the trace.
+ */
+import type { IncomingHttpHeaders } from "node:http2";
+import { decodeL5dCtxTrace, encodeL5dCtxTrace, isSpanId, isTraceId, type TraceContext, traceIdLow } from "./trace-context.js";
+
+export const L5D_CTX_TRACE = "l5d-ctx-trace";
+export const L5D_SAMPLE = "l5d-sample";
+export const L5D_REQID = "l5d-reqid";
+export const B3_SINGLE = "b3";
+export const B3_TRACE_ID = "x-b3-traceid";
+export const B3_SPAN_ID = "x-b3-spanid";
+export const B3_PARENT_SPAN_ID = "x-b3-parentspanid";
+export const B3_SAMPLED = "x-b3-sampled";
+export const B3_FLAGS = "x-b3-flags";
+
+function header(h: IncomingHttpHeaders, name: string): string | undefined {
+  const v = h[name];
+  if (v === undefined) return undefined;
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function parseB3Sampled(v: string | undefined): { sampled?: boolean; debug?: boolean } {
+  if (v === undefined) return {};
+  const s = v.trim().toLowerCase();
+  if (s === "1" || s === "true") return { sampled: true };
+  if (s === "0" || s === "false") return { sampled: false };
+  if (s === "d") return { sampled: true, debug: true };
+  return {};
+}
+
+/** Parses the single `b3` header: `{traceId}-{spanId}[-{sampling}[-{parentSpanId}]]`. */
+export function parseB3Single(v: string): TraceContext | undefined {
+  const parts = v.trim().toLowerCase().split("-");
+  if (parts.length < 2) return undefined;
+  const [traceId, spanId, sampling, parentId] = parts as [string, string, string?, string?];
+  if (!isTraceId(traceId) || !isSpanId(spanId)) return undefined;
+  if (parentId !== undefined && !isSpanId(parentId)) return undefined;
+  const s = parseB3Sampled(sampling);
+  return { traceId, spanId, parentId, sampled: s.sampled, debug: s.debug ?? false };
+}
+
+/** Parses `x-b3-traceid`, `x-b3-spanid`, `x-b3-parentspanid`, `x-b3-sampled`, `x-b3-flags`. */
+export function parseB3Multi(h: IncomingHttpHeaders): TraceContext | undefined {
+  const traceId = header(h, B3_TRACE_ID)?.trim().toLowerCase();
+  const spanId = header(h, B3_SPAN_ID)?.trim().toLowerCase();
+  if (!traceId || !spanId || !isTraceId(traceId) || !isSpanId(spanId)) return undefined;
+  const parent = header(h, B3_PARENT_SPAN_ID)?.trim().toLowerCase();
+  const s = parseB3Sampled(header(h, B3_SAMPLED));
+  const debug = header(h, B3_FLAGS)?.trim() === "1";
+  return {
+    traceId,
+    spanId,
+    parentId: parent && isSpanId(parent) ? parent : undefined,
+    sampled: debug ? true : s.sampled,
+    debug,
+  };
+}
+
+export interface IncomingTrace {
+  /** The caller's span, when the request carried one. */
+  readonly parent: TraceContext | undefined;
+  /** `l5d-sample` (0..1): the sample rate the caller asks for, when valid. */
+  readonly sampleRate: number | undefined;
+  /** Which header the context came from. */
+  readonly source: "l5d-ctx-trace" | "b3" | "x-b3" | undefined;
+}
+
+/** What trace context a request carries. Invalid headers are ignored, as in Linkerd. */
+export function readIncomingTrace(h: IncomingHttpHeaders): IncomingTrace {
+  let parent: TraceContext | undefined;
+  let source: IncomingTrace["source"];
+  const l5d = header(h, L5D_CTX_TRACE);
+  if (l5d !== undefined) {
+    parent = decodeL5dCtxTrace(l5d);
+    if (parent) source = "l5d-ctx-trace";
+  }
+  if (!parent) {
+    const single = header(h, B3_SINGLE);
+    if (single !== undefined) {
+      parent = parseB3Single(single);
+      if (parent) source = "b3";
+    }
+  }
+  if (!parent) {
+    parent = parseB3Multi(h);
+    if (parent) source = "x-b3";
+  }
+  const s = header(h, L5D_SAMPLE);
+  let sampleRate: number | undefined;
+  if (s !== undefined) {
+    const f = Number(s);
+    if (s.trim() !== "" && Number.isFinite(f) && f >= 0 && f <= 1) sampleRate = f;
+  }
+  return { parent, sampleRate, source };
+}
+
+/** The headers that carry `ctx` to the next hop (set on the forwarded request). */
+export function traceHeaders(ctx: TraceContext, withB3Single: boolean): Record<string, string> {
+  const out: Record<string, string> = {
+    [L5D_CTX_TRACE]: encodeL5dCtxTrace(ctx),
+    // Linkerd: l5d-reqid is the trace id, so every hop of one call logs the same id
+    [L5D_REQID]: traceIdLow(ctx.traceId),
+    [B3_TRACE_ID]: ctx.traceId,
+    [B3_SPAN_ID]: ctx.spanId,
+  };
+  if (ctx.parentId) out[B3_PARENT_SPAN_ID] = ctx.parentId;
+  if (ctx.debug) out[B3_FLAGS] = "1";
+  else if (ctx.sampled !== undefined) out[B3_SAMPLED] = ctx.sampled ? "1" : "0";
+  if (withB3Single) {
+    const sampling = ctx.debug ? "d" : ctx.sampled === undefined ? undefined : ctx.sampled ? "1" : "0";
+    out[B3_SINGLE] = [ctx.traceId, ctx.spanId, ...(sampling ? [sampling] : []), ...(ctx.parentId && sampling ? [ctx.parentId] : [])].join("-");
+  }
+  return out;
+}
+
+/** Headers the next hop must not get from the incoming request. */
+export const TRACE_HEADERS_REMOVED: readonly string[] = [L5D_SAMPLE, B3_PARENT_SPAN_ID, B3_SAMPLED, B3_FLAGS];

@@ -1,0 +1,90 @@
+import { describe, expect, it } from "vitest";
+import { parseB3Single, readIncomingTrace, traceHeaders } from "./propagation.js";
+import { decodeL5dCtxTrace, encodeL5dCtxTrace, newId } from "./trace-context.js";
+
+/** Finagle's TraceId.serialize, written out by hand: spanId, parentId, traceId, flags (big-endian longs). */
+function finagleBytes(span: bigint, parent: bigint, trace: bigint, flags: bigint, high?: bigint): string {
+  const b = Buffer.alloc(high === undefined ? 32 : 40);
+  b.writeBigUInt64BE(span, 0);
+  b.writeBigUInt64BE(parent, 8);
+  b.writeBigUInt64BE(trace, 16);
+  b.writeBigUInt64BE(flags, 24);
+  if (high !== undefined) b.writeBigUInt64BE(high, 32);
+  return b.toString("base64");
+}
+
+describe("l5d-ctx-trace", () => {
+  it("decodes Finagle's 32-byte TraceId (spanId, parentId, traceId, flags)", () => {
+    // sampled: SamplingKnown(2) | Sampled(4)
+    const h = finagleBytes(0x1111n, 0x2222n, 0x3333n, 6n);
+    expect(decodeL5dCtxTrace(h)).toEqual({
+      spanId: "0000000000001111",
+      parentId: "0000000000002222",
+      traceId: "0000000000003333",
+      sampled: true,
+      debug: false,
+    });
+  });
+
+  it("reads parent == span as no parent, SamplingKnown without Sampled as not sampled, no flags as undecided", () => {
+    const root = decodeL5dCtxTrace(finagleBytes(0xabcn, 0xabcn, 0xabcn, 2n));
+    expect(root?.parentId).toBeUndefined();
+    expect(root?.sampled).toBe(false);
+    expect(decodeL5dCtxTrace(finagleBytes(5n, 6n, 7n, 0n))?.sampled).toBeUndefined();
+    expect(decodeL5dCtxTrace(finagleBytes(5n, 6n, 7n, 1n))?.debug).toBe(true);
+  });
+
+  it("round-trips, 64-bit and 128-bit (40 bytes, traceIdHigh last)", () => {
+    const ctx = { traceId: newId(), spanId: newId(), parentId: newId(), sampled: true, debug: false };
+    expect(decodeL5dCtxTrace(encodeL5dCtxTrace(ctx))).toEqual(ctx);
+    expect(Buffer.from(encodeL5dCtxTrace(ctx), "base64")).toHaveLength(32);
+    const long = { ...ctx, traceId: newId() + newId() };
+    const enc = encodeL5dCtxTrace(long);
+    expect(Buffer.from(enc, "base64")).toHaveLength(40);
+    expect(decodeL5dCtxTrace(enc)).toEqual(long);
+    expect(enc).toBe(finagleBytes(BigInt(`0x${long.spanId}`), BigInt(`0x${long.parentId}`), BigInt(`0x${long.traceId.slice(16)}`), 6n, BigInt(`0x${long.traceId.slice(0, 16)}`)));
+  });
+
+  it("ignores malformed headers", () => {
+    expect(decodeL5dCtxTrace("not base64!")).toBeUndefined();
+    expect(decodeL5dCtxTrace(Buffer.alloc(31).toString("base64"))).toBeUndefined();
+    expect(decodeL5dCtxTrace(Buffer.alloc(32).toString("base64"))).toBeUndefined(); // zero ids
+  });
+});
+
+describe("B3 and l5d-sample", () => {
+  it("parses the single b3 header and the x-b3 headers; l5d-ctx-trace wins", () => {
+    expect(parseB3Single("80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1-05e3ac9a4f6e3b90")).toEqual({
+      traceId: "80f198ee56343ba864fe8b2a57d3eff7",
+      spanId: "e457b5a2e4d86bd1",
+      parentId: "05e3ac9a4f6e3b90",
+      sampled: true,
+      debug: false,
+    });
+    const multi = readIncomingTrace({ "x-b3-traceid": "463ac35c9f6413ad", "x-b3-spanid": "a2fb4a1d1a96d312", "x-b3-sampled": "0" });
+    expect(multi).toMatchObject({ source: "x-b3", parent: { traceId: "463ac35c9f6413ad", spanId: "a2fb4a1d1a96d312", sampled: false } });
+    const l5d = encodeL5dCtxTrace({ traceId: "00000000000000aa", spanId: "00000000000000bb" });
+    expect(readIncomingTrace({ "l5d-ctx-trace": l5d, "x-b3-traceid": "463ac35c9f6413ad", "x-b3-spanid": "a2fb4a1d1a96d312" }).parent?.traceId).toBe(
+      "00000000000000aa",
+    );
+  });
+
+  it("accepts l5d-sample in [0, 1] only", () => {
+    expect(readIncomingTrace({ "l5d-sample": "0.5" }).sampleRate).toBe(0.5);
+    expect(readIncomingTrace({ "l5d-sample": "1.5" }).sampleRate).toBeUndefined();
+    expect(readIncomingTrace({ "l5d-sample": "x" }).sampleRate).toBeUndefined();
+  });
+
+  it("writes l5d-ctx-trace, l5d-reqid (the trace id, as Linkerd) and B3", () => {
+    const h = traceHeaders({ traceId: "00000000000000aa", spanId: "00000000000000cc", parentId: "00000000000000bb", sampled: true }, true);
+    expect(h).toMatchObject({
+      "l5d-reqid": "00000000000000aa",
+      "x-b3-traceid": "00000000000000aa",
+      "x-b3-spanid": "00000000000000cc",
+      "x-b3-parentspanid": "00000000000000bb",
+      "x-b3-sampled": "1",
+      b3: "00000000000000aa-00000000000000cc-1-00000000000000bb",
+    });
+    expect(decodeL5dCtxTrace(h["l5d-ctx-trace"]!)).toMatchObject({ spanId: "00000000000000cc", parentId: "00000000000000bb", sampled: true });
+  });
+});

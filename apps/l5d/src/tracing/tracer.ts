@@ -1,0 +1,253 @@
+/**
+ * Request tracing without touching the router: each request a server accepts is wrapped so that
+ * its trace context is read (`l5d-ctx-trace`, `l5d-sample`, B3), a server span starts, and every
+ * `forward` the router makes becomes a client span whose context is written onto the forwarded
+ * request through header edits. Spans go to the tracing telemeters when the trace is sampled.
+ *
+ * Span tree per linker hop: SERVER (child of the caller's span) → CLIENT (child of the server
+ * span), and the next hop's SERVER span is the child of that CLIENT span. Trace context is
+ * always propagated, even with no tracing telemeter (as Linkerd does); sampling is decided only
+ * when something records spans.
+ */
+import type { Endpoint as UpstreamAddress, ForwardResult, HeaderEdits, IncomingProxyRequest, LocalError, ProxyForwardOptions } from "@l5d/h2-proxy";
+import { readIncomingTrace, TRACE_HEADERS_REMOVED, traceHeaders, B3_SINGLE } from "./propagation.js";
+import { endpointOf, nowUs, type Span, type SpanEndpoint, type SpanSink } from "./span.js";
+import { newId, type TraceContext } from "./trace-context.js";
+
+/** The server a request arrived on. */
+export interface TracedServer {
+  readonly router: string;
+  readonly ip: string;
+  readonly port: number;
+}
+
+export interface TracerOptions {
+  /** Where finished spans go. With none, context is propagated but nothing is sampled. */
+  readonly sinks: readonly SpanSink[];
+  /** Random source for sampling decisions. Default `Math.random`. */
+  readonly random?: () => number;
+}
+
+export class Tracer {
+  readonly #sinks: readonly SpanSink[];
+  readonly #random: () => number;
+  /** The highest sample rate any sink asks for (0 with no sink). */
+  readonly sampleRate: number;
+
+  constructor(opts: TracerOptions) {
+    this.#sinks = opts.sinks;
+    this.#random = opts.random ?? Math.random;
+    this.sampleRate = opts.sinks.reduce((m, s) => Math.max(m, s.sampleRate), 0);
+  }
+
+  get recording(): boolean {
+    return this.#sinks.length > 0;
+  }
+
+  /** Wraps a request as it arrives (after `clearContext`, before any routing). */
+  wrap(req: IncomingProxyRequest, server: TracedServer): IncomingProxyRequest {
+    const incoming = readIncomingTrace(req.headers);
+    const p = incoming.parent;
+    const debug = p?.debug === true;
+    let sampled = p?.sampled;
+    if (sampled === undefined && this.recording) {
+      const rate = incoming.sampleRate ?? this.sampleRate;
+      sampled = debug || (rate > 0 && this.#random() < rate);
+    }
+    const spanId = newId();
+    const ctx: TraceContext = {
+      traceId: p?.traceId ?? spanId,
+      spanId,
+      parentId: p?.spanId,
+      sampled,
+      debug,
+    };
+    return new TracedRequest(req, ctx, server, incoming.source === "b3" || req.headers[B3_SINGLE] !== undefined, sampled === true && this.recording ? this : undefined);
+  }
+
+  /** Hands a finished span to every sink. */
+  emit(span: Span): void {
+    for (const s of this.#sinks) {
+      try {
+        s.recordSpan(span);
+      } catch {
+        // a sink must never break a request
+      }
+    }
+  }
+}
+
+function firstHeader(v: string | string[] | undefined): string {
+  return Array.isArray(v) ? (v[0] ?? "") : (v ?? "");
+}
+
+/** The request as the router sees it, with tracing around `forward` and `respondError`. */
+class TracedRequest implements IncomingProxyRequest {
+  readonly #req: IncomingProxyRequest;
+  readonly #ctx: TraceContext;
+  readonly #server: TracedServer;
+  readonly #b3Single: boolean;
+  readonly #tracer: Tracer | undefined;
+  readonly #startUs: number;
+  #pending = 0;
+  #closedAtUs: number | undefined;
+  #emitted = false;
+  #status: number | undefined;
+  #grpcStatus: number | undefined;
+  #error: string | undefined;
+  #dst: Record<string, string> = {};
+
+  constructor(req: IncomingProxyRequest, ctx: TraceContext, server: TracedServer, b3Single: boolean, tracer: Tracer | undefined) {
+    this.#req = req;
+    this.#ctx = ctx;
+    this.#server = server;
+    this.#b3Single = b3Single;
+    this.#tracer = tracer;
+    this.#startUs = nowUs();
+    if (tracer) {
+      req.stream.once("close", () => {
+        this.#closedAtUs = nowUs();
+        if (this.#pending === 0) this.#emitServer();
+      });
+    }
+  }
+
+  get headers() {
+    return this.#req.headers;
+  }
+
+  get isGrpc() {
+    return this.#req.isGrpc;
+  }
+
+  get stream() {
+    return this.#req.stream;
+  }
+
+  get aborted() {
+    return this.#req.aborted;
+  }
+
+  /** The server span's context (for tests and logs). */
+  get trace(): TraceContext {
+    return this.#ctx;
+  }
+
+  async forward(endpoint: UpstreamAddress, edits?: HeaderEdits, opts?: ProxyForwardOptions): Promise<ForwardResult> {
+    const ctx = this.#ctx;
+    const client: TraceContext = { traceId: ctx.traceId, spanId: newId(), parentId: ctx.spanId, sampled: ctx.sampled, debug: ctx.debug };
+    const set = { ...edits?.set, ...traceHeaders(client, this.#b3Single) };
+    const remove = edits?.remove ? [...edits.remove, ...TRACE_HEADERS_REMOVED] : TRACE_HEADERS_REMOVED;
+    const tracer = this.#tracer;
+    if (!tracer) return this.#req.forward(endpoint, { set, remove }, opts);
+    if (edits?.set) {
+      for (const k of ["l5d-dst-service", "l5d-dst-client", "l5d-dst-residual"]) {
+        const v = edits.set[k];
+        if (v !== undefined) this.#dst[k] = v;
+      }
+    }
+    this.#pending++;
+    const start = nowUs();
+    let r: ForwardResult | undefined;
+    try {
+      r = await this.#req.forward(endpoint, { set, remove }, opts);
+      return r;
+    } finally {
+      const end = nowUs();
+      this.#pending--;
+      if (r) {
+        this.#status = r.status;
+        this.#grpcStatus = r.grpcStatus;
+        this.#error = r.error?.message;
+      }
+      const tags: Record<string, string> = {
+        ...this.#commonTags(),
+        "l5d.endpoint": `${endpoint.host}:${endpoint.port}`,
+      };
+      addStatusTags(tags, r?.status, r?.grpcStatus, r?.error?.message);
+      tracer.emit({
+        traceId: client.traceId,
+        id: client.spanId,
+        parentId: client.parentId,
+        kind: "CLIENT",
+        name: this.#name(),
+        timestampUs: start,
+        durationUs: Math.max(1, end - start),
+        localEndpoint: this.#local(),
+        remoteEndpoint: endpointOf(endpoint.host, endpoint.port),
+        tags,
+        error: r?.error?.message,
+        debug: client.debug || undefined,
+      });
+      if (this.#closedAtUs !== undefined && this.#pending === 0) this.#emitServer();
+    }
+  }
+
+  respondError(e: LocalError): void {
+    if (this.#tracer) {
+      this.#status = this.#req.isGrpc ? 200 : e.httpStatus;
+      this.#grpcStatus = this.#req.isGrpc ? e.grpcStatus : undefined;
+      this.#error = e.message;
+    }
+    this.#req.respondError(e);
+  }
+
+  #name(): string {
+    const path = firstHeader(this.#req.headers[":path"]);
+    const q = path.indexOf("?");
+    return q >= 0 ? path.slice(0, q) : path;
+  }
+
+  #local(): SpanEndpoint {
+    return endpointOf(this.#server.ip, this.#server.port, this.#server.router);
+  }
+
+  #commonTags(): Record<string, string> {
+    const h = this.#req.headers;
+    const tags: Record<string, string> = {
+      "l5d.router": this.#server.router,
+      "http.method": firstHeader(h[":method"]),
+      "http.path": firstHeader(h[":path"]),
+    };
+    const authority = firstHeader(h[":authority"]) || firstHeader(h.host);
+    if (authority) tags["http.host"] = authority;
+    const d = this.#dst;
+    if (d["l5d-dst-service"]) tags["l5d.dst.service"] = d["l5d-dst-service"];
+    if (d["l5d-dst-client"]) tags["l5d.dst.client"] = d["l5d-dst-client"];
+    if (d["l5d-dst-residual"]) tags["l5d.dst.residual"] = d["l5d-dst-residual"];
+    return tags;
+  }
+
+  #emitServer(): void {
+    const tracer = this.#tracer;
+    if (this.#emitted || !tracer) return;
+    this.#emitted = true;
+    const end = this.#closedAtUs ?? nowUs();
+    const tags = this.#commonTags();
+    addStatusTags(tags, this.#status, this.#grpcStatus, this.#error);
+    const sock = this.#req.stream.session?.socket;
+    const ctx = this.#ctx;
+    tracer.emit({
+      traceId: ctx.traceId,
+      id: ctx.spanId,
+      parentId: ctx.parentId,
+      kind: "SERVER",
+      name: this.#name(),
+      timestampUs: this.#startUs,
+      durationUs: Math.max(1, end - this.#startUs),
+      localEndpoint: this.#local(),
+      remoteEndpoint: sock ? endpointOf(sock.remoteAddress, sock.remotePort) : undefined,
+      tags,
+      error: this.#error,
+      debug: ctx.debug || undefined,
+    });
+  }
+}
+
+function addStatusTags(tags: Record<string, string>, status: number | undefined, grpcStatus: number | undefined, error: string | undefined): void {
+  if (status !== undefined && status > 0) tags["http.status_code"] = String(status);
+  if (grpcStatus !== undefined) tags["grpc.status_code"] = String(grpcStatus);
+  if (error) tags.error = error;
+  else if (grpcStatus !== undefined && grpcStatus !== 0) tags.error = `grpc-status ${grpcStatus}`;
+  else if (status !== undefined && status >= 500) tags.error = `http ${status}`;
+}
