@@ -1,15 +1,32 @@
 #!/usr/bin/env node
-// `pnpm dev`: the whole three-hop mesh on loopback (see deploy/local/fs-demo.mjs), the client's
-// answer printed, then running until Ctrl-C. `--once` exits after the answer (used by tests).
+// `pnpm dev`: the whole three-hop mesh on loopback, the client's answer printed, then running
+// until Ctrl-C. `--once` exits after the answer (used by tests).
+//
+// Default: Kubernetes mode (deploy/local/k8s-demo.mjs): the tutorial's config
+// (deploy/examples/linkerd-grpc.yaml) with io.l5d.k8s + the daemonset/localnode transformers, an
+// API-server stand-in on 127.0.0.1:8001 where the kubectl sidecar would be, node A = 127.0.1.0/24,
+// node B = 127.0.2.0/24. When those addresses or port 8001 cannot be bound it says so and falls
+// back to the io.l5d.fs demo (deploy/local/fs-demo.mjs); `--fs` forces the fs demo.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { discoFiles, NODE_A, NODE_B, nodeConfig } from "../deploy/local/fs-demo.mjs";
+import {
+  DEV_API,
+  DEV_NODES,
+  DEV_PODS,
+  fixturesText,
+  PORTS,
+  tutorialConfig,
+  tutorialConfigChanges,
+  tutorialObjects,
+} from "../deploy/local/k8s-demo.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const once = process.argv.includes("--once");
+const forceFs = process.argv.includes("--fs");
 const children = [];
 const work = mkdtempSync(join(tmpdir(), "l5d-dev-"));
 let stopping = false;
@@ -18,15 +35,16 @@ function log(msg) {
   process.stdout.write(`[dev] ${msg}\n`);
 }
 
-function canBind(ip) {
+function canBind(ip, port = 0) {
   return new Promise((resolve) => {
     const s = createServer();
-    s.once("error", () => resolve(false));
-    s.listen(0, ip, () => s.close(() => resolve(true)));
+    s.once("error", (e) => resolve(e.code ?? false));
+    s.listen(port, ip, () => s.close(() => resolve(true)));
   });
 }
 
-function start(name, args, env = {}) {
+/** `last`: stopped after every other child (the API stand-in, so the l5ds' watches end quietly). */
+function start(name, args, env = {}, { last = false } = {}) {
   const child = spawn(process.execPath, args, {
     cwd: root,
     env: { ...process.env, ...env },
@@ -53,6 +71,7 @@ function start(name, args, env = {}) {
       void shutdown(1);
     }
   });
+  child.stopLast = last;
   children.push(child);
   return child;
 }
@@ -79,9 +98,16 @@ function waitPort(host, port, timeoutMs = 15_000) {
 async function shutdown(code) {
   if (stopping) return;
   stopping = true;
-  for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
+  await stopAll(children.filter((c) => !c.stopLast));
+  await stopAll(children.filter((c) => c.stopLast));
+  rmSync(work, { recursive: true, force: true });
+  process.exit(code);
+}
+
+async function stopAll(list) {
+  for (const c of list) if (c.exitCode === null) c.kill("SIGTERM");
   await Promise.all(
-    children.map(
+    list.map(
       (c) =>
         new Promise((resolve) => {
           if (c.exitCode !== null || c.signalCode !== null) return resolve();
@@ -96,8 +122,6 @@ async function shutdown(code) {
         }),
     ),
   );
-  rmSync(work, { recursive: true, force: true });
-  process.exit(code);
 }
 
 process.on("SIGINT", () => {
@@ -106,9 +130,90 @@ process.on("SIGINT", () => {
 });
 process.on("SIGTERM", () => void shutdown(0));
 
-async function main() {
+function runClient(target) {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, ["apps/helloworld-client/dist/main.js", target], { cwd: root });
+    let out = "";
+    let err = "";
+    c.stdout.on("data", (d) => (out += d));
+    c.stderr.on("data", (d) => (err += d));
+    c.on("exit", (code) => resolve({ code, out: out.trim(), err: err.trim() }));
+  });
+}
+
+/** Why the k8s mode cannot run here (an address or port that cannot be bound), or undefined. */
+async function k8sModeUnavailable() {
+  const ips = [...DEV_NODES.map((n) => n.l5dIp), ...Object.values(DEV_PODS).flatMap((ps) => ps.map((p) => p.ip))];
+  for (const ip of ips) {
+    const r = await canBind(ip);
+    if (r !== true) return `cannot bind ${ip} (${r}; Linux binds all of 127.0.0.0/8, this OS may not)`;
+  }
+  const api = await canBind(DEV_API.host, DEV_API.port);
+  if (api !== true) return `cannot listen on ${DEV_API.host}:${DEV_API.port} for the API stand-in (${api}; a kubectl proxy running?)`;
+  return undefined;
+}
+
+async function runK8s() {
+  log("Kubernetes mode: the tutorial's linkerd-grpc.yaml with io.l5d.k8s, daemonset and localnode");
+  const fixtures = join(work, "k8s-objects.json");
+  writeFileSync(fixtures, fixturesText(tutorialObjects({ nodes: DEV_NODES, pods: DEV_PODS })));
+  start("k8sapi", [
+    "packages/k8s-standin/dist/main.js",
+    `--host=${DEV_API.host}`,
+    `--port=${DEV_API.port}`,
+    `--fixtures=${fixtures}`,
+  ], {}, { last: true });
+  await waitPort(DEV_API.host, DEV_API.port);
+  log(`API stand-in (where kubectl proxy would be): http://${DEV_API.host}:${DEV_API.port}/api/v1/namespaces/default/endpoints`);
+  const [a, b] = DEV_NODES;
+  for (const node of DEV_NODES) {
+    const cfg = join(work, `l5d-${node.name}.yaml`);
+    writeFileSync(cfg, tutorialConfig({ serverIp: node.l5dIp, adminIp: node.l5dIp }));
+    start(`l5d-${node.name.slice(-1)}`, ["apps/l5d/dist/main.js", cfg], { POD_IP: node.l5dIp });
+  }
+  log(`config: deploy/examples/linkerd-grpc.yaml per node, changed only in: ${tutorialConfigChanges({ serverIp: "<node IP>", adminIp: "<node IP>" }).join("; ")}`);
+  const nodeIp = (name) => DEV_NODES.find((n) => n.name === name).ip;
+  for (const p of DEV_PODS.hello) {
+    // hello-world-grpc.yml: -addr=:7777 -text=Hello -target=$NODE_NAME:4140 -protocol=grpc
+    start("hello", ["apps/hello/dist/main.js", `-addr=${p.ip}:${PORTS.hello}`, "-text=Hello", `-target=${nodeIp(p.node)}:${PORTS.outgoing}`, "-protocol=grpc"], {
+      POD_IP: p.ip,
+      NODE_NAME: nodeIp(p.node),
+    });
+  }
+  for (const p of DEV_PODS.worldV1) {
+    start("world", ["apps/world/dist/main.js", `-addr=${p.ip}:${PORTS.world}`, "-protocol=grpc"], {
+      TARGET_WORLD: "world",
+      POD_IP: p.ip,
+    });
+  }
+  await Promise.all([
+    ...DEV_NODES.flatMap((n) => [PORTS.outgoing, PORTS.incoming, PORTS.admin].map((port) => waitPort(n.l5dIp, port))),
+    ...DEV_PODS.hello.map((p) => waitPort(p.ip, PORTS.hello)),
+    ...DEV_PODS.worldV1.map((p) => waitPort(p.ip, PORTS.world)),
+  ]);
+  const target = `${a.ip}:${PORTS.outgoing}`;
+  log(`mesh is up; calling helloworld-client ${target}`);
+  const answer = await runClient(target);
+  report(answer, [
+    `http://${a.l5dIp}:${PORTS.admin}/ (node A)   http://${b.l5dIp}:${PORTS.admin}/ (node B)`,
+    `http://${a.l5dIp}:${PORTS.admin}/namer_state/io.l5d.k8s.json   http://${a.l5dIp}:${PORTS.admin}/admin/metrics.json`,
+  ], target);
+  return answer;
+}
+
+function report(answer, adminLines, target) {
+  if (answer.code === 0) {
+    console.log(`\n${answer.out}\n`);
+  } else {
+    console.log(`\nclient failed (exit ${answer.code}): ${answer.err}\n`);
+  }
+  for (const [i, l] of adminLines.entries()) log(`${i === 0 ? "admin:" : "      "} ${l}`);
+  log(`try:   node apps/helloworld-client/dist/main.js ${target}`);
+}
+
+async function runFs() {
   for (const ip of [NODE_A, NODE_B]) {
-    if (!(await canBind(ip))) {
+    if ((await canBind(ip)) !== true) {
       log(`cannot bind ${ip} on this machine (Linux binds all of 127.0.0.0/8; this OS may not)`);
       await shutdown(1);
     }
@@ -140,21 +245,25 @@ async function main() {
     waitPort(NODE_B, 7778),
   ]);
   log(`mesh is up; calling helloworld-client ${NODE_A}:4140`);
-  const answer = await new Promise((resolve) => {
-    const c = spawn(process.execPath, ["apps/helloworld-client/dist/main.js", `${NODE_A}:4140`], { cwd: root });
-    let out = "";
-    let err = "";
-    c.stdout.on("data", (d) => (out += d));
-    c.stderr.on("data", (d) => (err += d));
-    c.on("exit", (code) => resolve({ code, out: out.trim(), err: err.trim() }));
-  });
-  if (answer.code === 0) {
-    console.log(`\n${answer.out}\n`);
+  const answer = await runClient(`${NODE_A}:4140`);
+  report(answer, [`http://${NODE_A}:9990/ (node A)   http://${NODE_B}:9990/ (node B)`], `${NODE_A}:4140`);
+  return answer;
+}
+
+async function main() {
+  let answer;
+  if (forceFs) {
+    log("--fs: the io.l5d.fs demo");
+    answer = await runFs();
   } else {
-    console.log(`\nclient failed (exit ${answer.code}): ${answer.err}\n`);
+    const why = await k8sModeUnavailable();
+    if (why === undefined) {
+      answer = await runK8s();
+    } else {
+      log(`Kubernetes mode unavailable: ${why}; falling back to the io.l5d.fs demo`);
+      answer = await runFs();
+    }
   }
-  log(`admin: http://${NODE_A}:9990/ (node A)   http://${NODE_B}:9990/ (node B)`);
-  log(`try:   node apps/helloworld-client/dist/main.js ${NODE_A}:4140`);
   if (once) await shutdown(answer.code === 0 ? 0 : 1);
   else log("running; Ctrl-C to stop");
 }

@@ -102,10 +102,24 @@ if (mode === "prebuilt") {
   context = mkdtempSync(join(tmpdir(), "l5d-images-"));
   process.on("exit", () => rmSync(context, { recursive: true, force: true }));
   for (const a of apps) {
-    run("pnpm", ["--filter", `@l5d/${a}`, "--prod", "--offline", "deploy", join(context, a)], {
-      env,
-    });
+    run(
+      "pnpm",
+      [
+        "--filter",
+        `@l5d/${a}`,
+        "--prod",
+        "--offline",
+        // self-contained output whether or not the workspace itself injects its packages
+        "--config.inject-workspace-packages=true",
+        "deploy",
+        join(context, a),
+      ],
+      {
+        env,
+      },
+    );
   }
+  run("sh", [join(root, "deploy/docker/prune-deploy.sh"), ...apps.map((a) => join(context, a))]);
   cpSync(join(root, "deploy/docker/bin"), join(context, "bin"), { recursive: true });
   dockerfile = join(root, "deploy/docker/Dockerfile.prebuilt");
 }

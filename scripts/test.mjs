@@ -9,7 +9,9 @@ import { join } from "node:path";
 const root = new URL("..", import.meta.url).pathname;
 const dirs = ["packages", "apps", "."]
   .flatMap((d) => (d === "." ? ["bench"] : readdirSync(join(root, d)).map((n) => join(d, n))))
-  .filter((d) => existsSync(join(root, d, "package.json")) && statSync(join(root, d)).isDirectory());
+  .filter(
+    (d) => existsSync(join(root, d, "package.json")) && statSync(join(root, d)).isDirectory(),
+  );
 
 for (const d of dirs) rmSync(join(root, d, ".vitest-report.json"), { force: true });
 

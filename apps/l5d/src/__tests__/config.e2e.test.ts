@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { parseLinkerdConfig, formatConfigErrors } from "@l5d/config";
+import { formatConfigErrors, parseLinkerdConfig } from "@l5d/config";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
@@ -35,7 +35,9 @@ function file(name: string, text: string): string {
 
 describe("l5d --check", () => {
   it("accepts the tutorial's config unchanged", () => {
-    const r = l5d(["--check", join(root, "deploy/examples/linkerd-grpc.yaml")], { POD_IP: "10.196.1.5" });
+    const r = l5d(["--check", join(root, "deploy/examples/linkerd-grpc.yaml")], {
+      POD_IP: "10.196.1.5",
+    });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("ok (2 router(s), 1 namer(s))");
@@ -68,12 +70,17 @@ routers:
     expect(r.stderr).toContain("routers[0].identifier.segments: expected a positive integer");
     expect(r.stderr).toContain("admin.colour");
     expect(r.stderr).toMatch(/routers\[0\]\.dtab: .*label char expected but '\{' found/);
-    expect(r.stderr).toMatch(/routers\[1\]\.identifier\.kind: unknown identifier kind 'io\.l5d\.nope'/);
+    expect(r.stderr).toMatch(
+      /routers\[1\]\.identifier\.kind: unknown identifier kind 'io\.l5d\.nope'/,
+    );
     expect(r.stderr).toMatch(/4140/);
   });
 
   it("reports duplicate keys with their line", () => {
-    const p = file("dup.yaml", "admin:\n  port: 9990\n  port: 9991\nrouters:\n- protocol: h2\n  servers: [{port: 4142}]\n");
+    const p = file(
+      "dup.yaml",
+      "admin:\n  port: 9990\n  port: 9991\nrouters:\n- protocol: h2\n  servers: [{port: 4142}]\n",
+    );
     const r = l5d(["--check", p]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/dup/i);
@@ -114,7 +121,11 @@ function exampleConfigs(): Array<{ name: string; text: string }> {
       if (!/\.ya?ml$/.test(n)) continue;
       const text = readFileSync(p, "utf8");
       if (text.startsWith("#notest")) continue;
-      if (/^(linkerd|l5d)[-.\w]*\.ya?ml$/.test(n) && /^routers:/m.test(text) && !/^kind:/m.test(text)) {
+      if (
+        /^(linkerd|l5d)[-.\w]*\.ya?ml$/.test(n) &&
+        /^routers:/m.test(text) &&
+        !/^kind:/m.test(text)
+      ) {
         out.push({ name: relative(root, p), text });
         continue;
       }
@@ -150,11 +161,17 @@ describe("example configs in deploy/", () => {
     KUBERNETES_SERVICE_HOST: "127.0.0.1",
     KUBERNETES_SERVICE_PORT: "6443",
   };
-  it.each(examples.map((e) => [e.name, e.text] as const))("%s parses and builds", async (_name, text) => {
-    const r = parseLinkerdConfig(text.replace(/rootDir: .*/g, `rootDir: ${rootDir}`), createRegistries());
-    if (!r.ok) throw new Error(formatConfigErrors(r.errors));
-    const b = buildPlugins(r.config, { log: pino({ level: "silent" }), env });
-    expect(b.routers.length).toBeGreaterThan(0);
-    for (const c of b.closers.reverse()) await c();
-  });
+  it.each(examples.map((e) => [e.name, e.text] as const))(
+    "%s parses and builds",
+    async (_name, text) => {
+      const r = parseLinkerdConfig(
+        text.replace(/rootDir: .*/g, `rootDir: ${rootDir}`),
+        createRegistries(),
+      );
+      if (!r.ok) throw new Error(formatConfigErrors(r.errors));
+      const b = buildPlugins(r.config, { log: pino({ level: "silent" }), env });
+      expect(b.routers.length).toBeGreaterThan(0);
+      for (const c of b.closers.reverse()) await c();
+    },
+  );
 });

@@ -8,7 +8,7 @@ import { callGreeting, formatRpcError, startHelloWorldServer } from "@l5d/hellow
 import { afterEach, describe, expect, it } from "vitest";
 import { EMPTY_GRPC_FRAME, freePort, h2request, startTestDaemon } from "./support.js";
 
-const cleanup: Array<() => Promise<unknown>> = [];
+const cleanup: Array<() => PromiseLike<unknown>> = [];
 afterEach(async () => {
   while (cleanup.length) await cleanup.pop()!();
 });
@@ -43,7 +43,10 @@ async function recorder() {
     seen.push(headers);
     stream.on("data", () => {});
     stream.on("end", () => {
-      stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+      stream.respond(
+        { ":status": 200, "content-type": "application/grpc" },
+        { waitForTrailers: true },
+      );
       stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
       stream.end(Buffer.from([0, 0, 0, 0, 2, 0x0a, 0x00]));
     });
@@ -102,14 +105,19 @@ describe("h2 router", () => {
     const addr = d.addr("outgoing");
     expect(await callGreeting(addr, { service: "World" })).toBe("world!");
     expect(
-      await callGreeting(addr, { service: "World", metadata: { "l5d-dtab": `/svc => /$/inet/127.0.0.1/${v2.port}` } }),
+      await callGreeting(addr, {
+        service: "World",
+        metadata: { "l5d-dtab": `/svc => /$/inet/127.0.0.1/${v2.port}` },
+      }),
     ).toBe("earth!");
     expect(await callGreeting(addr, { service: "World" })).toBe("world!");
   });
 
   it("answers an unroutable gRPC call with UNAVAILABLE naming the router, the name and why", async () => {
     const d = await daemon("/other => /$/inet/127.0.0.1/1;");
-    const err = await callGreeting(d.addr("outgoing"), { service: "World" }).catch((e: unknown) => e);
+    const err = await callGreeting(d.addr("outgoing"), { service: "World" }).catch(
+      (e: unknown) => e,
+    );
     expect(formatRpcError(err)).toBe(
       "rpc error: code = Unavailable desc = [outgoing] no route: /svc/helloworld.World delegated to ~ (no dentry matched)",
     );
@@ -119,9 +127,10 @@ describe("h2 router", () => {
     const w = await world();
     const d = await daemon(`/svc => /$/inet/127.0.0.1/${w.port};`);
     const addr = d.addr("outgoing");
-    const err = await callGreeting(addr, { service: "World", metadata: { "l5d-dtab": "i am not a dtab" } }).catch(
-      (e: unknown) => e,
-    );
+    const err = await callGreeting(addr, {
+      service: "World",
+      metadata: { "l5d-dtab": "i am not a dtab" },
+    }).catch((e: unknown) => e);
     expect(formatRpcError(err)).toBe(
       "rpc error: code = InvalidArgument desc = [outgoing] invalid l5d-dtab header: '/' expected but 'i' found at '[i] am not a dtab'",
     );
@@ -139,7 +148,9 @@ describe("h2 router", () => {
   it("explains an empty endpoint set and a dead endpoint without dying", async () => {
     const dead = await freePort();
     const d = await daemon(`/svc => /$/inet/127.0.0.1/${dead};`);
-    const err = await callGreeting(d.addr("outgoing"), { service: "World" }).catch((e: unknown) => e);
+    const err = await callGreeting(d.addr("outgoing"), { service: "World" }).catch(
+      (e: unknown) => e,
+    );
     expect(formatRpcError(err)).toMatch(/^rpc error: code = Unavailable desc = /);
     const w = await world();
     // the daemon is still up and routes other names
@@ -153,7 +164,9 @@ describe("h2 router", () => {
   it("serves /delegator.json that agrees with routing", async () => {
     const w = await world();
     const d = await daemon(`/srv => /$/inet/127.0.0.1/${w.port};\n/svc => /srv;`);
-    const res = await fetch(`${d.adminUrl}/delegator.json?namespace=outgoing&path=/svc/helloworld.World`);
+    const res = await fetch(
+      `${d.adminUrl}/delegator.json?namespace=outgoing&path=/svc/helloworld.World`,
+    );
     expect(res.status).toBe(200);
     const j = (await res.json()) as Record<string, unknown>;
     expect(JSON.stringify(j)).toContain(`"id":"/$/inet/127.0.0.1/${w.port}"`);

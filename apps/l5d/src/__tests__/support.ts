@@ -1,7 +1,7 @@
 /** Test helpers: free ports, in-process daemons from YAML, raw HTTP/2 calls. */
 import { connect, type IncomingHttpHeaders } from "node:http2";
 import { createServer } from "node:net";
-import { parseLinkerdConfig, formatConfigErrors } from "@l5d/config";
+import { formatConfigErrors, parseLinkerdConfig } from "@l5d/config";
 import { pino } from "pino";
 import { type StartedDaemon, startDaemon } from "../daemon.js";
 import { createRegistries } from "../plugins.js";
@@ -25,7 +25,10 @@ export interface TestDaemon extends AsyncDisposable {
   metrics(): Promise<Record<string, number>>;
 }
 
-export async function startTestDaemon(yaml: string, env: Record<string, string | undefined> = process.env): Promise<TestDaemon> {
+export async function startTestDaemon(
+  yaml: string,
+  env: Record<string, string | undefined> = process.env,
+): Promise<TestDaemon> {
   const r = parseLinkerdConfig(yaml, createRegistries());
   if (!r.ok) throw new Error(`bad test config:\n${formatConfigErrors(r.errors)}`);
   const d = await startDaemon(r.config, pino({ level: process.env.L5D_TEST_LOG ?? "silent" }), env);
@@ -40,7 +43,10 @@ export async function startTestDaemon(yaml: string, env: Record<string, string |
       return `${s.ip}:${s.port}`;
     },
     async metrics() {
-      return (await (await fetch(`${adminUrl}/admin/metrics.json`)).json()) as Record<string, number>;
+      return (await (await fetch(`${adminUrl}/admin/metrics.json`)).json()) as Record<
+        string,
+        number
+      >;
     },
     async [Symbol.asyncDispose]() {
       await d.shutdown();
@@ -55,7 +61,11 @@ export interface RawResponse {
 }
 
 /** One HTTP/2 request with prior knowledge. */
-export function h2request(addr: string, headers: Record<string, string>, body?: Buffer): Promise<RawResponse> {
+export function h2request(
+  addr: string,
+  headers: Record<string, string>,
+  body?: Buffer,
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const session = connect(`http://${addr}`);
     session.on("error", reject);

@@ -6,7 +6,12 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { callGreeting, callStreamGreeting, formatRpcError, startHelloWorldServer } from "@l5d/helloworld";
+import {
+  callGreeting,
+  callStreamGreeting,
+  formatRpcError,
+  startHelloWorldServer,
+} from "@l5d/helloworld";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error: plain ESM module shared with scripts/dev.mjs
 import { discoFiles, nodeConfig } from "../../../../deploy/local/fs-demo.mjs";
@@ -16,7 +21,7 @@ const A = "127.0.11.1";
 const B = "127.0.12.1";
 const work = mkdtempSync(join(tmpdir(), "l5d-3hop-"));
 const disco = join(work, "disco");
-const stops: Array<() => Promise<unknown>> = [];
+const stops: Array<() => PromiseLike<unknown>> = [];
 let a: TestDaemon;
 let b: TestDaemon;
 
@@ -33,7 +38,12 @@ beforeAll(async () => {
   stops.push(() => b[Symbol.asyncDispose]());
   const world = await startHelloWorldServer({ addr: `${B}:7778`, text: "world", podIp: B });
   stops.push(() => world.close());
-  const hello = await startHelloWorldServer({ addr: `${A}:7777`, text: "Hello", podIp: A, target: `${A}:4140` });
+  const hello = await startHelloWorldServer({
+    addr: `${A}:7777`,
+    text: "Hello",
+    podIp: A,
+    target: `${A}:4140`,
+  });
   stops.push(() => hello.close());
 });
 
@@ -75,7 +85,9 @@ describe("three hops on loopback with io.l5d.fs", () => {
     const deadline = Date.now() + 10_000;
     let msg = "";
     while (Date.now() < deadline) {
-      msg = await callGreeting(`${A}:4140`, { metadata: { "l5d-dtab": "/grpc/World => /srv/world-v2" } });
+      msg = await callGreeting(`${A}:4140`, {
+        metadata: { "l5d-dtab": "/grpc/World => /srv/world-v2" },
+      });
       if (msg.includes("earth")) break;
       await new Promise((r) => setTimeout(r, 200));
     }

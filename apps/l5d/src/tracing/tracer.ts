@@ -91,6 +91,7 @@ class TracedRequest implements IncomingProxyRequest {
   readonly #startUs: number;
   #pending = 0;
   #closedAtUs: number | undefined;
+  #lastForwardEndUs = 0;
   #emitted = false;
   #status: number | undefined;
   #grpcStatus: number | undefined;
@@ -154,6 +155,7 @@ class TracedRequest implements IncomingProxyRequest {
       return r;
     } finally {
       const end = nowUs();
+      this.#lastForwardEndUs = Math.max(this.#lastForwardEndUs, end);
       this.#pending--;
       if (r) {
         this.#status = r.status;
@@ -222,7 +224,8 @@ class TracedRequest implements IncomingProxyRequest {
     const tracer = this.#tracer;
     if (this.#emitted || !tracer) return;
     this.#emitted = true;
-    const end = this.#closedAtUs ?? nowUs();
+    // the server span ends when the stream closed or its last forward finished, whichever is later
+    const end = Math.max(this.#closedAtUs ?? nowUs(), this.#lastForwardEndUs);
     const tags = this.#commonTags();
     addStatusTags(tags, this.#status, this.#grpcStatus, this.#error);
     const sock = this.#req.stream.session?.socket;

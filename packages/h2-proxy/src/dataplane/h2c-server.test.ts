@@ -71,7 +71,9 @@ describe("h2c server", () => {
       if (i % 500 === 0) await new Promise((r) => setImmediate(r));
     }
     await new Promise((r) => setTimeout(r, 200));
+    console.log("LOOP", session.destroyed, session.closed);
     session.destroy();
+    const dbg = setInterval(() => console.log("DBG", proxy.server.streams, proxy.server.pool.list().map((e) => [e.inflight, e.state.kind]), backendStreams, proxy.server.connections), 1000);
     await waitFor(() => proxy.server.streams === 0, 10_000, "proxy streams to reach 0");
     await waitFor(() => proxy.server.pool.list().every((e) => e.inflight === 0), 10_000, "upstream inflight 0");
     await waitFor(() => backendStreams === 0, 10_000, "backend streams to reach 0");

@@ -46,7 +46,8 @@ export class MetricsRegistry {
   #get<M extends Metric>(name: string, make: () => M, cls: abstract new (...a: never[]) => M): M {
     const m = this.#metrics.get(name);
     if (m) {
-      if (!(m instanceof cls)) throw new Error(`metric ${name} already registered with another type`);
+      if (!(m instanceof cls))
+        throw new Error(`metric ${name} already registered with another type`);
       return m;
     }
     const created = make();

@@ -19,8 +19,9 @@ describe("Prometheus exposition", () => {
       ],
     });
     expect(
-      parseMetricName("rt/incoming/client/%/io.l5d.k8s.localnode/10.196.1.5/#/io.l5d.k8s/default/grpc/world-v1/success")
-        .labels[1],
+      parseMetricName(
+        "rt/incoming/client/%/io.l5d.k8s.localnode/10.196.1.5/#/io.l5d.k8s/default/grpc/world-v1/success",
+      ).labels[1],
     ).toEqual(["client", "%/io.l5d.k8s.localnode/10.196.1.5/#/io.l5d.k8s/default/grpc/world-v1"]);
   });
 
@@ -30,7 +31,11 @@ describe("Prometheus exposition", () => {
     r.histogram("rt/outgoing/server/0.0.0.0/4140/request_latency_ms").add(3);
     const text = toPrometheus(r);
     expect(text).toContain('rt:server:requests{rt="outgoing", server="0.0.0.0/4140"} 7');
-    expect(text).toContain('rt:server:request_latency_ms_count{rt="outgoing", server="0.0.0.0/4140"} 1');
-    expect(text).toContain('rt:server:request_latency_ms{rt="outgoing", server="0.0.0.0/4140", quantile="0.5"} 3');
+    expect(text).toContain(
+      'rt:server:request_latency_ms_count{rt="outgoing", server="0.0.0.0/4140"} 1',
+    );
+    expect(text).toContain(
+      'rt:server:request_latency_ms{rt="outgoing", server="0.0.0.0/4140", quantile="0.5"} 3',
+    );
   });
 });

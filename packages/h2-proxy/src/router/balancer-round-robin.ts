@@ -41,7 +41,7 @@ export class RoundRobinBalancer implements LoadBalancer {
     let bestCredit = Number.NEGATIVE_INFINITY;
     for (const e of eps) {
       if (anyAvailable && !e.available) continue;
-      const w = e.weight > 0 ? e.weight : 0;
+      const w = Math.max(e.weight, 0);
       const c = (this.#credit.get(e) ?? 0) + w;
       this.#credit.set(e, c);
       total += w;

@@ -687,14 +687,14 @@ export function pickLeaf(
         const ws = t.weighted;
         if (ws.length === 0) return undefined;
         let total = 0;
-        for (const w of ws) total += w.weight > 0 ? w.weight : 0;
+        for (const w of ws) total += Math.max(w.weight, 0);
         let chosen = ws[ws.length - 1]!;
         if (total <= 0) {
           chosen = ws[Math.floor(random() * ws.length)]!;
         } else {
           let r = random() * total;
           for (const w of ws) {
-            r -= w.weight > 0 ? w.weight : 0;
+            r -= Math.max(w.weight, 0);
             if (r < 0) {
               chosen = w;
               break;
