@@ -8,8 +8,8 @@
 // node B = 127.0.2.0/24. When those addresses or port 8001 cannot be bound it says so and falls
 // back to the io.l5d.fs demo (deploy/local/fs-demo.mjs); `--fs` forces the fs demo.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
-import { createServer, connect } from "node:net";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { discoFiles, NODE_A, NODE_B, nodeConfig } from "../deploy/local/fs-demo.mjs";
@@ -55,11 +55,11 @@ function start(name, args, env = {}, { last = false } = {}) {
     stream.setEncoding("utf8");
     stream.on("data", (d) => {
       buf += d;
-      let i;
-      while ((i = buf.indexOf("\n")) >= 0) {
+      for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
-        if (process.env.L5D_DEV_QUIET !== "1" || out === process.stderr) out.write(`${name.padEnd(6)}| ${line}\n`);
+        if (process.env.L5D_DEV_QUIET !== "1" || out === process.stderr)
+          out.write(`${name.padEnd(6)}| ${line}\n`);
       }
     });
   };
@@ -87,7 +87,8 @@ function waitPort(host, port, timeoutMs = 15_000) {
       });
       s.once("error", () => {
         s.destroy();
-        if (Date.now() > deadline) reject(new Error(`${host}:${port} did not open in ${timeoutMs} ms`));
+        if (Date.now() > deadline)
+          reject(new Error(`${host}:${port} did not open in ${timeoutMs} ms`));
         else setTimeout(attempt, 100);
       });
     };
@@ -132,7 +133,9 @@ process.on("SIGTERM", () => void shutdown(0));
 
 function runClient(target) {
   return new Promise((resolve) => {
-    const c = spawn(process.execPath, ["apps/helloworld-client/dist/main.js", target], { cwd: root });
+    const c = spawn(process.execPath, ["apps/helloworld-client/dist/main.js", target], {
+      cwd: root,
+    });
     let out = "";
     let err = "";
     c.stdout.on("data", (d) => (out += d));
@@ -143,13 +146,18 @@ function runClient(target) {
 
 /** Why the k8s mode cannot run here (an address or port that cannot be bound), or undefined. */
 async function k8sModeUnavailable() {
-  const ips = [...DEV_NODES.map((n) => n.l5dIp), ...Object.values(DEV_PODS).flatMap((ps) => ps.map((p) => p.ip))];
+  const ips = [
+    ...DEV_NODES.map((n) => n.l5dIp),
+    ...Object.values(DEV_PODS).flatMap((ps) => ps.map((p) => p.ip)),
+  ];
   for (const ip of ips) {
     const r = await canBind(ip);
-    if (r !== true) return `cannot bind ${ip} (${r}; Linux binds all of 127.0.0.0/8, this OS may not)`;
+    if (r !== true)
+      return `cannot bind ${ip} (${r}; Linux binds all of 127.0.0.0/8, this OS may not)`;
   }
   const api = await canBind(DEV_API.host, DEV_API.port);
-  if (api !== true) return `cannot listen on ${DEV_API.host}:${DEV_API.port} for the API stand-in (${api}; a kubectl proxy running?)`;
+  if (api !== true)
+    return `cannot listen on ${DEV_API.host}:${DEV_API.port} for the API stand-in (${api}; a kubectl proxy running?)`;
   return undefined;
 }
 
@@ -157,28 +165,47 @@ async function runK8s() {
   log("Kubernetes mode: the tutorial's linkerd-grpc.yaml with io.l5d.k8s, daemonset and localnode");
   const fixtures = join(work, "k8s-objects.json");
   writeFileSync(fixtures, fixturesText(tutorialObjects({ nodes: DEV_NODES, pods: DEV_PODS })));
-  start("k8sapi", [
-    "packages/k8s-standin/dist/main.js",
-    `--host=${DEV_API.host}`,
-    `--port=${DEV_API.port}`,
-    `--fixtures=${fixtures}`,
-  ], {}, { last: true });
+  start(
+    "k8sapi",
+    [
+      "packages/k8s-standin/dist/main.js",
+      `--host=${DEV_API.host}`,
+      `--port=${DEV_API.port}`,
+      `--fixtures=${fixtures}`,
+    ],
+    {},
+    { last: true },
+  );
   await waitPort(DEV_API.host, DEV_API.port);
-  log(`API stand-in (where kubectl proxy would be): http://${DEV_API.host}:${DEV_API.port}/api/v1/namespaces/default/endpoints`);
+  log(
+    `API stand-in (where kubectl proxy would be): http://${DEV_API.host}:${DEV_API.port}/api/v1/namespaces/default/endpoints`,
+  );
   const [a, b] = DEV_NODES;
   for (const node of DEV_NODES) {
     const cfg = join(work, `l5d-${node.name}.yaml`);
     writeFileSync(cfg, tutorialConfig({ serverIp: node.l5dIp, adminIp: node.l5dIp }));
     start(`l5d-${node.name.slice(-1)}`, ["apps/l5d/dist/main.js", cfg], { POD_IP: node.l5dIp });
   }
-  log(`config: deploy/examples/linkerd-grpc.yaml per node, changed only in: ${tutorialConfigChanges({ serverIp: "<node IP>", adminIp: "<node IP>" }).join("; ")}`);
+  log(
+    `config: deploy/examples/linkerd-grpc.yaml per node, changed only in: ${tutorialConfigChanges({ serverIp: "<node IP>", adminIp: "<node IP>" }).join("; ")}`,
+  );
   const nodeIp = (name) => DEV_NODES.find((n) => n.name === name).ip;
   for (const p of DEV_PODS.hello) {
     // hello-world-grpc.yml: -addr=:7777 -text=Hello -target=$NODE_NAME:4140 -protocol=grpc
-    start("hello", ["apps/hello/dist/main.js", `-addr=${p.ip}:${PORTS.hello}`, "-text=Hello", `-target=${nodeIp(p.node)}:${PORTS.outgoing}`, "-protocol=grpc"], {
-      POD_IP: p.ip,
-      NODE_NAME: nodeIp(p.node),
-    });
+    start(
+      "hello",
+      [
+        "apps/hello/dist/main.js",
+        `-addr=${p.ip}:${PORTS.hello}`,
+        "-text=Hello",
+        `-target=${nodeIp(p.node)}:${PORTS.outgoing}`,
+        "-protocol=grpc",
+      ],
+      {
+        POD_IP: p.ip,
+        NODE_NAME: nodeIp(p.node),
+      },
+    );
   }
   for (const p of DEV_PODS.worldV1) {
     start("world", ["apps/world/dist/main.js", `-addr=${p.ip}:${PORTS.world}`, "-protocol=grpc"], {
@@ -187,17 +214,23 @@ async function runK8s() {
     });
   }
   await Promise.all([
-    ...DEV_NODES.flatMap((n) => [PORTS.outgoing, PORTS.incoming, PORTS.admin].map((port) => waitPort(n.l5dIp, port))),
+    ...DEV_NODES.flatMap((n) =>
+      [PORTS.outgoing, PORTS.incoming, PORTS.admin].map((port) => waitPort(n.l5dIp, port)),
+    ),
     ...DEV_PODS.hello.map((p) => waitPort(p.ip, PORTS.hello)),
     ...DEV_PODS.worldV1.map((p) => waitPort(p.ip, PORTS.world)),
   ]);
   const target = `${a.ip}:${PORTS.outgoing}`;
   log(`mesh is up; calling helloworld-client ${target}`);
   const answer = await runClient(target);
-  report(answer, [
-    `http://${a.l5dIp}:${PORTS.admin}/ (node A)   http://${b.l5dIp}:${PORTS.admin}/ (node B)`,
-    `http://${a.l5dIp}:${PORTS.admin}/namer_state/io.l5d.k8s.json   http://${a.l5dIp}:${PORTS.admin}/admin/metrics.json`,
-  ], target);
+  report(
+    answer,
+    [
+      `http://${a.l5dIp}:${PORTS.admin}/ (node A)   http://${b.l5dIp}:${PORTS.admin}/ (node B)`,
+      `http://${a.l5dIp}:${PORTS.admin}/namer_state/io.l5d.k8s.json   http://${a.l5dIp}:${PORTS.admin}/admin/metrics.json`,
+    ],
+    target,
+  );
   return answer;
 }
 
@@ -233,9 +266,19 @@ async function runFs() {
     TARGET_WORLD: "world",
     POD_IP: NODE_B,
   });
-  start("hello", ["apps/hello/dist/main.js", `-addr=${NODE_A}:7777`, "-text=Hello", `-target=${NODE_A}:4140`, "-protocol=grpc"], {
-    POD_IP: NODE_A,
-  });
+  start(
+    "hello",
+    [
+      "apps/hello/dist/main.js",
+      `-addr=${NODE_A}:7777`,
+      "-text=Hello",
+      `-target=${NODE_A}:4140`,
+      "-protocol=grpc",
+    ],
+    {
+      POD_IP: NODE_A,
+    },
+  );
   await Promise.all([
     waitPort(NODE_A, 4140),
     waitPort(NODE_A, 4141),
@@ -246,7 +289,11 @@ async function runFs() {
   ]);
   log(`mesh is up; calling helloworld-client ${NODE_A}:4140`);
   const answer = await runClient(`${NODE_A}:4140`);
-  report(answer, [`http://${NODE_A}:9990/ (node A)   http://${NODE_B}:9990/ (node B)`], `${NODE_A}:4140`);
+  report(
+    answer,
+    [`http://${NODE_A}:9990/ (node A)   http://${NODE_B}:9990/ (node B)`],
+    `${NODE_A}:4140`,
+  );
   return answer;
 }
 

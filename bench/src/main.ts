@@ -20,7 +20,7 @@ import {
   warmup,
 } from "./runner.js";
 import { type Child, Supervisor } from "./supervisor.js";
-import { ensureTools, type ToolName, type ToolStatus, which } from "./tools.js";
+import { ensureTools, TOOLS, type ToolName, type ToolStatus, toolVersion, which } from "./tools.js";
 
 const GRPC_HEADERS = ["content-type: application/grpc", "te: trailers"];
 
@@ -119,11 +119,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     const tools: Map<ToolName, ToolStatus> = opts.noInstall
       ? new Map(
           wanted.map((n): [ToolName, ToolStatus] => {
-            const p = which(n);
+            const p = which(TOOLS[n].bin);
             return [
               n,
               p
-                ? { ok: true, path: p, version: "?" }
+                ? { ok: true, path: p, version: toolVersion(p, TOOLS[n].versionArgs) }
                 : { ok: false, reason: `${n} not found (--no-install)` },
             ];
           }),

@@ -177,6 +177,15 @@ export function renderMarkdown(rep: RunReport): string {
         ", ",
       )}. Loopback h2c; CPU from /proc utime+stime of every process of the proxy (all hops) ÷ successful requests of the saturated run; RSS summed over the proxy's processes (VmRSS idle, VmHWM peak).`,
   );
+  const lags = rep.cases.flatMap((c) =>
+    c.rate?.sendLagP99Us !== undefined ? [c.rate.sendLagP99Us] : [],
+  );
+  if (lags.length > 0) {
+    out.push("");
+    out.push(
+      `Fixed-rate runs: open loop, evenly paced, latency from send to end of response; the generator's own lateness against its schedule was at most ${fmt(Math.max(...lags), 0)} µs at p99 (not included in the latencies).`,
+    );
+  }
   if (rep.skipped.length > 0) {
     out.push("");
     out.push("Skipped:");

@@ -32,6 +32,8 @@ export interface LatencyResult extends Percentiles {
   targetRps?: number;
   achievedRps: number;
   failed: number;
+  /** fixed-rate runs: p99 of the generator's lateness against its schedule, µs. */
+  sendLagP99Us?: number;
 }
 
 /** RSS summed over a case's proxy processes, KiB. */

@@ -178,6 +178,7 @@ export async function fixedRate(
     targetRps: p.rateTotal,
     achievedRps: r.achievedRps,
     failed: r.failed,
+    sendLagP99Us: percentiles(r.lagUs).p99,
   };
 }
 

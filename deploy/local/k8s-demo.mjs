@@ -10,7 +10,8 @@
 import { readFileSync } from "node:fs";
 
 /** The tutorial's Linkerd config, byte for byte (see its header comment). */
-export const TUTORIAL_CONFIG_PATH = new URL("../examples/linkerd-grpc.yaml", import.meta.url).pathname;
+export const TUTORIAL_CONFIG_PATH = new URL("../examples/linkerd-grpc.yaml", import.meta.url)
+  .pathname;
 
 /** Where `kubectl proxy -p 8001` (the l5d pod's sidecar) serves the API; the stand-in listens here in dev. */
 export const DEV_API = { host: "127.0.0.1", port: 8001 };
@@ -37,7 +38,9 @@ export const PORTS = { outgoing: 4140, incoming: 4141, admin: 9990, hello: 7777,
 
 class TutorialConfigShapeError extends Error {
   constructor(what) {
-    super(`deploy/examples/linkerd-grpc.yaml no longer has the expected ${what}; update deploy/local/k8s-demo.mjs`);
+    super(
+      `deploy/examples/linkerd-grpc.yaml no longer has the expected ${what}; update deploy/local/k8s-demo.mjs`,
+    );
     this.name = "TutorialConfigShapeError";
   }
 }
@@ -54,12 +57,18 @@ function replaceExactly(text, from, to, count, what) {
  */
 export function tutorialConfigChanges(opts = {}) {
   const out = [];
-  if (opts.adminIp !== undefined) out.push(`admin.ip: ${opts.adminIp}   (added; the tutorial's HEAD has ip: 0.0.0.0)`);
+  if (opts.adminIp !== undefined)
+    out.push(`admin.ip: ${opts.adminIp}   (added; the tutorial's HEAD has ip: 0.0.0.0)`);
   if (opts.api !== undefined) {
-    out.push(`namers[0] (io.l5d.k8s) host: ${opts.api.host}, port: ${opts.api.port}   (was localhost:8001)`);
-    out.push(`routers[0] io.l5d.k8s.daemonset k8sHost: ${opts.api.host}, k8sPort: ${opts.api.port}   (added; default localhost:8001)`);
+    out.push(
+      `namers[0] (io.l5d.k8s) host: ${opts.api.host}, port: ${opts.api.port}   (was localhost:8001)`,
+    );
+    out.push(
+      `routers[0] io.l5d.k8s.daemonset k8sHost: ${opts.api.host}, k8sPort: ${opts.api.port}   (added; default localhost:8001)`,
+    );
   }
-  if (opts.serverIp !== undefined) out.push(`routers[*].servers[0].ip: ${opts.serverIp}   (was 0.0.0.0)`);
+  if (opts.serverIp !== undefined)
+    out.push(`routers[*].servers[0].ip: ${opts.serverIp}   (was 0.0.0.0)`);
   return out;
 }
 
@@ -76,7 +85,13 @@ export function tutorialConfigChanges(opts = {}) {
 export function tutorialConfig(opts = {}) {
   let text = readFileSync(TUTORIAL_CONFIG_PATH, "utf8");
   if (opts.adminIp !== undefined) {
-    text = replaceExactly(text, "admin:\n  port: 9990\n", `admin:\n  ip: ${opts.adminIp}\n  port: 9990\n`, 1, "admin block");
+    text = replaceExactly(
+      text,
+      "admin:\n  port: 9990\n",
+      `admin:\n  ip: ${opts.adminIp}\n  port: 9990\n`,
+      1,
+      "admin block",
+    );
   }
   if (opts.api !== undefined) {
     text = replaceExactly(
@@ -95,7 +110,13 @@ export function tutorialConfig(opts = {}) {
     );
   }
   if (opts.serverIp !== undefined) {
-    text = replaceExactly(text, "    ip: 0.0.0.0\n", `    ip: ${opts.serverIp}\n`, 2, "servers' ip: 0.0.0.0");
+    text = replaceExactly(
+      text,
+      "    ip: 0.0.0.0\n",
+      `    ip: ${opts.serverIp}\n`,
+      2,
+      "servers' ip: 0.0.0.0",
+    );
   }
   return text;
 }
@@ -105,7 +126,11 @@ function headlessService(name, port) {
     apiVersion: "v1",
     kind: "Service",
     metadata: { name, namespace: "default" },
-    spec: { selector: { app: name }, clusterIP: "None", ports: [{ name: "grpc", port, protocol: "TCP" }] },
+    spec: {
+      selector: { app: name },
+      clusterIP: "None",
+      ports: [{ name: "grpc", port, protocol: "TCP" }],
+    },
   };
 }
 
@@ -136,7 +161,9 @@ export function appPod(p) {
     ip: p.ip,
     nodeName: p.node.name,
     hostIP: p.node.ip,
-    containers: [{ name: "service", ports: [{ name: "service", containerPort: p.port, protocol: "TCP" }] }],
+    containers: [
+      { name: "service", ports: [{ name: "service", containerPort: p.port, protocol: "TCP" }] },
+    ],
   });
 }
 
@@ -152,7 +179,12 @@ export function l5dPod(node) {
       {
         name: "l5d",
         ports: [
-          { name: "outgoing", containerPort: PORTS.outgoing, hostPort: PORTS.outgoing, protocol: "TCP" },
+          {
+            name: "outgoing",
+            containerPort: PORTS.outgoing,
+            hostPort: PORTS.outgoing,
+            protocol: "TCP",
+          },
           { name: "incoming", containerPort: PORTS.incoming, protocol: "TCP" },
           { name: "admin", containerPort: PORTS.admin, protocol: "TCP" },
         ],

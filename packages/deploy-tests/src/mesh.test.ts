@@ -64,9 +64,19 @@ function compose(args: string[], timeoutMs = 60_000) {
     },
   });
 }
-/** `docker compose run --rm --no-deps client`: one call through the mesh, as a user makes it. */
-function client() {
-  return compose(["run", "--rm", "--no-deps", "client"]);
+let clientRuns = 0;
+/**
+ * `docker compose run --no-deps client`: one call through the mesh, as a user makes it. Not
+ * `--rm`: podman's Docker API loses the exit code of auto-removed containers (always 0), so the
+ * container is named and removed afterwards.
+ */
+async function client() {
+  const name = `${project}-client-${++clientRuns}`;
+  try {
+    return await compose(["run", "--no-deps", "--name", name, "client"]);
+  } finally {
+    await runCommand("docker", ["rm", "-f", name], { env, timeoutMs: 30_000 });
+  }
 }
 async function adminJson(port: number, path: string): Promise<Record<string, number>> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, {
@@ -149,17 +159,19 @@ describe.skipIf(!engine.available)("images and the compose mesh (testcontainers)
       expect(config.Labels["org.opencontainers.image.version"]).toBe("0.1.0");
     }
     // the original image's second entrypoint: wrong usage prints the usage line and exits 1
-    const usage = await runCommand(
-      "docker",
-      ["run", "--rm", "--entrypoint=helloworld-client", HELLOWORLD_IMAGE],
-      {
-        env,
-        timeoutMs: 60_000,
-      },
-    );
-    expect(usage.code).toBe(1);
-    expect(usage.stderr).toContain("Usage: helloworld-client <host>:<port>");
-  });
+    const name = `${project}-usage`;
+    try {
+      const usage = await runCommand(
+        "docker",
+        ["run", "--name", name, "--entrypoint=helloworld-client", HELLOWORLD_IMAGE],
+        { env, timeoutMs: 60_000 },
+      );
+      expect(usage.stderr).toContain("Usage: helloworld-client <host>:<port>");
+      expect(usage.code).toBe(1);
+    } finally {
+      await runCommand("docker", ["rm", "-f", name], { env, timeoutMs: 30_000 });
+    }
+  }, 120_000);
 
   it("docker compose run client: the three-hop answer", async () => {
     const r = await client();
@@ -169,7 +181,7 @@ describe.skipIf(!engine.available)("images and the compose mesh (testcontainers)
     ).toBe("");
     expect(r.stdout.trim()).toBe(ANSWER);
     expect(r.code).toBe(0);
-  });
+  }, 120_000);
 
   it("the admin servers answer ping and count the calls on each router of each node", async () => {
     for (const port of [ports.aAdmin, ports.bAdmin]) {
@@ -187,7 +199,7 @@ describe.skipIf(!engine.available)("images and the compose mesh (testcontainers)
     expect(sumMatching(a, /^rt\/incoming\/server\/.*\/requests$/)).toBeGreaterThanOrEqual(1);
     expect(sumMatching(b, /^rt\/incoming\/server\/.*\/requests$/)).toBeGreaterThanOrEqual(1);
     expect(sumMatching(b, /^rt\/outgoing\/server\/.*\/requests$/)).toBe(0);
-  });
+  }, 120_000);
 
   it("failover: world stopped → a clear UNAVAILABLE error; world started → the answer again", async () => {
     const stop = await compose(["stop", "-t", "1", "world"]);
@@ -201,12 +213,13 @@ describe.skipIf(!engine.available)("images and the compose mesh (testcontainers)
       const start = await compose(["start", "world"]);
       expect(start.code, start.stderr).toBe(0);
     }
-    // recovery: bounded polling (30 tries, ~1 s apart)
+    // recovery: bounded polling (at most 20 more calls within 90 s)
+    const deadline = Date.now() + 90_000;
     let last = await client();
-    for (let i = 0; i < 30 && last.stdout.trim() !== ANSWER; i++) {
+    for (let i = 0; i < 20 && last.stdout.trim() !== ANSWER && Date.now() < deadline; i++) {
       await new Promise((r) => setTimeout(r, 1_000));
       last = await client();
     }
     expect(last.stdout.trim(), last.stderr).toBe(ANSWER);
-  }, 180_000);
+  }, 300_000);
 });

@@ -82,8 +82,10 @@ function deleteNamespace(ns: string): void {
 
 /** Whether this machine can run a lab: `{ ok: true }` or the reason it cannot. */
 export function netnsAvailability(): { ok: true } | { ok: false; reason: string } {
-  if (process.platform !== "linux") return { ok: false, reason: `platform is ${process.platform}, not linux` };
-  if (process.getuid?.() !== 0) return { ok: false, reason: "not running as root (ip netns needs root)" };
+  if (process.platform !== "linux")
+    return { ok: false, reason: `platform is ${process.platform}, not linux` };
+  if (process.getuid?.() !== 0)
+    return { ok: false, reason: "not running as root (ip netns needs root)" };
   const probe = `${NETNS_PREFIX}${process.pid}-probe`;
   try {
     ip(["netns", "add", probe]);

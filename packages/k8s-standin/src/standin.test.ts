@@ -228,7 +228,9 @@ describe("k8s stand-in", () => {
       `${s.url}/api/v1/namespaces/default/endpoints?watch=1`,
       () => false,
     ).catch((e: unknown) => e);
-    await new Promise((r) => setTimeout(r, 50));
+    // wait (bounded) for the watch to be registered: a fixed sleep is flaky on a loaded machine
+    for (let i = 0; i < 200 && s.openWatches === 0; i++)
+      await new Promise((r) => setTimeout(r, 25));
     expect(s.openWatches).toBe(1);
     standin.dropWatches();
     const out = await open;

@@ -3,7 +3,7 @@
  * Linkerd's formats and behaviour, and the delegator agreeing with what the router does.
  */
 import { connect } from "node:net";
-import { delegateTreeToJsonString, Dtab, Path } from "@l5d/dtab";
+import { Dtab, delegateTreeToJsonString, Path } from "@l5d/dtab";
 import { callGreeting, startHelloWorldServer } from "@l5d/helloworld";
 import { afterEach, describe, expect, it } from "vitest";
 import { parsePrometheusText } from "../telemetry/prometheus-parse.testkit.js";
@@ -31,13 +31,19 @@ routers:
   dtab: ${dtab}
   servers: [{port: ${await freePort()}}]
 `);
-  cleanup.push(() => d[Symbol.asyncDispose]());
+  cleanup.push(async () => {
+    await d[Symbol.asyncDispose]();
+  });
   return d;
 }
 
 async function get(d: TestDaemon, path: string, init?: RequestInit) {
   const res = await fetch(`${d.adminUrl}${path}`, init);
-  return { status: res.status, type: res.headers.get("content-type") ?? "", body: await res.text() };
+  return {
+    status: res.status,
+    type: res.headers.get("content-type") ?? "",
+    body: await res.text(),
+  };
 }
 
 describe("admin endpoints", () => {
@@ -47,7 +53,15 @@ describe("admin endpoints", () => {
     expect(d.d.linker.config.admin.ip).toBe("127.0.0.1");
     expect(await get(d, "/admin/ping")).toMatchObject({ status: 200, body: "pong" });
     const index = await get(d, "/admin");
-    for (const p of ["/admin/metrics.json", "/delegator.json", "/delegator", "/config.json", "/bound-names.json", "/admin/shutdown", "/admin/ping"]) {
+    for (const p of [
+      "/admin/metrics.json",
+      "/delegator.json",
+      "/delegator",
+      "/config.json",
+      "/bound-names.json",
+      "/admin/shutdown",
+      "/admin/ping",
+    ]) {
       expect(index.body).toContain(p);
     }
     expect((await get(d, "/admin/index.txt")).body).toBe(index.body);
@@ -63,7 +77,10 @@ describe("admin endpoints", () => {
 
   it("/config.json is the effective config with defaults", async () => {
     const d = await daemon("/svc => /$/nil;");
-    const cfg = JSON.parse((await get(d, "/config.json")).body) as { routers: Array<{ label: string; dstPrefix: string }>; admin: { ip: string } };
+    const cfg = JSON.parse((await get(d, "/config.json")).body) as {
+      routers: Array<{ label: string; dstPrefix: string }>;
+      admin: { ip: string };
+    };
     expect(cfg.routers[0]).toMatchObject({ label: "outgoing", dstPrefix: "/svc" });
     expect(cfg.admin.ip).toBe("127.0.0.1");
     expect((await get(d, "/config.json?pretty=1")).body).toContain('\n  "');
@@ -78,20 +95,44 @@ describe("admin endpoints", () => {
     const srv = `rt/outgoing/server/127.0.0.1/${port}`;
     expect(flat[`${srv}/requests`]).toBe(1);
     expect(flat[`${srv}/success`]).toBe(1);
-    for (const k of ["count", "sum", "avg", "min", "max", "p50", "p90", "p95", "p99", "p9990", "p9999"]) {
+    for (const k of [
+      "count",
+      "sum",
+      "avg",
+      "min",
+      "max",
+      "p50",
+      "p90",
+      "p95",
+      "p99",
+      "p9990",
+      "p9999",
+    ]) {
       expect(typeof flat[`${srv}/request_latency_ms.${k}`], k).toBe("number");
     }
     expect(flat["rt/outgoing/service/svc/helloworld.World/requests"]).toBe(1);
     expect(flat[`rt/outgoing/client/$/inet/127.0.0.1/${w.port}/requests`]).toBe(1);
 
     // Linkerd: q is a scope path; names are relative to it
-    const sub = JSON.parse((await get(d, `/admin/metrics.json?q=rt/outgoing/service`)).body) as Record<string, number>;
+    const sub = JSON.parse(
+      (await get(d, `/admin/metrics.json?q=rt/outgoing/service`)).body,
+    ) as Record<string, number>;
     expect(sub["svc/helloworld.World/requests"]).toBe(1);
     expect(Object.keys(sub).every((k) => k.startsWith("svc/"))).toBe(true);
     expect(JSON.parse((await get(d, "/admin/metrics.json?q=nope")).body)).toEqual({});
 
     const tree = JSON.parse((await get(d, "/admin/metrics.json?tree=1")).body) as {
-      rt: { outgoing: { server: Record<string, Record<string, { requests: { counter: number }; request_latency_ms: Record<string, number> }>> } };
+      rt: {
+        outgoing: {
+          server: Record<
+            string,
+            Record<
+              string,
+              { requests: { counter: number }; request_latency_ms: Record<string, number> }
+            >
+          >;
+        };
+      };
     };
     const node = tree.rt.outgoing.server["127.0.0.1"]![port!]!;
     expect(node.requests).toEqual({ counter: 1 });
@@ -107,16 +148,29 @@ describe("admin endpoints", () => {
 
   it("/admin/metrics/prometheus (with io.l5d.prometheus) parses as Prometheus text with rt/server/service/client labels", async () => {
     const w = await world("world");
-    const d = await daemon(`/svc => /$/inet/127.0.0.1/${w.port};`, "telemetry:\n- kind: io.l5d.prometheus\n");
+    const d = await daemon(
+      `/svc => /$/inet/127.0.0.1/${w.port};`,
+      "telemetry:\n- kind: io.l5d.prometheus\n",
+    );
     await callGreeting(d.addr("outgoing"), { service: "World" });
     const r = await get(d, "/admin/metrics/prometheus");
     expect(r.status).toBe(200);
     expect(r.type).toContain("text/plain; version=0.0.4");
     const fams = parsePrometheusText(r.body);
     const port = d.addr("outgoing").split(":")[1];
-    expect(fams.get("rt:server:requests")?.samples).toContainEqual({ name: "rt:server:requests", labels: { rt: "outgoing", server: `127.0.0.1/${port}` }, value: 1 });
-    expect(fams.get("rt:service:requests")?.samples[0]?.labels).toEqual({ rt: "outgoing", service: "svc/helloworld.World" });
-    expect(fams.get("rt:client:requests")?.samples[0]?.labels).toEqual({ rt: "outgoing", client: `$/inet/127.0.0.1/${w.port}` });
+    expect(fams.get("rt:server:requests")?.samples).toContainEqual({
+      name: "rt:server:requests",
+      labels: { rt: "outgoing", server: `127.0.0.1/${port}` },
+      value: 1,
+    });
+    expect(fams.get("rt:service:requests")?.samples[0]?.labels).toEqual({
+      rt: "outgoing",
+      service: "svc/helloworld.World",
+    });
+    expect(fams.get("rt:client:requests")?.samples[0]?.labels).toEqual({
+      rt: "outgoing",
+      client: `$/inet/127.0.0.1/${w.port}`,
+    });
     expect(fams.get("rt:client:request_latency_ms")?.type).toBe("summary");
     // without the telemeter the endpoint does not exist
     const plain = await daemon("/svc => /$/nil;");
@@ -133,24 +187,49 @@ describe("admin endpoints", () => {
     expect(r).toMatchObject({ status: 200, body: expected });
     expect(r.type).toContain("application/json");
     const interp = d.d.linker.routers[0]!.router.interpreter;
-    expect(r.body).toBe(delegateTreeToJsonString(await interp.delegate!(Dtab.read("/svc => /$/inet/127.1/8080;"), Path.read(path))));
+    expect(r.body).toBe(
+      delegateTreeToJsonString(
+        await interp.delegate!(Dtab.read("/svc => /$/inet/127.1/8080;"), Path.read(path)),
+      ),
+    );
     const post = await get(d, "/delegator.json", {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ namespace: "outgoing", path, dtab: "/svc => /$/inet/127.1/8080;" }),
     });
     expect(post.body).toBe(expected);
-    const sel = JSON.parse((await get(d, `/delegator.json?namespace=outgoing&path=${path}&selected=true`)).body) as { selected?: boolean; delegate: { selected?: boolean } };
+    const sel = JSON.parse(
+      (await get(d, `/delegator.json?namespace=outgoing&path=${path}&selected=true`)).body,
+    ) as { selected?: boolean; delegate: { selected?: boolean } };
     expect(sel.selected).toBe(true);
     expect(sel.delegate.selected).toBe(true);
     expect(r.body).not.toContain("selected");
 
-    expect((await get(d, "/delegator.json", { method: "POST", headers: { "content-type": "text/plain" }, body: "{}" })).status).toBe(415);
-    const bad = await get(d, "/delegator.json", { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" });
+    expect(
+      (
+        await get(d, "/delegator.json", {
+          method: "POST",
+          headers: { "content-type": "text/plain" },
+          body: "{}",
+        })
+      ).status,
+    ).toBe(415);
+    const bad = await get(d, "/delegator.json", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{nope",
+    });
     expect(bad.status).toBe(400);
     expect(bad.body).toContain("Malformed delegation request");
     expect((await get(d, "/delegator.json?namespace=nope&path=/svc/x")).status).toBe(404);
-    expect((await get(d, `/delegator.json?namespace=outgoing&path=/svc/x&dtab=${encodeURIComponent("/a => {")}`)).status).toBe(400);
+    expect(
+      (
+        await get(
+          d,
+          `/delegator.json?namespace=outgoing&path=/svc/x&dtab=${encodeURIComponent("/a => {")}`,
+        )
+      ).status,
+    ).toBe(400);
   });
 
   it("the delegator's selected branch is where a request with the same path and extra dtab really goes", async () => {
@@ -158,38 +237,71 @@ describe("admin endpoints", () => {
     const w2 = await world("world-two");
     const w3 = await world("world-three");
     const base = `/svc => /$/inet/127.0.0.1/${w1.port}; /svc/helloworld.World => /#/nowhere | /$/inet/127.0.0.1/${w2.port};`;
-    const d = await daemon(`"${base}"`, "telemetry:\n- kind: io.l5d.recentRequests\n  sampleRate: 1.0\n");
+    const d = await daemon(
+      `"${base}"`,
+      "telemetry:\n- kind: io.l5d.recentRequests\n  sampleRate: 1.0\n",
+    );
     const cases: Array<{ extra: string; text: string; port: number }> = [
       { extra: "", text: "world-two", port: w2.port },
-      { extra: `/svc/helloworld.World => /$/inet/127.0.0.1/${w3.port};`, text: "world-three", port: w3.port },
-      { extra: `/svc/helloworld.World => /svc/helloworld.Other; /svc/helloworld.Other => ~;`, text: "world-one", port: w1.port },
+      {
+        extra: `/svc/helloworld.World => /$/inet/127.0.0.1/${w3.port};`,
+        text: "world-three",
+        port: w3.port,
+      },
+      {
+        extra: `/svc/helloworld.World => /svc/helloworld.Other; /svc/helloworld.Other => ~;`,
+        text: "world-one",
+        port: w1.port,
+      },
     ];
     for (const c of cases) {
       const dtab = c.extra ? `${base}${c.extra}` : base;
-      const tree = JSON.parse((await get(d, `/delegator.json?namespace=outgoing&path=/svc/helloworld.World&selected=true&dtab=${encodeURIComponent(dtab)}`)).body);
+      const tree = JSON.parse(
+        (
+          await get(
+            d,
+            `/delegator.json?namespace=outgoing&path=/svc/helloworld.World&selected=true&dtab=${encodeURIComponent(dtab)}`,
+          )
+        ).body,
+      );
       const leaves: string[] = [];
       const walk = (t: Record<string, unknown> | undefined): void => {
         if (!t?.selected) return;
         if (t.type === "leaf") leaves.push((t.bound as { id: string }).id);
         for (const k of ["delegate", "tree"]) walk(t[k] as Record<string, unknown> | undefined);
         for (const a of (t.alt as Record<string, unknown>[] | undefined) ?? []) walk(a);
-        for (const u of (t.union as Array<{ tree: Record<string, unknown> }> | undefined) ?? []) walk(u.tree);
+        for (const u of (t.union as Array<{ tree: Record<string, unknown> }> | undefined) ?? [])
+          walk(u.tree);
       };
       walk(tree);
       expect(leaves, c.extra).toEqual([`/$/inet/127.0.0.1/${c.port}`]);
-      const msg = await callGreeting(d.addr("outgoing"), { service: "World", ...(c.extra ? { metadata: { "l5d-dtab": c.extra } } : {}) });
+      const msg = await callGreeting(d.addr("outgoing"), {
+        service: "World",
+        ...(c.extra ? { metadata: { "l5d-dtab": c.extra } } : {}),
+      });
       expect(msg).toBe(`${c.text}!`);
-      const recent = JSON.parse((await get(d, "/requests.json")).body) as Array<{ endpoint: string }>;
+      const recent = JSON.parse((await get(d, "/requests.json")).body) as Array<{
+        endpoint: string;
+      }>;
       expect(recent[0]!.endpoint).toBe(`127.0.0.1:${c.port}`);
     }
     // /bound-names.json lists the clients routing made
     const bound = JSON.parse((await get(d, "/bound-names.json")).body) as string[];
-    expect(bound).toEqual([`/$/inet/127.0.0.1/${w1.port}`, `/$/inet/127.0.0.1/${w2.port}`, `/$/inet/127.0.0.1/${w3.port}`].sort());
+    expect(bound).toEqual(
+      [
+        `/$/inet/127.0.0.1/${w1.port}`,
+        `/$/inet/127.0.0.1/${w2.port}`,
+        `/$/inet/127.0.0.1/${w3.port}`,
+      ].sort(),
+    );
     // /requests (HTML) shows them too
     const page = await get(d, "/requests");
     expect(page.type).toContain("text/html");
     expect(page.body).toContain(`127.0.0.1:${w3.port}`);
-    const routers = JSON.parse((await get(d, "/routers.json")).body) as Array<{ label: string; dtab: string }>;
+    const routers = JSON.parse((await get(d, "/routers.json")).body) as Array<{
+      label: string;
+      dtab: string;
+    }>;
     expect(routers[0]).toMatchObject({ label: "outgoing", dtab: Dtab.read(base).show });
   });
 
@@ -207,7 +319,8 @@ describe("admin endpoints", () => {
     expect((await get(d, "/files/common.css")).type).toContain("text/css");
     expect((await get(d, "/files/nope.js")).status).toBe(404);
     // offline: no page references anything outside the admin server
-    for (const b of [home.body, pg.body, js.body, (await get(d, "/files/delegator.js")).body]) expect(b).not.toMatch(/(src|href)=["']?https?:/);
+    for (const b of [home.body, pg.body, js.body, (await get(d, "/files/delegator.js")).body])
+      expect(b).not.toMatch(/(src|href)=["']?https?:/);
   });
 
   it("/admin/shutdown: GET is refused, POST drains and stops the daemon", async () => {

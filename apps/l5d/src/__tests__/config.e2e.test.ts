@@ -21,7 +21,7 @@ const dir = mkdtempSync(join(tmpdir(), "l5d-config-test-"));
 function l5d(args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [bin, ...args], {
     encoding: "utf8",
-    timeout: 20_000,
+    timeout: 60_000,
     env: { ...process.env, ...env },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -174,4 +174,16 @@ describe("example configs in deploy/", () => {
       for (const c of b.closers.reverse()) await c();
     },
   );
+});
+
+describe("the README's config reference", () => {
+  it("names every registered plugin kind", () => {
+    const readme = readFileSync(join(root, "README.md"), "utf8");
+    const missing: string[] = [];
+    for (const [family, reg] of Object.entries(createRegistries())) {
+      for (const kind of reg.kinds)
+        if (!readme.includes(`\`${kind}\``)) missing.push(`${family}: ${kind}`);
+    }
+    expect(missing).toEqual([]);
+  });
 });

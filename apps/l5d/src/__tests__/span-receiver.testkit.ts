@@ -59,7 +59,8 @@ export async function startSpanReceiver(): Promise<SpanReceiver> {
           }>;
         };
         for (const rs of r.resourceSpans) {
-          const service = rs.resource.attributes.find((a) => a.key === "service.name")?.value.stringValue ?? "";
+          const service =
+            rs.resource.attributes.find((a) => a.key === "service.name")?.value.stringValue ?? "";
           for (const ss of rs.scopeSpans) for (const s of ss.spans) otlp.push({ ...s, service });
         }
         res.writeHead(200, { "content-type": "application/json" }).end("{}");

@@ -30,7 +30,12 @@ function telemetry(receiverPort: number, sampleRate = 1) {
 `;
 }
 
-async function linker(extra: string, outgoingDtab: string, incomingDtab: string, ports: { out: number; in: number }) {
+async function linker(
+  extra: string,
+  outgoingDtab: string,
+  incomingDtab: string,
+  ports: { out: number; in: number },
+) {
   const d = await startTestDaemon(`
 admin: {port: ${await freePort()}}
 ${extra}
@@ -46,7 +51,9 @@ routers:
   dtab: ${incomingDtab}
   servers: [{port: ${ports.in}}]
 `);
-  cleanup.push(() => d[Symbol.asyncDispose]());
+  cleanup.push(async () => {
+    await d[Symbol.asyncDispose]();
+  });
   return d;
 }
 
@@ -58,7 +65,10 @@ async function recorder() {
     seen.push(headers);
     stream.on("data", () => {});
     stream.on("end", () => {
-      stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+      stream.respond(
+        { ":status": 200, "content-type": "application/grpc" },
+        { waitForTrailers: true },
+      );
       stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
       stream.end(Buffer.from([0, 0, 0, 0, 2, 0x0a, 0x00]));
     });
@@ -83,7 +93,11 @@ describe("tracing", () => {
     const ports = { out: await freePort(), in: await freePort() };
     const world = await startHelloWorldServer({ addr: "127.0.0.1:0", text: "world" });
     cleanup.push(() => world.close());
-    const hello = await startHelloWorldServer({ addr: "127.0.0.1:0", text: "Hello", target: `127.0.0.1:${ports.out}` });
+    const hello = await startHelloWorldServer({
+      addr: "127.0.0.1:0",
+      text: "Hello",
+      target: `127.0.0.1:${ports.out}`,
+    });
     cleanup.push(() => hello.close());
     await linker(
       telemetry(rx.port),
@@ -127,8 +141,17 @@ describe("tracing", () => {
     expect(chain.slice(4).every((s) => s.name === "/helloworld.World/Greeting")).toBe(true);
     expect(chain[3]!.remoteEndpoint).toEqual({ ipv4: "127.0.0.1", port: hello.port });
     expect(chain[7]!.remoteEndpoint).toEqual({ ipv4: "127.0.0.1", port: world.port });
-    expect(chain[1]!.tags).toMatchObject({ "l5d.dst.service": "/svc/helloworld.Hello", "l5d.dst.client": `/$/inet/127.0.0.1/${ports.in}`, "grpc.status_code": "0" });
-    expect(chain[0]!.tags).toMatchObject({ "http.method": "POST", "http.status_code": "200", "grpc.status_code": "0", "l5d.router": "outgoing" });
+    expect(chain[1]!.tags).toMatchObject({
+      "l5d.dst.service": "/svc/helloworld.Hello",
+      "l5d.dst.client": `/$/inet/127.0.0.1/${ports.in}`,
+      "grpc.status_code": "0",
+    });
+    expect(chain[0]!.tags).toMatchObject({
+      "http.method": "POST",
+      "http.status_code": "200",
+      "grpc.status_code": "0",
+      "l5d.router": "outgoing",
+    });
     // server spans enclose their client spans
     for (let i = 0; i < 8; i += 2) {
       const [srv, cli] = [chain[i]!, chain[i + 1]!];
@@ -141,13 +164,17 @@ describe("tracing", () => {
     // the same eight spans over OTLP: 128-bit trace id, same span ids and parents, kinds 2/3
     const otlp = rx.otlp;
     expect(otlp).toHaveLength(8);
-    expect(new Set(otlp.map((s) => s.traceId))).toEqual(new Set([`0000000000000000${chain[0]!.traceId}`.slice(-32)]));
+    expect(new Set(otlp.map((s) => s.traceId))).toEqual(
+      new Set([`0000000000000000${chain[0]!.traceId}`.slice(-32)]),
+    );
     for (const z of chain) {
       const o = otlp.find((s) => s.spanId === z.id)!;
       expect(o.parentSpanId).toBe(z.parentId);
       expect(o.kind).toBe(z.kind === "SERVER" ? 2 : 3);
       expect(o.service).toBe(z.localEndpoint.serviceName);
-      expect(BigInt(o.endTimeUnixNano) - BigInt(o.startTimeUnixNano)).toBe(BigInt(z.duration) * 1000n);
+      expect(BigInt(o.endTimeUnixNano) - BigInt(o.startTimeUnixNano)).toBe(
+        BigInt(z.duration) * 1000n,
+      );
       expect(o.status.code).toBe(1);
     }
   });
@@ -157,9 +184,26 @@ describe("tracing", () => {
     cleanup.push(() => rx.close());
     const app = await recorder();
     const ports = { out: await freePort(), in: await freePort() };
-    await linker(telemetry(rx.port, 0), `/svc => /$/inet/127.0.0.1/${app.port};`, "/svc => /$/nil;", ports);
-    const caller = { traceId: "0123456789abcdef", spanId: "1111111111111111", parentId: "2222222222222222", sampled: true };
-    const res = await h2request(`127.0.0.1:${ports.out}`, grpcHeaders("/svc.Echo/Call", { "l5d-ctx-trace": encodeL5dCtxTrace(caller), "l5d-sample": "0" }), EMPTY_GRPC_FRAME);
+    await linker(
+      telemetry(rx.port, 0),
+      `/svc => /$/inet/127.0.0.1/${app.port};`,
+      "/svc => /$/nil;",
+      ports,
+    );
+    const caller = {
+      traceId: "0123456789abcdef",
+      spanId: "1111111111111111",
+      parentId: "2222222222222222",
+      sampled: true,
+    };
+    const res = await h2request(
+      `127.0.0.1:${ports.out}`,
+      grpcHeaders("/svc.Echo/Call", {
+        "l5d-ctx-trace": encodeL5dCtxTrace(caller),
+        "l5d-sample": "0",
+      }),
+      EMPTY_GRPC_FRAME,
+    );
     expect(res.trailers["grpc-status"] ?? res.headers["grpc-status"]).toBe("0");
     const got = app.seen[0]!;
     const ctx = decodeL5dCtxTrace(String(got["l5d-ctx-trace"]))!;
@@ -183,14 +227,30 @@ describe("tracing", () => {
     cleanup.push(() => rx.close());
     const app = await recorder();
     const ports = { out: await freePort(), in: await freePort() };
-    await linker(telemetry(rx.port, 0), `/svc => /$/inet/127.0.0.1/${app.port};`, "/svc => /$/nil;", ports);
+    await linker(
+      telemetry(rx.port, 0),
+      `/svc => /$/inet/127.0.0.1/${app.port};`,
+      "/svc => /$/nil;",
+      ports,
+    );
     const addr = `127.0.0.1:${ports.out}`;
     // B3 single header, no sampling decision; l5d-sample 1 forces sampling
-    await h2request(addr, grpcHeaders("/svc.Echo/Call", { b3: "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1", "l5d-sample": "1.0" }), EMPTY_GRPC_FRAME);
+    await h2request(
+      addr,
+      grpcHeaders("/svc.Echo/Call", {
+        b3: "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1",
+        "l5d-sample": "1.0",
+      }),
+      EMPTY_GRPC_FRAME,
+    );
     const first = app.seen[0]!;
     expect(first["x-b3-traceid"]).toBe("80f198ee56343ba864fe8b2a57d3eff7");
-    expect(String(first.b3)).toMatch(/^80f198ee56343ba864fe8b2a57d3eff7-[0-9a-f]{16}-1-[0-9a-f]{16}$/);
-    expect(decodeL5dCtxTrace(String(first["l5d-ctx-trace"]))!.traceId).toBe("80f198ee56343ba864fe8b2a57d3eff7");
+    expect(String(first.b3)).toMatch(
+      /^80f198ee56343ba864fe8b2a57d3eff7-[0-9a-f]{16}-1-[0-9a-f]{16}$/,
+    );
+    expect(decodeL5dCtxTrace(String(first["l5d-ctx-trace"]))!.traceId).toBe(
+      "80f198ee56343ba864fe8b2a57d3eff7",
+    );
     await rx.waitFor(() => rx.zipkin.length >= 2);
     expect(rx.zipkin.find((s) => s.kind === "SERVER")!.parentId).toBe("e457b5a2e4d86bd1");
     // a new trace at rate 0: propagated (new ids, decision "not sampled") but not recorded

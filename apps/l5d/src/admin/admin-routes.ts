@@ -2,7 +2,13 @@
 import { toConfigJson } from "@l5d/config";
 import { Dtab, delegateTreeToJsonString, Path } from "@l5d/dtab";
 import type { Linker } from "../linker.js";
-import { type AdminRequest, type AdminRoute, type AdminServer, json, text } from "./admin-server.js";
+import {
+  type AdminRequest,
+  type AdminRoute,
+  type AdminServer,
+  json,
+  text,
+} from "./admin-server.js";
 import { booleanParam, metricsFlat, metricsTree } from "./metrics-json.js";
 import { assetResponse, filesRoute } from "./static-assets.js";
 
@@ -38,7 +44,9 @@ export async function delegatorJson(linker: Linker, req: AdminRequest) {
   const p = delegateParams(req);
   if (p === "415") return text("Unsupported media type: POST application/json\n", 415);
   if (typeof p === "string") return text(`${p}\n`, 400);
-  const router = linker.routers.find((r) => r.config.label === (p.namespace ?? linker.routers[0]?.config.label));
+  const router = linker.routers.find(
+    (r) => r.config.label === (p.namespace ?? linker.routers[0]?.config.label),
+  );
   if (!router) return text(`No router for namespace ${p.namespace ?? ""}\n`, 404);
   let path: Path;
   try {
@@ -53,7 +61,8 @@ export async function delegatorJson(linker: Linker, req: AdminRequest) {
     return text(`Invalid dtab: ${(e as Error).message}\n`, 400);
   }
   const interp = router.router.interpreter;
-  if (!interp.delegate) return text(`Name Interpreter for ${router.config.label} cannot show delegations\n`, 501);
+  if (!interp.delegate)
+    return text(`Name Interpreter for ${router.config.label} cannot show delegations\n`, 501);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<"timeout">((resolve) => {
     timer = setTimeout(() => resolve("timeout"), DELEGATE_TIMEOUT_MS);
@@ -63,7 +72,10 @@ export async function delegatorJson(linker: Linker, req: AdminRequest) {
     if (tree === "timeout") return text("Request timed out.\n", 503);
     // `selected=true` adds Linkerd-incompatible `"selected": true` marks on the branches routing takes
     const includeSelected = booleanParam(req.query, "selected");
-    return { contentType: "application/json", body: delegateTreeToJsonString(tree, { includeSelected }) };
+    return {
+      contentType: "application/json",
+      body: delegateTreeToJsonString(tree, { includeSelected }),
+    };
   } catch (e) {
     return text(`${(e as Error).message}\n`, 500);
   } finally {
@@ -71,7 +83,11 @@ export async function delegatorJson(linker: Linker, req: AdminRequest) {
   }
 }
 
-export function registerAdminRoutes(admin: AdminServer, linker: Linker, shutdown: () => void): void {
+export function registerAdminRoutes(
+  admin: AdminServer,
+  linker: Linker,
+  shutdown: () => void,
+): void {
   const index = () =>
     admin.routes
       .map((r) => `${r.path.padEnd(34)} ${r.description}`)
@@ -84,7 +100,11 @@ export function registerAdminRoutes(admin: AdminServer, linker: Linker, shutdown
       description: "this list of admin endpoints",
       handler: () => text(`${index()}\n`),
     },
-    { path: "/admin/index.txt", description: "this list of admin endpoints", handler: () => text(`${index()}\n`) },
+    {
+      path: "/admin/index.txt",
+      description: "this list of admin endpoints",
+      handler: () => text(`${index()}\n`),
+    },
     {
       path: "/config.json",
       description: "the effective config, defaults applied",
@@ -95,15 +115,21 @@ export function registerAdminRoutes(admin: AdminServer, linker: Linker, shutdown
       description: "every metric, Linkerd names: ?pretty=1, ?tree=1, ?q=<scope>",
       handler: (req) => {
         const q = req.query.get("q");
-        if (booleanParam(req.query, "tree")) return json(metricsTree(linker.metrics, q), 200, booleanParam(req.query, "pretty"));
+        if (booleanParam(req.query, "tree"))
+          return json(metricsTree(linker.metrics, q), 200, booleanParam(req.query, "pretty"));
         const flat = metricsFlat(linker.metrics, q);
         if (!booleanParam(req.query, "pretty")) return json(flat);
-        return json(Object.fromEntries(Object.entries(flat).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))), 200, true);
+        return json(
+          Object.fromEntries(Object.entries(flat).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+          200,
+          true,
+        );
       },
     },
     {
       path: "/delegator.json",
-      description: "delegation explanation: ?namespace=<router>&path=<path>[&dtab=<dtab>][&selected=true]",
+      description:
+        "delegation explanation: ?namespace=<router>&path=<path>[&dtab=<dtab>][&selected=true]",
       methods: ["GET", "POST"],
       handler: (req) => delegatorJson(linker, req),
     },
@@ -116,7 +142,10 @@ export function registerAdminRoutes(admin: AdminServer, linker: Linker, shutdown
     {
       path: "/bound-names.json",
       description: "bound names (client ids) of every router",
-      handler: () => json([...new Set(linker.routers.flatMap((r) => r.router.clients().map((c) => c.id)))].sort()),
+      handler: () =>
+        json(
+          [...new Set(linker.routers.flatMap((r) => r.router.clients().map((c) => c.id)))].sort(),
+        ),
     },
     {
       path: "/routers.json",
@@ -127,7 +156,11 @@ export function registerAdminRoutes(admin: AdminServer, linker: Linker, shutdown
             label: r.config.label,
             dtab: r.config.dtab.show,
             dstPrefix: r.config.dstPrefix.show,
-            servers: r.servers.map((s) => ({ ip: s.ip, port: s.port, connections: s.proxy.connections })),
+            servers: r.servers.map((s) => ({
+              ip: s.ip,
+              port: s.port,
+              connections: s.proxy.connections,
+            })),
             clients: r.router.clients(),
           })),
         ),

@@ -65,7 +65,8 @@ export class AdminServer {
     let best: AdminRoute | undefined;
     for (const r of this.#routes) {
       if (r.path === path) return r;
-      if (r.prefix && path.startsWith(r.path) && (!best || r.path.length > best.path.length)) best = r;
+      if (r.prefix && path.startsWith(r.path) && (!best || r.path.length > best.path.length))
+        best = r;
     }
     return best;
   }
@@ -79,7 +80,10 @@ export class AdminServer {
     }
     const method = req.method ?? "GET";
     if (route.methods && !route.methods.includes(method)) {
-      send(res, { ...text(`method ${method} not allowed\n`, 405), headers: { allow: route.methods.join(", ") } });
+      send(res, {
+        ...text(`method ${method} not allowed\n`, 405),
+        headers: { allow: route.methods.join(", ") },
+      });
       return;
     }
     let body = "";
@@ -97,7 +101,13 @@ export class AdminServer {
       body = Buffer.concat(chunks).toString("utf8");
     }
     try {
-      const r = await route.handler({ method, path: url.pathname, query: url.searchParams, headers: req.headers, body });
+      const r = await route.handler({
+        method,
+        path: url.pathname,
+        query: url.searchParams,
+        headers: req.headers,
+        body,
+      });
       send(res, r);
     } catch (e) {
       send(res, text(`internal error: ${(e as Error).message}\n`, 500));

@@ -7,5 +7,8 @@ import type { Linker } from "../linker.js";
 import { assetText } from "./static-assets.js";
 
 export function dashboardHtml(_linker?: Linker): string {
-  return assetText("dashboard.html") || "<!doctype html><title>l5d-ts</title><p>dashboard assets are missing from this build</p>";
+  return (
+    assetText("dashboard.html") ||
+    "<!doctype html><title>l5d-ts</title><p>dashboard assets are missing from this build</p>"
+  );
 }

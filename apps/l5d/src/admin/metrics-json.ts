@@ -7,7 +7,19 @@
  */
 import type { HistogramSnapshot, MetricsRegistry } from "@l5d/h2-proxy";
 
-const STAT_KEYS: ReadonlyArray<keyof HistogramSnapshot> = ["count", "max", "min", "p50", "p90", "p95", "p99", "p9990", "p9999", "sum", "avg"];
+const STAT_KEYS: ReadonlyArray<keyof HistogramSnapshot> = [
+  "count",
+  "max",
+  "min",
+  "p50",
+  "p90",
+  "p95",
+  "p99",
+  "p9990",
+  "p9999",
+  "sum",
+  "avg",
+];
 
 /** Finagle's boolean params: `1`, `t`, `true` (any case) are true; a bare `?pretty` too (lenient). */
 export function booleanParam(q: URLSearchParams, name: string): boolean {
@@ -20,17 +32,25 @@ export function booleanParam(q: URLSearchParams, name: string): boolean {
 type Entry = ReturnType<MetricsRegistry["entries"]>[number];
 
 function relative(entries: readonly Entry[], q: string | null): Array<Entry & { rel: string }> {
-  const scope = (q ?? "").split("/").filter((s) => s !== "").join("/");
+  const scope = (q ?? "")
+    .split("/")
+    .filter((s) => s !== "")
+    .join("/");
   const out: Array<Entry & { rel: string }> = [];
   for (const e of entries) {
     if (scope === "") out.push({ ...e, rel: e.name });
     else if (e.name === scope) out.push({ ...e, rel: "" });
-    else if (e.name.startsWith(`${scope}/`)) out.push({ ...e, rel: e.name.slice(scope.length + 1) });
+    else if (e.name.startsWith(`${scope}/`))
+      out.push({ ...e, rel: e.name.slice(scope.length + 1) });
   }
   return out;
 }
 
-function statFields(h: HistogramSnapshot, name: string, into: Record<string, number | MetricsTreeNode>): void {
+function statFields(
+  h: HistogramSnapshot,
+  name: string,
+  into: Record<string, number | MetricsTreeNode>,
+): void {
   into[`${name}.count`] = h.count;
   if (h.count === 0) return;
   for (const k of STAT_KEYS) if (k !== "count") into[`${name}.${k}`] = h[k];

@@ -38,7 +38,11 @@ export function assetResponse(name: string): AdminResponse {
   const body = assets().get(name);
   if (!body) return text(`no such file: ${name}\n`, 404);
   const ext = name.slice(name.lastIndexOf(".") + 1);
-  return { contentType: TYPES[ext] ?? "application/octet-stream", body, headers: { "cache-control": "no-cache" } };
+  return {
+    contentType: TYPES[ext] ?? "application/octet-stream",
+    body,
+    headers: { "cache-control": "no-cache" },
+  };
 }
 
 /** The asset text (for pages served at other paths, e.g. `/`). */

@@ -35,7 +35,11 @@ export const otlpTelemeterFactory: PluginFactory<OtlpConfig, Telemeter> = {
   make(cfg, ctx: BuildContext) {
     const { metrics } = ctx.services as unknown as TelemetryServices;
     return spanExportingTelemeter("io.l5d.otlp", cfg, metrics, ctx.log, cfg.endpoint, (spans) =>
-      postJson(cfg.endpoint, JSON.stringify(toOtlpRequest(spans, { serviceName: cfg.serviceName })), cfg.headers),
+      postJson(
+        cfg.endpoint,
+        JSON.stringify(toOtlpRequest(spans, { serviceName: cfg.serviceName })),
+        cfg.headers,
+      ),
     );
   },
 };

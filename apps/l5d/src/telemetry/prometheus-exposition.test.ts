@@ -1,7 +1,7 @@
 import { MetricsRegistry } from "@l5d/h2-proxy";
 import { describe, expect, it } from "vitest";
-import { parsePrometheusText } from "./prometheus-parse.testkit.js";
 import { toPrometheusText } from "./prometheus-exposition.js";
+import { parsePrometheusText } from "./prometheus-parse.testkit.js";
 
 describe("Prometheus exposition", () => {
   it("is valid text format with Linkerd's names and labels, grouped into typed families", () => {
@@ -17,12 +17,23 @@ describe("Prometheus exposition", () => {
     const families = parsePrometheusText(text);
     const req = families.get("rt:server:requests")!;
     expect(req.type).toBe("counter");
-    expect(req.samples).toContainEqual({ name: "rt:server:requests", labels: { rt: "outgoing", server: "127.0.0.1/4140" }, value: 3 });
+    expect(req.samples).toContainEqual({
+      name: "rt:server:requests",
+      labels: { rt: "outgoing", server: "127.0.0.1/4140" },
+      value: 3,
+    });
     expect(req.samples).toHaveLength(2);
-    expect(families.get("rt:service:requests")!.samples[0]!.labels).toEqual({ rt: "outgoing", service: "svc/helloworld.Hello" });
+    expect(families.get("rt:service:requests")!.samples[0]!.labels).toEqual({
+      rt: "outgoing",
+      service: "svc/helloworld.Hello",
+    });
     const lat = families.get("rt:client:request_latency_ms")!;
     expect(lat.type).toBe("summary");
-    expect(lat.samples).toContainEqual({ name: "rt:client:request_latency_ms_count", labels: { rt: "outgoing", client: "$/inet/127.0.0.1/7777" }, value: 1 });
+    expect(lat.samples).toContainEqual({
+      name: "rt:client:request_latency_ms_count",
+      labels: { rt: "outgoing", client: "$/inet/127.0.0.1/7777" },
+      value: 1,
+    });
     expect(lat.samples.find((s) => s.labels.quantile === "0.5")?.value).toBeCloseTo(4, 0);
     expect(families.get("rt:client:request_latency_ms_avg")!.type).toBe("gauge");
     expect(families.get("rt:server:connections")!.samples[0]!.value).toBe(2);

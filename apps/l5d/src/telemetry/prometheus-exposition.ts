@@ -16,7 +16,9 @@ interface Family {
   readonly seen: Set<string>;
 }
 
-const QUANTILES: ReadonlyArray<readonly [string, "min" | "p50" | "p90" | "p95" | "p99" | "p9990" | "p9999" | "max"]> = [
+const QUANTILES: ReadonlyArray<
+  readonly [string, "min" | "p50" | "p90" | "p95" | "p99" | "p9990" | "p9999" | "max"]
+> = [
   ["0", "min"],
   ["0.5", "p50"],
   ["0.9", "p90"],

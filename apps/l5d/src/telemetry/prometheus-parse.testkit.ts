@@ -52,7 +52,8 @@ export function parsePrometheusText(text: string): Map<string, Family> {
       const [, kind, name, rest] = m as unknown as [string, string, string, string];
       if (!NAME.test(name)) throw new Error(`bad metric name: ${where}`);
       if (kind === "TYPE") {
-        if (!["counter", "gauge", "summary", "histogram", "untyped"].includes(rest)) throw new Error(`bad type: ${where}`);
+        if (!["counter", "gauge", "summary", "histogram", "untyped"].includes(rest))
+          throw new Error(`bad type: ${where}`);
         if (families.has(name)) throw new Error(`second TYPE for ${name}: ${where}`);
         if (current !== undefined) finished.add(current);
         families.set(name, { type: rest, samples: [] });

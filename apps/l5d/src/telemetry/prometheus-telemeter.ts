@@ -24,7 +24,10 @@ export const prometheusTelemeterFactory: PluginFactory<PrometheusConfig, Telemet
         {
           path: cfg.path,
           description: "metrics in Prometheus text format",
-          handler: () => ({ contentType: "text/plain; version=0.0.4; charset=utf-8", body: toPrometheusText(metrics, cfg.prefix) }),
+          handler: () => ({
+            contentType: "text/plain; version=0.0.4; charset=utf-8",
+            body: toPrometheusText(metrics, cfg.prefix),
+          }),
         },
       ],
     };

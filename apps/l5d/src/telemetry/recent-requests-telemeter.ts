@@ -17,7 +17,10 @@ export const recentRequestsSchema = z.strictObject({
 export type RecentRequestsConfig = z.infer<typeof recentRequestsSchema>;
 
 function escapeHtml(s: string): string {
-  return s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
+  return s.replace(
+    /[&<>"]/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!,
+  );
 }
 
 export class RecentRequests implements Telemeter {

@@ -40,6 +40,8 @@ export const zipkinTelemeterFactory: PluginFactory<ZipkinConfig, Telemeter> = {
   make(cfg, ctx: BuildContext) {
     const { metrics } = ctx.services as unknown as TelemetryServices;
     const url = `http://${hostForUrl(cfg.host)}:${cfg.port}${cfg.path}`;
-    return spanExportingTelemeter("io.l5d.zipkin", cfg, metrics, ctx.log, url, (spans) => postJson(url, toZipkinJson(spans)));
+    return spanExportingTelemeter("io.l5d.zipkin", cfg, metrics, ctx.log, url, (spans) =>
+      postJson(url, toZipkinJson(spans)),
+    );
   },
 };

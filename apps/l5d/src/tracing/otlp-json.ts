@@ -27,8 +27,10 @@ export function toOtlpSpan(s: Span): Record<string, unknown> {
   const peer = s.remoteEndpoint;
   if (peer?.ipv4 ?? peer?.ipv6) attributes.push(attr("net.peer.ip", (peer.ipv4 ?? peer.ipv6)!));
   if (peer?.port !== undefined) attributes.push(attr("net.peer.port", peer.port));
-  if (s.localEndpoint.ipv4 ?? s.localEndpoint.ipv6) attributes.push(attr("net.host.ip", (s.localEndpoint.ipv4 ?? s.localEndpoint.ipv6)!));
-  if (s.localEndpoint.port !== undefined) attributes.push(attr("net.host.port", s.localEndpoint.port));
+  if (s.localEndpoint.ipv4 ?? s.localEndpoint.ipv6)
+    attributes.push(attr("net.host.ip", (s.localEndpoint.ipv4 ?? s.localEndpoint.ipv6)!));
+  if (s.localEndpoint.port !== undefined)
+    attributes.push(attr("net.host.port", s.localEndpoint.port));
   const failed = s.tags.error !== undefined;
   const out: Record<string, unknown> = {
     traceId: traceId128(s.traceId),
@@ -52,18 +54,28 @@ export interface OtlpResourceOptions {
   readonly scopeVersion?: string | undefined;
 }
 
-export function toOtlpRequest(spans: readonly Span[], opts: OtlpResourceOptions = {}): Record<string, unknown> {
+export function toOtlpRequest(
+  spans: readonly Span[],
+  opts: OtlpResourceOptions = {},
+): Record<string, unknown> {
   const byService = new Map<string, Span[]>();
   for (const s of spans) {
     const name = opts.serviceName ?? s.localEndpoint.serviceName ?? "l5d";
-    let list = byService.get(name);
-    if (!list) byService.set(name, (list = []));
-    list.push(s);
+    const list = byService.get(name);
+    if (list) list.push(s);
+    else byService.set(name, [s]);
   }
   return {
     resourceSpans: [...byService].map(([service, list]) => ({
-      resource: { attributes: [attr("service.name", service), attr("telemetry.sdk.name", "l5d-ts")] },
-      scopeSpans: [{ scope: { name: "l5d-ts", version: opts.scopeVersion ?? "0.1.0" }, spans: list.map(toOtlpSpan) }],
+      resource: {
+        attributes: [attr("service.name", service), attr("telemetry.sdk.name", "l5d-ts")],
+      },
+      scopeSpans: [
+        {
+          scope: { name: "l5d-ts", version: opts.scopeVersion ?? "0.1.0" },
+          spans: list.map(toOtlpSpan),
+        },
+      ],
     })),
   };
 }

@@ -6,7 +6,14 @@
  * application can continue the trace.
  */
 import type { IncomingHttpHeaders } from "node:http2";
-import { decodeL5dCtxTrace, encodeL5dCtxTrace, isSpanId, isTraceId, type TraceContext, traceIdLow } from "./trace-context.js";
+import {
+  decodeL5dCtxTrace,
+  encodeL5dCtxTrace,
+  isSpanId,
+  isTraceId,
+  type TraceContext,
+  traceIdLow,
+} from "./trace-context.js";
 
 export const L5D_CTX_TRACE = "l5d-ctx-trace";
 export const L5D_SAMPLE = "l5d-sample";
@@ -112,11 +119,27 @@ export function traceHeaders(ctx: TraceContext, withB3Single: boolean): Record<s
   if (ctx.debug) out[B3_FLAGS] = "1";
   else if (ctx.sampled !== undefined) out[B3_SAMPLED] = ctx.sampled ? "1" : "0";
   if (withB3Single) {
-    const sampling = ctx.debug ? "d" : ctx.sampled === undefined ? undefined : ctx.sampled ? "1" : "0";
-    out[B3_SINGLE] = [ctx.traceId, ctx.spanId, ...(sampling ? [sampling] : []), ...(ctx.parentId && sampling ? [ctx.parentId] : [])].join("-");
+    const sampling = ctx.debug
+      ? "d"
+      : ctx.sampled === undefined
+        ? undefined
+        : ctx.sampled
+          ? "1"
+          : "0";
+    out[B3_SINGLE] = [
+      ctx.traceId,
+      ctx.spanId,
+      ...(sampling ? [sampling] : []),
+      ...(ctx.parentId && sampling ? [ctx.parentId] : []),
+    ].join("-");
   }
   return out;
 }
 
 /** Headers the next hop must not get from the incoming request. */
-export const TRACE_HEADERS_REMOVED: readonly string[] = [L5D_SAMPLE, B3_PARENT_SPAN_ID, B3_SAMPLED, B3_FLAGS];
+export const TRACE_HEADERS_REMOVED: readonly string[] = [
+  L5D_SAMPLE,
+  B3_PARENT_SPAN_ID,
+  B3_SAMPLED,
+  B3_FLAGS,
+];

@@ -96,7 +96,12 @@ export class SpanExporter {
 }
 
 /** POSTs a JSON body; rejects on a non-2xx answer or after `timeoutMs`. */
-export async function postJson(url: string, body: string, headers: Readonly<Record<string, string>> = {}, timeoutMs = 10_000): Promise<void> {
+export async function postJson(
+  url: string,
+  body: string,
+  headers: Readonly<Record<string, string>> = {},
+  timeoutMs = 10_000,
+): Promise<void> {
   const res = await fetch(url, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },

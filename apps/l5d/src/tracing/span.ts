@@ -45,7 +45,11 @@ export function nowUs(): number {
 }
 
 /** Splits an address for a span endpoint (`ipv4` or `ipv6`). */
-export function endpointOf(host: string | undefined, port: number | undefined, serviceName?: string): SpanEndpoint {
+export function endpointOf(
+  host: string | undefined,
+  port: number | undefined,
+  serviceName?: string,
+): SpanEndpoint {
   const h = host?.startsWith("::ffff:") && host.includes(".") ? host.slice(7) : host;
   const out: { serviceName?: string; ipv4?: string; ipv6?: string; port?: number } = {};
   if (serviceName !== undefined) out.serviceName = serviceName;

@@ -3,7 +3,13 @@ import { parseB3Single, readIncomingTrace, traceHeaders } from "./propagation.js
 import { decodeL5dCtxTrace, encodeL5dCtxTrace, newId } from "./trace-context.js";
 
 /** Finagle's TraceId.serialize, written out by hand: spanId, parentId, traceId, flags (big-endian longs). */
-function finagleBytes(span: bigint, parent: bigint, trace: bigint, flags: bigint, high?: bigint): string {
+function finagleBytes(
+  span: bigint,
+  parent: bigint,
+  trace: bigint,
+  flags: bigint,
+  high?: bigint,
+): string {
   const b = Buffer.alloc(high === undefined ? 32 : 40);
   b.writeBigUInt64BE(span, 0);
   b.writeBigUInt64BE(parent, 8);
@@ -35,14 +41,28 @@ describe("l5d-ctx-trace", () => {
   });
 
   it("round-trips, 64-bit and 128-bit (40 bytes, traceIdHigh last)", () => {
-    const ctx = { traceId: newId(), spanId: newId(), parentId: newId(), sampled: true, debug: false };
+    const ctx = {
+      traceId: newId(),
+      spanId: newId(),
+      parentId: newId(),
+      sampled: true,
+      debug: false,
+    };
     expect(decodeL5dCtxTrace(encodeL5dCtxTrace(ctx))).toEqual(ctx);
     expect(Buffer.from(encodeL5dCtxTrace(ctx), "base64")).toHaveLength(32);
     const long = { ...ctx, traceId: newId() + newId() };
     const enc = encodeL5dCtxTrace(long);
     expect(Buffer.from(enc, "base64")).toHaveLength(40);
     expect(decodeL5dCtxTrace(enc)).toEqual(long);
-    expect(enc).toBe(finagleBytes(BigInt(`0x${long.spanId}`), BigInt(`0x${long.parentId}`), BigInt(`0x${long.traceId.slice(16)}`), 6n, BigInt(`0x${long.traceId.slice(0, 16)}`)));
+    expect(enc).toBe(
+      finagleBytes(
+        BigInt(`0x${long.spanId}`),
+        BigInt(`0x${long.parentId}`),
+        BigInt(`0x${long.traceId.slice(16)}`),
+        6n,
+        BigInt(`0x${long.traceId.slice(0, 16)}`),
+      ),
+    );
   });
 
   it("ignores malformed headers", () => {
@@ -54,19 +74,32 @@ describe("l5d-ctx-trace", () => {
 
 describe("B3 and l5d-sample", () => {
   it("parses the single b3 header and the x-b3 headers; l5d-ctx-trace wins", () => {
-    expect(parseB3Single("80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1-05e3ac9a4f6e3b90")).toEqual({
+    expect(
+      parseB3Single("80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1-05e3ac9a4f6e3b90"),
+    ).toEqual({
       traceId: "80f198ee56343ba864fe8b2a57d3eff7",
       spanId: "e457b5a2e4d86bd1",
       parentId: "05e3ac9a4f6e3b90",
       sampled: true,
       debug: false,
     });
-    const multi = readIncomingTrace({ "x-b3-traceid": "463ac35c9f6413ad", "x-b3-spanid": "a2fb4a1d1a96d312", "x-b3-sampled": "0" });
-    expect(multi).toMatchObject({ source: "x-b3", parent: { traceId: "463ac35c9f6413ad", spanId: "a2fb4a1d1a96d312", sampled: false } });
+    const multi = readIncomingTrace({
+      "x-b3-traceid": "463ac35c9f6413ad",
+      "x-b3-spanid": "a2fb4a1d1a96d312",
+      "x-b3-sampled": "0",
+    });
+    expect(multi).toMatchObject({
+      source: "x-b3",
+      parent: { traceId: "463ac35c9f6413ad", spanId: "a2fb4a1d1a96d312", sampled: false },
+    });
     const l5d = encodeL5dCtxTrace({ traceId: "00000000000000aa", spanId: "00000000000000bb" });
-    expect(readIncomingTrace({ "l5d-ctx-trace": l5d, "x-b3-traceid": "463ac35c9f6413ad", "x-b3-spanid": "a2fb4a1d1a96d312" }).parent?.traceId).toBe(
-      "00000000000000aa",
-    );
+    expect(
+      readIncomingTrace({
+        "l5d-ctx-trace": l5d,
+        "x-b3-traceid": "463ac35c9f6413ad",
+        "x-b3-spanid": "a2fb4a1d1a96d312",
+      }).parent?.traceId,
+    ).toBe("00000000000000aa");
   });
 
   it("accepts l5d-sample in [0, 1] only", () => {
@@ -76,7 +109,15 @@ describe("B3 and l5d-sample", () => {
   });
 
   it("writes l5d-ctx-trace, l5d-reqid (the trace id, as Linkerd) and B3", () => {
-    const h = traceHeaders({ traceId: "00000000000000aa", spanId: "00000000000000cc", parentId: "00000000000000bb", sampled: true }, true);
+    const h = traceHeaders(
+      {
+        traceId: "00000000000000aa",
+        spanId: "00000000000000cc",
+        parentId: "00000000000000bb",
+        sampled: true,
+      },
+      true,
+    );
     expect(h).toMatchObject({
       "l5d-reqid": "00000000000000aa",
       "x-b3-traceid": "00000000000000aa",
@@ -85,6 +126,10 @@ describe("B3 and l5d-sample", () => {
       "x-b3-sampled": "1",
       b3: "00000000000000aa-00000000000000cc-1-00000000000000bb",
     });
-    expect(decodeL5dCtxTrace(h["l5d-ctx-trace"]!)).toMatchObject({ spanId: "00000000000000cc", parentId: "00000000000000bb", sampled: true });
+    expect(decodeL5dCtxTrace(h["l5d-ctx-trace"]!)).toMatchObject({
+      spanId: "00000000000000cc",
+      parentId: "00000000000000bb",
+      sampled: true,
+    });
   });
 });

@@ -62,18 +62,23 @@ export function traceId128(traceId: string): string {
   return traceId.length === 32 ? traceId : `0000000000000000${traceId}`;
 }
 
+const SCRATCH32 = Buffer.alloc(32);
+const SCRATCH40 = Buffer.alloc(40);
+
 /** Encodes `l5d-ctx-trace` (Finagle's serialized TraceId, base64). */
 export function encodeL5dCtxTrace(ctx: TraceContext): string {
   const long = ctx.traceId.length === 32 && !ctx.traceId.startsWith("0000000000000000");
-  const buf = Buffer.alloc(long ? 40 : 32);
-  buf.write(ctx.spanId, 0, "hex");
-  buf.write(ctx.parentId ?? ctx.spanId, 8, "hex");
-  buf.write(traceIdLow(ctx.traceId), 16, "hex");
+  // a scratch buffer: encoding is synchronous, so reuse is safe and saves an allocation per hop
+  const buf = long ? SCRATCH40 : SCRATCH32;
+  buf.write(ctx.spanId, 0, 8, "hex");
+  buf.write(ctx.parentId ?? ctx.spanId, 8, 8, "hex");
+  buf.write(traceIdLow(ctx.traceId), 16, 8, "hex");
   let flags = ctx.debug ? FLAG_DEBUG : 0;
   if (ctx.sampled === true) flags |= FLAG_SAMPLING_KNOWN | FLAG_SAMPLED;
   else if (ctx.sampled === false) flags |= FLAG_SAMPLING_KNOWN;
+  buf.writeUInt32BE(0, 24);
   buf.writeUInt32BE(flags, 28);
-  if (long) buf.write(ctx.traceId.slice(0, 16), 32, "hex");
+  if (long) buf.write(ctx.traceId.slice(0, 16), 32, 8, "hex");
   return buf.toString("base64");
 }
 

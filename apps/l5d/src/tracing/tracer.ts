@@ -9,8 +9,20 @@
  * always propagated, even with no tracing telemeter (as Linkerd does); sampling is decided only
  * when something records spans.
  */
-import type { Endpoint as UpstreamAddress, ForwardResult, HeaderEdits, IncomingProxyRequest, LocalError, ProxyForwardOptions } from "@l5d/h2-proxy";
-import { readIncomingTrace, TRACE_HEADERS_REMOVED, traceHeaders, B3_SINGLE } from "./propagation.js";
+import type {
+  ForwardResult,
+  HeaderEdits,
+  IncomingProxyRequest,
+  LocalError,
+  ProxyForwardOptions,
+  Endpoint as UpstreamAddress,
+} from "@l5d/h2-proxy";
+import {
+  B3_SINGLE,
+  readIncomingTrace,
+  TRACE_HEADERS_REMOVED,
+  traceHeaders,
+} from "./propagation.js";
 import { endpointOf, nowUs, type Span, type SpanEndpoint, type SpanSink } from "./span.js";
 import { newId, type TraceContext } from "./trace-context.js";
 
@@ -62,7 +74,13 @@ export class Tracer {
       sampled,
       debug,
     };
-    return new TracedRequest(req, ctx, server, incoming.source === "b3" || req.headers[B3_SINGLE] !== undefined, sampled === true && this.recording ? this : undefined);
+    return new TracedRequest(
+      req,
+      ctx,
+      server,
+      incoming.source === "b3" || req.headers[B3_SINGLE] !== undefined,
+      sampled === true && this.recording ? this : undefined,
+    );
   }
 
   /** Hands a finished span to every sink. */
@@ -98,7 +116,13 @@ class TracedRequest implements IncomingProxyRequest {
   #error: string | undefined;
   #dst: Record<string, string> = {};
 
-  constructor(req: IncomingProxyRequest, ctx: TraceContext, server: TracedServer, b3Single: boolean, tracer: Tracer | undefined) {
+  constructor(
+    req: IncomingProxyRequest,
+    ctx: TraceContext,
+    server: TracedServer,
+    b3Single: boolean,
+    tracer: Tracer | undefined,
+  ) {
     this.#req = req;
     this.#ctx = ctx;
     this.#server = server;
@@ -134,11 +158,23 @@ class TracedRequest implements IncomingProxyRequest {
     return this.#ctx;
   }
 
-  async forward(endpoint: UpstreamAddress, edits?: HeaderEdits, opts?: ProxyForwardOptions): Promise<ForwardResult> {
+  async forward(
+    endpoint: UpstreamAddress,
+    edits?: HeaderEdits,
+    opts?: ProxyForwardOptions,
+  ): Promise<ForwardResult> {
     const ctx = this.#ctx;
-    const client: TraceContext = { traceId: ctx.traceId, spanId: newId(), parentId: ctx.spanId, sampled: ctx.sampled, debug: ctx.debug };
+    const client: TraceContext = {
+      traceId: ctx.traceId,
+      spanId: newId(),
+      parentId: ctx.spanId,
+      sampled: ctx.sampled,
+      debug: ctx.debug,
+    };
     const set = { ...edits?.set, ...traceHeaders(client, this.#b3Single) };
-    const remove = edits?.remove ? [...edits.remove, ...TRACE_HEADERS_REMOVED] : TRACE_HEADERS_REMOVED;
+    const remove = edits?.remove
+      ? [...edits.remove, ...TRACE_HEADERS_REMOVED]
+      : TRACE_HEADERS_REMOVED;
     const tracer = this.#tracer;
     if (!tracer) return this.#req.forward(endpoint, { set, remove }, opts);
     if (edits?.set) {
@@ -247,7 +283,12 @@ class TracedRequest implements IncomingProxyRequest {
   }
 }
 
-function addStatusTags(tags: Record<string, string>, status: number | undefined, grpcStatus: number | undefined, error: string | undefined): void {
+function addStatusTags(
+  tags: Record<string, string>,
+  status: number | undefined,
+  grpcStatus: number | undefined,
+  error: string | undefined,
+): void {
   if (status !== undefined && status > 0) tags["http.status_code"] = String(status);
   if (grpcStatus !== undefined) tags["grpc.status_code"] = String(grpcStatus);
   if (error) tags.error = error;

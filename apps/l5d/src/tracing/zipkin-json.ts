@@ -18,7 +18,8 @@ export function toZipkinSpan(s: Span): Record<string, unknown> {
   out.timestamp = s.timestampUs;
   out.duration = s.durationUs;
   out.localEndpoint = endpoint(s.localEndpoint);
-  if (s.remoteEndpoint && Object.keys(s.remoteEndpoint).length > 0) out.remoteEndpoint = endpoint(s.remoteEndpoint);
+  if (s.remoteEndpoint && Object.keys(s.remoteEndpoint).length > 0)
+    out.remoteEndpoint = endpoint(s.remoteEndpoint);
   if (Object.keys(s.tags).length > 0) out.tags = s.tags;
   if (s.debug) out.debug = true;
   return out;

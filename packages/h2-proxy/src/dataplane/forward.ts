@@ -1,7 +1,7 @@
 import {
-  type ClientHttp2Session,
   type ClientHttp2Stream,
   constants,
+  type Http2Session,
   type IncomingHttpHeaders,
   type IncomingHttpStatusHeader,
   type OutgoingHttpHeaders,
@@ -16,9 +16,9 @@ import {
 } from "./errors.js";
 import { encodeGrpcTimeout, parseGrpcTimeout } from "./grpc-timeout.js";
 import { forwardHeaders, type HeaderEdits, isGrpcContentType } from "./headers.js";
+import { resetStream } from "./reset-stream.js";
 import { respondError } from "./respond-error.js";
 import type { Endpoint, UpstreamEndpoint, UpstreamPool } from "./upstream-pool.js";
-import { resetStream } from "./reset-stream.js";
 
 /**
  * Request body bytes kept so that a stream the upstream never processed (REFUSED_STREAM,
@@ -96,7 +96,7 @@ class Exchange {
   private readonly reqHeaders: OutgoingHttpHeaders;
   private target: UpstreamEndpoint;
   private up: ClientHttp2Stream | undefined;
-  private upSession: ClientHttp2Session | undefined;
+  private upSession: Http2Session | undefined;
   private upError: Error | undefined;
   private attempts = 0;
   private bytesIn = 0;
@@ -385,7 +385,10 @@ class Exchange {
     this.error = err;
     if (down.destroyed || this.respEnded) return;
     if (this.isGrpc) {
-      this.trailers = { "grpc-status": String(GrpcStatus.DEADLINE_EXCEEDED), "grpc-message": message };
+      this.trailers = {
+        "grpc-status": String(GrpcStatus.DEADLINE_EXCEEDED),
+        "grpc-message": message,
+      };
       this.grpcStatus = GrpcStatus.DEADLINE_EXCEEDED;
       this.respEnded = true;
       down.end();

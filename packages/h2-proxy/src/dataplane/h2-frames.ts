@@ -54,7 +54,12 @@ export function encodeHeaderBlock(fields: ReadonlyArray<readonly [string, string
 }
 
 /** Serialises one frame. */
-export function encodeFrame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
+export function encodeFrame(
+  type: number,
+  flags: number,
+  streamId: number,
+  payload: Buffer,
+): Buffer {
   const header = Buffer.alloc(9);
   header.writeUIntBE(payload.length, 0, 3);
   header[3] = type;

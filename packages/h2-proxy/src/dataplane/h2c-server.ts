@@ -126,18 +126,15 @@ export async function startH2cServer(opts: H2cServerOptions): Promise<H2cServer>
   const sweep = setInterval(() => {
     for (const [session, st] of sessions) {
       if (session.destroyed) continue;
-      console.log("SWEEP", st, session.closed, session.destroyed, JSON.stringify(session.state));
       if (st.pinging) {
         session.destroy();
         continue;
       }
       st.pinging = true;
       try {
-        const ok = session.ping((err, d) => {
-          console.log("PINGCB", err, d);
+        session.ping((err) => {
           if (err === null) st.pinging = false;
         });
-        console.log("PING", ok);
       } catch {
         session.destroy();
       }

@@ -90,23 +90,29 @@ export function handleHttp1(socket: Socket, first: Buffer, toH2: (socket: Socket
     if (head === undefined) {
       const parsed = parseHead(buf);
       if (parsed === "incomplete") return;
-      if (parsed === "invalid") return fail("400 Bad Request", "malformed HTTP/1.1 request");
+      if (parsed === "invalid") {
+        fail("400 Bad Request", "malformed HTTP/1.1 request");
+        return;
+      }
       head = parsed;
     }
     if (!upgraded) {
       const upgrade = head.headerMap.get("upgrade")?.toLowerCase();
       if (upgrade === undefined || !upgrade.split(/\s*,\s*/).includes("h2c")) {
-        return fail(
+        fail(
           "505 HTTP Version Not Supported",
           "this router speaks HTTP/2: use prior knowledge or Upgrade: h2c",
         );
+        return;
       }
       if (head.headerMap.has("transfer-encoding")) {
-        return fail("400 Bad Request", "chunked bodies are not accepted on an h2c upgrade");
+        fail("400 Bad Request", "chunked bodies are not accepted on an h2c upgrade");
+        return;
       }
       const bodyLen = Number(head.headerMap.get("content-length") ?? "0");
       if (!Number.isSafeInteger(bodyLen) || bodyLen < 0 || bodyLen > MAX_UPGRADE_BODY) {
-        return fail("413 Content Too Large", "h2c upgrade request bodies are limited to 16 KiB");
+        fail("413 Content Too Large", "h2c upgrade request bodies are limited to 16 KiB");
+        return;
       }
       if (buf.length < head.bodyStart + bodyLen) return;
       upgraded = true;

@@ -55,5 +55,5 @@ export function forwardHeaders(
 
 /** True when the request's content-type says gRPC (`application/grpc`, `+proto`, `+json`...). */
 export function isGrpcContentType(contentType: string | undefined): boolean {
-  return contentType !== undefined && contentType.startsWith("application/grpc");
+  return contentType?.startsWith("application/grpc") === true;
 }

@@ -1,4 +1,10 @@
-export { DataplaneError, type DataplaneErrorCode, GrpcStatus, H2Code, grpcStatusForRstCode } from "./errors.js";
+export {
+  DataplaneError,
+  type DataplaneErrorCode,
+  GrpcStatus,
+  grpcStatusForRstCode,
+  H2Code,
+} from "./errors.js";
 export { type ForwardOptions, type ForwardResult, forward } from "./forward.js";
 export { encodeGrpcTimeout, parseGrpcTimeout } from "./grpc-timeout.js";
 export { type H2cServer, type H2cServerOptions, startH2cServer } from "./h2c-server.js";
@@ -10,7 +16,12 @@ export {
   type ProxyServerOptions,
   startProxyServer,
 } from "./proxy-server.js";
-export { decodeGrpcMessage, encodeGrpcMessage, type LocalError, respondError } from "./respond-error.js";
+export {
+  decodeGrpcMessage,
+  encodeGrpcMessage,
+  type LocalError,
+  respondError,
+} from "./respond-error.js";
 export {
   type Endpoint,
   endpointKey,

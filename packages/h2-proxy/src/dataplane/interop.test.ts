@@ -100,7 +100,7 @@ describe.each([1, 2])("gRPC interop through %i proxy hop(s)", (hops) => {
         {},
         (err, r) => (err === null ? resolve(r as Buffer) : reject(err)),
       );
-      sizes.forEach((s, i) => call.write(payload(s, i)));
+      for (const [i, s] of sizes.entries()) call.write(payload(s, i));
       call.end();
     });
     expect(res.readUInt32BE(0)).toBe(74922);
@@ -110,15 +110,17 @@ describe.each([1, 2])("gRPC interop through %i proxy hop(s)", (hops) => {
   it("server_streaming", async () => {
     const md = new grpc.Metadata();
     md.set("x-response-sizes", "31415,9,2653,58979");
-    const got = await collect(client.makeServerStreamRequest(
-      TestPath.StreamingOutputCall,
-      (b: Buffer) => b,
-      (b: Buffer) => b,
-      Buffer.alloc(0),
-      md,
-    ));
+    const got = await collect(
+      client.makeServerStreamRequest(
+        TestPath.StreamingOutputCall,
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        Buffer.alloc(0),
+        md,
+      ),
+    );
     expect(got.map((m) => m.length)).toEqual([31415, 9, 2653, 58979]);
-    got.forEach((m, i) => expect(m.equals(payload(m.length, i))).toBe(true));
+    for (const [i, m] of got.entries()) expect(m.equals(payload(m.length, i))).toBe(true);
     await settle();
   });
 
@@ -207,7 +209,9 @@ describe.each([1, 2])("gRPC interop through %i proxy hop(s)", (hops) => {
     const { res, initial, trailing } = await unary(client, "UnaryCall", payload(271828), md);
     expect(res.length).toBe(314159);
     expect(initial.get("x-grpc-test-echo-initial")).toEqual(["test_initial_metadata_value"]);
-    expect(trailing.get("x-grpc-test-echo-trailing-bin")).toEqual([Buffer.from([0xab, 0xab, 0xab])]);
+    expect(trailing.get("x-grpc-test-echo-trailing-bin")).toEqual([
+      Buffer.from([0xab, 0xab, 0xab]),
+    ]);
     await settle();
   });
 
@@ -231,7 +235,10 @@ describe.each([1, 2])("gRPC interop through %i proxy hop(s)", (hops) => {
   });
 
   it("unimplemented_method", async () => {
-    await expectStatus(unary(client, "UnimplementedCall", Buffer.alloc(0)), grpc.status.UNIMPLEMENTED);
+    await expectStatus(
+      unary(client, "UnimplementedCall", Buffer.alloc(0)),
+      grpc.status.UNIMPLEMENTED,
+    );
     await settle();
   });
 });

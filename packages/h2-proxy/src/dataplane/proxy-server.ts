@@ -30,7 +30,11 @@ export interface IncomingProxyRequest {
    * deciding is kept (node:http2 buffers it and withholds window credit). Resolves when the
    * exchange is over; never rejects (failures are answered locally and reported in the result).
    */
-  forward(endpoint: Endpoint, edits?: HeaderEdits, opts?: ProxyForwardOptions): Promise<ForwardResult>;
+  forward(
+    endpoint: Endpoint,
+    edits?: HeaderEdits,
+    opts?: ProxyForwardOptions,
+  ): Promise<ForwardResult>;
   /** Answers locally (trailers-only gRPC error or an HTTP error with `l5d-err`). */
   respondError(e: LocalError): void;
 }

@@ -2,8 +2,9 @@
  * Regression tests for the HTTP/2 / gRPC failures Linkerd 1 users hit
  * (shared/spec/reliability-and-perf.md §2), as far as they concern the data plane.
  */
-import * as grpc from "@grpc/grpc-js";
+
 import type * as http2 from "node:http2";
+import * as grpc from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import type { ForwardResult } from "./forward.js";
 import { startProxyServer } from "./proxy-server.js";
@@ -123,11 +124,15 @@ describe("flow control (linkerd #727, #1013, #1605, #1704, #2363)", () => {
       const md = new grpc.Metadata();
       md.set("x-response-size", String(size));
       const res = await new Promise<Buffer>((resolve, reject) =>
-        (client.UnaryCall as unknown as (
-          r: Buffer,
-          m: grpc.Metadata,
-          cb: (e: grpc.ServiceError | null, v?: Buffer) => void,
-        ) => void).call(client, payload(size), md, (e, v) => (e === null ? resolve(v as Buffer) : reject(e))),
+        (
+          client.UnaryCall as unknown as (
+            r: Buffer,
+            m: grpc.Metadata,
+            cb: (e: grpc.ServiceError | null, v?: Buffer) => void,
+          ) => void
+        ).call(client, payload(size), md, (e, v) =>
+          e === null ? resolve(v as Buffer) : reject(e),
+        ),
       );
       expect(res.equals(payload(size, size & 0xff))).toBe(true);
     }
@@ -141,11 +146,15 @@ describe("flow control (linkerd #727, #1013, #1605, #1704, #2363)", () => {
     const md = new grpc.Metadata();
     md.set("x-response-size", String(size));
     const res = await new Promise<Buffer>((resolve, reject) =>
-      (client.UnaryCall as unknown as (
-        r: Buffer,
-        m: grpc.Metadata,
-        cb: (e: grpc.ServiceError | null, v?: Buffer) => void,
-      ) => void).call(client, payload(size, 7), md, (e, v) => (e === null ? resolve(v as Buffer) : reject(e))),
+      (
+        client.UnaryCall as unknown as (
+          r: Buffer,
+          m: grpc.Metadata,
+          cb: (e: grpc.ServiceError | null, v?: Buffer) => void,
+        ) => void
+      ).call(client, payload(size, 7), md, (e, v) =>
+        e === null ? resolve(v as Buffer) : reject(e),
+      ),
     );
     expect(res.length).toBe(size);
     expect(res.equals(payload(size, size & 0xff))).toBe(true);
@@ -165,7 +174,10 @@ describe("flow control (linkerd #727, #1013, #1605, #1704, #2363)", () => {
     // message and would make this test slow); the client is grpc-js and counts messages.
     const count = 100_000;
     await using backend = await startH2Backend((stream) => {
-      stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+      stream.respond(
+        { ":status": 200, "content-type": "application/grpc" },
+        { waitForTrailers: true },
+      );
       stream.once("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
       let i = 0;
       const pump = (): void => {
@@ -362,7 +374,11 @@ describe("resets (linkerd #728, #826, #1008, #1696)", () => {
     const out = await serverStream(client, "10,20", 5);
     expect(out.count).toBe(10);
     await waitFor(() => chain.every((p) => p.server.streams === 0), 3000, "streams to close");
-    await waitFor(() => chain.every((p) => p.server.pool.list().every((e) => e.inflight === 0)), 3000, "inflight 0");
+    await waitFor(
+      () => chain.every((p) => p.server.pool.list().every((e) => e.inflight === 0)),
+      3000,
+      "inflight 0",
+    );
   });
 });
 
@@ -372,7 +388,10 @@ describe("stream accounting (linkerd #1245, #1395, #1342, #1693)", () => {
       const p = headers[":path"];
       if (p === "/rst") resetStream(stream, 2);
       else if (p === "/trailers-only") {
-        stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": "5" }, { endStream: true });
+        stream.respond(
+          { ":status": 200, "content-type": "application/grpc", "grpc-status": "5" },
+          { endStream: true },
+        );
       } else if (p === "/hang") {
         stream.respond({ ":status": 200 });
       } else {
@@ -389,7 +408,14 @@ describe("stream accounting (linkerd #1245, #1395, #1342, #1693)", () => {
       if (path === "/hang") {
         const req = session.request({ ":path": path }, { endStream: true });
         req.on("error", () => {});
-        all.push(new Promise<void>((r) => req.once("response", () => (req.close(8), r()))));
+        all.push(
+          new Promise<void>((r) =>
+            req.once("response", () => {
+              resetStream(req, 8);
+              r();
+            }),
+          ),
+        );
       } else all.push(simpleRequest(session, { ":path": path }));
     }
     await Promise.all(all);
@@ -398,7 +424,11 @@ describe("stream accounting (linkerd #1245, #1395, #1342, #1693)", () => {
     const trailersOnly = await simpleRequest(session, { ":path": "/trailers-only" });
     expect(trailersOnly.headers["grpc-status"]).toBe("5");
     await waitFor(() => chain.every((p) => p.server.streams === 0), 3000, "streams to close");
-    await waitFor(() => chain.every((p) => p.server.pool.list().every((e) => e.inflight === 0)), 3000, "inflight 0");
+    await waitFor(
+      () => chain.every((p) => p.server.pool.list().every((e) => e.inflight === 0)),
+      3000,
+      "inflight 0",
+    );
   });
 });
 
@@ -433,7 +463,11 @@ describe("deadlines (linkerd #663, #337)", () => {
     await using chain = await startChain(backend.endpoint, 2);
     await using session = h2Client(chain[0]!.port);
     const started = Date.now();
-    const res = await simpleRequest(session, { ...GRPC_POST, "grpc-timeout": "300m" }, grpcFrame(Buffer.alloc(1)));
+    const res = await simpleRequest(
+      session,
+      { ...GRPC_POST, "grpc-timeout": "300m" },
+      grpcFrame(Buffer.alloc(1)),
+    );
     const elapsed = Date.now() - started;
     expect(res.headers["grpc-status"]).toBe("4");
     expect(elapsed).toBeGreaterThanOrEqual(250);
@@ -453,7 +487,11 @@ describe("deadlines (linkerd #663, #337)", () => {
     });
     await using proxy = await startStaticProxy(backend.endpoint);
     await using session = h2Client(proxy.port);
-    const res = await simpleRequest(session, { ...GRPC_POST, "grpc-timeout": "100m" }, grpcFrame(Buffer.alloc(1)));
+    const res = await simpleRequest(
+      session,
+      { ...GRPC_POST, "grpc-timeout": "100m" },
+      grpcFrame(Buffer.alloc(1)),
+    );
     expect(res.headers[":status"]).toBe(200);
     expect(res.trailers?.["grpc-status"]).toBe("4");
     expect(res.body.equals(grpcFrame(Buffer.from("one")))).toBe(true);
@@ -506,7 +544,9 @@ describe("routing decisions", () => {
     await using session = h2Client(proxy.port);
     const g = await simpleRequest(session, GRPC_POST, grpcFrame(Buffer.alloc(1)));
     expect(g.headers["grpc-status"]).toBe("14");
-    expect(decodeURIComponent(String(g.headers["l5d-err"]))).toContain(`127.0.0.1:${endpoint.port}`);
+    expect(decodeURIComponent(String(g.headers["l5d-err"]))).toContain(
+      `127.0.0.1:${endpoint.port}`,
+    );
     const h = await simpleRequest(session, { ":path": "/" });
     expect([502, 503]).toContain(h.headers[":status"]);
     expect(h.body.toString()).toContain(`127.0.0.1:${endpoint.port}`);

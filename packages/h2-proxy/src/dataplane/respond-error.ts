@@ -29,7 +29,8 @@ export function encodeGrpcMessage(message: string): string {
   const bytes = Buffer.from(message, "utf8");
   let out = "";
   for (const b of bytes) {
-    if (b < 0x20 || b > 0x7e || b === 0x25) out += `%${b < 16 ? "0" : ""}${b.toString(16).toUpperCase()}`;
+    if (b < 0x20 || b > 0x7e || b === 0x25)
+      out += `%${b < 16 ? "0" : ""}${b.toString(16).toUpperCase()}`;
     else out += String.fromCharCode(b);
   }
   return out;

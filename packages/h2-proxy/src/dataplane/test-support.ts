@@ -3,9 +3,10 @@
  * raw-Buffer serializers, static-route proxies and chains of them, a raw HTTP/2 frame client,
  * and `await using` resources that wait for connections to reach zero when disposed.
  */
-import * as grpc from "@grpc/grpc-js";
+
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import * as grpc from "@grpc/grpc-js";
 import { CLIENT_PREFACE, decodeFrames, encodeFrame, type Frame, FrameType } from "./h2-frames.js";
 import { type ProxyServer, type ProxyServerOptions, startProxyServer } from "./proxy-server.js";
 import { type Endpoint, UpstreamPool } from "./upstream-pool.js";
@@ -58,7 +59,10 @@ function meta1(md: grpc.Metadata, key: string): string | undefined {
   return v === undefined ? undefined : v.toString();
 }
 
-function echoMetadata(call: { metadata: grpc.Metadata; sendMetadata(md: grpc.Metadata): void }): grpc.Metadata {
+function echoMetadata(call: {
+  metadata: grpc.Metadata;
+  sendMetadata(md: grpc.Metadata): void;
+}): grpc.Metadata {
   const initial = new grpc.Metadata();
   const initialValue = call.metadata.get("x-grpc-test-echo-initial")[0];
   if (initialValue !== undefined) initial.set("x-grpc-test-echo-initial", initialValue);
@@ -146,7 +150,10 @@ export async function startGrpcBackend(port = 0): Promise<GrpcBackend> {
       };
       pump();
     },
-    StreamingInputCall(call: grpc.ServerReadableStream<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) {
+    StreamingInputCall(
+      call: grpc.ServerReadableStream<Buffer, Buffer>,
+      cb: grpc.sendUnaryData<Buffer>,
+    ) {
       track(call);
       let total = 0;
       let ok = true;
@@ -158,7 +165,8 @@ export async function startGrpcBackend(port = 0): Promise<GrpcBackend> {
         total += m.length;
       });
       call.on("end", () => {
-        if (!ok) cb({ code: grpc.status.DATA_LOSS, details: "corrupted message" } as grpc.ServiceError);
+        if (!ok)
+          cb({ code: grpc.status.DATA_LOSS, details: "corrupted message" } as grpc.ServiceError);
         else cb(null, sized(total));
       });
       call.on("error", () => {});
@@ -290,7 +298,8 @@ export function testClient(port: number, options: grpc.ClientOptions = {}): Test
 export async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
 }
@@ -428,7 +437,9 @@ export class RawH2Client implements AsyncDisposable {
     });
     const c = new RawH2Client(socket);
     if (preamble === undefined) {
-      socket.write(Buffer.concat([CLIENT_PREFACE, encodeFrame(FrameType.SETTINGS, 0, 0, Buffer.alloc(0))]));
+      socket.write(
+        Buffer.concat([CLIENT_PREFACE, encodeFrame(FrameType.SETTINGS, 0, 0, Buffer.alloc(0))]),
+      );
     } else {
       socket.write(preamble);
     }
@@ -445,7 +456,9 @@ export class RawH2Client implements AsyncDisposable {
 
   /** Frames of `type` (optionally on `streamId`) received so far. */
   received(type: number, streamId?: number): Frame[] {
-    return this.frames.filter((f) => f.type === type && (streamId === undefined || f.streamId === streamId));
+    return this.frames.filter(
+      (f) => f.type === type && (streamId === undefined || f.streamId === streamId),
+    );
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

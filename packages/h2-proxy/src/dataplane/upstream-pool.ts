@@ -5,7 +5,7 @@ import {
   connect,
   type OutgoingHttpHeaders,
 } from "node:http2";
-import { connect as netConnect } from "node:net";
+import { connect as netConnect, type Socket } from "node:net";
 import { DataplaneError, GrpcStatus } from "./errors.js";
 
 /** A concrete upstream address. */
@@ -89,6 +89,8 @@ export class UpstreamEndpoint {
   private st: UpstreamState = { kind: "idle" };
   /** Sessions that take no new streams but still carry some. */
   readonly draining = new Set<ClientHttp2Session>();
+  /** The TCP socket under each live session (node:http2 hides it behind a proxy). */
+  private readonly sockets = new Map<ClientHttp2Session, Socket>();
   private readonly release = (): void => {
     this.inflight--;
   };
@@ -174,10 +176,25 @@ export class UpstreamEndpoint {
     }
   }
 
-  /** Destroys every session now. */
+  /** Destroys every session and its socket now (a gracefully closed session may otherwise wait for the peer's FIN). */
   destroy(): void {
     this.drain();
-    for (const s of this.draining) s.destroy();
+    for (const [session, socket] of this.sockets) {
+      session.destroy();
+      socket.destroy();
+    }
+  }
+
+  /** Sessions not yet closed (current and draining). */
+  get liveSessions(): number {
+    return this.sockets.size;
+  }
+
+  /** Resolves once every session of this endpoint has closed. */
+  async closed(): Promise<void> {
+    await Promise.all(
+      [...this.sockets.keys()].map((s) => new Promise<void>((r) => s.once("close", () => r()))),
+    );
   }
 
   private currentSession(): ClientHttp2Session | undefined {
@@ -194,6 +211,7 @@ export class UpstreamEndpoint {
     const { host, port } = this.endpoint;
     const authority = host.includes(":") ? `http://[${host}]:${port}` : `http://${host}:${port}`;
     this.connects++;
+    let socket: Socket | undefined;
     const session = connect(authority, {
       settings: {
         enablePush: false,
@@ -202,8 +220,12 @@ export class UpstreamEndpoint {
       },
       maxHeaderListPairs: 4096,
       maxSessionMemory: this.opts.maxSessionMemory,
-      createConnection: () => netConnect({ host, port, noDelay: true }),
+      createConnection: () => {
+        socket = netConnect({ host, port, noDelay: true });
+        return socket;
+      },
     });
+    if (socket !== undefined) this.sockets.set(session, socket);
     let connected = false;
     let lastError: Error | undefined;
     const connectTimer = setTimeout(() => {
@@ -238,6 +260,7 @@ export class UpstreamEndpoint {
     session.once("close", () => {
       clearTimeout(connectTimer);
       this.draining.delete(session);
+      this.sockets.delete(session);
       if (this.currentSession() !== session) return;
       if (connected) {
         this.set({ kind: "idle" });
@@ -351,16 +374,11 @@ export class UpstreamPool {
     this.endpoints.clear();
     for (const e of entries) e.drain();
     const deadline = Date.now() + graceMs;
-    while (entries.some((e) => e.draining.size > 0) && Date.now() < deadline) {
+    while (entries.some((e) => e.inflight > 0) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 10));
     }
-    const waits: Promise<void>[] = [];
-    for (const e of entries) {
-      for (const s of e.draining) {
-        waits.push(new Promise((r) => s.once("close", () => r())));
-        if (!s.destroyed) s.destroy();
-      }
-    }
+    const waits = entries.map((e) => e.closed());
+    for (const e of entries) e.destroy();
     await Promise.all(waits);
   }
 }

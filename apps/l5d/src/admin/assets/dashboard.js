@@ -1,12 +1,20 @@
 // l5d-ts dashboard: polls /admin/metrics.json and renders, per router, request rate, success
 // rate, latency percentiles and connections for each server, service (logical name) and client
 // (bound id). Rates come from the difference of two polls. No external resources.
-"use strict";
+
 (() => {
   const params = new URLSearchParams(location.search);
   const INTERVAL_MS = Math.max(250, Number(params.get("interval")) || 2000);
   const HISTORY = 60;
-  const STATS = ["requests", "success", "failures", "connections", "streams", "inflight", "endpoints"];
+  const STATS = [
+    "requests",
+    "success",
+    "failures",
+    "connections",
+    "streams",
+    "inflight",
+    "endpoints",
+  ];
   const LATENCY = "request_latency_ms.";
   const KINDS = ["server", "service", "client"];
 
@@ -64,33 +72,51 @@
 
   const fmtRate = (v) => (v === undefined ? "–" : v >= 100 ? v.toFixed(0) : v.toFixed(1));
   const fmtMs = (v) => (v === undefined ? "–" : v >= 100 ? v.toFixed(0) : v.toFixed(2));
-  function fmtSr(sr) {
+  function fmtSr(sr, lifetime) {
     if (sr === undefined) return { text: "–", cls: "muted" };
     const pct = sr * 100;
-    return { text: `${pct.toFixed(pct === 100 ? 0 : 2)}%`, cls: pct >= 99 ? "good" : pct >= 95 ? "warn" : "bad" };
+    const cls = lifetime ? "muted" : pct >= 99 ? "good" : pct >= 95 ? "warn" : "bad";
+    return { text: `${pct.toFixed(pct === 100 ? 0 : 2)}%`, cls };
   }
 
   /** Rates between this poll and the previous one. */
   function rates(cur, old, dt) {
-    const d = (k) => (old && cur[k] !== undefined && old[k] !== undefined ? Math.max(0, cur[k] - old[k]) : undefined);
+    const d = (k) =>
+      old && cur[k] !== undefined && old[k] !== undefined
+        ? Math.max(0, cur[k] - old[k])
+        : undefined;
     const req = d("requests");
     const ok = d("success");
     const ko = d("failures");
     let sr;
+    let lifetime = false;
+    const total = (cur.success || 0) + (cur.failures || 0);
     if (ok !== undefined && ko !== undefined && ok + ko > 0) sr = ok / (ok + ko);
-    else if (!old && cur.success !== undefined && cur.failures !== undefined && cur.success + cur.failures > 0)
-      sr = cur.success / (cur.success + cur.failures);
-    return { rps: req === undefined || dt <= 0 ? undefined : req / dt, sr };
+    else if (total > 0) {
+      // nothing finished since the last poll: the success rate since start, greyed
+      sr = (cur.success || 0) / total;
+      lifetime = true;
+    }
+    return { rps: req === undefined || dt <= 0 ? undefined : req / dt, sr, lifetime };
   }
 
   function table(kind, scope, oldScope, dt) {
     const names = [...scope.keys()].sort();
     if (names.length === 0) return el("p", { class: "muted" }, `no ${kind}s yet`);
-    const extra = kind === "server" ? ["connections"] : kind === "client" ? ["endpoints", "inflight"] : [];
+    const extra =
+      kind === "server" ? ["connections"] : kind === "client" ? ["endpoints", "inflight"] : [];
     const head = el(
       "tr",
       {},
-      el("th", {}, kind === "server" ? "server" : kind === "service" ? "service (logical name)" : "client (bound id)"),
+      el(
+        "th",
+        {},
+        kind === "server"
+          ? "server"
+          : kind === "service"
+            ? "service (logical name)"
+            : "client (bound id)",
+      ),
       el("th", {}, "req/s"),
       el("th", {}, "success"),
       el("th", {}, "p50 ms"),
@@ -104,7 +130,7 @@
     for (const name of names) {
       const m = scope.get(name);
       const r = rates(m, oldScope?.get(name), dt);
-      const sr = fmtSr(r.sr);
+      const sr = fmtSr(r.sr, r.lifetime);
       const shown = kind === "server" ? name.replace(/\/(\d+)$/, ":$1") : `/${name}`;
       t.append(
         el(
@@ -130,12 +156,15 @@
     const h = 36;
     const max = Math.max(1, ...values);
     const step = w / Math.max(1, HISTORY - 1);
-    const pts = values.map((v, i) => `${(i * step).toFixed(1)},${(h - 2 - (v / max) * (h - 4)).toFixed(1)}`).join(" ");
+    const pts = values
+      .map((v, i) => `${(i * step).toFixed(1)},${(h - 2 - (v / max) * (h - 4)).toFixed(1)}`)
+      .join(" ");
     const ns = "http://www.w3.org/2000/svg";
     const svg = document.createElementNS(ns, "svg");
     svg.setAttribute("width", String(w));
     svg.setAttribute("height", String(h));
     svg.setAttribute("aria-label", "request rate history");
+    svg.setAttribute("data-values", values.map((v) => v.toFixed(2)).join(","));
     const line = document.createElementNS(ns, "polyline");
     line.setAttribute("points", pts);
     line.setAttribute("fill", "none");
@@ -146,7 +175,12 @@
   }
 
   function stat(label, value, cls) {
-    return el("div", { class: "stat" }, el("div", { class: "label" }, label), el("div", { class: `value ${cls || ""}` }, value));
+    return el(
+      "div",
+      { class: "stat" },
+      el("div", { class: "label" }, label),
+      el("div", { class: `value ${cls || ""}` }, value),
+    );
   }
 
   function render(parsed, oldParsed, dt) {
@@ -170,11 +204,16 @@
       if (rr.rps !== undefined) hist.push(rr.rps);
       while (hist.length > HISTORY) hist.shift();
       history.set(r.label, hist);
-      const sr = fmtSr(rr.sr);
+      const sr = fmtSr(rr.sr, rr.lifetime);
       const sec = el(
         "section",
         { class: "router", "data-router": r.label },
-        el("h2", {}, r.label, el("small", {}, r.servers.map((s) => `${s.ip}:${s.port}`).join(", "))),
+        el(
+          "h2",
+          {},
+          r.label,
+          el("small", {}, r.servers.map((s) => `${s.ip}:${s.port}`).join(", ")),
+        ),
         el(
           "div",
           { class: "summary" },
@@ -206,7 +245,11 @@
     try {
       if (routers.length === 0) {
         const res = await fetch("/routers.json", { cache: "no-store" });
-        routers = (await res.json()).map((r) => ({ label: r.label, dtab: r.dtab, servers: r.servers }));
+        routers = (await res.json()).map((r) => ({
+          label: r.label,
+          dtab: r.dtab,
+          servers: r.servers,
+        }));
       }
       const res = await fetch("/admin/metrics.json", { cache: "no-store" });
       const metrics = await res.json();

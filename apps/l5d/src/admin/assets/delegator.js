@@ -1,7 +1,7 @@
 // l5d-ts dtab playground: asks /delegator.json (Linkerd's delegation explanation, with the
 // routed branches marked by `selected=true`) and draws the tree. Deep links:
 // /delegator?router=<label>&path=<path>&dtab=<extra dtab>
-"use strict";
+
 (() => {
   const $ = (id) => document.getElementById(id);
   const params = new URLSearchParams(location.search);
@@ -13,13 +13,18 @@
       if (k === "class") e.className = v;
       else e.setAttribute(k, v);
     }
-    for (const c of children) if (c !== undefined && c !== null) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    for (const c of children)
+      if (c !== undefined && c !== null)
+        e.append(c instanceof Node ? c : document.createTextNode(String(c)));
     return e;
   };
 
   function addrText(addr) {
     if (!addr) return "";
-    if (addr.type === "bound") return addr.addrs.length === 0 ? "no addresses" : addr.addrs.map((a) => `${a.ip}:${a.port}`).join(", ");
+    if (addr.type === "bound")
+      return addr.addrs.length === 0
+        ? "no addresses"
+        : addr.addrs.map((a) => `${a.ip}:${a.port}`).join(", ");
     if (addr.type === "failed") return `address lookup failed: ${addr.cause ?? ""}`;
     return addr.type === "neg" ? "negative (no such name)" : addr.type;
   }
@@ -32,12 +37,24 @@
       weight !== undefined ? el("span", { class: "weight" }, `${weight} ×`) : null,
       el("span", { class: "kind" }, t.type),
       el("span", { class: "path" }, t.path),
-      t.dentry ? el("span", { class: "dentry", title: "the dentry that produced this path" }, `(${t.dentry.prefix} => ${t.dentry.dst})`) : null,
+      t.dentry
+        ? el(
+            "span",
+            { class: "dentry", title: "the dentry that produced this path" },
+            `(${t.dentry.prefix} => ${t.dentry.dst})`,
+          )
+        : null,
       t.type === "neg" ? el("span", { class: "negative" }, "no dentry or namer matched: ~") : null,
       t.type === "fail" ? el("span", { class: "negative" }, "failed: !") : null,
       t.type === "empty" ? el("span", { class: "negative" }, "empty: $") : null,
       t.type === "exception" ? el("span", { class: "negative" }, t.message) : null,
-      t.bound ? el("span", { class: "bound" }, `→ ${t.bound.id}${t.bound.path && t.bound.path !== "/" ? ` residual ${t.bound.path}` : ""}`) : null,
+      t.bound
+        ? el(
+            "span",
+            { class: "bound" },
+            `→ ${t.bound.id}${t.bound.path && t.bound.path !== "/" ? ` residual ${t.bound.path}` : ""}`,
+          )
+        : null,
       t.bound ? el("span", { class: "addrs" }, addrText(t.bound.addr)) : null,
       t.type === "transformation" ? el("span", { class: "dentry" }, t.name) : null,
       t.selected ? el("span", { class: "routed" }, "✓ routed") : null,
@@ -53,21 +70,37 @@
   }
 
   function routedLeaves(t, out) {
-    if (!t || !t.selected) return out;
+    if (!t?.selected) return out;
     if (t.type === "leaf") out.push(t);
-    else if (t.type === "neg" || t.type === "fail" || t.type === "empty" || t.type === "exception") out.push(t);
-    for (const c of [t.delegate, t.tree, ...(t.alt || []), ...(t.union || []).map((u) => u.tree)]) routedLeaves(c, out);
+    else if (t.type === "neg" || t.type === "fail" || t.type === "empty" || t.type === "exception")
+      out.push(t);
+    for (const c of [t.delegate, t.tree, ...(t.alt || []), ...(t.union || []).map((u) => u.tree)])
+      routedLeaves(c, out);
     return out;
   }
 
   function routingSummary(tree) {
     const ends = routedLeaves(tree, []);
-    if (ends.length === 0) return el("span", { class: "bad" }, "no route: the name is negative (~)");
+    if (ends.length === 0)
+      return el("span", { class: "bad" }, "no route: the name is negative (~)");
     const box = el("div", {});
     for (const e of ends) {
       if (e.type === "leaf")
-        box.append(el("div", { class: "routed-leaf", "data-id": e.bound.id }, `${e.bound.id} → ${addrText(e.bound.addr)}`));
-      else box.append(el("div", { class: "bad" }, e.type === "exception" ? `fails: ${e.message}` : `no route: ${e.type}`));
+        box.append(
+          el(
+            "div",
+            { class: "routed-leaf", "data-id": e.bound.id },
+            `${e.bound.id} → ${addrText(e.bound.addr)}`,
+          ),
+        );
+      else
+        box.append(
+          el(
+            "div",
+            { class: "bad" },
+            e.type === "exception" ? `fails: ${e.message}` : `no route: ${e.type}`,
+          ),
+        );
     }
     return box;
   }
@@ -112,7 +145,8 @@
 
   function showRouter() {
     const r = routers.find((x) => x.label === $("router").value);
-    $("base").value = r ? r.dtab.split(";").map((d) => d.trim()).filter(Boolean).join(";\n") : "";
+    const dentries = r ? r.dtab.split(";").map((d) => d.trim().replace(/\s*=>\s*/, " => ")) : [];
+    $("base").value = dentries.filter(Boolean).join(";\n");
     if (r && !$("path").value) $("path").value = `${r.dstPrefix}/`;
   }
 
@@ -134,6 +168,8 @@
   }
 
   init().catch((e) => {
-    $("error").replaceChildren(el("div", { class: "error-box" }, `cannot load routers: ${e.message}`));
+    $("error").replaceChildren(
+      el("div", { class: "error-box" }, `cannot load routers: ${e.message}`),
+    );
   });
 })();
