@@ -123,10 +123,18 @@ describe.skipIf(!haveL5d)("l5d --check accepts every config in deploy/", () => {
   const work = mkdtempSync(join(tmpdir(), "l5d-deploy-configs-"));
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  const configs: [string, string][] = [
-    ["compose/l5d-a.yaml", join(composeDir, "l5d-a.yaml")],
-    ["compose/l5d-b.yaml", join(composeDir, "l5d-b.yaml")],
-  ];
+  const configs: [string, string][] = [];
+  for (const node of ["a", "b"]) {
+    // the disco directory is mounted at /disco in the containers; here it is where it lives
+    const text = readFileSync(join(composeDir, `l5d-${node}.yaml`), "utf8");
+    expect(text).toContain("rootDir: /disco\n");
+    const file = join(work, `l5d-${node}.yaml`);
+    writeFileSync(
+      file,
+      text.replace("rootDir: /disco\n", `rootDir: ${join(composeDir, "disco")}\n`),
+    );
+    configs.push([`compose/l5d-${node}.yaml`, file]);
+  }
   for (const f of ["linkerd-grpc.yml", "linkerd-grpc-kubectl-proxy.yml"]) {
     const cm: Json = readManifests(join(root, "deploy", "k8s", f)).find(
       (o) => o.kind === "ConfigMap",
@@ -140,10 +148,17 @@ describe.skipIf(!haveL5d)("l5d --check accepts every config in deploy/", () => {
     const r = spawnSync(process.execPath, [l5dMain, "--check", file], {
       encoding: "utf8",
       timeout: 30_000,
-      // the localnode transformer needs POD_IP, as in the DaemonSet
-      env: { ...process.env, POD_IP: "10.196.1.5" },
+      // what the DaemonSet's pods have: POD_IP (localnode transformer) and the API service
+      // address (inCluster; --check only validates, it connects to nothing)
+      env: {
+        ...process.env,
+        POD_IP: "10.196.1.5",
+        KUBERNETES_SERVICE_HOST: "127.0.0.1",
+        KUBERNETES_SERVICE_PORT: "6443",
+      },
     });
     expect(r.stderr).toBe("");
+    expect(r.stdout).toMatch(/: ok\b/);
     expect(r.status).toBe(0);
   });
 });
