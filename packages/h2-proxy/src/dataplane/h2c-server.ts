@@ -89,9 +89,10 @@ export async function startH2cServer(opts: H2cServerOptions): Promise<H2cServer>
     },
     maxHeaderListPairs: 4096,
     maxSessionMemory: opts.maxSessionMemory ?? 64,
-    // Clients that reset many streams are handled by nghttp2's rapid-reset limiter; refused
-    // streams must not kill the connection.
-    maxSessionRejectedStreams: 1_000_000,
+    // node destroys a session after this many streams it rejected itself (memory pressure);
+    // its default of 100 would turn a burst of refusals into a lost connection. Abusive
+    // resets are still bounded by nghttp2's rapid-reset limiter.
+    maxSessionRejectedStreams: 10_000,
   });
   h2.on("session", (session: ServerHttp2Session) => {
     sessions.set(session, { open: 0, pinging: false });

@@ -1,0 +1,11 @@
+/** Test helpers shared across packages (`@l5d/h2-proxy/testing`); never used at run time. */
+export {
+  type GrpcBackend,
+  payload,
+  sized,
+  startGrpcBackend,
+  type TestClient,
+  testClient,
+  waitFor,
+} from "../dataplane/test-support.js";
+export { defineInteropSuite, type InteropChain } from "./interop-suite.js";
