@@ -16,7 +16,7 @@ const dirs = ["packages", "apps", "."]
 for (const d of dirs) rmSync(join(root, d, ".vitest-report.json"), { force: true });
 
 const extra = process.argv.slice(2);
-const r = spawnSync("pnpm", ["exec", "turbo", "run", "test", "--continue", ...extra], {
+const r = spawnSync("pnpm", ["exec", "turbo", "run", "test", "--continue", "--concurrency=3", ...extra], {
   cwd: root,
   stdio: "inherit",
 });
