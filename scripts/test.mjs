@@ -16,10 +16,14 @@ const dirs = ["packages", "apps", "."]
 for (const d of dirs) rmSync(join(root, d, ".vitest-report.json"), { force: true });
 
 const extra = process.argv.slice(2);
-const r = spawnSync("pnpm", ["exec", "turbo", "run", "test", "--continue", "--concurrency=3", ...extra], {
-  cwd: root,
-  stdio: "inherit",
-});
+const r = spawnSync(
+  "pnpm",
+  ["exec", "turbo", "run", "test", "--continue", "--concurrency=3", ...extra],
+  {
+    cwd: root,
+    stdio: "inherit",
+  },
+);
 
 let passed = 0;
 let failed = 0;

@@ -262,6 +262,10 @@ async function startServer(
   const max = s.maxConcurrentRequests;
   let inflight = 0;
   const traced = { router: rr.config.label, ip: s.ip, port: s.port };
+  // counted only when a limit is configured ('close' fires once per stream)
+  const done = () => {
+    inflight--;
+  };
   const onRequest = (incoming: IncomingProxyRequest) => {
     if (s.clearContext) {
       for (const k of Object.keys(incoming.headers)) {
@@ -277,11 +281,10 @@ async function startServer(
       });
       return;
     }
-    inflight++;
-    const done = () => {
-      inflight--;
-    };
-    req.stream.once("close", done);
+    if (max !== undefined) {
+      inflight++;
+      req.stream.on("close", done);
+    }
     rr.router.handle(req, scope);
   };
   try {

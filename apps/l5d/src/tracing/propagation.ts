@@ -108,13 +108,20 @@ export function readIncomingTrace(h: IncomingHttpHeaders): IncomingTrace {
 
 /** The headers that carry `ctx` to the next hop (set on the forwarded request). */
 export function traceHeaders(ctx: TraceContext, withB3Single: boolean): Record<string, string> {
-  const out: Record<string, string> = {
-    [L5D_CTX_TRACE]: encodeL5dCtxTrace(ctx),
-    // Linkerd: l5d-reqid is the trace id, so every hop of one call logs the same id
-    [L5D_REQID]: traceIdLow(ctx.traceId),
-    [B3_TRACE_ID]: ctx.traceId,
-    [B3_SPAN_ID]: ctx.spanId,
-  };
+  return writeTraceHeaders({}, ctx, withB3Single);
+}
+
+/** Writes the headers that carry `ctx` into `out` (replacing any of the same name); returns `out`. */
+export function writeTraceHeaders(
+  out: Record<string, string>,
+  ctx: TraceContext,
+  withB3Single: boolean,
+): Record<string, string> {
+  out[L5D_CTX_TRACE] = encodeL5dCtxTrace(ctx);
+  // Linkerd: l5d-reqid is the trace id, so every hop of one call logs the same id
+  out[L5D_REQID] = traceIdLow(ctx.traceId);
+  out[B3_TRACE_ID] = ctx.traceId;
+  out[B3_SPAN_ID] = ctx.spanId;
   if (ctx.parentId) out[B3_PARENT_SPAN_ID] = ctx.parentId;
   if (ctx.debug) out[B3_FLAGS] = "1";
   else if (ctx.sampled !== undefined) out[B3_SAMPLED] = ctx.sampled ? "1" : "0";

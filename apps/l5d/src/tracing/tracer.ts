@@ -21,7 +21,7 @@ import {
   B3_SINGLE,
   readIncomingTrace,
   TRACE_HEADERS_REMOVED,
-  traceHeaders,
+  writeTraceHeaders,
 } from "./propagation.js";
 import { endpointOf, nowUs, type Span, type SpanEndpoint, type SpanSink } from "./span.js";
 import { newId, type TraceContext } from "./trace-context.js";
@@ -95,6 +95,18 @@ export class Tracer {
   }
 }
 
+/** The router's removals plus the trace headers, memoised per (long-lived) removal list. */
+const removals = new WeakMap<readonly string[], readonly string[]>();
+function withTraceRemovals(remove: readonly string[] | undefined): readonly string[] {
+  if (remove === undefined) return TRACE_HEADERS_REMOVED;
+  let all = removals.get(remove);
+  if (all === undefined) {
+    all = [...remove, ...TRACE_HEADERS_REMOVED];
+    removals.set(remove, all);
+  }
+  return all;
+}
+
 function firstHeader(v: string | string[] | undefined): string {
   return Array.isArray(v) ? (v[0] ?? "") : (v ?? "");
 }
@@ -128,7 +140,7 @@ class TracedRequest implements IncomingProxyRequest {
     this.#server = server;
     this.#b3Single = b3Single;
     this.#tracer = tracer;
-    this.#startUs = nowUs();
+    this.#startUs = tracer ? nowUs() : 0;
     if (tracer) {
       req.stream.once("close", () => {
         this.#closedAtUs = nowUs();
@@ -158,7 +170,7 @@ class TracedRequest implements IncomingProxyRequest {
     return this.#ctx;
   }
 
-  async forward(
+  forward(
     endpoint: UpstreamAddress,
     edits?: HeaderEdits,
     opts?: ProxyForwardOptions,
@@ -171,12 +183,22 @@ class TracedRequest implements IncomingProxyRequest {
       sampled: ctx.sampled,
       debug: ctx.debug,
     };
-    const set = { ...edits?.set, ...traceHeaders(client, this.#b3Single) };
-    const remove = edits?.remove
-      ? [...edits.remove, ...TRACE_HEADERS_REMOVED]
-      : TRACE_HEADERS_REMOVED;
+    // one header object: the router's edits, then the trace context (which wins)
+    const set = writeTraceHeaders(Object.assign({}, edits?.set), client, this.#b3Single);
+    const remove = withTraceRemovals(edits?.remove);
     const tracer = this.#tracer;
     if (!tracer) return this.#req.forward(endpoint, { set, remove }, opts);
+    return this.#forwardTraced(tracer, client, endpoint, edits, { set, remove }, opts);
+  }
+
+  async #forwardTraced(
+    tracer: Tracer,
+    client: TraceContext,
+    endpoint: UpstreamAddress,
+    edits: HeaderEdits | undefined,
+    traced: HeaderEdits,
+    opts: ProxyForwardOptions | undefined,
+  ): Promise<ForwardResult> {
     if (edits?.set) {
       for (const k of ["l5d-dst-service", "l5d-dst-client", "l5d-dst-residual"]) {
         const v = edits.set[k];
@@ -187,7 +209,7 @@ class TracedRequest implements IncomingProxyRequest {
     const start = nowUs();
     let r: ForwardResult | undefined;
     try {
-      r = await this.#req.forward(endpoint, { set, remove }, opts);
+      r = await this.#req.forward(endpoint, traced, opts);
       return r;
     } finally {
       const end = nowUs();

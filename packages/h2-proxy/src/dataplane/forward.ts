@@ -141,8 +141,10 @@ class Exchange {
   }
 
   start(): void {
+    // One-shot events ('close', 'end', 'trailers', 'wantTrailers') use `on`: each stream emits
+    // them at most once, and `once` would allocate a wrapper per listener per request.
     const down = this.down;
-    down.once("close", this.onDownClose);
+    down.on("close", this.onDownClose);
     if (down.destroyed) {
       this.finish();
       return;
@@ -151,8 +153,8 @@ class Exchange {
       this.reqEnded = true;
     } else {
       down.on("data", this.onReqData);
-      down.once("end", this.onReqEnd);
-      down.once("trailers", this.onReqTrailers);
+      down.on("end", this.onReqEnd);
+      down.on("trailers", this.onReqTrailers);
     }
     if (this.deadlineAt !== 0) {
       const remaining = this.deadlineAt - performance.now();
@@ -184,10 +186,10 @@ class Exchange {
     up.on("error", this.onUpError);
     up.on("response", this.onResponse);
     up.on("data", this.onRespData);
-    up.once("trailers", this.onRespTrailers);
-    up.once("end", this.onRespEnd);
-    up.once("close", this.onUpClose);
-    if (!endStream) up.once("wantTrailers", this.onUpWantTrailers);
+    up.on("trailers", this.onRespTrailers);
+    up.on("end", this.onRespEnd);
+    up.on("close", this.onUpClose);
+    if (!endStream) up.on("wantTrailers", this.onUpWantTrailers);
     if (this.attempts > 1) {
       if (this.replay !== null) for (const chunk of this.replay) up.write(chunk);
       if (this.reqEnded) up.end();
@@ -253,7 +255,7 @@ class Exchange {
         this.respEnded = true;
         down.respond(out, { endStream: true });
       } else {
-        down.once("wantTrailers", this.onDownWantTrailers);
+        down.on("wantTrailers", this.onDownWantTrailers);
         down.respond(out, { waitForTrailers: true });
       }
     } catch (err) {

@@ -67,6 +67,10 @@ export interface H2cServer {
 
 const noop = (): void => {};
 
+const COUNTED = Symbol("l5d.counted");
+/** A stream counted against its session's limit (`COUNTED` points at the session's counters). */
+type CountedStream = ServerHttp2Stream & { [COUNTED]?: { open: number } | undefined };
+
 /**
  * Starts an h2c server accepting HTTP/2 with prior knowledge and HTTP/1.1 `Upgrade: h2c`.
  * A `net.Server` in front peeks at the first bytes: the HTTP/2 preface goes straight to a
@@ -107,6 +111,14 @@ export async function startH2cServer(opts: H2cServerOptions): Promise<H2cServer>
     }
   });
   h2.on("sessionError", noop);
+  // one shared 'close' listener (no closure, no once-wrapper per stream)
+  function onStreamClose(this: CountedStream): void {
+    const perSession = this[COUNTED];
+    if (perSession === undefined) return;
+    this[COUNTED] = undefined;
+    streams--;
+    perSession.open--;
+  }
   h2.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
     stream.on("error", noop);
     // Enforce the stream limit ourselves (see `advertiseMaxConcurrentStreams`).
@@ -117,10 +129,8 @@ export async function startH2cServer(opts: H2cServerOptions): Promise<H2cServer>
     }
     perSession.open++;
     streams++;
-    stream.once("close", () => {
-      streams--;
-      perSession.open--;
-    });
+    (stream as CountedStream)[COUNTED] = perSession;
+    stream.on("close", onStreamClose);
     opts.onStream(stream, headers);
   });
 

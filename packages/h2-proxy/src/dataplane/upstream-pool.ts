@@ -161,7 +161,8 @@ export class UpstreamEndpoint {
       }
     }
     this.inflight++;
-    stream.once("close", this.release);
+    // 'close' is emitted once per stream: `on` spares the per-request once-wrapper
+    stream.on("close", this.release);
     return stream;
   }
 
@@ -299,6 +300,8 @@ export class UpstreamEndpoint {
  */
 export class UpstreamPool {
   private readonly endpoints = new Map<string, UpstreamEndpoint>();
+  /** The entry last returned for an endpoint object (the router's endpoints are long-lived): no key string per request. */
+  private byObject = new WeakMap<Endpoint, UpstreamEndpoint>();
   private readonly opts: Resolved;
   private closed = false;
 
@@ -317,6 +320,15 @@ export class UpstreamPool {
 
   /** The endpoint's entry, created on first use (no connection is made until a stream needs one). */
   get(ep: Endpoint): UpstreamEndpoint {
+    const cached = this.byObject.get(ep);
+    if (
+      cached !== undefined &&
+      cached.endpoint.host === ep.host &&
+      cached.endpoint.port === ep.port &&
+      this.endpoints.get(cached.key) === cached
+    ) {
+      return cached;
+    }
     const key = endpointKey(ep);
     let entry = this.endpoints.get(key);
     if (entry === undefined) {
@@ -324,6 +336,7 @@ export class UpstreamPool {
       if (this.closed) entry.drain();
       else this.endpoints.set(key, entry);
     }
+    if (!this.closed) this.byObject.set(ep, entry);
     return entry;
   }
 

@@ -15,6 +15,8 @@ import type {
 } from "@l5d/dtab";
 
 interface Entry {
+  readonly dtabShow: string;
+  readonly nameShow: string;
   state: ActivityState<NameTree<NameBound>>;
   sub: Closable | undefined;
   lastUsed: number;
@@ -35,7 +37,9 @@ export interface BindingCacheOptions {
 }
 
 export class BindingCache {
-  readonly #entries = new Map<string, Entry>();
+  /** dtab.show → name.show → entry: both strings are cached on their objects, so a hit builds no key. */
+  readonly #entries = new Map<string, Map<string, Entry>>();
+  #size = 0;
   readonly #sweep: NodeJS.Timeout;
 
   constructor(
@@ -47,16 +51,42 @@ export class BindingCache {
   }
 
   get size(): number {
-    return this.#entries.size;
+    return this.#size;
+  }
+
+  #delete(e: Entry): void {
+    const byName = this.#entries.get(e.dtabShow);
+    if (byName?.get(e.nameShow) !== e) return;
+    byName.delete(e.nameShow);
+    if (byName.size === 0) this.#entries.delete(e.dtabShow);
+    this.#size--;
+  }
+
+  *#all(): IterableIterator<Entry> {
+    for (const byName of this.#entries.values()) yield* byName.values();
   }
 
   /** The bound tree for `name` under `dtab`; throws the binding's error or a timeout. */
   bind(dtab: Dtab, name: Path): NameTree<NameBound> | Promise<NameTree<NameBound>> {
-    const key = `${dtab.show}\u0000${name.show}`;
-    let e = this.#entries.get(key);
+    const dtabShow = dtab.show;
+    const nameShow = name.show;
+    let byName = this.#entries.get(dtabShow);
+    let e = byName?.get(nameShow);
     if (!e) {
-      e = { state: { kind: "pending" }, sub: undefined, lastUsed: Date.now(), waiters: [] };
-      this.#entries.set(key, e);
+      e = {
+        dtabShow,
+        nameShow,
+        state: { kind: "pending" },
+        sub: undefined,
+        lastUsed: Date.now(),
+        waiters: [],
+      };
+      if (byName === undefined) {
+        byName = new Map();
+        this.#entries.set(dtabShow, byName);
+      }
+      byName.set(nameShow, e);
+      this.#size++;
       const entry = e;
       entry.sub = this.interpreter.bind(dtab, name).observe((s) => {
         entry.state = s;
@@ -66,7 +96,7 @@ export class BindingCache {
           for (const f of w) f();
         }
       });
-      if (this.#entries.size > this.opts.capacity) this.#evictOldest();
+      if (this.#size > this.opts.capacity) this.#evictOldest();
     } else {
       e.lastUsed = Date.now();
     }
@@ -93,37 +123,38 @@ export class BindingCache {
 
   /** Evicts idle bindings; called periodically. */
   sweep(now = Date.now()): void {
-    for (const [k, e] of this.#entries) {
+    for (const e of [...this.#all()]) {
       if (now - e.lastUsed > this.opts.idleTtlMs && e.waiters.length === 0) {
         e.sub?.close();
-        this.#entries.delete(k);
+        this.#delete(e);
       }
     }
   }
 
   #evictOldest(): void {
-    let oldestKey: string | undefined;
+    let oldestEntry: Entry | undefined;
     let oldest = Number.POSITIVE_INFINITY;
-    for (const [k, e] of this.#entries) {
+    for (const e of this.#all()) {
       if (e.lastUsed < oldest && e.waiters.length === 0) {
         oldest = e.lastUsed;
-        oldestKey = k;
+        oldestEntry = e;
       }
     }
-    if (oldestKey !== undefined) {
-      this.#entries.get(oldestKey)?.sub?.close();
-      this.#entries.delete(oldestKey);
+    if (oldestEntry !== undefined) {
+      oldestEntry.sub?.close();
+      this.#delete(oldestEntry);
     }
   }
 
   /** The names bound so far, for `/bound-names.json`. */
   names(): string[] {
-    return [...this.#entries.keys()].map((k) => k.slice(k.indexOf("\u0000") + 1));
+    return [...this.#all()].map((e) => e.nameShow);
   }
 
   close(): void {
     clearInterval(this.#sweep);
-    for (const e of this.#entries.values()) e.sub?.close();
+    for (const e of this.#all()) e.sub?.close();
     this.#entries.clear();
+    this.#size = 0;
   }
 }

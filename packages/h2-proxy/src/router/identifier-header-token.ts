@@ -6,7 +6,7 @@
 import type { PluginFactory } from "@l5d/config";
 import { Path } from "@l5d/dtab";
 import { z } from "zod";
-import { headerValue, type IdentifierMaker } from "./identifier.js";
+import { headerValue, type Identification, type IdentifierMaker } from "./identifier.js";
 
 export const headerTokenSchema = z.strictObject({
   kind: z.literal("io.l5d.header.token"),
@@ -20,19 +20,32 @@ export const headerTokenSchema = z.strictObject({
 
 export type HeaderTokenConfig = z.infer<typeof headerTokenSchema>;
 
+/** Distinct header values whose names are remembered (cleared when full). */
+const NAME_CACHE_SIZE = 1024;
+
 export function headerTokenIdentifier(cfg: { header: string }): IdentifierMaker {
   const { header } = cfg;
-  return (dstPrefix) => ({
-    identify(headers) {
-      let v = headerValue(headers, header);
-      // HTTP/1.1-upgraded requests carry `host` rather than `:authority`
-      if ((v === undefined || v === "") && header === ":authority")
-        v = headerValue(headers, "host");
-      if (v === undefined || v === "")
-        return { kind: "unidentified", reason: `missing header: '${header}'` };
-      return { kind: "ok", name: dstPrefix.concat(Path.of(v)) };
-    },
-  });
+  return (dstPrefix) => {
+    // Paths are immutable: one per distinct value saves building it (and its `show`) per request.
+    const names = new Map<string, Identification>();
+    return {
+      identify(headers) {
+        let v = headerValue(headers, header);
+        // HTTP/1.1-upgraded requests carry `host` rather than `:authority`
+        if ((v === undefined || v === "") && header === ":authority")
+          v = headerValue(headers, "host");
+        if (v === undefined || v === "")
+          return { kind: "unidentified", reason: `missing header: '${header}'` };
+        let id = names.get(v);
+        if (id === undefined) {
+          id = { kind: "ok", name: dstPrefix.concat(Path.of(v)) };
+          if (names.size >= NAME_CACHE_SIZE) names.clear();
+          names.set(v, id);
+        }
+        return id;
+      },
+    };
+  };
 }
 
 export const headerTokenIdentifierFactory: PluginFactory<HeaderTokenConfig, IdentifierMaker> = {
