@@ -1,3 +1,5 @@
+export type { CommandResult } from "./compose-cli.js";
+export { CommandTimeoutError, runCommand } from "./compose-cli.js";
 export type { ContainerEngine } from "./container-engine.js";
 export { detectContainerEngine } from "./container-engine.js";
 export type { SchemaIssue } from "./k8s-schema.js";

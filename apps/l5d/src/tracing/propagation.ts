@@ -111,15 +111,22 @@ export function traceHeaders(ctx: TraceContext, withB3Single: boolean): Record<s
   return writeTraceHeaders({}, ctx, withB3Single);
 }
 
-/** Writes the headers that carry `ctx` into `out` (replacing any of the same name); returns `out`. */
+/**
+ * Writes the headers that carry `ctx` into `out` (replacing any of the same name); returns `out`.
+ * Without `withB3Multi` only Linkerd's own `l5d-ctx-trace` and `l5d-reqid` are written (the
+ * tracer's choice when nothing records spans and the caller sent no B3: two headers per hop
+ * instead of six).
+ */
 export function writeTraceHeaders(
   out: Record<string, string>,
   ctx: TraceContext,
   withB3Single: boolean,
+  withB3Multi = true,
 ): Record<string, string> {
   out[L5D_CTX_TRACE] = encodeL5dCtxTrace(ctx);
   // Linkerd: l5d-reqid is the trace id, so every hop of one call logs the same id
   out[L5D_REQID] = traceIdLow(ctx.traceId);
+  if (!withB3Multi && !withB3Single) return out;
   out[B3_TRACE_ID] = ctx.traceId;
   out[B3_SPAN_ID] = ctx.spanId;
   if (ctx.parentId) out[B3_PARENT_SPAN_ID] = ctx.parentId;
@@ -141,6 +148,13 @@ export function writeTraceHeaders(
     ].join("-");
   }
   return out;
+}
+
+/** True when a request carries any B3 context header (then B3 is written onward too). */
+export function hasB3(h: IncomingHttpHeaders): boolean {
+  return (
+    h[B3_SINGLE] !== undefined || h[B3_TRACE_ID] !== undefined || h[B3_SPAN_ID] !== undefined
+  );
 }
 
 /** Headers the next hop must not get from the incoming request. */

@@ -6,7 +6,8 @@
  *
  * Span tree per linker hop: SERVER (child of the caller's span) → CLIENT (child of the server
  * span), and the next hop's SERVER span is the child of that CLIENT span. Trace context is
- * always propagated, even with no tracing telemeter (as Linkerd does); sampling is decided only
+ * always propagated, even with no tracing telemeter (as Linkerd does: `l5d-ctx-trace` and
+ * `l5d-reqid`; B3 headers too when spans are recorded or the caller sent B3); sampling is decided only
  * when something records spans.
  */
 import type {
@@ -19,6 +20,7 @@ import type {
 } from "@l5d/h2-proxy";
 import {
   B3_SINGLE,
+  hasB3,
   readIncomingTrace,
   TRACE_HEADERS_REMOVED,
   writeTraceHeaders,
@@ -79,6 +81,9 @@ export class Tracer {
       ctx,
       server,
       incoming.source === "b3" || req.headers[B3_SINGLE] !== undefined,
+      // B3 is written when spans are recorded or the caller speaks B3; otherwise only Linkerd's
+      // own l5d-ctx-trace and l5d-reqid (what Linkerd 1's default propagator sends)
+      this.recording || hasB3(req.headers),
       sampled === true && this.recording ? this : undefined,
     );
   }
@@ -117,6 +122,7 @@ class TracedRequest implements IncomingProxyRequest {
   readonly #ctx: TraceContext;
   readonly #server: TracedServer;
   readonly #b3Single: boolean;
+  readonly #b3Multi: boolean;
   readonly #tracer: Tracer | undefined;
   readonly #startUs: number;
   #pending = 0;
@@ -133,12 +139,14 @@ class TracedRequest implements IncomingProxyRequest {
     ctx: TraceContext,
     server: TracedServer,
     b3Single: boolean,
+    b3Multi: boolean,
     tracer: Tracer | undefined,
   ) {
     this.#req = req;
     this.#ctx = ctx;
     this.#server = server;
     this.#b3Single = b3Single;
+    this.#b3Multi = b3Multi;
     this.#tracer = tracer;
     this.#startUs = tracer ? nowUs() : 0;
     if (tracer) {
@@ -184,7 +192,12 @@ class TracedRequest implements IncomingProxyRequest {
       debug: ctx.debug,
     };
     // one header object: the router's edits, then the trace context (which wins)
-    const set = writeTraceHeaders(Object.assign({}, edits?.set), client, this.#b3Single);
+    const set = writeTraceHeaders(
+      Object.assign({}, edits?.set),
+      client,
+      this.#b3Single,
+      this.#b3Multi,
+    );
     const remove = withTraceRemovals(edits?.remove);
     const tracer = this.#tracer;
     if (!tracer) return this.#req.forward(endpoint, { set, remove }, opts);

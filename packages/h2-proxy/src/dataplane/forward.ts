@@ -143,8 +143,9 @@ class Exchange {
   start(): void {
     // One-shot events ('close', 'end', 'trailers', 'wantTrailers') use `on`: each stream emits
     // them at most once, and `once` would allocate a wrapper per listener per request.
-    const down = this.down;
-    down.on("close", this.onDownClose);
+    const down = this.down as Tagged<ServerHttp2Stream>;
+    down[EXCHANGE] = this;
+    down.on("close", downOnClose);
     if (down.destroyed) {
       this.finish();
       return;
@@ -152,9 +153,9 @@ class Exchange {
     if (down.endAfterHeaders || down.readableEnded) {
       this.reqEnded = true;
     } else {
-      down.on("data", this.onReqData);
-      down.on("end", this.onReqEnd);
-      down.on("trailers", this.onReqTrailers);
+      down.on("data", downOnData);
+      down.on("end", downOnEnd);
+      down.on("trailers", downOnTrailers);
     }
     if (this.deadlineAt !== 0) {
       const remaining = this.deadlineAt - performance.now();
@@ -162,7 +163,7 @@ class Exchange {
         this.onDeadline();
         return;
       }
-      this.timer = setTimeout(this.onDeadline, remaining);
+      this.timer = setTimeout(onDeadlineTimer, remaining, this);
     }
     this.attempt();
   }
@@ -180,16 +181,17 @@ class Exchange {
       this.failLocal(err as Error);
       return;
     }
+    (up as Tagged<ClientHttp2Stream>)[EXCHANGE] = this;
     this.up = up;
     this.upSession = up.session;
     this.upError = undefined;
-    up.on("error", this.onUpError);
-    up.on("response", this.onResponse);
-    up.on("data", this.onRespData);
-    up.on("trailers", this.onRespTrailers);
-    up.on("end", this.onRespEnd);
-    up.on("close", this.onUpClose);
-    if (!endStream) up.on("wantTrailers", this.onUpWantTrailers);
+    up.on("error", upOnError);
+    up.on("response", upOnResponse);
+    up.on("data", upOnData);
+    up.on("trailers", upOnTrailers);
+    up.on("end", upOnEnd);
+    up.on("close", upOnClose);
+    if (!endStream) up.on("wantTrailers", upOnWantTrailers);
     if (this.attempts > 1) {
       if (this.replay !== null) for (const chunk of this.replay) up.write(chunk);
       if (this.reqEnded) up.end();
@@ -199,7 +201,7 @@ class Exchange {
 
   // ---- request direction: downstream → upstream ----
 
-  private readonly onReqData = (chunk: Buffer): void => {
+  onReqData(chunk: Buffer): void {
     this.bytesIn += chunk.length;
     if (this.replay !== null) {
       if (this.replayBytes + chunk.length <= REPLAY_LIMIT) {
@@ -213,35 +215,35 @@ class Exchange {
     if (up === undefined || up.destroyed) return;
     if (!up.write(chunk)) {
       this.down.pause();
-      up.once("drain", this.onUpDrain);
+      up.once("drain", upOnDrain);
     }
-  };
+  }
 
-  private readonly onUpDrain = (): void => {
+  onUpDrain(): void {
     if (!this.down.destroyed) this.down.resume();
-  };
+  }
 
-  private readonly onReqEnd = (): void => {
+  onReqEnd(): void {
     this.reqEnded = true;
     const up = this.up;
     if (up !== undefined && !up.destroyed) up.end();
-  };
+  }
 
-  private readonly onReqTrailers = (t: IncomingHttpHeaders): void => {
+  onReqTrailers(t: IncomingHttpHeaders): void {
     this.reqTrailers = forwardHeaders(t);
-  };
+  }
 
-  private readonly onUpWantTrailers = (): void => {
+  onUpWantTrailers(): void {
     const up = this.up;
     if (up !== undefined && !up.destroyed) up.sendTrailers(this.reqTrailers ?? {});
-  };
+  }
 
   // ---- response direction: upstream → downstream ----
 
-  private readonly onResponse = (
+  onResponse(
     headers: IncomingHttpHeaders & IncomingHttpStatusHeader,
     flags: number,
-  ): void => {
+  ): void {
     this.replay = null;
     this.status = Number(headers[":status"]);
     const down = this.down;
@@ -255,37 +257,37 @@ class Exchange {
         this.respEnded = true;
         down.respond(out, { endStream: true });
       } else {
-        down.on("wantTrailers", this.onDownWantTrailers);
+        down.on("wantTrailers", downOnWantTrailers);
         down.respond(out, { waitForTrailers: true });
       }
     } catch (err) {
       this.error = err as Error;
       resetStream(down, H2Code.INTERNAL_ERROR);
     }
-  };
+  }
 
-  private readonly onRespData = (chunk: Buffer): void => {
+  onRespData(chunk: Buffer): void {
     this.bytesOut += chunk.length;
     const down = this.down;
     if (down.destroyed || !this.responded) return;
     if (!down.write(chunk)) {
       this.up?.pause();
-      down.once("drain", this.onDownDrain);
+      down.once("drain", downOnDrain);
     }
-  };
+  }
 
-  private readonly onDownDrain = (): void => {
+  onDownDrain(): void {
     const up = this.up;
     if (up !== undefined && !up.destroyed) up.resume();
-  };
+  }
 
-  private readonly onRespTrailers = (t: IncomingHttpHeaders): void => {
+  onRespTrailers(t: IncomingHttpHeaders): void {
     this.trailers = forwardHeaders(t);
     const gs = t["grpc-status"];
     if (gs !== undefined) this.grpcStatus = Number(gs);
-  };
+  }
 
-  private readonly onRespEnd = (): void => {
+  onRespEnd(): void {
     // Trailers-only responses already ended with the headers. node:http2 also emits 'end'
     // for streams it destroys (RST_STREAM received, connection lost): those were destroyed
     // before 'end', a genuine END_STREAM was not; `onUpClose` handles the former.
@@ -294,20 +296,20 @@ class Exchange {
     this.respEnded = true;
     const down = this.down;
     if (!down.destroyed && this.responded) down.end();
-  };
+  }
 
-  private readonly onDownWantTrailers = (): void => {
+  onDownWantTrailers(): void {
     const down = this.down;
     if (!down.destroyed) down.sendTrailers(this.trailers ?? {});
-  };
+  }
 
   // ---- endings ----
 
-  private readonly onUpError = (err: Error): void => {
+  onUpError(err: Error): void {
     this.upError = err;
-  };
+  }
 
-  private readonly onUpClose = (): void => {
+  onUpClose(): void {
     if (this.finished || this.deadlineHit) return;
     const down = this.down;
     if (this.respEnded) {
@@ -368,9 +370,9 @@ class Exchange {
       code,
     );
     resetStream(down, code === H2Code.NO_ERROR ? H2Code.INTERNAL_ERROR : code);
-  };
+  }
 
-  private readonly onDeadline = (): void => {
+  onDeadline(): void {
     if (this.finished) return;
     this.deadlineHit = true;
     this.timer = undefined;
@@ -397,7 +399,7 @@ class Exchange {
     } else {
       resetStream(down, H2Code.CANCEL);
     }
-  };
+  }
 
   private failLocal(err: Error): void {
     this.replay = null;
@@ -413,9 +415,9 @@ class Exchange {
     respondError(this.down, this.isGrpc, e);
   }
 
-  private readonly onDownClose = (): void => {
+  onDownClose(): void {
     this.finish();
-  };
+  }
 
   private finish(): void {
     if (this.finished) return;
@@ -439,6 +441,64 @@ class Exchange {
     this.opts.onComplete?.(result);
     this.resolve(result);
   }
+}
+
+// ---- shared listeners ----
+// One set of module-level listeners for every exchange (the stream points at its exchange),
+// instead of a dozen bound closures allocated per request.
+
+const EXCHANGE = Symbol("l5d.exchange");
+type Tagged<S> = S & { [EXCHANGE]?: Exchange };
+type Ev = { [EXCHANGE]?: Exchange };
+
+function downOnClose(this: Ev): void {
+  this[EXCHANGE]?.onDownClose();
+}
+function downOnData(this: Ev, chunk: Buffer): void {
+  this[EXCHANGE]?.onReqData(chunk);
+}
+function downOnEnd(this: Ev): void {
+  this[EXCHANGE]?.onReqEnd();
+}
+function downOnTrailers(this: Ev, t: IncomingHttpHeaders): void {
+  this[EXCHANGE]?.onReqTrailers(t);
+}
+function downOnWantTrailers(this: Ev): void {
+  this[EXCHANGE]?.onDownWantTrailers();
+}
+function downOnDrain(this: Ev): void {
+  this[EXCHANGE]?.onDownDrain();
+}
+function upOnError(this: Ev, err: Error): void {
+  this[EXCHANGE]?.onUpError(err);
+}
+function upOnResponse(
+  this: Ev,
+  headers: IncomingHttpHeaders & IncomingHttpStatusHeader,
+  flags: number,
+): void {
+  this[EXCHANGE]?.onResponse(headers, flags);
+}
+function upOnData(this: Ev, chunk: Buffer): void {
+  this[EXCHANGE]?.onRespData(chunk);
+}
+function upOnTrailers(this: Ev, t: IncomingHttpHeaders): void {
+  this[EXCHANGE]?.onRespTrailers(t);
+}
+function upOnEnd(this: Ev): void {
+  this[EXCHANGE]?.onRespEnd();
+}
+function upOnClose(this: Ev): void {
+  this[EXCHANGE]?.onUpClose();
+}
+function upOnWantTrailers(this: Ev): void {
+  this[EXCHANGE]?.onUpWantTrailers();
+}
+function upOnDrain(this: Ev): void {
+  this[EXCHANGE]?.onUpDrain();
+}
+function onDeadlineTimer(ex: Exchange): void {
+  ex.onDeadline();
 }
 
 const RST_NAMES: Readonly<Record<number, string>> = {
