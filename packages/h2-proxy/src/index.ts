@@ -35,7 +35,6 @@ export {
 } from "./dataplane/index.js";
 export { Histogram, type HistogramSnapshot } from "./metrics/histogram.js";
 export { Counter, Gauge, MetricsRegistry, scopeOf } from "./metrics/metrics-registry.js";
-export { parseMetricName, toPrometheus } from "./metrics/prometheus.js";
 export {
   type Backoff,
   type BackoffConfig,

@@ -2,11 +2,9 @@
  * The router end to end on loopback: real l5d daemons (in-process), real gRPC servers and
  * clients, real HTTP/2 sockets.
  */
-import { createServer as createH2Server, type IncomingHttpHeaders } from "node:http2";
-import type { AddressInfo } from "node:net";
 import { callGreeting, formatRpcError, startHelloWorldServer } from "@l5d/helloworld";
 import { afterEach, describe, expect, it } from "vitest";
-import { EMPTY_GRPC_FRAME, freePort, h2request, startTestDaemon } from "./support.js";
+import { EMPTY_GRPC_FRAME, freePort, h2request, recorder, startTestDaemon } from "./support.js";
 
 const cleanup: Array<() => PromiseLike<unknown>> = [];
 afterEach(async () => {
@@ -35,27 +33,6 @@ ${extra}`);
   return d;
 }
 
-/** A backend that records request headers and answers a gRPC OK. */
-async function recorder() {
-  const seen: IncomingHttpHeaders[] = [];
-  const server = createH2Server();
-  server.on("stream", (stream, headers) => {
-    seen.push(headers);
-    stream.on("data", () => {});
-    stream.on("end", () => {
-      stream.respond(
-        { ":status": 200, "content-type": "application/grpc" },
-        { waitForTrailers: true },
-      );
-      stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
-      stream.end(Buffer.from([0, 0, 0, 0, 2, 0x0a, 0x00]));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  cleanup.push(() => new Promise((r) => server.close(r)));
-  return { port: (server.address() as AddressInfo).port, seen };
-}
-
 describe("h2 router", () => {
   it("routes a gRPC call through the dtab and counts it under Linkerd's metric names", async () => {
     const w = await world();
@@ -72,7 +49,7 @@ describe("h2 router", () => {
   });
 
   it("sets l5d-dst-service, l5d-dst-client, l5d-dst-residual, l5d-reqid and forwards l5d-ctx-dtab, not l5d-dtab", async () => {
-    const r = await recorder();
+    const r = await recorder(cleanup);
     const d = await daemon(`/svc => /$/inet/127.0.0.1/${r.port}/extra;`);
     const res = await h2request(
       d.addr("outgoing"),

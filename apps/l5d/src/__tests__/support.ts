@@ -1,5 +1,6 @@
 /** Test helpers: free ports, in-process daemons from YAML, raw HTTP/2 calls. */
-import { connect, type IncomingHttpHeaders } from "node:http2";
+import { connect, createServer as createH2Server, type IncomingHttpHeaders } from "node:http2";
+import type { AddressInfo } from "node:net";
 import { createServer } from "node:net";
 import { formatConfigErrors, parseLinkerdConfig } from "@l5d/config";
 import { pino } from "pino";
@@ -94,3 +95,24 @@ export function h2request(
 
 /** A gRPC request frame for an empty protobuf message. */
 export const EMPTY_GRPC_FRAME = Buffer.from([0, 0, 0, 0, 0]);
+
+/** A backend that records request headers and answers a gRPC OK; closed through `cleanup`. */
+export async function recorder(cleanup: Array<() => PromiseLike<unknown>>) {
+  const seen: IncomingHttpHeaders[] = [];
+  const server = createH2Server();
+  server.on("stream", (stream, headers) => {
+    seen.push(headers);
+    stream.on("data", () => {});
+    stream.on("end", () => {
+      stream.respond(
+        { ":status": 200, "content-type": "application/grpc" },
+        { waitForTrailers: true },
+      );
+      stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+      stream.end(Buffer.from([0, 0, 0, 0, 2, 0x0a, 0x00]));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  cleanup.push(() => new Promise((r) => server.close(r)));
+  return { port: (server.address() as AddressInfo).port, seen };
+}

@@ -3,13 +3,11 @@
  * l5d outgoing → l5d incoming → world) on loopback, spans collected by a test Zipkin and OTLP
  * receiver; plus propagation of l5d-ctx-trace, l5d-sample and B3 to applications.
  */
-import { createServer as createH2Server, type IncomingHttpHeaders } from "node:http2";
-import type { AddressInfo } from "node:net";
 import { callGreeting, startHelloWorldServer } from "@l5d/helloworld";
 import { afterEach, describe, expect, it } from "vitest";
 import { decodeL5dCtxTrace, encodeL5dCtxTrace } from "../tracing/trace-context.js";
 import { startSpanReceiver, type ZipkinSpanJson } from "./span-receiver.testkit.js";
-import { EMPTY_GRPC_FRAME, freePort, h2request, startTestDaemon } from "./support.js";
+import { EMPTY_GRPC_FRAME, freePort, h2request, recorder, startTestDaemon } from "./support.js";
 
 const cleanup: Array<() => PromiseLike<unknown>> = [];
 afterEach(async () => {
@@ -55,27 +53,6 @@ routers:
     await d[Symbol.asyncDispose]();
   });
   return d;
-}
-
-/** A backend that records request headers and answers a gRPC OK. */
-async function recorder() {
-  const seen: IncomingHttpHeaders[] = [];
-  const server = createH2Server();
-  server.on("stream", (stream, headers) => {
-    seen.push(headers);
-    stream.on("data", () => {});
-    stream.on("end", () => {
-      stream.respond(
-        { ":status": 200, "content-type": "application/grpc" },
-        { waitForTrailers: true },
-      );
-      stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
-      stream.end(Buffer.from([0, 0, 0, 0, 2, 0x0a, 0x00]));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  cleanup.push(() => new Promise((r) => server.close(r)));
-  return { port: (server.address() as AddressInfo).port, seen };
 }
 
 const grpcHeaders = (path: string, extra: Record<string, string> = {}) => ({
@@ -182,7 +159,7 @@ describe("tracing", () => {
   it("continues a caller's l5d-ctx-trace, honours its sampling decision, and hands the app l5d-ctx-trace, l5d-reqid and B3", async () => {
     const rx = await startSpanReceiver();
     cleanup.push(() => rx.close());
-    const app = await recorder();
+    const app = await recorder(cleanup);
     const ports = { out: await freePort(), in: await freePort() };
     await linker(
       telemetry(rx.port, 0),
@@ -225,7 +202,7 @@ describe("tracing", () => {
   it("reads B3 from an app, samples by l5d-sample when no decision was made, and records nothing at rate 0", async () => {
     const rx = await startSpanReceiver();
     cleanup.push(() => rx.close());
-    const app = await recorder();
+    const app = await recorder(cleanup);
     const ports = { out: await freePort(), in: await freePort() };
     await linker(
       telemetry(rx.port, 0),
@@ -265,7 +242,7 @@ describe("tracing", () => {
   });
 
   it("propagates trace context without any tracing telemeter (as Linkerd), leaving sampling undecided", async () => {
-    const app = await recorder();
+    const app = await recorder(cleanup);
     const ports = { out: await freePort(), in: await freePort() };
     await linker("", `/svc => /$/inet/127.0.0.1/${app.port};`, "/svc => /$/nil;", ports);
     await h2request(`127.0.0.1:${ports.out}`, grpcHeaders("/svc.Echo/Call"), EMPTY_GRPC_FRAME);

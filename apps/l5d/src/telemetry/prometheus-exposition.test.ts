@@ -1,6 +1,6 @@
 import { MetricsRegistry } from "@l5d/h2-proxy";
 import { describe, expect, it } from "vitest";
-import { toPrometheusText } from "./prometheus-exposition.js";
+import { parseMetricName, toPrometheusText } from "./prometheus-exposition.js";
 import { parsePrometheusText } from "./prometheus-parse.testkit.js";
 
 describe("Prometheus exposition", () => {
@@ -39,5 +39,29 @@ describe("Prometheus exposition", () => {
     expect(families.get("rt:server:connections")!.samples[0]!.value).toBe(2);
     // the registry reads a non-finite gauge as 0; the odd name is sanitised
     expect(families.get("jvm_like:odd_name")!.samples[0]!.value).toBe(0);
+  });
+});
+
+describe("parseMetricName", () => {
+  it("lifts router, server, service and client scopes into labels as Linkerd does", () => {
+    expect(parseMetricName("rt/outgoing/server/0.0.0.0/4140/requests")).toEqual({
+      name: "rt:server:requests",
+      labels: [
+        ["rt", "outgoing"],
+        ["server", "0.0.0.0/4140"],
+      ],
+    });
+    expect(parseMetricName("rt/outgoing/service/svc/helloworld.World/requests")).toEqual({
+      name: "rt:service:requests",
+      labels: [
+        ["rt", "outgoing"],
+        ["service", "svc/helloworld.World"],
+      ],
+    });
+    expect(
+      parseMetricName(
+        "rt/incoming/client/%/io.l5d.k8s.localnode/10.196.1.5/#/io.l5d.k8s/default/grpc/world-v1/success",
+      ).labels[1],
+    ).toEqual(["client", "%/io.l5d.k8s.localnode/10.196.1.5/#/io.l5d.k8s/default/grpc/world-v1"]);
   });
 });

@@ -6,7 +6,7 @@
  * with `quantile` labels, `_sum` and `_count`; Linkerd's `_avg` is its own gauge family), so
  * strict parsers accept it.
  */
-import { type MetricsRegistry, parseMetricName } from "@l5d/h2-proxy";
+import type { MetricsRegistry } from "@l5d/h2-proxy";
 
 type FamilyType = "counter" | "gauge" | "summary";
 
@@ -36,6 +36,44 @@ function metricName(s: string): string {
 
 function escapeLabel(v: string): string {
   return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
+interface Parsed {
+  readonly name: string;
+  readonly labels: ReadonlyArray<readonly [string, string]>;
+}
+
+/**
+ * Splits a flat metric name into a Prometheus name and labels: the router, server, service and
+ * client scopes become the `rt`, `server`, `service` and `client` labels.
+ */
+export function parseMetricName(flat: string, prefix = ""): Parsed {
+  const segs = flat.split("/");
+  if (segs[0] === "rt" && segs.length >= 4) {
+    const rt = segs[1]!;
+    const kind = segs[2]!;
+    const stat = segs[segs.length - 1]!;
+    if (kind === "server" && segs.length >= 6) {
+      return {
+        name: metricName(`${prefix}rt:server:${segs.slice(5).join(":")}`),
+        labels: [
+          ["rt", rt],
+          ["server", `${segs[3]}/${segs[4]}`],
+        ],
+      };
+    }
+    if ((kind === "service" || kind === "client") && segs.length >= 5) {
+      return {
+        name: metricName(`${prefix}rt:${kind}:${stat}`),
+        labels: [
+          ["rt", rt],
+          [kind, segs.slice(3, -1).join("/")],
+        ],
+      };
+    }
+    return { name: metricName(`${prefix}rt:${segs.slice(2).join(":")}`), labels: [["rt", rt]] };
+  }
+  return { name: metricName(prefix + segs.join(":")), labels: [] };
 }
 
 function labelText(labels: ReadonlyArray<readonly [string, string]>): string {
