@@ -10,6 +10,7 @@ import {
   responseClassifierFactories,
 } from "@l5d/h2-proxy";
 import * as namers from "@l5d/namers";
+import { ingressIdentifierFactory } from "./identifier-ingress.js";
 import { otlpTelemeterFactory } from "./telemetry/otlp-telemeter.js";
 import { prometheusTelemeterFactory } from "./telemetry/prometheus-telemeter.js";
 import { recentRequestsTelemeterFactory } from "./telemetry/recent-requests-telemeter.js";
@@ -37,7 +38,7 @@ export function createRegistries(): Registries {
       list("transformerFactories"),
       list("k8sTransformerFactories"),
     ),
-    identifiers: registry("identifier", identifierFactories),
+    identifiers: registry("identifier", identifierFactories, [ingressIdentifierFactory]),
     interpreters: registry("interpreter", list("interpreterFactories")),
     telemeters: registry("telemeter", [
       prometheusTelemeterFactory,

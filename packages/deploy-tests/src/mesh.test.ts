@@ -43,6 +43,11 @@ async function freePort(): Promise<number> {
   });
 }
 
+// testcontainers reads these from process.env: no Ryuk image can be pulled here, and the
+// engine is on loopback (the container-engine README's settings, for runs without its env)
+process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
+process.env.TESTCONTAINERS_HOST_OVERRIDE ??= "127.0.0.1";
+
 const env: NodeJS.ProcessEnv = {
   ...process.env,
   DOCKER_BUILDKIT: "0",

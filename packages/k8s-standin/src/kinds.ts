@@ -1,7 +1,7 @@
 /** The resource kinds the stand-in serves, with their REST names. */
 
 export interface KindInfo {
-  /** `Service`, `Endpoints`, `Pod`, `Namespace`, `EndpointSlice`. */
+  /** `Service`, `Endpoints`, `Pod`, `Namespace`, `EndpointSlice`, `Ingress`. */
   readonly kind: string;
   /** The REST collection name (`services`). */
   readonly plural: string;
@@ -24,6 +24,13 @@ export const KINDS: readonly KindInfo[] = [
     group: "discovery.k8s.io",
     namespaced: true,
   },
+  {
+    kind: "Ingress",
+    plural: "ingresses",
+    apiVersion: "networking.k8s.io/v1",
+    group: "networking.k8s.io",
+    namespaced: true,
+  },
 ];
 
 /** Finds a kind by its kind name or plural, case-insensitively (`Service`, `services`, `svc`). */
@@ -34,6 +41,7 @@ export function kindInfo(name: string): KindInfo | undefined {
     ep: "endpoints",
     ns: "namespaces",
     po: "pods",
+    ing: "ingresses",
   };
   const wanted = alias[n] ?? n;
   return KINDS.find((k) => k.kind.toLowerCase() === wanted || k.plural === wanted);

@@ -248,6 +248,49 @@ describe("k8s stand-in", () => {
     expect(ok.status).toBe(200);
   });
 
+  it("serves networking.k8s.io/v1 Ingresses: namespaced and cluster-wide list and watch", async () => {
+    const ing = (name: string, namespace: string) => ({
+      apiVersion: "networking.k8s.io/v1",
+      kind: "Ingress",
+      metadata: { name, namespace },
+      spec: { defaultBackend: { service: { name: "web", port: { number: 80 } } } },
+    });
+    s = await startStandin({ objects: [ing("a", "default"), ing("b", "other")] });
+    const base = `${s.url}/apis/networking.k8s.io/v1`;
+    const ns = (await (await fetch(`${base}/namespaces/default/ingresses`)).json()) as {
+      kind: string;
+      apiVersion: string;
+      items: { metadata: { name: string } }[];
+    };
+    expect(ns.kind).toBe("IngressList");
+    expect(ns.apiVersion).toBe("networking.k8s.io/v1");
+    expect(ns.items.map((i) => i.metadata.name)).toEqual(["a"]);
+    const all = (await (await fetch(`${base}/ingresses`)).json()) as {
+      metadata: { resourceVersion: string };
+      items: { metadata: { name: string; namespace: string } }[];
+    };
+    expect(all.items.map((i) => `${i.metadata.namespace}/${i.metadata.name}`).sort()).toEqual([
+      "default/a",
+      "other/b",
+    ]);
+    const from = all.metadata.resourceVersion;
+    const watching = readWatch(
+      `${base}/ingresses?watch=true&resourceVersion=${from}`,
+      (l) => l.length >= 2,
+    );
+    for (let i = 0; i < 200 && s.openWatches === 0; i++)
+      await new Promise((r) => setTimeout(r, 25));
+    s.apply(ing("c", "third"));
+    expect(s.delete("ing", "default", "a")).toBe(true);
+    const { lines } = await watching;
+    expect(lines.map((l) => [l.type, l.object.kind, l.object.metadata?.name])).toEqual([
+      ["ADDED", "Ingress", "c"],
+      ["DELETED", "Ingress", "a"],
+    ]);
+    expect(s.delete("Namespace", undefined, "other")).toBe(true);
+    expect(s.list("Ingress").map((o) => o.metadata.name)).toEqual(["c"]);
+  });
+
   it("parses multi-document fixtures and List objects", () => {
     const objs = parseFixtures(
       "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n---\nkind: List\nitems:\n- kind: Pod\n  metadata: {name: b}\n",

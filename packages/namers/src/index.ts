@@ -16,7 +16,15 @@ export {
   defaultInterpreterFactory,
   defaultInterpreterSchema,
 } from "./interpreter-default.js";
-export { K8sApi, type K8sConnection, makeKubeConfig, SERVICE_ACCOUNT_DIR } from "./k8s-api.js";
+export {
+  K8sApi,
+  type K8sConnection,
+  type K8sNamespace,
+  type K8sObj,
+  type K8sResource,
+  makeKubeConfig,
+  SERVICE_ACCOUNT_DIR,
+} from "./k8s-api.js";
 export { type BackoffOptions, JitteredBackoff } from "./k8s-backoff.js";
 export { K8sApiError, K8sConfigError } from "./k8s-errors.js";
 export {
@@ -30,6 +38,13 @@ export {
   localNodeFactory,
   type MountedK8sNamer,
 } from "./k8s-plugins.js";
+export {
+  Reflector,
+  type ReflectorLogger,
+  type ReflectorOptions,
+  type ReflectorPhase,
+  type ReflectorStats,
+} from "./k8s-reflector.js";
 export { sameSlash24 } from "./k8s-transformer-support.js";
 export { buildInterpreter, buildTransformers, mountNamers, PluginBuildError } from "./mount.js";
 export {

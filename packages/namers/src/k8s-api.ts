@@ -4,14 +4,50 @@
  * (HTTPS with the mounted CA and token), typed lists through CoreV1Api / DiscoveryV1Api, and
  * watches through `Watch`.
  */
+import { createRequire } from "node:module";
 import { join } from "node:path";
-import { CoreV1Api, DiscoveryV1Api, KubeConfig, Watch } from "@kubernetes/client-node";
+import type * as K8sClient from "@kubernetes/client-node";
+import type {
+  CoreV1Api,
+  DiscoveryV1Api,
+  KubeConfig,
+  NetworkingV1Api,
+  Watch,
+} from "@kubernetes/client-node";
 import { K8sApiError, K8sConfigError } from "./k8s-errors.js";
+
+let k8sClient: typeof K8sClient | undefined;
+/**
+ * `@kubernetes/client-node`, loaded on first use (Node ≥ 20.19 `require()`s ES modules): it costs
+ * ~70 MB of RSS and ~0.5 s of startup, which only configs with a k8s namer should pay (issue #9).
+ */
+function client(): typeof K8sClient {
+  k8sClient ??= createRequire(import.meta.url)("@kubernetes/client-node") as typeof K8sClient;
+  return k8sClient;
+}
 
 /** Where the service account's files are mounted in a pod. */
 export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 
-export type K8sResource = "endpoints" | "services" | "endpointslices";
+/** `ingresses` are `networking.k8s.io/v1` Ingresses (the `io.l5d.ingress` identifier). */
+export type K8sResource = "endpoints" | "services" | "endpointslices" | "ingresses";
+
+/** A namespace, or `null` for every namespace (cluster-wide list and watch). */
+export type K8sNamespace = string | null;
+
+function collectionPath(resource: K8sResource, namespace: K8sNamespace): string {
+  const ns = namespace === null ? "" : `/namespaces/${encodeURIComponent(namespace)}`;
+  switch (resource) {
+    case "endpointslices":
+      return `/apis/discovery.k8s.io/v1${ns}/endpointslices`;
+    case "ingresses":
+      return `/apis/networking.k8s.io/v1${ns}/ingresses`;
+    default:
+      return `/api/v1${ns}/${resource}`;
+  }
+}
+
+const where = (namespace: K8sNamespace) => (namespace === null ? "all namespaces" : namespace);
 
 /** How to reach the API. */
 export type K8sConnection =
@@ -35,6 +71,7 @@ export type K8sConnection =
 export interface K8sObj {
   readonly metadata?: {
     readonly name?: string;
+    readonly namespace?: string;
     readonly resourceVersion?: string;
     readonly labels?: Readonly<Record<string, string>>;
   };
@@ -43,7 +80,7 @@ export interface K8sObj {
 
 export function makeKubeConfig(conn: K8sConnection): KubeConfig {
   if (conn.mode === "kubeConfig") return conn.kubeConfig;
-  const kc = new KubeConfig();
+  const kc = new (client().KubeConfig)();
   if (conn.mode === "proxy") {
     const host =
       conn.host.includes(":") && !conn.host.startsWith("[") ? `[${conn.host}]` : conn.host;
@@ -93,30 +130,28 @@ export interface WatchHandle {
 export class K8sApi {
   readonly #core: CoreV1Api;
   readonly #discovery: DiscoveryV1Api;
+  readonly #networking: NetworkingV1Api;
   readonly #watch: Watch;
   /** The API server URL, for logs and the namer state. */
   readonly server: string;
 
   constructor(readonly kubeConfig: KubeConfig) {
-    this.#core = kubeConfig.makeApiClient(CoreV1Api);
-    this.#discovery = kubeConfig.makeApiClient(DiscoveryV1Api);
-    this.#watch = new Watch(kubeConfig);
+    const k8s = client();
+    this.#core = kubeConfig.makeApiClient(k8s.CoreV1Api);
+    this.#discovery = kubeConfig.makeApiClient(k8s.DiscoveryV1Api);
+    this.#networking = kubeConfig.makeApiClient(k8s.NetworkingV1Api);
+    this.#watch = new k8s.Watch(kubeConfig);
     this.server = kubeConfig.getCurrentCluster()?.server ?? "";
   }
 
   async list(
     resource: K8sResource,
-    namespace: string,
+    namespace: K8sNamespace,
     labelSelector?: string,
   ): Promise<ListResult> {
-    const req = labelSelector === undefined ? { namespace } : { namespace, labelSelector };
+    const sel = labelSelector === undefined ? {} : { labelSelector };
     try {
-      const list =
-        resource === "endpoints"
-          ? await this.#core.listNamespacedEndpoints(req)
-          : resource === "services"
-            ? await this.#core.listNamespacedService(req)
-            : await this.#discovery.listNamespacedEndpointSlice(req);
+      const list = await this.#listRaw(resource, namespace, sel);
       return {
         items: (list.items ?? []) as unknown as K8sObj[],
         resourceVersion: list.metadata?.resourceVersion ?? "",
@@ -124,9 +159,39 @@ export class K8sApi {
     } catch (e) {
       const code = (e as { code?: unknown }).code;
       throw new K8sApiError(
-        `list ${resource} in ${namespace}: ${e instanceof Error ? e.message : String(e)}`,
+        `list ${resource} in ${where(namespace)}: ${e instanceof Error ? e.message : String(e)}`,
         typeof code === "number" ? code : undefined,
       );
+    }
+  }
+
+  #listRaw(
+    resource: K8sResource,
+    namespace: K8sNamespace,
+    sel: { labelSelector?: string },
+  ): Promise<{ items?: unknown[]; metadata?: { resourceVersion?: string } }> {
+    if (namespace === null) {
+      switch (resource) {
+        case "endpoints":
+          return this.#core.listEndpointsForAllNamespaces(sel);
+        case "services":
+          return this.#core.listServiceForAllNamespaces(sel);
+        case "endpointslices":
+          return this.#discovery.listEndpointSliceForAllNamespaces(sel);
+        case "ingresses":
+          return this.#networking.listIngressForAllNamespaces(sel);
+      }
+    }
+    const req = { namespace, ...sel };
+    switch (resource) {
+      case "endpoints":
+        return this.#core.listNamespacedEndpoints(req);
+      case "services":
+        return this.#core.listNamespacedService(req);
+      case "endpointslices":
+        return this.#discovery.listNamespacedEndpointSlice(req);
+      case "ingresses":
+        return this.#networking.listNamespacedIngress(req);
     }
   }
 
@@ -136,15 +201,12 @@ export class K8sApi {
    */
   watch(
     resource: K8sResource,
-    namespace: string,
+    namespace: K8sNamespace,
     opts: { readonly resourceVersion: string; readonly labelSelector?: string | undefined },
     onEvent: (type: string, object: K8sObj) => void,
     onDone: (err: K8sApiError | null) => void,
   ): WatchHandle {
-    const path =
-      resource === "endpointslices"
-        ? `/apis/discovery.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/endpointslices`
-        : `/api/v1/namespaces/${encodeURIComponent(namespace)}/${resource}`;
+    const path = collectionPath(resource, namespace);
     const query: Record<string, string> = {
       resourceVersion: opts.resourceVersion,
       allowWatchBookmarks: "true",
@@ -159,7 +221,7 @@ export class K8sApi {
       const code = (err as { statusCode?: unknown }).statusCode;
       onDone(
         new K8sApiError(
-          `watch ${resource} in ${namespace}: ${err instanceof Error ? err.message : String(err)}`,
+          `watch ${resource} in ${where(namespace)}: ${err instanceof Error ? err.message : String(err)}`,
           typeof code === "number" ? code : undefined,
         ),
       );

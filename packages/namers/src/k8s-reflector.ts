@@ -4,7 +4,7 @@
  * the last seen version when the stream ends; re-list on `410 Gone` (or any ERROR event);
  * reconnect with jittered backoff on connection loss; take BOOKMARK versions.
  */
-import type { K8sApi, K8sObj, K8sResource, WatchHandle } from "./k8s-api.js";
+import type { K8sApi, K8sNamespace, K8sObj, K8sResource, WatchHandle } from "./k8s-api.js";
 import { type BackoffOptions, JitteredBackoff } from "./k8s-backoff.js";
 import type { K8sApiError } from "./k8s-errors.js";
 
@@ -17,7 +17,8 @@ export interface ReflectorLogger {
 export interface ReflectorOptions {
   readonly api: K8sApi;
   readonly resource: K8sResource;
-  readonly namespace: string;
+  /** `null` watches every namespace; objects are then keyed `<namespace>/<name>`. */
+  readonly namespace: K8sNamespace;
   readonly labelSelector?: string | undefined;
   readonly backoff?: BackoffOptions | undefined;
   readonly log?: ReflectorLogger | undefined;
@@ -40,6 +41,7 @@ export interface ReflectorStats {
 export type ReflectorPhase = "listing" | "watching" | "backoff" | "closed";
 
 export class Reflector {
+  /** By name (or `<namespace>/<name>` for a cluster-wide reflector). */
   readonly objects = new Map<string, K8sObj>();
   readonly stats: ReflectorStats = {
     lists: 0,
@@ -84,8 +86,8 @@ export class Reflector {
       if (this.#isClosed()) return;
       this.objects.clear();
       for (const item of list.items) {
-        const name = item.metadata?.name;
-        if (name) this.objects.set(name, item);
+        const key = this.#key(item);
+        if (key) this.objects.set(key, item);
       }
       this.resourceVersion = list.resourceVersion;
       this.synced = true;
@@ -119,10 +121,10 @@ export class Reflector {
           case "DELETED": {
             this.stats.events++;
             if (rv) this.resourceVersion = rv;
-            const name = object.metadata?.name;
-            if (!name) return;
-            if (type === "DELETED") this.objects.delete(name);
-            else this.objects.set(name, object);
+            const key = this.#key(object);
+            if (!key) return;
+            if (type === "DELETED") this.objects.delete(key);
+            else this.objects.set(key, object);
             this.opts.onChange();
             return;
           }
@@ -160,6 +162,12 @@ export class Reflector {
         this.#schedule(this.#backoff.next(), () => this.#startWatch());
       },
     );
+  }
+
+  #key(o: K8sObj): string | undefined {
+    const name = o.metadata?.name;
+    if (!name) return undefined;
+    return this.opts.namespace === null ? `${o.metadata?.namespace ?? ""}/${name}` : name;
   }
 
   #isClosed(): boolean {

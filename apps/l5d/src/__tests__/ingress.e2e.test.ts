@@ -1,0 +1,135 @@
+/**
+ * `io.l5d.ingress` end to end: a real daemon whose identifier and k8s namer both talk to the API
+ * stand-in, real gRPC servers and clients on loopback, the request's `:authority` choosing the
+ * Ingress rule (tutorial (g.2)).
+ */
+import { credentials } from "@grpc/grpc-js";
+import { callGreeting, startHelloWorldServer } from "@l5d/helloworld";
+import { type K8sObject, pod, service, startStandin } from "@l5d/k8s-standin";
+import { WorldClient } from "@l5d/proto";
+import { afterEach, describe, expect, it } from "vitest";
+import { freePort, startTestDaemon } from "./support.js";
+
+const cleanup: Array<() => PromiseLike<unknown> | unknown> = [];
+afterEach(async () => {
+  while (cleanup.length) await cleanup.pop()!();
+});
+
+/** A Service `name` (port 80, named grpc) backed by one pod on 127.0.0.1:`port`. */
+function backend(name: string, port: number): K8sObject[] {
+  return [
+    service({
+      name,
+      selector: { app: name },
+      ports: [{ name: "grpc", port: 80, targetPort: "grpc" }],
+    }),
+    pod({
+      name: `${name}-0`,
+      labels: { app: name },
+      ip: "127.0.0.1",
+      containerPorts: [{ name: "grpc", containerPort: port }],
+    }),
+  ];
+}
+
+function ingress(serviceName: string): K8sObject {
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "Ingress",
+    metadata: { name: "hello-world", namespace: "default" },
+    spec: {
+      rules: [
+        {
+          host: "world.example",
+          http: {
+            paths: [
+              {
+                path: "/helloworld\\.World/.*",
+                pathType: "ImplementationSpecific",
+                backend: { service: { name: serviceName, port: { number: 80 } } },
+              },
+            ],
+          },
+        },
+      ],
+    },
+  };
+}
+
+/** One `helloworld.World/Greeting` call with this `:authority`. */
+async function greet(addr: string, authority: string): Promise<string> {
+  const client = new WorldClient(addr, credentials.createInsecure(), {
+    "grpc.default_authority": authority,
+  });
+  try {
+    return await callGreeting(client, { service: "World", timeoutMs: 5000 });
+  } finally {
+    client.close();
+  }
+}
+
+describe("io.l5d.ingress identifier in a daemon", () => {
+  it("routes by the Ingress rule for the :authority and follows Ingress changes live", async () => {
+    const world = await startHelloWorldServer({ addr: "127.0.0.1:0", text: "world" });
+    cleanup.push(() => world.close());
+    const earth = await startHelloWorldServer({ addr: "127.0.0.1:0", text: "earth" });
+    cleanup.push(() => earth.close());
+    const s = await startStandin({
+      objects: [...backend("world", world.port), ...backend("earth", earth.port), ingress("world")],
+    });
+    cleanup.push(() => s.close());
+
+    const [adminPort, port] = [await freePort(), await freePort()];
+    const d = await startTestDaemon(`
+admin: {port: ${adminPort}}
+namers:
+- kind: io.l5d.k8s
+  host: 127.0.0.1
+  port: ${s.port}
+routers:
+- protocol: h2
+  label: ingress
+  identifier: {kind: io.l5d.ingress, host: 127.0.0.1, port: ${s.port}}
+  dtab: /svc => /#/io.l5d.k8s;
+  servers: [{port: ${port}}]
+`);
+    cleanup.push(() => d[Symbol.asyncDispose]());
+    const addr = d.addr("ingress");
+
+    // the identifier lists Ingresses at startup; allow it a bounded moment to sync
+    let msg: string | Error = new Error("not called");
+    for (let i = 0; i < 100; i++) {
+      msg = await greet(addr, "world.example:4140").catch((e: Error) => e);
+      if (msg === "world!") break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(msg).toBe("world!");
+
+    const wrongHost = await greet(addr, "nobody.example").catch((e: Error) => e);
+    expect(wrongHost).toBeInstanceOf(Error);
+    expect(String(wrongHost)).toContain("no ingress rule matches");
+
+    const m = await d.metrics();
+    expect(m["rt/ingress/service/svc/default/80/world/requests"]).toBeGreaterThanOrEqual(1);
+
+    s.apply(ingress("earth"));
+    for (let i = 0; i < 100 && msg !== "earth!"; i++) {
+      msg = await greet(addr, "world.example").catch((e: Error) => e);
+      if (msg !== "earth!") await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(msg).toBe("earth!");
+
+    s.delete("Ingress", "default", "hello-world");
+    for (let i = 0; i < 100 && typeof msg === "string"; i++) {
+      msg = await greet(addr, "world.example").catch((e: Error) => e);
+      if (typeof msg === "string") await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(String(msg)).toContain("no ingress rule matches");
+
+    // shutdown closes the identifier's watch (and the namer's)
+    expect(s.openWatches).toBeGreaterThan(0);
+    await d[Symbol.asyncDispose]();
+    for (let i = 0; i < 200 && s.openWatches > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(s.openWatches).toBe(0);
+  });
+});
