@@ -18,7 +18,7 @@ for (const d of dirs) rmSync(join(root, d, ".vitest-report.json"), { force: true
 const extra = process.argv.slice(2);
 const r = spawnSync(
   "pnpm",
-  ["exec", "turbo", "run", "test", "--continue", "--concurrency=3", ...extra],
+  ["exec", "turbo", "run", "test", "--continue", "--concurrency=2", ...extra],
   {
     cwd: root,
     stdio: "inherit",

@@ -16,7 +16,9 @@ export {
   type H2cServer,
   type H2cServerOptions,
   type HeaderEdits,
+  hasSlowAsyncBind,
   type IncomingProxyRequest,
+  installFastAsyncBind,
   isGrpcContentType,
   isHopByHop,
   type LocalError,
@@ -35,6 +37,16 @@ export {
 } from "./dataplane/index.js";
 export { Histogram, type HistogramSnapshot } from "./metrics/histogram.js";
 export { Counter, Gauge, MetricsRegistry, scopeOf } from "./metrics/metrics-registry.js";
+export {
+  encodeLiteralBlock,
+  type HeaderField,
+  HpackDecoder,
+  HpackError,
+  type RelayRequest,
+  type RelayServer,
+  type RelayServerOptions,
+  startRelayServer,
+} from "./relay/index.js";
 export {
   type Backoff,
   type BackoffConfig,

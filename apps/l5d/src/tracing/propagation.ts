@@ -152,9 +152,7 @@ export function writeTraceHeaders(
 
 /** True when a request carries any B3 context header (then B3 is written onward too). */
 export function hasB3(h: IncomingHttpHeaders): boolean {
-  return (
-    h[B3_SINGLE] !== undefined || h[B3_TRACE_ID] !== undefined || h[B3_SPAN_ID] !== undefined
-  );
+  return h[B3_SINGLE] !== undefined || h[B3_TRACE_ID] !== undefined || h[B3_SPAN_ID] !== undefined;
 }
 
 /** Headers the next hop must not get from the incoming request. */

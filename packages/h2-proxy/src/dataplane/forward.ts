@@ -240,10 +240,7 @@ class Exchange {
 
   // ---- response direction: upstream → downstream ----
 
-  onResponse(
-    headers: IncomingHttpHeaders & IncomingHttpStatusHeader,
-    flags: number,
-  ): void {
+  onResponse(headers: IncomingHttpHeaders & IncomingHttpStatusHeader, flags: number): void {
     this.replay = null;
     this.status = Number(headers[":status"]);
     const down = this.down;

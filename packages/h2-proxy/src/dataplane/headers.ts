@@ -43,7 +43,7 @@ export function forwardHeaders(
   for (const name in incoming) {
     const value = incoming[name];
     if (value === undefined || isHopByHop(name, value)) continue;
-    if (remove !== undefined && remove.includes(name)) continue;
+    if (remove?.includes(name)) continue;
     out[name] = value;
   }
   if (edits !== undefined) {

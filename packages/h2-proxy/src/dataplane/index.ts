@@ -5,6 +5,7 @@ export {
   grpcStatusForRstCode,
   H2Code,
 } from "./errors.js";
+export { hasSlowAsyncBind, installFastAsyncBind } from "./fast-async-bind.js";
 export { type ForwardOptions, type ForwardResult, forward } from "./forward.js";
 export { encodeGrpcTimeout, parseGrpcTimeout } from "./grpc-timeout.js";
 export { type H2cServer, type H2cServerOptions, startH2cServer } from "./h2c-server.js";
