@@ -33,15 +33,17 @@ import {
   MetricsRegistry,
   P2cBalancer,
   type ProxyServer,
+  type RelayRequest,
   type ResponseClassifier,
   ServerScope,
   type ServicePolicy,
   startProxyServer,
+  startRelayServer,
   UpstreamPool,
 } from "@l5d/h2-proxy";
 import type { Logger } from "pino";
 import type { Telemeter } from "./telemetry/telemeter.js";
-import { Tracer } from "./tracing/tracer.js";
+import { type TracedServer, Tracer } from "./tracing/tracer.js";
 
 export interface RunningServer {
   readonly router: string;
@@ -288,15 +290,18 @@ async function startServer(
     rr.router.handle(req, scope);
   };
   try {
-    const proxy = await startProxyServer({
-      host: s.ip,
-      port: s.port,
-      maxConcurrentStreams: s.maxConcurrentStreamsPerConnection,
-      initialWindowSize: s.initialStreamWindowBytes,
-      maxHeaderListSize: s.maxHeaderListBytes,
-      pool: rr.pool,
-      onRequest,
-    });
+    const proxy =
+      s.dataPlane === "relay"
+        ? await startRelay(rr, s, scope, tracer, traced)
+        : await startProxyServer({
+            host: s.ip,
+            port: s.port,
+            maxConcurrentStreams: s.maxConcurrentStreamsPerConnection,
+            initialWindowSize: s.initialStreamWindowBytes,
+            maxHeaderListSize: s.maxHeaderListBytes,
+            pool: rr.pool,
+            onRequest,
+          });
     traced.port = proxy.port;
     metrics.gauge(
       `rt/${rr.config.label}/server/${s.ip}/${s.port}/connections`,
@@ -308,4 +313,42 @@ async function startServer(
     log.error({ err: (e as Error).message }, "cannot start server");
     throw new LinkerBuildError(`routers[${rr.config.label}].servers ${s.ip}:${s.port}`, e);
   }
+}
+
+/**
+ * A server on the frame-level relay (`dataPlane: relay`, issue #9 prototype): requests reach the
+ * router without stream objects, so they take its plain forward path (no retries, no requeues;
+ * deadlines are enforced by the relay; see docs/performance.md).
+ */
+async function startRelay(
+  rr: RunningRouter,
+  s: ServerConfig,
+  scope: ServerScope,
+  tracer: Tracer,
+  traced: TracedServer,
+): Promise<ProxyServer> {
+  const relay = await startRelayServer({
+    host: s.ip,
+    port: s.port,
+    onRequest(incoming: RelayRequest) {
+      if (s.clearContext) {
+        for (const k of Object.keys(incoming.headers)) {
+          if (k.startsWith(CTX_PREFIX) || k === "l5d-dtab") delete incoming.headers[k];
+        }
+      }
+      rr.router.handle(tracer.wrap(incoming, traced), scope);
+    },
+  });
+  return {
+    host: relay.host,
+    port: relay.port,
+    pool: rr.pool,
+    get connections() {
+      return relay.connections;
+    },
+    get streams() {
+      return relay.streams;
+    },
+    close: () => relay.close(),
+  };
 }

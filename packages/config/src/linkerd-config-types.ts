@@ -42,6 +42,12 @@ export interface ServerConfig extends H2Settings {
   readonly clearContext: boolean;
   /** Default 1000 (Linkerd ≥1.5.1). */
   readonly maxConcurrentStreamsPerConnection: number;
+  /**
+   * The data plane serving this server (l5d-ts extension, issue #9). `node` (default): node:http2
+   * streams, every feature. `relay`: the frame-level relay prototype (HTTP/2 frames relayed on raw
+   * sockets; no requeues or retries, no h2c Upgrade, no stream limit, no maxConcurrentRequests).
+   */
+  readonly dataPlane: "node" | "relay";
   /** Announcer names (accepted; announcers are not implemented). */
   readonly announce?: readonly string[];
 }

@@ -220,6 +220,7 @@ describe("parseLinkerdConfig: the tutorial config", () => {
         ip: "0.0.0.0",
         clearContext: false,
         maxConcurrentStreamsPerConnection: 1000,
+        dataPlane: "node",
         initialStreamWindowBytes: 65535,
         maxFrameBytes: 16384,
         windowUpdateRatio: 0.99,
@@ -302,6 +303,15 @@ describe("parseLinkerdConfig: defaults and options", () => {
     expect(r?.dtab.dentries).toHaveLength(0);
     expect(c.namers).toEqual([]);
     expect(c.telemetry).toEqual([]);
+  });
+
+  it("selects a server's data plane: node (default) or the frame-level relay", () => {
+    const c = parseOk(
+      `routers:\n- protocol: h2\n  servers:\n  - {}\n  - {port: 4143, dataPlane: relay}\n`,
+    );
+    expect(c.routers[0]?.servers.map((s) => s.dataPlane)).toEqual(["node", "relay"]);
+    const errors = errorsOf(`routers:\n- protocol: h2\n  servers:\n  - {dataPlane: fast}\n`);
+    expect(errors.join("\n")).toMatch(/dataPlane/);
   });
 
   it("accepts a list of identifiers, custom prefixes and static clients", () => {

@@ -28,6 +28,14 @@ import {
 import { endpointOf, nowUs, type Span, type SpanEndpoint, type SpanSink } from "./span.js";
 import { newId, type TraceContext } from "./trace-context.js";
 
+/**
+ * What the tracer wraps: the data plane's request, with `stream` only when the data plane has
+ * stream objects (the frame-level relay has none: the server span then ends with the last forward).
+ */
+export type TraceableRequest = Omit<IncomingProxyRequest, "stream"> & {
+  readonly stream?: IncomingProxyRequest["stream"];
+};
+
 /** The server a request arrived on. */
 export interface TracedServer {
   readonly router: string;
@@ -59,7 +67,11 @@ export class Tracer {
   }
 
   /** Wraps a request as it arrives (after `clearContext`, before any routing). */
-  wrap(req: IncomingProxyRequest, server: TracedServer): IncomingProxyRequest {
+  wrap<R extends TraceableRequest>(
+    req: R,
+    server: TracedServer,
+  ): R extends IncomingProxyRequest ? IncomingProxyRequest : TraceableRequest;
+  wrap(req: TraceableRequest, server: TracedServer): TraceableRequest {
     const incoming = readIncomingTrace(req.headers);
     const p = incoming.parent;
     const debug = p?.debug === true;
@@ -117,8 +129,8 @@ function firstHeader(v: string | string[] | undefined): string {
 }
 
 /** The request as the router sees it, with tracing around `forward` and `respondError`. */
-class TracedRequest implements IncomingProxyRequest {
-  readonly #req: IncomingProxyRequest;
+class TracedRequest implements TraceableRequest {
+  readonly #req: TraceableRequest;
   readonly #ctx: TraceContext;
   readonly #server: TracedServer;
   readonly #b3Single: boolean;
@@ -135,7 +147,7 @@ class TracedRequest implements IncomingProxyRequest {
   #dst: Record<string, string> = {};
 
   constructor(
-    req: IncomingProxyRequest,
+    req: TraceableRequest,
     ctx: TraceContext,
     server: TracedServer,
     b3Single: boolean,
@@ -150,7 +162,7 @@ class TracedRequest implements IncomingProxyRequest {
     this.#tracer = tracer;
     this.#startUs = tracer ? nowUs() : 0;
     if (tracer) {
-      req.stream.once("close", () => {
+      req.stream?.once("close", () => {
         this.#closedAtUs = nowUs();
         if (this.#pending === 0) this.#emitServer();
       });
@@ -165,8 +177,9 @@ class TracedRequest implements IncomingProxyRequest {
     return this.#req.isGrpc;
   }
 
-  get stream() {
-    return this.#req.stream;
+  /** The server stream; undefined at run time on the frame-level relay (the router checks). */
+  get stream(): IncomingProxyRequest["stream"] {
+    return this.#req.stream as IncomingProxyRequest["stream"];
   }
 
   get aborted() {
@@ -252,6 +265,8 @@ class TracedRequest implements IncomingProxyRequest {
         error: r?.error?.message,
         debug: client.debug || undefined,
       });
+      // without a stream (frame-level relay) the exchange is over when its forward is
+      if (this.#req.stream === undefined) this.#closedAtUs = end;
       if (this.#closedAtUs !== undefined && this.#pending === 0) this.#emitServer();
     }
   }
@@ -263,6 +278,10 @@ class TracedRequest implements IncomingProxyRequest {
       this.#error = e.message;
     }
     this.#req.respondError(e);
+    if (this.#tracer && this.#req.stream === undefined && this.#pending === 0) {
+      this.#closedAtUs = nowUs();
+      this.#emitServer();
+    }
   }
 
   #name(): string {
@@ -299,7 +318,7 @@ class TracedRequest implements IncomingProxyRequest {
     const end = Math.max(this.#closedAtUs ?? nowUs(), this.#lastForwardEndUs);
     const tags = this.#commonTags();
     addStatusTags(tags, this.#status, this.#grpcStatus, this.#error);
-    const sock = this.#req.stream.session?.socket;
+    const sock = this.#req.stream?.session?.socket;
     const ctx = this.#ctx;
     tracer.emit({
       traceId: ctx.traceId,

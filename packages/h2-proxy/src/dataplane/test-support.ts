@@ -7,6 +7,7 @@
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import * as grpc from "@grpc/grpc-js";
+import { startRelayServer } from "../relay/relay-server.js";
 import { CLIENT_PREFACE, decodeFrames, encodeFrame, type Frame, FrameType } from "./h2-frames.js";
 import { type ProxyServer, type ProxyServerOptions, startProxyServer } from "./proxy-server.js";
 import { type Endpoint, UpstreamPool } from "./upstream-pool.js";
@@ -230,6 +231,7 @@ export async function startStaticProxy(
   } = {},
 ): Promise<StaticProxy> {
   const seen: http2.ServerHttp2Stream[] = [];
+  if (process.env.L5D_TEST_DATAPLANE === "relay") return startStaticRelay(target, opts);
   const server = await startProxyServer({
     host: "127.0.0.1",
     port: 0,
@@ -253,6 +255,51 @@ export async function startStaticProxy(
     port: server.port,
     endpoint: { host: "127.0.0.1", port: server.port },
     seen,
+    [Symbol.asyncDispose]: dispose,
+  };
+}
+
+/**
+ * The frame-level relay in place of the node:http2 data plane (`L5D_TEST_DATAPLANE=relay`, to
+ * see which data-plane tests the prototype passes). Its `pool` lists nothing and `seen` stays
+ * empty: the relay has no pool entries or stream objects.
+ */
+async function startStaticRelay(
+  target: Endpoint,
+  opts: { delayMs?: number; deadlineMs?: number } = {},
+): Promise<StaticProxy> {
+  const relay = await startRelayServer({
+    host: "127.0.0.1",
+    port: 0,
+    onRequest(req) {
+      const go = (): void => {
+        void req.forward(target, { set: { "l5d-test-hop": "1" } }, { deadlineMs: opts.deadlineMs });
+      };
+      if (opts.delayMs !== undefined) setTimeout(go, opts.delayMs);
+      else go();
+    },
+  });
+  const server: ProxyServer = {
+    host: relay.host,
+    port: relay.port,
+    pool: new UpstreamPool(),
+    get connections() {
+      return relay.connections;
+    },
+    get streams() {
+      return relay.streams;
+    },
+    close: () => relay.close(),
+  };
+  const dispose = async (): Promise<void> => {
+    await relay.close();
+    await server.pool.close();
+  };
+  return {
+    server,
+    port: relay.port,
+    endpoint: { host: "127.0.0.1", port: relay.port },
+    seen: [],
     [Symbol.asyncDispose]: dispose,
   };
 }

@@ -1,0 +1,286 @@
+/**
+ * One HTTP/2 connection as the relay sees it: frames parsed off a `net.Socket`, SETTINGS, PING
+ * and connection-level flow control handled here, stream frames handed to the owner. Header
+ * blocks (HEADERS + CONTINUATION) are joined and HPACK-decoded on this connection's decoder.
+ */
+import type { Socket } from "node:net";
+import { type HeaderField, HpackDecoder, HpackEncoder, HpackError } from "./hpack.js";
+
+export const FrameType = {
+  DATA: 0,
+  HEADERS: 1,
+  PRIORITY: 2,
+  RST_STREAM: 3,
+  SETTINGS: 4,
+  PUSH_PROMISE: 5,
+  PING: 6,
+  GOAWAY: 7,
+  WINDOW_UPDATE: 8,
+  CONTINUATION: 9,
+} as const;
+
+export const Flag = { END_STREAM: 1, ACK: 1, END_HEADERS: 4, PADDED: 8, PRIORITY: 0x20 } as const;
+
+/** The default window (RFC 9113 §6.9.2) and frame size. */
+export const DEFAULT_WINDOW = 65_535;
+const DEFAULT_MAX_FRAME = 16_384;
+
+export interface FrameHandler {
+  onHeaders(id: number, fields: HeaderField[], endStream: boolean): void;
+  /** `flowLen` is the frame's full payload length (padding included), owed back as window. */
+  onData(id: number, data: Buffer, endStream: boolean, flowLen: number): void;
+  onRstStream(id: number, code: number): void;
+  /** A stream-level WINDOW_UPDATE, or the peer's initial window changed (id 0, delta). */
+  onWindow(id: number, delta: number): void;
+  onGoaway(lastStreamId: number, code: number): void;
+  onClose(err: Error | undefined): void;
+}
+
+export function frameHeader(len: number, type: number, flags: number, id: number): Buffer {
+  const h = Buffer.allocUnsafe(9);
+  h.writeUIntBE(len, 0, 3);
+  h[3] = type;
+  h[4] = flags;
+  h.writeUInt32BE(id & 0x7fffffff, 5);
+  return h;
+}
+
+export class FrameConn {
+  /** Our send window on the connection (peer's receive window). */
+  sendWindow = DEFAULT_WINDOW;
+  /** The peer's SETTINGS_INITIAL_WINDOW_SIZE: each new stream's send window. */
+  peerInitialWindow = DEFAULT_WINDOW;
+  peerMaxFrame = DEFAULT_MAX_FRAME;
+  closed = false;
+  #buf: Buffer | undefined;
+  #prefaceLeft: number;
+  #block: Buffer[] | undefined;
+  #blockId = 0;
+  #blockEnd = false;
+  #recvConsumed = 0;
+  readonly #decoder = new HpackDecoder();
+  /** Our encoder towards this peer: blocks must be sent in the order they were encoded. */
+  encoder = new HpackEncoder();
+  handler!: FrameHandler;
+
+  constructor(
+    readonly socket: Socket,
+    /** Bytes of client preface still to skip (24 on the server side, 0 on the client side). */
+    prefaceBytes: number,
+  ) {
+    this.#prefaceLeft = prefaceBytes;
+    socket.on("data", (chunk: Buffer) => this.#onBytes(chunk));
+    socket.on("error", () => {});
+    socket.on("close", () => this.#closed(undefined));
+  }
+
+  #corked = false;
+  readonly #uncork = (): void => {
+    this.#corked = false;
+    this.socket.uncork();
+  };
+
+  /**
+   * Writes frames (already serialized). Writes of one tick are corked and leave in one
+   * writev: a relay emits many small frames per request, one syscall each would dominate.
+   */
+  write(...bufs: Buffer[]): void {
+    if (this.closed) return;
+    if (!this.#corked) {
+      this.#corked = true;
+      this.socket.cork();
+      process.nextTick(this.#uncork);
+    }
+    for (const b of bufs) this.socket.write(b);
+  }
+
+  frame(type: number, flags: number, id: number, payload?: Buffer): void {
+    const len = payload?.length ?? 0;
+    if (len === 0) this.write(frameHeader(0, type, flags, id));
+    else this.write(frameHeader(len, type, flags, id), payload as Buffer);
+  }
+
+  settings(entries: ReadonlyArray<readonly [number, number]> = []): void {
+    const p = Buffer.allocUnsafe(entries.length * 6);
+    entries.forEach(([k, v], i) => {
+      p.writeUInt16BE(k, i * 6);
+      p.writeUInt32BE(v, i * 6 + 2);
+    });
+    this.frame(FrameType.SETTINGS, 0, 0, p);
+  }
+
+  windowUpdate(id: number, inc: number): void {
+    const p = Buffer.allocUnsafe(4);
+    p.writeUInt32BE(inc, 0);
+    this.frame(FrameType.WINDOW_UPDATE, 0, id, p);
+  }
+
+  rstStream(id: number, code: number): void {
+    const p = Buffer.allocUnsafe(4);
+    p.writeUInt32BE(code, 0);
+    this.frame(FrameType.RST_STREAM, 0, id, p);
+  }
+
+  goaway(lastId: number, code: number): void {
+    const p = Buffer.allocUnsafe(8);
+    p.writeUInt32BE(lastId, 0);
+    p.writeUInt32BE(code, 4);
+    this.frame(FrameType.GOAWAY, 0, 0, p);
+  }
+
+  /** Encodes `fields` on this connection's encoder and sends them at once (HEADERS + CONTINUATION). */
+  headers(id: number, fields: Iterable<HeaderField>, endStream: boolean): void {
+    const block = this.encoder.encode(fields);
+    const max = this.peerMaxFrame;
+    const es = endStream ? Flag.END_STREAM : 0;
+    if (block.length <= max) {
+      this.frame(FrameType.HEADERS, es | Flag.END_HEADERS, id, block);
+      return;
+    }
+    this.frame(FrameType.HEADERS, es, id, block.subarray(0, max));
+    for (let off = max; off < block.length; off += max) {
+      const last = off + max >= block.length;
+      this.frame(
+        FrameType.CONTINUATION,
+        last ? Flag.END_HEADERS : 0,
+        id,
+        block.subarray(off, off + max),
+      );
+    }
+  }
+
+  /** Gives back receive window for bytes the owner has passed on (batched: half a window). */
+  consumed(n: number): void {
+    this.#recvConsumed += n;
+    if (this.#recvConsumed >= DEFAULT_WINDOW / 2) {
+      this.windowUpdate(0, this.#recvConsumed);
+      this.#recvConsumed = 0;
+    }
+  }
+
+  destroy(err?: Error): void {
+    this.socket.destroy();
+    this.#closed(err);
+  }
+
+  #closed(err: Error | undefined): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.handler.onClose(err);
+  }
+
+  #fail(code: number, why: string): void {
+    this.goaway(0, code);
+    this.destroy(new Error(why));
+  }
+
+  #onBytes(chunk: Buffer): void {
+    let buf = this.#buf === undefined ? chunk : Buffer.concat([this.#buf, chunk]);
+    if (this.#prefaceLeft > 0) {
+      const skip = Math.min(this.#prefaceLeft, buf.length);
+      this.#prefaceLeft -= skip;
+      buf = buf.subarray(skip);
+    }
+    let off = 0;
+    while (buf.length - off >= 9 && !this.closed) {
+      const len = buf.readUIntBE(off, 3);
+      if (buf.length - off < 9 + len) break;
+      const type = buf[off + 3] as number;
+      const flags = buf[off + 4] as number;
+      const id = buf.readUInt32BE(off + 5) & 0x7fffffff;
+      const payload = buf.subarray(off + 9, off + 9 + len);
+      off += 9 + len;
+      try {
+        this.#onFrame(type, flags, id, payload);
+      } catch (e) {
+        this.#fail(e instanceof HpackError ? 9 : 1, (e as Error).message);
+        return;
+      }
+    }
+    this.#buf = off === buf.length ? undefined : buf.subarray(off);
+  }
+
+  #onFrame(type: number, flags: number, id: number, p: Buffer): void {
+    if (this.#block !== undefined && type !== FrameType.CONTINUATION) {
+      throw new Error("expected CONTINUATION");
+    }
+    switch (type) {
+      case FrameType.DATA: {
+        let data = p;
+        if (flags & Flag.PADDED) data = p.subarray(1, p.length - (p[0] as number));
+        this.handler.onData(id, data, (flags & Flag.END_STREAM) !== 0, p.length);
+        return;
+      }
+      case FrameType.HEADERS: {
+        let start = 0;
+        let end = p.length;
+        if (flags & Flag.PADDED) {
+          start = 1;
+          end -= p[0] as number;
+        }
+        if (flags & Flag.PRIORITY) start += 5;
+        const frag = p.subarray(start, end);
+        const endStream = (flags & Flag.END_STREAM) !== 0;
+        if (flags & Flag.END_HEADERS) {
+          this.handler.onHeaders(id, this.#decoder.decode(frag), endStream);
+        } else {
+          this.#block = [Buffer.from(frag)];
+          this.#blockId = id;
+          this.#blockEnd = endStream;
+        }
+        return;
+      }
+      case FrameType.CONTINUATION: {
+        const block = this.#block;
+        if (block === undefined || id !== this.#blockId) throw new Error("unexpected CONTINUATION");
+        block.push(Buffer.from(p));
+        if (flags & Flag.END_HEADERS) {
+          this.#block = undefined;
+          this.handler.onHeaders(id, this.#decoder.decode(Buffer.concat(block)), this.#blockEnd);
+        }
+        return;
+      }
+      case FrameType.RST_STREAM:
+        this.handler.onRstStream(id, p.readUInt32BE(0));
+        return;
+      case FrameType.SETTINGS: {
+        if (flags & Flag.ACK) return;
+        for (let i = 0; i + 6 <= p.length; i += 6) {
+          const k = p.readUInt16BE(i);
+          const v = p.readUInt32BE(i + 2);
+          if (k === 4) {
+            const delta = v - this.peerInitialWindow;
+            this.peerInitialWindow = v;
+            if (delta !== 0) this.handler.onWindow(0, delta);
+          } else if (k === 1 && v < 4096) {
+            // a smaller table than the default: stop indexing (sent before any of our headers)
+            this.encoder = new HpackEncoder(0);
+          } else if (k === 5) {
+            this.peerMaxFrame = v;
+          }
+        }
+        this.frame(FrameType.SETTINGS, Flag.ACK, 0);
+        return;
+      }
+      case FrameType.PING:
+        if ((flags & Flag.ACK) === 0) this.frame(FrameType.PING, Flag.ACK, 0, Buffer.from(p));
+        return;
+      case FrameType.GOAWAY:
+        this.handler.onGoaway(p.readUInt32BE(0) & 0x7fffffff, p.readUInt32BE(4));
+        return;
+      case FrameType.WINDOW_UPDATE: {
+        const inc = p.readUInt32BE(0) & 0x7fffffff;
+        if (id === 0) {
+          this.sendWindow += inc;
+          this.handler.onWindow(0, 0);
+        } else {
+          this.handler.onWindow(id, inc);
+        }
+        return;
+      }
+      default:
+        // PRIORITY, PUSH_PROMISE (we disable push), unknown types: ignored
+        return;
+    }
+  }
+}

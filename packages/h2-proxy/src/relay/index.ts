@@ -1,0 +1,7 @@
+export { encodeLiteralBlock, type HeaderField, HpackDecoder, HpackError } from "./hpack.js";
+export {
+  type RelayRequest,
+  type RelayServer,
+  type RelayServerOptions,
+  startRelayServer,
+} from "./relay-server.js";
