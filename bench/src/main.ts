@@ -145,7 +145,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       );
     }
     const versions: Record<string, string> = { h2load: h2.version };
-    const defaultSet = opts.quick ? ["l5d", "naive", "nghttpx"] : PROXIES.map((p) => p.name);
+    const defaultSet = opts.quick
+      ? ["l5d", "l5d-relay", "naive", "nghttpx"]
+      : PROXIES.map((p) => p.name);
     const chosen = PROXIES.filter((p) => (opts.only ?? defaultSet).includes(p.name));
     const kinds: ProxyKind[] = [];
     for (const k of chosen) {
@@ -331,6 +333,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (naiveUs !== undefined) {
       process.stdout.write(
         `reference (naive node:http2 proxy, not l5d): ${quickLine(naiveUs, ngUs).replace(/^l5d_/, "naive_")}\n`,
+      );
+    }
+    const relayUs = cpu("l5d-relay");
+    if (relayUs !== undefined) {
+      process.stdout.write(
+        `l5d on the relay prototype (servers[].dataPlane: relay): ${quickLine(relayUs, ngUs).replace(/^l5d_/, "l5d_relay_")}\n`,
       );
     }
     process.stdout.write(`${quickLine(cpu("l5d"), ngUs)}\n`);

@@ -6,7 +6,7 @@ import { HAPROXY_CFG, L5D_YAML, NGHTTPX_CONF, NGINX_CONF, render } from "./templ
 import type { ToolName, ToolStatus } from "./tools.js";
 
 /** The proxies the harness knows how to run. */
-export type ProxyName = "l5d" | "naive" | "nginx" | "haproxy" | "nghttpx";
+export type ProxyName = "l5d" | "l5d-relay" | "naive" | "nginx" | "haproxy" | "nghttpx";
 
 /** Everything a proxy kind needs to start. */
 export interface StartContext {
@@ -63,40 +63,56 @@ async function started(ctx: StartContext, child: Child, port: number): Promise<C
   return child;
 }
 
-export const l5d: ProxyKind = {
-  name: "l5d",
-  label: "l5d (apps/l5d, h2 router, io.l5d.header.token)",
-  available(ctx) {
-    const main = join(ctx.repoRoot, "apps/l5d/dist/main.js");
-    if (!existsSync(main)) return { ok: false, reason: `${main} not built (pnpm build)` };
-    return { ok: true, version: `l5d-ts (node ${process.version})` };
-  },
-  async start(ctx, listenPort, upstreamPort) {
-    const dir = instanceDir(ctx, "l5d", listenPort);
-    const adminPort = await freePort();
-    const cfg = join(dir, "l5d.yaml");
-    writeFileSync(
-      cfg,
-      render(L5D_YAML, {
-        NAME: `l5d-${listenPort}`,
-        ADMIN_PORT: adminPort,
-        UP_HOST: HOST,
-        UP_PORT: upstreamPort,
-        LISTEN_HOST: HOST,
-        LISTEN_PORT: listenPort,
-      }),
-    );
-    const main = join(ctx.repoRoot, "apps/l5d/dist/main.js");
-    const env = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" };
-    return started(
-      ctx,
-      ctx.sup.spawn(`l5d:${listenPort}`, process.execPath, [...(ctx.nodeArgs ?? []), main, cfg], {
-        env,
-      }),
-      listenPort,
-    );
-  },
-};
+/** l5d with one of its data planes: `node` (node:http2, the default) or `relay` (frame-level). */
+function l5dKind(name: "l5d" | "l5d-relay", dataPlane: "node" | "relay", label: string): ProxyKind {
+  return {
+    name,
+    label,
+    available(ctx) {
+      const main = join(ctx.repoRoot, "apps/l5d/dist/main.js");
+      if (!existsSync(main)) return { ok: false, reason: `${main} not built (pnpm build)` };
+      return { ok: true, version: `l5d-ts (node ${process.version})` };
+    },
+    async start(ctx, listenPort, upstreamPort) {
+      const dir = instanceDir(ctx, name, listenPort);
+      const adminPort = await freePort();
+      const cfg = join(dir, "l5d.yaml");
+      writeFileSync(
+        cfg,
+        render(L5D_YAML, {
+          NAME: `${name}-${listenPort}`,
+          ADMIN_PORT: adminPort,
+          UP_HOST: HOST,
+          UP_PORT: upstreamPort,
+          LISTEN_HOST: HOST,
+          LISTEN_PORT: listenPort,
+          DATA_PLANE: dataPlane,
+        }),
+      );
+      const main = join(ctx.repoRoot, "apps/l5d/dist/main.js");
+      const env = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" };
+      return started(
+        ctx,
+        ctx.sup.spawn(
+          `${name}:${listenPort}`,
+          process.execPath,
+          [...(ctx.nodeArgs ?? []), main, cfg],
+          {
+            env,
+          },
+        ),
+        listenPort,
+      );
+    },
+  };
+}
+
+export const l5d = l5dKind("l5d", "node", "l5d (apps/l5d, h2 router, io.l5d.header.token)");
+export const l5dRelay = l5dKind(
+  "l5d-relay",
+  "relay",
+  "l5d on the frame-level relay prototype (servers[].dataPlane: relay)",
+);
 
 export const naive: ProxyKind = {
   name: "naive",
@@ -187,7 +203,7 @@ export const nghttpx: ProxyKind = {
 };
 
 /** Every proxy kind, in report order. */
-export const PROXIES: readonly ProxyKind[] = [l5d, naive, nginx, haproxy, nghttpx];
+export const PROXIES: readonly ProxyKind[] = [l5d, l5dRelay, naive, nginx, haproxy, nghttpx];
 
 /**
  * Starts `hops` instances of `kind` in a chain ending at `backendPort` (the last one started
