@@ -127,15 +127,20 @@ describe("upstream pool", () => {
 
   it("drains removed endpoints: in-flight streams finish, then the connection closes", async () => {
     let release = (): void => {};
+    let reached = false;
     await using backend = await startH2Backend((stream, headers) => {
       stream.respond({ ":status": 200 });
-      if (headers[":path"] === "/slow") release = () => stream.end("slow done");
-      else stream.end("ok");
+      if (headers[":path"] === "/slow") {
+        release = () => stream.end("slow done");
+        reached = true;
+      } else stream.end("ok");
     });
     await using proxy = await startStaticProxy(backend.endpoint);
     await using session = h2Client(proxy.port);
     const slow = simpleRequest(session, { ":path": "/slow" });
     await waitFor(() => proxy.server.pool.get(backend.endpoint).inflight === 1, 2000, "inflight");
+    // the pool counts the stream before the backend has it: wait until the backend does
+    await waitFor(() => reached, 2000, "the slow request to reach the backend");
     const entry = proxy.server.pool.get(backend.endpoint);
     proxy.server.pool.retain([]);
     expect(entry.state.kind).toBe("closed");
