@@ -1,36 +1,19 @@
-import type { BuildContext } from "@l5d/config";
-import {
-  Activity,
-  Addr,
-  address,
-  applyTransformer,
-  type NameBound,
-  type NameTree,
-  Path,
-} from "@l5d/dtab";
-import { pod, type Standin, startStandin } from "@l5d/k8s-standin";
+import { Addr, address, applyTransformer } from "@l5d/dtab";
+import { pod } from "@l5d/k8s-standin";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   addrNeg,
   bound,
+  boundTree,
+  startTutorialNamer,
   summary,
-  tutorialPods,
-  tutorialServices,
+  testBuildContext,
   waitFor,
 } from "./__tests__/k8s-fixtures.js";
 import { daemonSetSchema, k8sTransformerFactories } from "./k8s-plugins.js";
-import { K8sNamer } from "./namer-k8s.js";
 import { daemonSetTransformer, selectGateways } from "./transformer-k8s-daemonset.js";
 
-const FAST = { minMs: 5, maxMs: 40 };
-
-function ctx(
-  env: Record<string, string | undefined>,
-  closers: (() => void | Promise<void>)[],
-): BuildContext {
-  const log = { info() {}, warn() {}, error() {}, debug() {} };
-  return { env, log, onClose: (f) => void closers.push(f), services: {} };
-}
+const ctx = testBuildContext;
 
 describe("io.l5d.k8s.daemonset transformer", () => {
   const cleanup: (() => void | Promise<void>)[] = [];
@@ -39,19 +22,7 @@ describe("io.l5d.k8s.daemonset transformer", () => {
     cleanup.length = 0;
   });
 
-  async function setup(): Promise<{ s: Standin; namer: K8sNamer }> {
-    const s = await startStandin({ objects: [...tutorialServices(), ...tutorialPods()] });
-    cleanup.push(() => s.close());
-    const namer = new K8sNamer({
-      connection: { mode: "proxy", host: "127.0.0.1", port: s.port },
-      backoff: FAST,
-    });
-    cleanup.push(() => namer.close());
-    return { s, namer };
-  }
-
-  const boundTree = (namer: K8sNamer, p: string) =>
-    Activity.map(namer.lookup(Path.read(p)), (t) => t as NameTree<NameBound>);
+  const setup = () => startTutorialNamer(cleanup);
 
   it("replaces destinations by the daemonset pods in the same /24, with the tutorial's client id", async () => {
     const { s, namer } = await setup();

@@ -1,27 +1,20 @@
-import type { BuildContext } from "@l5d/config";
-import { Activity, applyTransformer, type NameBound, type NameTree, Path } from "@l5d/dtab";
-import { pod, type Standin, startStandin } from "@l5d/k8s-standin";
+import { applyTransformer, Path } from "@l5d/dtab";
+import { pod } from "@l5d/k8s-standin";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   addrNeg,
   bound,
+  boundTree,
+  startTutorialNamer,
   summary,
-  tutorialPods,
-  tutorialServices,
+  testBuildContext,
   waitFor,
 } from "./__tests__/k8s-fixtures.js";
 import { K8sConfigError } from "./k8s-errors.js";
 import { k8sNamerFactories, k8sTransformerFactories, localNodeSchema } from "./k8s-plugins.js";
-import { K8sNamer } from "./namer-k8s.js";
 import { localNodeTransformer } from "./transformer-k8s-localnode.js";
 
-function ctx(
-  env: Record<string, string | undefined>,
-  closers: (() => void | Promise<void>)[] = [],
-): BuildContext {
-  const log = { info() {}, warn() {}, error() {}, debug() {} };
-  return { env, log, onClose: (f) => void closers.push(f), services: {} };
-}
+const ctx = testBuildContext;
 
 describe("io.l5d.k8s.localnode transformer", () => {
   const cleanup: (() => void | Promise<void>)[] = [];
@@ -30,18 +23,7 @@ describe("io.l5d.k8s.localnode transformer", () => {
     cleanup.length = 0;
   });
 
-  async function setup(): Promise<{ s: Standin; namer: K8sNamer }> {
-    const s = await startStandin({ objects: [...tutorialServices(), ...tutorialPods()] });
-    cleanup.push(() => s.close());
-    const namer = new K8sNamer({
-      connection: { mode: "proxy", host: "127.0.0.1", port: s.port },
-      backoff: { minMs: 5, maxMs: 40 },
-    });
-    cleanup.push(() => namer.close());
-    return { s, namer };
-  }
-  const boundTree = (namer: K8sNamer, p: string) =>
-    Activity.map(namer.lookup(Path.read(p)), (t) => t as NameTree<NameBound>);
+  const setup = () => startTutorialNamer(cleanup);
 
   it("keeps only addresses in POD_IP's /24, with the tutorial's client id; updates live", async () => {
     const { s, namer } = await setup();

@@ -1,7 +1,17 @@
 /** Test helpers for the k8s namer and transformers: the tutorial's objects and Var waiting. */
-import { Activity, type ActivityState, type Name, NameBound, type NameTree, Var } from "@l5d/dtab";
+import type { BuildContext } from "@l5d/config";
+import {
+  Activity,
+  type ActivityState,
+  type Name,
+  NameBound,
+  type NameTree,
+  Path,
+  Var,
+} from "@l5d/dtab";
 import type { K8sObject } from "@l5d/k8s-standin";
-import { pod, service } from "@l5d/k8s-standin";
+import { pod, type Standin, service, startStandin } from "@l5d/k8s-standin";
+import { K8sNamer } from "../namer-k8s.js";
 
 /** The tutorial's Services (hello, world-v1, l5d) in `default`. */
 export function tutorialServices(): K8sObject[] {
@@ -114,3 +124,30 @@ export const isNeg = (s: Summary) => s.state === "neg";
 /** A bound leaf whose addresses are Addr.neg (what filtering transformers give when nothing is left). */
 export const addrNeg = (s: Summary) => s.state === "bound" && s.addrs === "<neg>";
 export { Activity };
+
+/** A BuildContext for plugin factories in tests: silent log, `onClose` collected in `closers`. */
+export function testBuildContext(
+  env: Record<string, string | undefined>,
+  closers: (() => void | Promise<void>)[] = [],
+): BuildContext {
+  const log = { info() {}, warn() {}, error() {}, debug() {} };
+  return { env, log, onClose: (f) => void closers.push(f), services: {} };
+}
+
+/** A stand-in serving the tutorial's objects and a K8sNamer on it, both closed through `cleanup`. */
+export async function startTutorialNamer(
+  cleanup: (() => void | Promise<void>)[],
+): Promise<{ s: Standin; namer: K8sNamer }> {
+  const s = await startStandin({ objects: [...tutorialServices(), ...tutorialPods()] });
+  cleanup.push(() => s.close());
+  const namer = new K8sNamer({
+    connection: { mode: "proxy", host: "127.0.0.1", port: s.port },
+    backoff: { minMs: 5, maxMs: 40 },
+  });
+  cleanup.push(() => namer.close());
+  return { s, namer };
+}
+
+/** The namer's answer for `p`, typed as a bound tree (what transformers take). */
+export const boundTree = (namer: K8sNamer, p: string) =>
+  Activity.map(namer.lookup(Path.read(p)), (t) => t as NameTree<NameBound>);
