@@ -1,8 +1,11 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { grpcCall, grpcFrame, probe } from "./grpc.js";
 import { freePort, waitForPort } from "./net.js";
 import { pacedLoad } from "./paced.js";
+import { buildPacer, pacerLoad } from "./pacer.js";
 import { sampleTrees } from "./proc.js";
 import { Supervisor } from "./supervisor.js";
 
@@ -65,6 +68,46 @@ describe("backend, naive proxy and supervisor on loopback", () => {
     expect(paced.sent).toBe(100);
     expect(paced.ok).toBe(100);
     expect(paced.latenciesUs.every((l) => l > 0)).toBe(true);
+  });
+
+  it("the C paced generator sends every request on schedule and times each response", async () => {
+    const backend = await startBackend();
+    const dir = mkdtempSync(join(tmpdir(), "pacer-test-"));
+    try {
+      const built = buildPacer(dir);
+      if (!("path" in built)) throw new Error(`cannot build pacer.c: ${built.reason}`);
+      const r = await pacerLoad(built.path, {
+        port: backend.port,
+        path: "/helloworld.World/Greeting",
+        body: empty,
+        rate: 400,
+        durationS: 0.5,
+        connections: 3,
+        drainMs: 2000,
+      });
+      expect(r.sent).toBe(200);
+      expect(r.ok).toBe(200);
+      expect(r.failed).toBe(0);
+      expect(r.latenciesUs).toHaveLength(200);
+      expect(r.latenciesUs.every((l) => l > 0 && l < 2_000_000)).toBe(true);
+      // it kept to the schedule: 200 requests at 400/s take ~0.5 s, not a burst
+      expect(r.achievedRps).toBeGreaterThan(250);
+      expect(r.achievedRps).toBeLessThan(600);
+      expect(r.lagUs.every((l) => l >= 0)).toBe(true);
+      // a path the backend does not serve: answered (grpc-status 12), still timed as complete
+      const unknown = await pacerLoad(built.path, {
+        port: backend.port,
+        path: "/nope.Nope/Nope",
+        body: empty,
+        rate: 100,
+        durationS: 0.1,
+        connections: 1,
+        drainMs: 1000,
+      });
+      expect(unknown.ok).toBe(10);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("stop() ends the process and stopAll() leaves nothing running", async () => {

@@ -5,6 +5,7 @@ import { type BenchOptions, parseArgs, UsageError } from "./cli.js";
 import { grpcFrame, probe, protoBytesField } from "./grpc.js";
 import { describeMachine } from "./machine.js";
 import { freePort, waitForPort } from "./net.js";
+import { buildPacer } from "./pacer.js";
 import { PROXIES, type ProxyKind, type StartContext, startChain } from "./peers.js";
 import { quickLine, renderMarkdown } from "./report.js";
 import type { BackendName, CaseResult, RunReport, Workload } from "./results.js";
@@ -136,6 +137,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     const outDir = opts.outDir ?? join(repoRoot, "bench/results");
     const ctx: StartContext = { sup, rundir, repoRoot, tools };
+    // the fixed-rate phase's generator: C (no GC, ns wake-ups) when a compiler is here
+    const pacerBuild = buildPacer(rundir);
+    const pacer = "path" in pacerBuild ? pacerBuild.path : undefined;
+    if ("reason" in pacerBuild)
+      log(`bench: C paced generator unavailable (${pacerBuild.reason}); using the Node one`);
     if (opts.cpuProf) {
       const dir = join(outDir, "cpuprofiles");
       mkdirSync(dir, { recursive: true });
@@ -244,6 +250,7 @@ export async function main(argv: readonly string[]): Promise<number> {
             backendPid: backend.child.pid,
             hops: step.hops,
             port,
+            pacer,
           };
           for (const w of workloads) {
             const base: CaseResult = {

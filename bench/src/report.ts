@@ -183,7 +183,7 @@ export function renderMarkdown(rep: RunReport): string {
   if (lags.length > 0) {
     out.push("");
     out.push(
-      `Fixed-rate runs: open loop, evenly paced, latency from send to end of response; the generator's own lateness against its schedule was at most ${fmt(Math.max(...lags), 0)} µs at p99 (not included in the latencies).`,
+      `Fixed-rate runs: open loop, evenly paced, latency from send to end of response, measured by ${rep.cases.some((c) => c.rate?.generator === "c") ? "the C generator (bench/src/pacer.c: one process, no GC, ppoll wake-ups)" : "the Node generator (bench/src/paced.ts; its own GC pauses are in every percentile)"}; the generator's own lateness against its schedule was at most ${fmt(Math.max(...lags), 0)} µs at p99 (not included in the latencies).`,
     );
   }
   if (rep.skipped.length > 0) {

@@ -34,6 +34,8 @@ export interface LatencyResult extends Percentiles {
   failed: number;
   /** fixed-rate runs: p99 of the generator's lateness against its schedule, µs. */
   sendLagP99Us?: number;
+  /** fixed-rate runs: which paced generator measured it (`c`: pacer.c, `node`: paced.ts). */
+  generator?: "c" | "node";
 }
 
 /** RSS summed over a case's proxy processes, KiB. */

@@ -8,6 +8,7 @@ import {
   parseH2loadOutput,
 } from "./h2load.js";
 import { pacedLoad } from "./paced.js";
+import { pacerLoad } from "./pacer.js";
 import { cpuUsPerRequest, sampleTrees } from "./proc.js";
 import type { LatencyResult, RssResult, SaturatedResult } from "./results.js";
 import { percentiles } from "./stats.js";
@@ -45,6 +46,8 @@ export interface LoadContext {
   backendPid: number;
   hops: number;
   port: number;
+  /** the compiled C paced generator (pacer.c); the Node one (paced.ts) when undefined. */
+  pacer?: string | undefined;
 }
 
 /** Raised when h2load fails or every request failed. */
@@ -162,7 +165,7 @@ export async function fixedRate(
   p: Phases,
   body: Buffer,
 ): Promise<LatencyResult> {
-  const r = await pacedLoad({
+  const run = {
     port: ctx.port,
     path: req.path,
     body,
@@ -170,7 +173,8 @@ export async function fixedRate(
     durationS: p.rateS,
     connections: p.rateClients,
     drainMs: 2000,
-  });
+  };
+  const r = ctx.pacer !== undefined ? await pacerLoad(ctx.pacer, run) : await pacedLoad(run);
   if (r.latenciesUs.length === 0)
     throw new LoadError(`fixed rate: no successful request (${r.failed} failed)`);
   return {
@@ -179,6 +183,7 @@ export async function fixedRate(
     achievedRps: r.achievedRps,
     failed: r.failed,
     sendLagP99Us: percentiles(r.lagUs).p99,
+    generator: ctx.pacer !== undefined ? "c" : "node",
   };
 }
 
