@@ -42,6 +42,7 @@ export {
   type HeaderField,
   HpackDecoder,
   HpackError,
+  type RelayForwardOptions,
   type RelayRequest,
   type RelayServer,
   type RelayServerOptions,
@@ -80,6 +81,7 @@ export {
   retryableRead5XX,
 } from "./router/classifier-h2.js";
 export { CTX_DTAB, readLocalDtab, USER_DTAB } from "./router/dtab-headers.js";
+export type { Exchange, ExchangeOptions } from "./router/exchange.js";
 export {
   FailureAccrual,
   type FailureAccrualMaker,

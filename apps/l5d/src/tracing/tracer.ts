@@ -11,6 +11,10 @@
  * when something records spans.
  */
 import type {
+  AttemptResult,
+  Exchange,
+  ExchangeOptions,
+  ForwardOutcome,
   ForwardResult,
   HeaderEdits,
   IncomingProxyRequest,
@@ -34,6 +38,8 @@ import { newId, type TraceContext } from "./trace-context.js";
  */
 export type TraceableRequest = Omit<IncomingProxyRequest, "stream"> & {
   readonly stream?: IncomingProxyRequest["stream"];
+  /** The relay's retryable exchange (router retries without a stream); see `Exchange`. */
+  readonly exchange?: ((opts: ExchangeOptions) => Exchange) | undefined;
 };
 
 /** The server a request arrived on. */
@@ -196,25 +202,125 @@ class TracedRequest implements TraceableRequest {
     edits?: HeaderEdits,
     opts?: ProxyForwardOptions,
   ): Promise<ForwardResult> {
+    const client = this.#clientContext();
+    const traced = this.#tracedEdits(client, edits);
+    const tracer = this.#tracer;
+    if (!tracer) return this.#req.forward(endpoint, traced, opts);
+    return this.#forwardTraced(tracer, client, endpoint, edits, traced, opts);
+  }
+
+  /**
+   * The data plane's retryable exchange (the frame-level relay's), when it has one: each attempt
+   * carries the trace context and becomes a client span, as a `forward` does. A getter, so the
+   * router sees `undefined` where the data plane has none (node:http2: `RetryingExchange`).
+   */
+  get exchange(): ((opts: ExchangeOptions) => Exchange) | undefined {
+    return this.#req.exchange === undefined ? undefined : this.openExchange;
+  }
+
+  /** Called as `req.exchange(opts)` (so `this` is the request). */
+  openExchange(opts: ExchangeOptions): Exchange {
+    const open = this.#req.exchange as (opts: ExchangeOptions) => Exchange;
+    return new TracedExchange(this, open.call(this.#req, opts));
+  }
+
+  /** One attempt of a traced exchange (see {@link TracedExchange}). */
+  async attemptTraced(
+    inner: Exchange,
+    endpoint: UpstreamAddress,
+    edits: HeaderEdits,
+  ): Promise<AttemptResult> {
+    const client = this.#clientContext();
+    const traced = this.#tracedEdits(client, edits);
+    const tracer = this.#tracer;
+    if (!tracer) return inner.attempt(endpoint, traced);
+    this.#noteDst(edits);
+    this.#pending++;
+    const start = nowUs();
+    let r: AttemptResult | undefined;
+    try {
+      r = await inner.attempt(endpoint, traced);
+      return r;
+    } finally {
+      this.#pending--;
+      this.#clientSpan(tracer, client, endpoint, start, r?.outcome);
+      if (r !== undefined && !r.held) this.exchangeOver();
+      else if (this.#closedAtUs !== undefined && this.#pending === 0) this.#emitServer();
+    }
+  }
+
+  /** The exchange answered the client (committed, or its last attempt was final). */
+  exchangeOver(): void {
+    if (!this.#tracer || this.#closedAtUs !== undefined) return;
+    this.#closedAtUs = nowUs();
+    if (this.#pending === 0) this.#emitServer();
+  }
+
+  #clientContext(): TraceContext {
     const ctx = this.#ctx;
-    const client: TraceContext = {
+    return {
       traceId: ctx.traceId,
       spanId: newId(),
       parentId: ctx.spanId,
       sampled: ctx.sampled,
       debug: ctx.debug,
     };
-    // one header object: the router's edits, then the trace context (which wins)
+  }
+
+  /** One header object: the router's edits, then the trace context (which wins). */
+  #tracedEdits(client: TraceContext, edits: HeaderEdits | undefined): HeaderEdits {
     const set = writeTraceHeaders(
       Object.assign({}, edits?.set),
       client,
       this.#b3Single,
       this.#b3Multi,
     );
-    const remove = withTraceRemovals(edits?.remove);
-    const tracer = this.#tracer;
-    if (!tracer) return this.#req.forward(endpoint, { set, remove }, opts);
-    return this.#forwardTraced(tracer, client, endpoint, edits, { set, remove }, opts);
+    return { set, remove: withTraceRemovals(edits?.remove) };
+  }
+
+  #noteDst(edits: HeaderEdits | undefined): void {
+    if (edits?.set) {
+      for (const k of ["l5d-dst-service", "l5d-dst-client", "l5d-dst-residual"]) {
+        const v = edits.set[k];
+        if (v !== undefined) this.#dst[k] = v;
+      }
+    }
+  }
+
+  /** Emits the client span of one forward or attempt, and records its outcome for the server span. */
+  #clientSpan(
+    tracer: Tracer,
+    client: TraceContext,
+    endpoint: UpstreamAddress,
+    start: number,
+    r: ForwardOutcome | undefined,
+  ): void {
+    const end = nowUs();
+    this.#lastForwardEndUs = Math.max(this.#lastForwardEndUs, end);
+    if (r) {
+      this.#status = r.status;
+      this.#grpcStatus = r.grpcStatus;
+      this.#error = r.error?.message;
+    }
+    const tags: Record<string, string> = {
+      ...this.#commonTags(),
+      "l5d.endpoint": `${endpoint.host}:${endpoint.port}`,
+    };
+    addStatusTags(tags, r?.status, r?.grpcStatus, r?.error?.message);
+    tracer.emit({
+      traceId: client.traceId,
+      id: client.spanId,
+      parentId: client.parentId,
+      kind: "CLIENT",
+      name: this.#name(),
+      timestampUs: start,
+      durationUs: Math.max(1, end - start),
+      localEndpoint: this.#local(),
+      remoteEndpoint: endpointOf(endpoint.host, endpoint.port),
+      tags,
+      error: r?.error?.message,
+      debug: client.debug || undefined,
+    });
   }
 
   async #forwardTraced(
@@ -225,12 +331,7 @@ class TracedRequest implements TraceableRequest {
     traced: HeaderEdits,
     opts: ProxyForwardOptions | undefined,
   ): Promise<ForwardResult> {
-    if (edits?.set) {
-      for (const k of ["l5d-dst-service", "l5d-dst-client", "l5d-dst-residual"]) {
-        const v = edits.set[k];
-        if (v !== undefined) this.#dst[k] = v;
-      }
-    }
+    this.#noteDst(edits);
     this.#pending++;
     const start = nowUs();
     let r: ForwardResult | undefined;
@@ -238,35 +339,10 @@ class TracedRequest implements TraceableRequest {
       r = await this.#req.forward(endpoint, traced, opts);
       return r;
     } finally {
-      const end = nowUs();
-      this.#lastForwardEndUs = Math.max(this.#lastForwardEndUs, end);
       this.#pending--;
-      if (r) {
-        this.#status = r.status;
-        this.#grpcStatus = r.grpcStatus;
-        this.#error = r.error?.message;
-      }
-      const tags: Record<string, string> = {
-        ...this.#commonTags(),
-        "l5d.endpoint": `${endpoint.host}:${endpoint.port}`,
-      };
-      addStatusTags(tags, r?.status, r?.grpcStatus, r?.error?.message);
-      tracer.emit({
-        traceId: client.traceId,
-        id: client.spanId,
-        parentId: client.parentId,
-        kind: "CLIENT",
-        name: this.#name(),
-        timestampUs: start,
-        durationUs: Math.max(1, end - start),
-        localEndpoint: this.#local(),
-        remoteEndpoint: endpointOf(endpoint.host, endpoint.port),
-        tags,
-        error: r?.error?.message,
-        debug: client.debug || undefined,
-      });
+      this.#clientSpan(tracer, client, endpoint, start, r);
       // without a stream (frame-level relay) the exchange is over when its forward is
-      if (this.#req.stream === undefined) this.#closedAtUs = end;
+      if (this.#req.stream === undefined) this.#closedAtUs = this.#lastForwardEndUs;
       if (this.#closedAtUs !== undefined && this.#pending === 0) this.#emitServer();
     }
   }
@@ -348,4 +424,44 @@ function addStatusTags(
   if (error) tags.error = error;
   else if (grpcStatus !== undefined && grpcStatus !== 0) tags.error = `grpc-status ${grpcStatus}`;
   else if (status !== undefined && status >= 500) tags.error = `http ${status}`;
+}
+
+/** A relay exchange whose attempts are traced (client spans, trace context on each attempt). */
+class TracedExchange implements Exchange {
+  readonly #req: TracedRequest;
+  readonly #inner: Exchange;
+
+  constructor(req: TracedRequest, inner: Exchange) {
+    this.#req = req;
+    this.#inner = inner;
+  }
+
+  get replayable(): boolean {
+    return this.#inner.replayable;
+  }
+
+  get done(): boolean {
+    return this.#inner.done;
+  }
+
+  remainingMs(): number | undefined {
+    return this.#inner.remainingMs();
+  }
+
+  attempt(endpoint: UpstreamAddress, edits: HeaderEdits): Promise<AttemptResult> {
+    return this.#req.attemptTraced(this.#inner, endpoint, edits);
+  }
+
+  discard(): void {
+    this.#inner.discard();
+  }
+
+  async commit(extra?: Readonly<Record<string, string>>): Promise<void> {
+    await this.#inner.commit(extra);
+    this.#req.exchangeOver();
+  }
+
+  deadlineOutcome(): ForwardOutcome {
+    return this.#inner.deadlineOutcome();
+  }
 }

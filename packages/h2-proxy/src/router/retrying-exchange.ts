@@ -34,31 +34,15 @@ import { encodeGrpcTimeout, parseGrpcTimeout } from "../dataplane/grpc-timeout.j
 import { forwardHeaders, type HeaderEdits } from "../dataplane/headers.js";
 import { respondError } from "../dataplane/respond-error.js";
 import type { Endpoint as UpstreamAddress, UpstreamPool } from "../dataplane/upstream-pool.js";
+import type { AttemptResult, Exchange, ExchangeOptions } from "./exchange.js";
 import type { ForwardOutcome } from "./routable-request.js";
 
 const END_STREAM = constants.NGHTTP2_FLAG_END_STREAM;
 
-export interface RetryingExchangeOptions {
-  readonly isGrpc: boolean;
-  /** Linkerd `retryBufferSize.requestBytes` (16383). */
-  readonly requestBufferBytes: number;
-  /** Linkerd `retryBufferSize.responseBytes` (16383). */
-  readonly responseBufferBytes: number;
-  /** Linkerd `classificationTimeoutMs` (100): how long a response may take to complete while held. */
-  readonly classificationTimeoutMs: number;
-  /** Linkerd `totalTimeoutMs` (none), combined with the request's `grpc-timeout` (earlier wins). */
-  readonly deadlineMs?: number | undefined;
-}
+/** The options of a retrying exchange (shared with the relay's exchange). */
+export type RetryingExchangeOptions = ExchangeOptions;
 
-/** The outcome of one attempt. */
-export interface AttemptResult {
-  readonly outcome: ForwardOutcome;
-  /** The response (or error) is held back: `commit()` or `discard()` it. False: already final. */
-  readonly held: boolean;
-  /** The upstream never processed the request (connect failure, REFUSED_STREAM): safe to requeue. */
-  readonly unprocessed: boolean;
-  readonly durationMs: number;
-}
+export type { AttemptResult };
 
 interface Attempt {
   readonly up: ClientHttp2Stream | undefined;
@@ -81,7 +65,7 @@ interface Attempt {
   resolve(r: AttemptResult): void;
 }
 
-export class RetryingExchange {
+export class RetryingExchange implements Exchange {
   readonly #down: ServerHttp2Stream;
   readonly #reqHeaders: OutgoingHttpHeaders;
   readonly #opts: RetryingExchangeOptions;

@@ -6,6 +6,7 @@ import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import type { HeaderEdits } from "../dataplane/headers.js";
 import type { ProxyForwardOptions } from "../dataplane/proxy-server.js";
 import type { LocalError } from "../dataplane/respond-error.js";
+import type { Exchange, ExchangeOptions } from "./exchange.js";
 
 export type { HeaderEdits, LocalError };
 
@@ -34,4 +35,10 @@ export interface RoutableRequest {
     opts?: ProxyForwardOptions,
   ): Promise<ForwardOutcome>;
   respondError(e: LocalError): void;
+  /**
+   * A retryable exchange on this request, for data planes without a `stream` (the frame-level
+   * relay): the router's retry loop drives it as it drives `RetryingExchange`. Called at most
+   * once per request, instead of `forward`.
+   */
+  readonly exchange?: ((opts: ExchangeOptions) => Exchange) | undefined;
 }

@@ -14,6 +14,7 @@ import { startBackoff } from "./backoff.js";
 import { BindingCache } from "./binding-cache.js";
 import { BoundClient } from "./bound-client.js";
 import { readLocalDtab, USER_DTAB } from "./dtab-headers.js";
+import type { AttemptResult, Exchange, ExchangeOptions } from "./exchange.js";
 import { FailureAccrual } from "./failure-accrual.js";
 import { defaultFailureAccrual } from "./failure-accrual-policies.js";
 import type { Identifier } from "./identifier.js";
@@ -64,7 +65,8 @@ export interface RouterOptions {
   readonly client?: (clientId: Path) => ClientPolicy;
   /**
    * The upstream pool the data plane forwards through. With it (and a request exposing its
-   * `stream`), responses are held for classification and retryable failures are retried.
+   * `stream`), responses are held for classification and retryable failures are retried. The
+   * frame-level relay's requests bring their own exchange (`RoutableRequest.exchange`) instead.
    */
   readonly pool?: UpstreamPool;
   readonly log?: RouterLogger;
@@ -307,9 +309,11 @@ export class H2Router {
     if (local.dentries.length > 0) set["l5d-ctx-dtab"] = local.show;
     service.budget.deposit();
     const edits: HeaderEdits = { set, remove: REMOVE_HEADERS };
-    const pool = this.opts.pool;
-    if (service.classifier.mayRetry !== false && pool !== undefined && req.stream !== undefined) {
-      return this.#forwardRetrying(req, req.stream, pool, edits, service, client, cstats, endpoint);
+    if (service.classifier.mayRetry !== false) {
+      const ex = this.#exchange(req, service.policy);
+      if (ex !== undefined) {
+        return this.#forwardRetrying(req, ex, edits, service, client, cstats, endpoint);
+      }
     }
     const policy = service.policy;
     const t = performance.now();
@@ -364,10 +368,32 @@ export class H2Router {
     cstats.accrual.record(endpoint, cls === "success");
   }
 
+  /**
+   * The request's retryable exchange: on node:http2 (a `stream` and the pool) the router's
+   * `RetryingExchange`; on the frame-level relay the request's own `exchange()`; else none.
+   */
+  #exchange(req: RoutableRequest, policy: ServicePolicy): Exchange | undefined {
+    const pool = this.opts.pool;
+    const stream = req.stream;
+    if ((stream === undefined || pool === undefined) && req.exchange === undefined) {
+      return undefined;
+    }
+    const opts: ExchangeOptions = {
+      isGrpc: req.isGrpc,
+      requestBufferBytes: policy.retryBufferSize?.requestBytes ?? 16_383,
+      responseBufferBytes: policy.retryBufferSize?.responseBytes ?? 16_383,
+      classificationTimeoutMs: policy.classificationTimeoutMs ?? 100,
+      deadlineMs: policy.totalTimeoutMs,
+    };
+    if (stream !== undefined && pool !== undefined) {
+      return new RetryingExchange(pool, stream, req.headers, opts);
+    }
+    return req.exchange?.(opts);
+  }
+
   async #forwardRetrying(
     req: RoutableRequest,
-    stream: NonNullable<RoutableRequest["stream"]>,
-    pool: UpstreamPool,
+    ex: Exchange,
     edits: HeaderEdits,
     service: ServiceState,
     client: BoundClient,
@@ -375,13 +401,6 @@ export class H2Router {
     first: Endpoint,
   ): Promise<Routed> {
     const policy = service.policy;
-    const ex = new RetryingExchange(pool, stream, req.headers, {
-      isGrpc: req.isGrpc,
-      requestBufferBytes: policy.retryBufferSize?.requestBytes ?? 16_383,
-      responseBufferBytes: policy.retryBufferSize?.responseBytes ?? 16_383,
-      classificationTimeoutMs: policy.classificationTimeoutMs ?? 100,
-      deadlineMs: policy.totalTimeoutMs,
-    });
     const backoff = startBackoff(policy.retries?.backoff ?? { kind: "constant", ms: 0 });
     let endpoint = first;
     let retries = 0;
@@ -390,7 +409,7 @@ export class H2Router {
     let cls: ResponseClass;
     for (;;) {
       this.#dispatch(client, cstats, endpoint);
-      let r: Awaited<ReturnType<RetryingExchange["attempt"]>>;
+      let r: AttemptResult;
       try {
         r = await ex.attempt(endpoint, edits);
       } finally {

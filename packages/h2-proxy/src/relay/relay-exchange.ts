@@ -1,0 +1,47 @@
+/**
+ * The relay's retryable exchange: the `Exchange` contract of the router's retry loop on a
+ * `RelayStream`. Each attempt is a new upstream stream carrying the request's headers and its
+ * buffered DATA; its response is held as frames not yet written downstream (the upstream's
+ * window for them is given back only when they are written, or dropped on `discard()`, which
+ * also sends RST_STREAM(CANCEL) upstream). The stream does the work; this is its face.
+ */
+import type { Endpoint } from "../dataplane/upstream-pool.js";
+import type { AttemptResult, Exchange } from "../router/exchange.js";
+import type { ForwardOutcome, HeaderEdits } from "../router/routable-request.js";
+import type { RelayStream } from "./relay-stream.js";
+
+export class RelayExchange implements Exchange {
+  readonly #s: RelayStream;
+
+  constructor(s: RelayStream) {
+    this.#s = s;
+  }
+
+  get replayable(): boolean {
+    return this.#s.replayable;
+  }
+
+  get done(): boolean {
+    return this.#s.done || this.#s.committed;
+  }
+
+  remainingMs(): number | undefined {
+    return this.#s.remainingMs();
+  }
+
+  attempt(endpoint: Endpoint, edits: HeaderEdits): Promise<AttemptResult> {
+    return this.#s.attempt(endpoint, edits);
+  }
+
+  discard(): void {
+    this.#s.discard();
+  }
+
+  commit(extra: Readonly<Record<string, string>> = {}): Promise<void> {
+    return this.#s.commit(extra);
+  }
+
+  deadlineOutcome(): ForwardOutcome {
+    return this.#s.deadlineOutcome();
+  }
+}

@@ -1,0 +1,955 @@
+/**
+ * One relayed request (`RelayStream`): the downstream stream, the upstream stream it is mapped
+ * to, and the per-direction flow-control queues (`Half`, `flush`).
+ */
+import type { IncomingHttpHeaders } from "node:http2";
+import { DataplaneError, GrpcStatus, grpcStatusForRstCode } from "../dataplane/errors.js";
+import type { ForwardResult } from "../dataplane/forward.js";
+import { encodeGrpcTimeout, parseGrpcTimeout } from "../dataplane/grpc-timeout.js";
+import { type HeaderEdits, isGrpcContentType, isHopByHop } from "../dataplane/headers.js";
+import { encodeGrpcMessage, type LocalError } from "../dataplane/respond-error.js";
+import { type Endpoint, endpointKey } from "../dataplane/upstream-pool.js";
+import type { AttemptResult, Exchange, ExchangeOptions } from "../router/exchange.js";
+import type { ForwardOutcome } from "../router/routable-request.js";
+import { Flag, type FrameConn, FrameType } from "./frame-conn.js";
+import type { HeaderField } from "./hpack.js";
+import { RelayExchange } from "./relay-exchange.js";
+import type { DownConn } from "./relay-server.js";
+import type { UpConn } from "./upstream.js";
+
+export const CANCEL = 8;
+export const INTERNAL_ERROR = 2;
+export const REFUSED_STREAM = 7;
+
+const RST_NAMES = [
+  "NO_ERROR",
+  "PROTOCOL_ERROR",
+  "INTERNAL_ERROR",
+  "FLOW_CONTROL_ERROR",
+  "SETTINGS_TIMEOUT",
+  "STREAM_CLOSED",
+  "FRAME_SIZE_ERROR",
+  "REFUSED_STREAM",
+  "CANCEL",
+  "COMPRESSION_ERROR",
+  "CONNECT_ERROR",
+  "ENHANCE_YOUR_CALM",
+  "INADEQUATE_SECURITY",
+  "HTTP_1_1_REQUIRED",
+];
+
+function rstName(code: number): string {
+  return RST_NAMES[code] ?? `code ${code}`;
+}
+
+/**
+ * Request DATA kept for the one replay of an unprocessed request (Linkerd's
+ * `retryBufferSize.requestBytes` default): a longer request is not requeued.
+ */
+export const REQUEUE_BUFFER_BYTES = 16_383;
+
+/** Options of {@link RelayRequest.forward} (the `ProxyForwardOptions` the router passes). */
+export interface RelayForwardOptions {
+  /** Router deadline (Linkerd `totalTimeoutMs`); combined with `grpc-timeout`, earlier wins. */
+  readonly deadlineMs?: number | undefined;
+  /** Endpoint for the one replay of a request the upstream left unprocessed (else the same). */
+  readonly requeue?: (() => Endpoint | undefined) | undefined;
+}
+
+/** One request as the router sees it (the `IncomingProxyRequest` contract, minus `stream`). */
+export interface RelayRequest {
+  readonly headers: IncomingHttpHeaders;
+  readonly isGrpc: boolean;
+  readonly aborted: boolean;
+  forward(
+    endpoint: Endpoint,
+    edits?: HeaderEdits,
+    opts?: RelayForwardOptions,
+  ): Promise<ForwardResult>;
+  respondError(e: LocalError): void;
+  /** A retryable exchange (held responses, replays) for the router's retry loop; instead of `forward`. */
+  exchange(opts: ExchangeOptions): Exchange;
+}
+
+export interface Pending {
+  data: Buffer;
+  end: boolean;
+  flowLen: number;
+}
+
+/** A stream's outbound half towards one peer: send window and a queue of DATA waiting for it. */
+export class Half {
+  window: number;
+  queue: Pending[] = [];
+  /** Trailers waiting behind queued DATA (encoded when sent: HPACK state follows wire order). */
+  tail: HeaderField[] | undefined;
+  ended = false;
+  /**
+   * The DATA sent through this half, kept for a replay on another upstream stream (request
+   * direction only); dropped (undefined) once more than `logLimit` bytes were sent.
+   */
+  log: Buffer[] | undefined;
+  logBytes = 0;
+  logLimit = 0;
+  constructor(initial: number) {
+    this.window = initial;
+  }
+}
+
+const EXCHANGE_OVER: AttemptResult = {
+  outcome: { error: new Error("the exchange is over") },
+  held: false,
+  unprocessed: false,
+  durationMs: 0,
+};
+
+/**
+ * One downstream request and the upstream stream it is currently relayed to. In `forward` mode
+ * the response is passed through as it arrives, and a request the upstream left unprocessed
+ * (connect failure, REFUSED_STREAM, above a GOAWAY's last stream id) is replayed once on the
+ * requeue endpoint. In exchange mode (`exchange()`, the router's retries) each attempt's
+ * response is held (not written downstream) until the router commits or discards it.
+ */
+export class RelayStream implements RelayRequest {
+  readonly headers: IncomingHttpHeaders;
+  readonly isGrpc: boolean;
+  readonly startedAt = performance.now();
+  up: UpConn | undefined;
+  upId = 0;
+  toUp: Half | undefined;
+  readonly toDown: Half;
+  /** Request DATA received before the first upstream stream (held: its window is not given back yet). */
+  early: Pending[] = [];
+  /** The request's trailers (hop-by-hop removed), kept for replays. */
+  reqTrailers: HeaderField[] | undefined;
+  reqEnded: boolean;
+  /** Response headers went downstream. */
+  responded = false;
+  done = false;
+  status = 0;
+  grpcStatus: number | undefined;
+  error: Error | undefined;
+  reset: number | undefined;
+  bytesIn = 0;
+  bytesOut = 0;
+  endpoint = "";
+  deadlineMs = 0;
+  deadlineAt = 0;
+  /** Whether `grpc-timeout` is written upstream (gRPC, or the client sent one). */
+  propagateTimeout = false;
+  timer: NodeJS.Timeout | undefined;
+  resolve: ((r: ForwardResult) => void) | undefined;
+  /** The header list sent upstream (edits applied), replayed as is by a requeue or retry. */
+  out: HeaderField[] = [];
+  target: Endpoint | undefined;
+  attempts = 0;
+  requeue: (() => Endpoint | undefined) | undefined;
+  /** The current attempt's response headers arrived (then it is no longer requeued). */
+  gotHeaders = false;
+  /** The current attempt's response is complete (END_STREAM received). */
+  respEnded = false;
+  /** The current upstream stream was reset or its connection lost (no RST_STREAM owed to it). */
+  upClosed = false;
+  /** The rest of the request is dropped once the response is complete (the upstream is done). */
+  dropRequest = false;
+  replayLimit = REQUEUE_BUFFER_BYTES;
+  // ---- exchange mode ----
+  ex: ExchangeOptions | undefined;
+  /** The current attempt's response is held back (not written downstream). */
+  holding = false;
+  /** A response (or local error) was committed downstream: no more attempts. */
+  committed = false;
+  /** The current attempt settled (held): its request half stops until the next attempt. */
+  parked = false;
+  heldHeaders: HeaderField[] | undefined;
+  heldTrailersOnly = false;
+  heldBytes = 0;
+  attemptStartedAt = 0;
+  attemptResolve: ((r: AttemptResult) => void) | undefined;
+  classTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly down: DownConn,
+    readonly id: number,
+    readonly fields: HeaderField[],
+    endStream: boolean,
+  ) {
+    const h: Record<string, string | string[]> = {};
+    for (const [n, v] of fields) {
+      const prev = h[n];
+      if (prev === undefined) h[n] = v;
+      else if (Array.isArray(prev)) prev.push(v);
+      else h[n] = [prev, v];
+    }
+    this.headers = h as IncomingHttpHeaders;
+    this.isGrpc = isGrpcContentType(h["content-type"] as string | undefined);
+    this.reqEnded = endStream;
+    this.toDown = new Half(down.conn.peerInitialWindow);
+  }
+
+  get aborted(): boolean {
+    return this.done;
+  }
+
+  forward(
+    endpoint: Endpoint,
+    edits?: HeaderEdits,
+    opts?: RelayForwardOptions,
+  ): Promise<ForwardResult> {
+    return new Promise((resolve) => {
+      this.resolve = resolve;
+      if (this.done) {
+        this.finish();
+        return;
+      }
+      this.requeue = opts?.requeue;
+      this.startDeadline(opts?.deadlineMs);
+      this.out = this.buildHeaders(edits);
+      this.send(endpoint);
+    });
+  }
+
+  /** Starts exchange mode (see {@link RelayExchange}); the router then calls `attempt`. */
+  exchange(opts: ExchangeOptions): Exchange {
+    this.ex = opts;
+    this.replayLimit = opts.requestBufferBytes;
+    this.startDeadline(opts.deadlineMs);
+    return new RelayExchange(this);
+  }
+
+  /** The deadline: `grpc-timeout` and the router's, the earlier wins; enforced and propagated. */
+  startDeadline(routerMs: number | undefined): void {
+    const grpcTimeout = parseGrpcTimeout(this.headers["grpc-timeout"] as string | undefined);
+    const budget =
+      grpcTimeout === undefined
+        ? routerMs
+        : routerMs === undefined
+          ? grpcTimeout
+          : Math.min(grpcTimeout, routerMs);
+    if (budget === undefined || this.done) return;
+    this.propagateTimeout = this.isGrpc || grpcTimeout !== undefined;
+    this.deadlineMs = Math.round(budget);
+    this.deadlineAt = this.startedAt + budget;
+    const remaining = this.deadlineAt - performance.now();
+    this.timer = setTimeout(onDeadline, Math.max(0, remaining), this);
+  }
+
+  /** The request's header list for upstream: hop-by-hop removed, edits applied. */
+  buildHeaders(edits: HeaderEdits | undefined): HeaderField[] {
+    const out: HeaderField[] = [];
+    const set = edits?.set;
+    const remove = edits?.remove;
+    let authority = false;
+    for (const f of this.fields) {
+      const n = f[0];
+      if (n === ":authority") authority = true;
+      if (
+        isHopByHop(n, f[1]) ||
+        remove?.includes(n) ||
+        (set !== undefined && n in set) ||
+        (this.propagateTimeout && n === "grpc-timeout")
+      ) {
+        continue;
+      }
+      out.push(f);
+    }
+    if (!authority && typeof this.headers.host === "string") {
+      out.unshift([":authority", this.headers.host]);
+    }
+    if (set !== undefined) for (const n in set) out.push([n, set[n] as string]);
+    if (this.propagateTimeout) out.push(["grpc-timeout", ""]);
+    return out;
+  }
+
+  /** Opens the request on `endpoint`'s connection, or fails it (unprocessed) in connect backoff. */
+  send(endpoint: Endpoint): void {
+    this.attempts++;
+    this.target = endpoint;
+    this.endpoint = endpointKey(endpoint);
+    const relay = this.down.relay;
+    const up = relay.upstream(endpoint, this.endpoint);
+    if (up === undefined) {
+      this.upId = 0;
+      const err = new DataplaneError(
+        "UPSTREAM_UNAVAILABLE",
+        relay.unavailableMessage(this.endpoint),
+        GrpcStatus.UNAVAILABLE,
+        503,
+      );
+      this.upFailed(err, true, INTERNAL_ERROR);
+      return;
+    }
+    this.openOn(up);
+  }
+
+  /**
+   * A new upstream stream for the request. The first one takes the DATA that arrived early; a
+   * replay takes what the previous stream sent (its log, given back to nobody: the client's
+   * window was returned when it was first sent), then what it had not sent yet.
+   */
+  openOn(up: UpConn): void {
+    const prev = this.toUp;
+    const half = new Half(up.conn.peerInitialWindow);
+    if (this.ex !== undefined || this.attempts === 1) {
+      half.log = [];
+      half.logLimit = this.replayLimit;
+    }
+    if (prev === undefined) {
+      half.queue = this.early;
+      this.early = [];
+      half.tail = this.reqTrailers;
+    } else {
+      const q: Pending[] = [];
+      if (prev.log !== undefined)
+        for (const b of prev.log) q.push({ data: b, end: false, flowLen: 0 });
+      for (const p of prev.queue) q.push(p);
+      half.queue = q;
+      half.tail = prev.tail;
+      if (prev.ended) {
+        if (this.reqTrailers !== undefined) half.tail = this.reqTrailers;
+        else if (q.length > 0) (q[q.length - 1] as Pending).end = true;
+      }
+    }
+    const endStream = this.reqEnded && half.queue.length === 0 && half.tail === undefined;
+    this.up = up;
+    this.upId = up.open(this);
+    this.toUp = half;
+    this.parked = false;
+    this.gotHeaders = false;
+    this.respEnded = false;
+    this.upClosed = false;
+    const out = this.out;
+    if (this.propagateTimeout) {
+      const remaining = this.deadlineAt - performance.now();
+      out[out.length - 1] = ["grpc-timeout", encodeGrpcTimeout(remaining)];
+    }
+    up.conn.headers(this.upId, out, endStream);
+    if (endStream) half.ended = true;
+    this.flushUp();
+  }
+
+  /** The upstream stream was refused or lost before it answered: replays it once when allowed. */
+  tryRequeue(): boolean {
+    const prev = this.toUp;
+    if (this.ex !== undefined || this.attempts > 1 || this.gotHeaders) return false;
+    if (prev !== undefined && prev.log === undefined) return false;
+    this.up?.streams.delete(this.upId);
+    const next = this.requeue?.() ?? this.target;
+    if (next === undefined) return false;
+    this.send(next);
+    return true;
+  }
+
+  respondError(e: LocalError): void {
+    if (this.done || this.responded) return;
+    this.fail(e.grpcStatus, e.httpStatus, e.message);
+  }
+
+  /** Answers locally: trailers-only gRPC error, or an HTTP error status (no body). */
+  fail(grpcStatus: number, httpStatus: number, message: string): void {
+    this.responded = true;
+    this.holding = false;
+    const fields: HeaderField[] = this.isGrpc
+      ? [
+          [":status", "200"],
+          ["content-type", "application/grpc"],
+          ["grpc-status", String(grpcStatus)],
+          ["grpc-message", encodeGrpcMessage(message)],
+          ["l5d-err", encodeURIComponent(message)],
+        ]
+      : [
+          [":status", String(httpStatus)],
+          ["content-type", "text/plain; charset=utf-8"],
+          ["l5d-err", encodeURIComponent(message)],
+        ];
+    this.status = this.isGrpc ? 200 : httpStatus;
+    if (this.isGrpc) this.grpcStatus = grpcStatus;
+    this.error ??= new Error(message);
+    this.releaseHeld();
+    if (this.isGrpc) {
+      this.down.conn.headers(this.id, fields, true);
+      this.toDown.ended = true;
+    } else {
+      // the message as a text body, within the client's windows (a few hundred bytes)
+      this.down.conn.headers(this.id, fields, false);
+      this.toDown.queue = [{ data: Buffer.from(`${message}\n`), end: true, flowLen: 0 }];
+      this.toDown.tail = undefined;
+      flush(this.toDown, this.down.conn, this.id, this.down.conn, 0);
+      this.toDown.ended = true;
+    }
+    this.cancelUp();
+    if (!this.reqEnded) this.down.conn.rstStream(this.id, 0);
+    this.finish();
+  }
+
+  /**
+   * RST_STREAM(CANCEL) to the current upstream stream unless it is over already (reset, lost,
+   * or both halves ended): the upstream must not keep a half-open stream we abandoned.
+   */
+  cancelUp(): void {
+    const up = this.up;
+    if (up === undefined || this.upId === 0 || this.upClosed) return;
+    if (this.respEnded && this.toUpDone()) return;
+    this.upClosed = true;
+    up.conn.rstStream(this.upId, CANCEL);
+  }
+
+  toUpDone(): boolean {
+    return this.toUp === undefined || this.toUp.ended;
+  }
+
+  // ---- request direction ----
+
+  onReqData(data: Buffer, end: boolean, flowLen: number): void {
+    this.bytesIn += data.length;
+    if (end) this.reqEnded = true;
+    const p = { data, end, flowLen };
+    if (this.toUp === undefined) this.early.push(p);
+    else this.queueUp(p);
+  }
+
+  onReqTrailers(fields: HeaderField[]): void {
+    this.reqEnded = true;
+    this.reqTrailers = fields.filter((f) => !isHopByHop(f[0], f[1]));
+    if (this.toUp === undefined) return;
+    this.toUp.tail = this.reqTrailers;
+    this.flushUp();
+  }
+
+  queueUp(p: Pending): void {
+    (this.toUp as Half).queue.push(p);
+    this.flushUp();
+  }
+
+  flushUp(): void {
+    const half = this.toUp;
+    const up = this.up;
+    if (half === undefined || up === undefined || half.ended || this.parked) return;
+    flush(half, up.conn, this.upId, this.down.conn, this.id);
+    if (half.ended) this.maybeDone();
+  }
+
+  // ---- response direction ----
+
+  onRespHeaders(fields: HeaderField[], end: boolean): void {
+    if (this.done) return;
+    const out = fields.filter((f) => !isHopByHop(f[0], f[1]));
+    if (!this.gotHeaders) {
+      for (const [n, v] of fields) if (n === ":status") this.status = Number(v);
+      if (this.status >= 100 && this.status < 200) {
+        if (!this.holding) this.down.conn.headers(this.id, out, false);
+        return;
+      }
+      this.gotHeaders = true;
+      // a response started: the request was processed, no requeue any more
+      if (this.ex === undefined && this.toUp !== undefined) this.toUp.log = undefined;
+      if (end) {
+        this.readGrpcStatus(fields);
+        this.respEnded = true;
+      }
+      if (this.holding) {
+        this.heldHeaders = out;
+        this.heldTrailersOnly = end;
+        if (!this.replayable) this.streamThrough();
+        else if (end) this.settleHeld(undefined, false);
+        else {
+          const ms = (this.ex as ExchangeOptions).classificationTimeoutMs;
+          this.classTimer = setTimeout(onClassificationTimeout, ms, this);
+        }
+        return;
+      }
+      this.responded = true;
+      if (end) this.toDown.ended = true;
+      this.down.conn.headers(this.id, out, end);
+      if (end) this.maybeDone();
+      return;
+    }
+    this.readGrpcStatus(fields);
+    this.respEnded = true;
+    this.toDown.tail = out;
+    if (this.holding) {
+      this.settleHeld(undefined, false);
+      return;
+    }
+    this.flushDown();
+  }
+
+  readGrpcStatus(fields: HeaderField[]): void {
+    for (const [n, v] of fields) if (n === "grpc-status") this.grpcStatus = Number(v);
+  }
+
+  onRespData(data: Buffer, end: boolean, flowLen: number): void {
+    this.bytesOut += data.length;
+    this.toDown.queue.push({ data, end, flowLen });
+    if (end) this.respEnded = true;
+    if (this.holding) {
+      this.heldBytes += data.length;
+      if (end) this.settleHeld(undefined, false);
+      else if (this.heldBytes > (this.ex as ExchangeOptions).responseBufferBytes) {
+        this.streamThrough();
+      }
+      return;
+    }
+    this.flushDown();
+  }
+
+  flushDown(): void {
+    const half = this.toDown;
+    const up = this.up;
+    if (half.ended || up === undefined || this.holding) return;
+    flush(half, this.down.conn, this.id, up.conn, this.upId);
+    if (half.ended) this.maybeDone();
+  }
+
+  // ---- exchange mode (driven by RelayExchange) ----
+
+  /** The request DATA sent so far is still kept: another attempt can replay it. */
+  get replayable(): boolean {
+    return this.toUp === undefined || this.toUp.log !== undefined;
+  }
+
+  attempt(endpoint: Endpoint, edits: HeaderEdits): Promise<AttemptResult> {
+    return new Promise((resolve) => {
+      if (this.done || this.committed) {
+        resolve(EXCHANGE_OVER);
+        return;
+      }
+      this.attemptResolve = resolve;
+      this.attemptStartedAt = performance.now();
+      this.holding = true;
+      this.parked = false;
+      this.out = this.buildHeaders(edits);
+      this.send(endpoint);
+    });
+  }
+
+  /** The outcome of the current attempt (its response as held, or its error). */
+  attemptOutcome(): ForwardOutcome {
+    return {
+      status: this.gotHeaders ? this.status : undefined,
+      grpcStatus: this.grpcStatus,
+      error: this.error,
+      reset: this.reset,
+    };
+  }
+
+  /** The attempt's response is complete (or failed): held until commit() or discard(). */
+  settleHeld(err: DataplaneError | undefined, unprocessed: boolean): void {
+    if (this.parked) return;
+    this.parked = true;
+    if (this.classTimer !== undefined) {
+      clearTimeout(this.classTimer);
+      this.classTimer = undefined;
+    }
+    if (err !== undefined) this.error = err;
+    // nothing more is needed from this upstream stream; its late frames are dropped
+    if (this.upId !== 0) this.up?.streams.delete(this.upId);
+    const resolve = this.attemptResolve;
+    this.attemptResolve = undefined;
+    resolve?.({
+      outcome: this.attemptOutcome(),
+      held: true,
+      unprocessed,
+      durationMs: performance.now() - this.attemptStartedAt,
+    });
+  }
+
+  /**
+   * The held response outgrew the buffer or the classification timeout: it is committed now and
+   * the rest streams through (the attempt resolves, not held, when the stream ends).
+   */
+  streamThrough(): void {
+    if (!this.holding) return;
+    this.holding = false;
+    this.committed = true;
+    this.responded = true;
+    if (this.classTimer !== undefined) {
+      clearTimeout(this.classTimer);
+      this.classTimer = undefined;
+    }
+    const out = this.heldHeaders as HeaderField[];
+    if (this.heldTrailersOnly) {
+      this.toDown.ended = true;
+      this.down.conn.headers(this.id, out, true);
+      this.maybeDone();
+      return;
+    }
+    this.down.conn.headers(this.id, out, false);
+    this.flushDown();
+  }
+
+  /** Gives the upstream connection back the window of held response bytes never written. */
+  releaseHeld(): void {
+    const q = this.toDown.queue;
+    if (q.length === 0 || this.up === undefined) return;
+    let owed = 0;
+    for (const p of q) {
+      owed += p.flowLen;
+      p.flowLen = 0;
+    }
+    if (owed > 0 && !this.up.conn.closed) this.up.conn.consumed(owed);
+  }
+
+  discard(): void {
+    if (this.committed || this.done || !this.parked) return;
+    this.cancelUp();
+    this.releaseHeld();
+    this.toDown.queue = [];
+    this.toDown.tail = undefined;
+    this.status = 0;
+    this.grpcStatus = undefined;
+    this.error = undefined;
+    this.reset = undefined;
+    this.gotHeaders = false;
+    this.respEnded = false;
+    this.heldHeaders = undefined;
+    this.heldTrailersOnly = false;
+    this.heldBytes = 0;
+    this.bytesOut = 0;
+  }
+
+  commit(extra: Readonly<Record<string, string>>): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.done || this.committed) {
+        resolve();
+        return;
+      }
+      this.resolve = () => resolve();
+      this.committed = true;
+      this.holding = false;
+      const held = this.heldHeaders;
+      const err = this.error;
+      if (held === undefined || err !== undefined) {
+        const e = err instanceof DataplaneError ? err : undefined;
+        this.fail(
+          e?.grpcStatus ?? GrpcStatus.UNAVAILABLE,
+          e?.httpStatus ?? 502,
+          err?.message ?? `${this.endpoint}: no response`,
+        );
+        return;
+      }
+      for (const n in extra) held.push([n, extra[n] as string]);
+      this.responded = true;
+      // the upstream stream is over: its window for the held bytes goes back now
+      this.releaseHeld();
+      if (!this.toUpDone()) {
+        // the response is complete before the request: drop the rest of it (as the upstream did)
+        this.dropRequest = true;
+        this.cancelUp();
+      }
+      if (this.heldTrailersOnly) {
+        this.toDown.ended = true;
+        this.down.conn.headers(this.id, held, true);
+        this.maybeDone();
+        return;
+      }
+      this.down.conn.headers(this.id, held, false);
+      this.flushDown();
+    });
+  }
+
+  remainingMs(): number | undefined {
+    return this.deadlineAt === 0 ? undefined : this.deadlineAt - performance.now();
+  }
+
+  deadlineOutcome(): ForwardOutcome {
+    return {
+      error: new DataplaneError(
+        "DEADLINE_EXCEEDED",
+        "deadline exceeded",
+        GrpcStatus.DEADLINE_EXCEEDED,
+        504,
+      ),
+      grpcStatus: GrpcStatus.DEADLINE_EXCEEDED,
+      status: this.isGrpc ? 200 : 504,
+    };
+  }
+
+  // ---- endings ----
+
+  maybeDone(): void {
+    if (!this.toDown.ended) return;
+    if (this.dropRequest) {
+      if (!this.reqEnded) this.down.conn.rstStream(this.id, 0);
+      this.finish();
+      return;
+    }
+    if (this.toUpDone()) this.finish();
+  }
+
+  onDownReset(code: number): void {
+    if (this.done) return;
+    this.reset = code;
+    this.cancelUp();
+    this.error ??= new DataplaneError(
+      "UPSTREAM_RESET",
+      `the client reset the stream (${rstName(code)})`,
+      GrpcStatus.CANCELLED,
+      499,
+      code,
+    );
+    this.finish();
+  }
+
+  /**
+   * The upstream stream failed before its response was complete. Before anything went
+   * downstream: requeued when unprocessed, held for the router in exchange mode, else answered
+   * locally. After: the client's stream is reset with `code`.
+   */
+  upFailed(err: DataplaneError, unprocessed: boolean, code: number): void {
+    if (this.done) return;
+    if (this.ex !== undefined && !this.committed) {
+      this.settleHeld(err, unprocessed);
+      return;
+    }
+    if (!this.responded) {
+      if (unprocessed && this.tryRequeue()) return;
+      this.error = err;
+      this.fail(err.grpcStatus, err.httpStatus, err.message);
+      return;
+    }
+    this.error = err;
+    this.reset = code;
+    this.down.conn.rstStream(this.id, code);
+    this.finish();
+  }
+
+  onUpReset(code: number): void {
+    if (this.done) return;
+    this.upClosed = true;
+    if (this.respEnded && code === 0) {
+      // the response is complete: the upstream stops the request (NO_ERROR); so does the client
+      this.dropRequest = true;
+      this.maybeDone();
+      return;
+    }
+    if (this.responded && this.toDown.ended) {
+      if (!this.toUpDone()) this.down.conn.rstStream(this.id, code);
+      this.finish();
+      return;
+    }
+    const err = new DataplaneError(
+      "UPSTREAM_RESET",
+      `${this.endpoint} reset the stream (${rstName(code)})`,
+      grpcStatusForRstCode(code),
+      code === REFUSED_STREAM ? 503 : 502,
+      code,
+    );
+    this.upFailed(
+      err,
+      code === REFUSED_STREAM && !this.gotHeaders,
+      code === 0 ? INTERNAL_ERROR : code,
+    );
+  }
+
+  onUpLost(): void {
+    if (this.done) return;
+    this.upClosed = true;
+    if (this.respEnded) {
+      this.dropRequest = true;
+      this.maybeDone();
+      return;
+    }
+    const up = this.up as UpConn;
+    const connected = up.connected;
+    const err = connected
+      ? new DataplaneError(
+          "UPSTREAM_CONNECTION_LOST",
+          `${this.endpoint}: connection lost`,
+          GrpcStatus.UNAVAILABLE,
+          502,
+        )
+      : new DataplaneError(
+          "UPSTREAM_CONNECT_FAILED",
+          `${this.endpoint}: connect failed${up.lastError ? ` (${up.lastError.message})` : ""}`,
+          GrpcStatus.UNAVAILABLE,
+          502,
+        );
+    this.upFailed(err, !connected && !this.gotHeaders, INTERNAL_ERROR);
+  }
+
+  /** The deadline expired: cancel upstream; DEADLINE_EXCEEDED to the client (in trailers if the response started). */
+  onDeadline(): void {
+    this.timer = undefined;
+    if (this.done) return;
+    const message = `deadline exceeded after ${this.deadlineMs} ms waiting for ${this.endpoint}`;
+    if (!this.responded) {
+      const err = new DataplaneError(
+        "DEADLINE_EXCEEDED",
+        message,
+        GrpcStatus.DEADLINE_EXCEEDED,
+        504,
+      );
+      const resolve = this.attemptResolve;
+      this.attemptResolve = undefined;
+      const t0 = this.attemptStartedAt;
+      this.committed = true;
+      this.error = err;
+      this.fail(GrpcStatus.DEADLINE_EXCEEDED, 504, message);
+      resolve?.({
+        outcome: {
+          error: err,
+          grpcStatus: GrpcStatus.DEADLINE_EXCEEDED,
+          status: this.isGrpc ? 200 : 504,
+        },
+        held: false,
+        unprocessed: false,
+        durationMs: performance.now() - t0,
+      });
+      return;
+    }
+    this.error = new DataplaneError(
+      "DEADLINE_EXCEEDED",
+      message,
+      GrpcStatus.DEADLINE_EXCEEDED,
+      504,
+    );
+    this.cancelUp();
+    this.up?.streams.delete(this.upId);
+    if (this.isGrpc && !this.toDown.ended) {
+      // what was received goes out, then trailers with grpc-status 4
+      this.grpcStatus = GrpcStatus.DEADLINE_EXCEEDED;
+      for (const p of this.toDown.queue) p.end = false;
+      this.toDown.tail = [
+        ["grpc-status", String(GrpcStatus.DEADLINE_EXCEEDED)],
+        ["grpc-message", encodeGrpcMessage(message)],
+      ];
+      this.flushDown();
+      if (!this.toDown.ended) return; // the trailers wait for window; maybeDone() follows them
+      if (!this.toUpDone()) this.down.conn.rstStream(this.id, 0);
+      this.finish();
+      return;
+    }
+    this.reset = CANCEL;
+    this.down.conn.rstStream(this.id, CANCEL);
+    this.finish();
+  }
+
+  finish(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.classTimer !== undefined) {
+      clearTimeout(this.classTimer);
+      this.classTimer = undefined;
+    }
+    if (!this.done) {
+      this.done = true;
+      this.holding = false;
+      this.down.streams.delete(this.id);
+      this.up?.streams.delete(this.upId);
+      this.down.relay.streams--;
+      this.releaseQueued();
+    }
+    const ar = this.attemptResolve;
+    if (ar !== undefined) {
+      this.attemptResolve = undefined;
+      ar({
+        outcome: this.attemptOutcome(),
+        held: false,
+        unprocessed: false,
+        durationMs: performance.now() - this.attemptStartedAt,
+      });
+    }
+    const resolve = this.resolve;
+    if (resolve === undefined) return;
+    this.resolve = undefined;
+    resolve({
+      status: this.status,
+      grpcStatus: this.grpcStatus,
+      error: this.error,
+      reset: this.reset,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      durationMs: performance.now() - this.startedAt,
+      endpoint: this.endpoint,
+      retried: this.attempts > 1,
+    });
+  }
+
+  /**
+   * Connection windows owed for DATA that will never be relayed now (the stream is over): the
+   * shared connections would otherwise lose that window for good.
+   */
+  releaseQueued(): void {
+    const down = this.down.conn;
+    let owed = 0;
+    for (const p of this.early) owed += p.flowLen;
+    const tu = this.toUp;
+    if (tu !== undefined) {
+      for (const p of tu.queue) {
+        owed += p.flowLen;
+        p.flowLen = 0;
+      }
+    }
+    if (owed > 0 && !down.closed) down.consumed(owed);
+    this.releaseHeld();
+  }
+}
+
+function onDeadline(s: RelayStream): void {
+  s.onDeadline();
+}
+
+function onClassificationTimeout(s: RelayStream): void {
+  s.classTimer = undefined;
+  if (!s.parked) s.streamThrough();
+}
+
+/**
+ * Sends a half's queued DATA (and then its trailers) as far as the receiver's stream and
+ * connection windows allow; the bytes sent are given back to the sender as window, and kept
+ * in the half's log (for a replay) while it has one.
+ */
+export function flush(
+  half: Half,
+  to: FrameConn,
+  toId: number,
+  from: FrameConn,
+  fromId: number,
+): void {
+  const q = half.queue;
+  while (q.length > 0) {
+    const p = q[0] as Pending;
+    const allowed = Math.min(half.window, to.sendWindow, to.peerMaxFrame);
+    if (p.data.length > allowed) {
+      if (allowed <= 0) return;
+      // split: send what fits now
+      const head = p.data.subarray(0, allowed);
+      p.data = p.data.subarray(allowed);
+      half.window -= allowed;
+      to.sendWindow -= allowed;
+      to.frame(FrameType.DATA, 0, toId, head);
+      if (half.log !== undefined) logSent(half, head);
+      continue;
+    }
+    q.shift();
+    half.window -= p.data.length;
+    to.sendWindow -= p.data.length;
+    const end = p.end && half.tail === undefined;
+    if (p.data.length > 0 || end) to.frame(FrameType.DATA, end ? Flag.END_STREAM : 0, toId, p.data);
+    if (half.log !== undefined && p.data.length > 0) logSent(half, p.data);
+    // the sender's window: its bytes are now written to the other side
+    if (p.flowLen > 0) {
+      from.consumed(p.flowLen);
+      if (!p.end) from.windowUpdate(fromId, p.flowLen);
+    }
+    if (end) {
+      half.ended = true;
+      return;
+    }
+  }
+  if (half.tail !== undefined) {
+    to.headers(toId, half.tail, true);
+    half.tail = undefined;
+    half.ended = true;
+  }
+}
+
+/** Keeps sent request DATA for a replay, up to the half's limit (then nothing is kept). */
+function logSent(half: Half, data: Buffer): void {
+  half.logBytes += data.length;
+  if (half.logBytes > half.logLimit) half.log = undefined;
+  else half.log?.push(data);
+}

@@ -1,0 +1,149 @@
+/**
+ * The relay's upstream side: one shared HTTP/2 connection per endpoint (`UpConn`, client side,
+ * odd stream ids) and the registry of them (`Relay`).
+ */
+import { connect as netConnect } from "node:net";
+import { type Endpoint, endpointKey } from "../dataplane/upstream-pool.js";
+import { FrameConn, type FrameHandler } from "./frame-conn.js";
+import type { HeaderField } from "./hpack.js";
+import type { DownConn } from "./relay-server.js";
+import { REFUSED_STREAM, type RelayRequest, type RelayStream } from "./relay-stream.js";
+
+export class UpConn implements FrameHandler {
+  readonly streams = new Map<number, RelayStream>();
+  readonly conn: FrameConn;
+  nextId = 1;
+  goingAway = false;
+  /** The TCP connect succeeded (before it, a lost connection means the streams were unprocessed). */
+  connected = false;
+  lastError: Error | undefined;
+
+  constructor(
+    readonly relay: Relay,
+    readonly key: string,
+    ep: Endpoint,
+  ) {
+    const socket = netConnect({ host: ep.host, port: ep.port, noDelay: true });
+    this.conn = new FrameConn(socket, 0);
+    this.conn.handler = this;
+    socket.once("connect", () => {
+      this.connected = true;
+      relay.backoff.delete(key);
+    });
+    socket.once("error", (e: Error) => {
+      this.lastError = e;
+    });
+    socket.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+    this.conn.settings([[2, 0]]);
+  }
+
+  open(s: RelayStream): number {
+    const id = this.nextId;
+    this.nextId += 2;
+    this.streams.set(id, s);
+    if (this.nextId > 0x7fff0000) this.goingAway = true;
+    return id;
+  }
+
+  onHeaders(id: number, fields: HeaderField[], endStream: boolean): void {
+    this.streams.get(id)?.onRespHeaders(fields, endStream);
+  }
+
+  onData(id: number, data: Buffer, endStream: boolean, flowLen: number): void {
+    const s = this.streams.get(id);
+    if (s === undefined) {
+      this.conn.consumed(flowLen);
+      return;
+    }
+    s.onRespData(data, endStream, flowLen);
+  }
+
+  onRstStream(id: number, code: number): void {
+    this.streams.get(id)?.onUpReset(code);
+  }
+
+  onWindow(id: number, delta: number): void {
+    if (id !== 0) {
+      const s = this.streams.get(id);
+      if (s?.toUp === undefined) return;
+      s.toUp.window += delta;
+      s.flushUp();
+      return;
+    }
+    for (const s of this.streams.values()) {
+      if (s.toUp === undefined) continue;
+      s.toUp.window += delta;
+      s.flushUp();
+    }
+  }
+
+  onGoaway(lastStreamId: number): void {
+    this.goingAway = true;
+    if (this.relay.ups.get(this.key) === this) this.relay.ups.delete(this.key);
+    for (const [id, s] of [...this.streams]) if (id > lastStreamId) s.onUpReset(REFUSED_STREAM);
+    if (this.streams.size === 0) this.conn.destroy();
+  }
+
+  onClose(): void {
+    if (this.relay.ups.get(this.key) === this) this.relay.ups.delete(this.key);
+    if (!this.connected) this.relay.connectFailed(this.key, this.lastError);
+    for (const s of [...this.streams.values()]) s.onUpLost();
+  }
+}
+
+/** Reconnect backoff after a failed connect (the node:http2 plane's `UpstreamPool` defaults). */
+const BACKOFF_BASE_MS = 100;
+const BACKOFF_MAX_MS = 10_000;
+const BACKOFF_JITTER = 0.2;
+
+/** An endpoint whose last connect failed: new streams fail fast (unprocessed) until `until`. */
+interface Backoff {
+  failures: number;
+  until: number;
+  error: string;
+}
+
+/**
+ * The downstream connections, the upstream connection per endpoint, and the connect backoff
+ * per endpoint: a refused endpoint is not reconnected to for every request (100 ms doubling to
+ * 10 s, ±20 %); meanwhile its requests fail at once as unprocessed, so the router requeues them
+ * elsewhere and its failure accrual sees the endpoint failing, as on the node:http2 plane.
+ */
+export class Relay {
+  readonly conns = new Set<DownConn>();
+  readonly ups = new Map<string, UpConn>();
+  readonly backoff = new Map<string, Backoff>();
+  streams = 0;
+  constructor(readonly onRequest: (req: RelayRequest) => void) {}
+
+  /** The connection new streams to `ep` go to (connecting lazily); undefined in connect backoff. */
+  upstream(ep: Endpoint, key: string = endpointKey(ep)): UpConn | undefined {
+    let up = this.ups.get(key);
+    if (up === undefined || up.goingAway || up.conn.closed) {
+      const b = this.backoff.get(key);
+      if (b !== undefined && performance.now() < b.until) return undefined;
+      up = new UpConn(this, key, ep);
+      this.ups.set(key, up);
+    }
+    return up;
+  }
+
+  connectFailed(key: string, err: Error | undefined): void {
+    let b = this.backoff.get(key);
+    if (b === undefined) {
+      b = { failures: 0, until: 0, error: "" };
+      this.backoff.set(key, b);
+    }
+    b.failures++;
+    const base = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(b.failures - 1, 20));
+    const delay = base * (1 + BACKOFF_JITTER * (2 * Math.random() - 1));
+    b.until = performance.now() + delay;
+    b.error = err?.message ?? "connect failed";
+  }
+
+  unavailableMessage(key: string): string {
+    const b = this.backoff.get(key);
+    const ms = b === undefined ? 0 : Math.max(0, Math.round(b.until - performance.now()));
+    return `${key} is unavailable (${b?.error ?? "connect failed"}); reconnecting in ${ms} ms`;
+  }
+}
