@@ -30,7 +30,7 @@ import {
   writeTraceHeaders,
 } from "./propagation.js";
 import { endpointOf, nowUs, type Span, type SpanEndpoint, type SpanSink } from "./span.js";
-import { newId, type TraceContext } from "./trace-context.js";
+import { newId, type TraceContext, traceIdLow } from "./trace-context.js";
 
 /**
  * What the tracer wraps: the data plane's request, with `stream` only when the data plane has
@@ -130,6 +130,9 @@ function withTraceRemovals(remove: readonly string[] | undefined): readonly stri
   return all;
 }
 
+const DST_HEADERS: readonly string[] = ["l5d-dst-service", "l5d-dst-client", "l5d-dst-residual"];
+const NO_DST: Readonly<Record<string, string>> = {};
+
 function firstHeader(v: string | string[] | undefined): string {
   return Array.isArray(v) ? (v[0] ?? "") : (v ?? "");
 }
@@ -150,7 +153,8 @@ class TracedRequest implements TraceableRequest {
   #status: number | undefined;
   #grpcStatus: number | undefined;
   #error: string | undefined;
-  #dst: Record<string, string> = {};
+  /** The router's `l5d-dst-*` values, for span tags (only when spans are recorded). */
+  #dst: Record<string, string> | undefined;
 
   constructor(
     req: TraceableRequest,
@@ -190,6 +194,14 @@ class TracedRequest implements TraceableRequest {
 
   get aborted() {
     return this.#req.aborted;
+  }
+
+  /**
+   * The router's `l5d-reqid`: Linkerd's request id is the trace id (`writeTraceHeaders` sets the
+   * same value), so the router need not draw a random one that would be overwritten.
+   */
+  get requestId(): string {
+    return traceIdLow(this.#ctx.traceId);
   }
 
   /** The server span's context (for tests and logs). */
@@ -280,9 +292,14 @@ class TracedRequest implements TraceableRequest {
 
   #noteDst(edits: HeaderEdits | undefined): void {
     if (edits?.set) {
-      for (const k of ["l5d-dst-service", "l5d-dst-client", "l5d-dst-residual"]) {
+      let dst = this.#dst;
+      if (dst === undefined) {
+        dst = {};
+        this.#dst = dst;
+      }
+      for (const k of DST_HEADERS) {
         const v = edits.set[k];
-        if (v !== undefined) this.#dst[k] = v;
+        if (v !== undefined) dst[k] = v;
       }
     }
   }
@@ -379,7 +396,7 @@ class TracedRequest implements TraceableRequest {
     };
     const authority = firstHeader(h[":authority"]) || firstHeader(h.host);
     if (authority) tags["http.host"] = authority;
-    const d = this.#dst;
+    const d = this.#dst ?? NO_DST;
     if (d["l5d-dst-service"]) tags["l5d.dst.service"] = d["l5d-dst-service"];
     if (d["l5d-dst-client"]) tags["l5d.dst.client"] = d["l5d-dst-client"];
     if (d["l5d-dst-residual"]) tags["l5d.dst.residual"] = d["l5d-dst-residual"];

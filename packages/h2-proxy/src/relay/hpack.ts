@@ -257,14 +257,6 @@ export class HpackDecoder {
   }
 }
 
-function intLen(prefix: number, v: number): number {
-  const max = (1 << prefix) - 1;
-  if (v < max) return 1;
-  let n = 2;
-  for (let rest = v - max; rest >= 128; rest = Math.floor(rest / 128)) n++;
-  return n;
-}
-
 function writeInt(out: Buffer, off: number, first: number, prefix: number, v: number): number {
   const max = (1 << prefix) - 1;
   if (v < max) {
@@ -281,19 +273,34 @@ function writeInt(out: Buffer, off: number, first: number, prefix: number, v: nu
   return off;
 }
 
-/** Static-table indexes: exact `name: value` pairs, and the first index of each name. */
-const STATIC_PAIR = new Map<string, number>();
-const STATIC_NAME = new Map<string, number>();
-STATIC.forEach(([n, v], i) => {
-  STATIC_PAIR.set(`${n}\u0000${v}`, i + 1);
-  if (!STATIC_NAME.has(n)) STATIC_NAME.set(n, i + 1);
-});
+/**
+ * Writes a raw (non-Huffman) string literal: length, then latin1 bytes. Header strings are
+ * short: a charCodeAt loop beats the native `write` call (a C++ transition) below ~64 chars.
+ */
+function writeString(out: Buffer, off: number, s: string): number {
+  const len = s.length;
+  off = writeInt(out, off, 0, 7, len);
+  if (len > 64) return off + out.write(s, off, "latin1");
+  for (let i = 0; i < len; i++) out[off + i] = s.charCodeAt(i) & 0xff;
+  return off + len;
+}
+
+/**
+ * What the encoder knows about a header name before looking at its connection's table: its
+ * first static-table index (0: none), the static `value → index` pairs, and whether its values
+ * change per request (never worth a dynamic-table entry).
+ */
+interface NameInfo {
+  readonly first: number;
+  readonly values: Map<string, number>;
+  volatile: boolean;
+}
 
 /**
  * Header fields whose values change per request: never worth a dynamic-table entry.
  * Everything else is indexed on first sight, so repeated fields shrink to one byte.
  */
-const VOLATILE: ReadonlySet<string> = new Set([
+const VOLATILE: readonly string[] = [
   ":path",
   "content-length",
   "grpc-timeout",
@@ -305,18 +312,54 @@ const VOLATILE: ReadonlySet<string> = new Set([
   "x-b3-parentspanid",
   "b3",
   "date",
-]);
+];
+
+/** One lookup per field: name → static indexes and volatility (RFC 7541 Appendix A + VOLATILE). */
+const NAMES = new Map<string, NameInfo>();
+STATIC.forEach(([n, v], i) => {
+  let info = NAMES.get(n);
+  if (info === undefined) {
+    info = { first: i + 1, values: new Map(), volatile: false };
+    NAMES.set(n, info);
+  }
+  if (!info.values.has(v)) info.values.set(v, i + 1);
+});
+for (const n of VOLATILE) {
+  const info = NAMES.get(n);
+  if (info === undefined) NAMES.set(n, { first: 0, values: new Map(), volatile: true });
+  else info.volatile = true;
+}
+
+/**
+ * Blocks are written straight into a shared slab and handed out as views of it (what Node's own
+ * Buffer pool does for small allocations): no copy and no allocation but the view. The slab only
+ * moves forward, so a block is never overwritten while a socket still holds it; a full slab is
+ * left to the garbage collector once its last block is gone. 16 KiB: ~150 request blocks per
+ * slab, and a stalled peer's unsent blocks pin at most that much each.
+ */
+const SLAB_BYTES = 16 * 1024;
+let slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+let slabOff = 0;
 
 /**
  * An HPACK encoder for one connection (the peer's decoder mirrors its dynamic table):
  * static-table hits are indexed, stable fields are added to the dynamic table (default
  * 4,096 bytes, FIFO eviction as the peer does), volatile ones are literals without indexing.
  * Strings are raw (no Huffman): cheaper to produce, a few bytes bigger.
+ *
+ * The hot path allocates only the returned block: the table is looked up as name → value →
+ * insertion number (no `name\0value` key strings), and fields are written as they are looked
+ * up (no list of pending operations).
  */
 export class HpackEncoder {
-  /** `name\0value` → insertion number; index = STATIC.length + (inserted - number). */
-  readonly #pairs = new Map<string, number>();
-  readonly #entries: Array<{ key: string; size: number; n: number }> = [];
+  /** name → value → insertion number; index = STATIC.length + 1 + (inserted - number). */
+  readonly #table = new Map<string, Map<string, number>>();
+  /** The entries oldest first from `#head` (a FIFO; the consumed prefix is dropped now and then). */
+  readonly #names: string[] = [];
+  readonly #values: string[] = [];
+  #head = 0;
+  /** Insertion number of `#names[0]` minus one. */
+  #base = 0;
   #inserted = 0;
   #size = 0;
   readonly #maxSize: number;
@@ -326,59 +369,91 @@ export class HpackEncoder {
   }
 
   encode(fields: Iterable<HeaderField>): Buffer {
-    const ops: Array<[kind: number, idx: number, name: string, value: string]> = [];
-    let total = 0;
-    for (const [name, value] of fields) {
-      const key = `${name}\u0000${value}`;
-      const st = STATIC_PAIR.get(key);
-      if (st !== undefined) {
-        ops.push([0, st, "", ""]);
-        total += intLen(7, st);
-        continue;
-      }
-      const dyn = this.#pairs.get(key);
-      if (dyn !== undefined) {
-        const idx = STATIC.length + 1 + (this.#inserted - dyn);
-        ops.push([0, idx, "", ""]);
-        total += intLen(7, idx);
-        continue;
-      }
-      const nameIdx = STATIC_NAME.get(name) ?? 0;
-      const vlen = Buffer.byteLength(value, "latin1");
-      const index = !VOLATILE.has(name) && name.length + vlen + 32 <= this.#maxSize;
-      const prefix = index ? 6 : 4;
-      total += intLen(prefix, nameIdx) + intLen(7, vlen) + vlen;
-      if (nameIdx === 0) total += intLen(7, name.length) + name.length;
-      ops.push([index ? 1 : 2, nameIdx, name, value]);
-      if (index) this.#add(key, name.length + vlen + 32);
+    const list: readonly HeaderField[] = Array.isArray(fields) ? fields : Array.from(fields);
+    const n = list.length;
+    // upper bound of the block: prefix byte + two 5-byte integers + the strings, per field
+    let bound = 0;
+    for (let i = 0; i < n; i++) {
+      const f = list[i] as HeaderField;
+      bound += f[0].length + f[1].length + 11;
     }
-    const out = Buffer.allocUnsafe(total);
-    let off = 0;
-    for (const [kind, idx, name, value] of ops) {
-      if (kind === 0) {
-        off = writeInt(out, off, 0x80, 7, idx);
-        continue;
-      }
-      off = writeInt(out, off, kind === 1 ? 0x40 : 0, kind === 1 ? 6 : 4, idx);
-      if (idx === 0) {
-        off = writeInt(out, off, 0, 7, name.length);
-        off += out.write(name, off, "latin1");
-      }
-      off = writeInt(out, off, 0, 7, Buffer.byteLength(value, "latin1"));
-      off += out.write(value, off, "latin1");
+    if (slab.length - slabOff < bound) {
+      slab = Buffer.allocUnsafeSlow(Math.max(bound, SLAB_BYTES));
+      slabOff = 0;
     }
-    return out;
+    const out = slab;
+    const start = slabOff;
+    const table = this.#table;
+    let off = start;
+    for (let i = 0; i < n; i++) {
+      const f = list[i] as HeaderField;
+      const name = f[0];
+      const value = f[1];
+      const info = NAMES.get(name);
+      if (info !== undefined) {
+        const st = info.values.get(value);
+        if (st !== undefined) {
+          off = writeInt(out, off, 0x80, 7, st);
+          continue;
+        }
+      }
+      const volatile = info?.volatile === true;
+      if (!volatile) {
+        const dyn = table.get(name)?.get(value);
+        if (dyn !== undefined) {
+          off = writeInt(out, off, 0x80, 7, STATIC.length + 1 + (this.#inserted - dyn));
+          continue;
+        }
+      }
+      const nameIdx = info === undefined ? 0 : info.first;
+      const size = name.length + value.length + 32;
+      if (!volatile && size <= this.#maxSize) {
+        // literal with incremental indexing (01): the peer adds it to its table as we do
+        off = writeInt(out, off, 0x40, 6, nameIdx);
+        this.#add(name, value, size);
+      } else {
+        // literal without indexing (0000)
+        off = writeInt(out, off, 0, 4, nameIdx);
+      }
+      if (nameIdx === 0) off = writeString(out, off, name);
+      off = writeString(out, off, value);
+    }
+    // 8-byte aligned, as Node's pool does (typed-array views of the slab stay aligned)
+    slabOff = (off + 7) & ~7;
+    return out.subarray(start, off);
   }
 
-  #add(key: string, size: number): void {
-    while (this.#size + size > this.#maxSize && this.#entries.length > 0) {
-      const old = this.#entries.shift() as { key: string; size: number; n: number };
-      this.#size -= old.size;
-      if (this.#pairs.get(old.key) === old.n) this.#pairs.delete(old.key);
+  #add(name: string, value: string, size: number): void {
+    const names = this.#names;
+    const values = this.#values;
+    const table = this.#table;
+    while (this.#size + size > this.#maxSize && this.#head < names.length) {
+      const h = this.#head++;
+      const oldName = names[h] as string;
+      const oldValue = values[h] as string;
+      this.#size -= oldName.length + oldValue.length + 32;
+      const byValue = table.get(oldName);
+      // a newer entry with the same pair keeps its own (higher) number
+      if (byValue !== undefined && byValue.get(oldValue) === this.#base + h + 1) {
+        byValue.delete(oldValue);
+        if (byValue.size === 0) table.delete(oldName);
+      }
     }
-    const n = ++this.#inserted;
-    this.#entries.push({ key, size, n });
-    this.#pairs.set(key, n);
+    if (this.#head >= 64 && this.#head * 2 >= names.length) {
+      names.splice(0, this.#head);
+      values.splice(0, this.#head);
+      this.#base += this.#head;
+      this.#head = 0;
+    }
+    const num = ++this.#inserted;
+    names.push(name);
+    values.push(value);
+    let byValue = table.get(name);
+    if (byValue === undefined) {
+      byValue = new Map();
+      table.set(name, byValue);
+    }
+    byValue.set(value, num);
     this.#size += size;
   }
 }

@@ -175,7 +175,10 @@ export class RelayStream implements RelayRequest {
     endStream: boolean,
   ) {
     const h: Record<string, string | string[]> = {};
-    for (const [n, v] of fields) {
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i] as HeaderField;
+      const n = f[0];
+      const v = f[1];
       const prev = h[n];
       if (prev === undefined) h[n] = v;
       else if (Array.isArray(prev)) prev.push(v);
@@ -234,17 +237,25 @@ export class RelayStream implements RelayRequest {
     this.timer = setTimeout(onDeadline, Math.max(0, remaining), this);
   }
 
-  /** The request's header list for upstream: hop-by-hop removed, edits applied. */
+  /**
+   * The request's header list for upstream: hop-by-hop removed, edits applied, and without the
+   * fields deleted from `headers` since it arrived (the daemon's `clearContext` drops a client's
+   * `l5d-ctx-*` and `l5d-dtab` there, as the node:http2 plane forwards `headers` as they are).
+   */
   buildHeaders(edits: HeaderEdits | undefined): HeaderField[] {
     const out: HeaderField[] = [];
     const set = edits?.set;
     const remove = edits?.remove;
+    const headers = this.headers;
     let authority = false;
-    for (const f of this.fields) {
+    const fields = this.fields;
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i] as HeaderField;
       const n = f[0];
       if (n === ":authority") authority = true;
       if (
         isHopByHop(n, f[1]) ||
+        headers[n] === undefined ||
         remove?.includes(n) ||
         (set !== undefined && n in set) ||
         (this.propagateTimeout && n === "grpc-timeout")
@@ -265,7 +276,7 @@ export class RelayStream implements RelayRequest {
   send(endpoint: Endpoint): void {
     this.attempts++;
     this.target = endpoint;
-    this.endpoint = endpointKey(endpoint);
+    this.endpoint = keyOf(endpoint);
     const relay = this.down.relay;
     const up = relay.upstream(endpoint, this.endpoint);
     if (up === undefined) {
@@ -410,7 +421,7 @@ export class RelayStream implements RelayRequest {
 
   onReqTrailers(fields: HeaderField[]): void {
     this.reqEnded = true;
-    this.reqTrailers = fields.filter((f) => !isHopByHop(f[0], f[1]));
+    this.reqTrailers = withoutHopByHop(fields);
     if (this.toUp === undefined) return;
     this.toUp.tail = this.reqTrailers;
     this.flushUp();
@@ -433,9 +444,12 @@ export class RelayStream implements RelayRequest {
 
   onRespHeaders(fields: HeaderField[], end: boolean): void {
     if (this.done) return;
-    const out = fields.filter((f) => !isHopByHop(f[0], f[1]));
+    const out = withoutHopByHop(fields);
     if (!this.gotHeaders) {
-      for (const [n, v] of fields) if (n === ":status") this.status = Number(v);
+      for (let i = 0; i < fields.length; i++) {
+        const f = fields[i] as HeaderField;
+        if (f[0] === ":status") this.status = Number(f[1]);
+      }
       if (this.status >= 100 && this.status < 200) {
         if (!this.holding) this.down.conn.headers(this.id, out, false);
         return;
@@ -475,7 +489,10 @@ export class RelayStream implements RelayRequest {
   }
 
   readGrpcStatus(fields: HeaderField[]): void {
-    for (const [n, v] of fields) if (n === "grpc-status") this.grpcStatus = Number(v);
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i] as HeaderField;
+      if (f[0] === "grpc-status") this.grpcStatus = Number(f[1]);
+    }
   }
 
   onRespData(data: Buffer, end: boolean, flowLen: number): void {
@@ -886,6 +903,37 @@ export class RelayStream implements RelayRequest {
     if (owed > 0 && !down.closed) down.consumed(owed);
     this.releaseHeld();
   }
+}
+
+/**
+ * A header block without its hop-by-hop fields: the block itself (no copy) when it has none,
+ * which is nearly always (the decoder's array is ours: nothing else holds it).
+ */
+function withoutHopByHop(fields: HeaderField[]): HeaderField[] {
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i] as HeaderField;
+    if (isHopByHop(f[0], f[1])) return fields.filter(isEndToEnd);
+  }
+  return fields;
+}
+
+function isEndToEnd(f: HeaderField): boolean {
+  return !isHopByHop(f[0], f[1]);
+}
+
+/**
+ * `host:port` per endpoint object, made once: the router hands the same endpoint objects to
+ * every request, and a cached string also keeps its hash for the upstream-connection lookup.
+ */
+const endpointKeys = new WeakMap<Endpoint, string>();
+
+function keyOf(endpoint: Endpoint): string {
+  let key = endpointKeys.get(endpoint);
+  if (key === undefined) {
+    key = endpointKey(endpoint);
+    endpointKeys.set(endpoint, key);
+  }
+  return key;
 }
 
 function onDeadline(s: RelayStream): void {

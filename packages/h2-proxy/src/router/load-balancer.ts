@@ -15,16 +15,16 @@ export class Endpoint {
   lastUpdateMs = 0;
   /** Requests sent to this endpoint by its client (for the per-endpoint split). */
   requests = 0;
+  /** `host:port`, made once (read per request: stats, logs, the relay's connection lookup). */
+  readonly key: string;
 
   constructor(
     readonly host: string,
     readonly port: number,
     public weight: number,
     readonly meta: Readonly<Record<string, unknown>>,
-  ) {}
-
-  get key(): string {
-    return `${this.host}:${this.port}`;
+  ) {
+    this.key = `${host}:${port}`;
   }
 }
 

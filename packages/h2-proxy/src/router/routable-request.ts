@@ -41,4 +41,9 @@ export interface RoutableRequest {
    * once per request, instead of `forward`.
    */
   readonly exchange?: ((opts: ExchangeOptions) => Exchange) | undefined;
+  /**
+   * The request's id when the request already has one (the tracer's: Linkerd's `l5d-reqid` is
+   * the trace id); the router then sends it as `l5d-reqid` instead of drawing a random one.
+   */
+  readonly requestId?: string | undefined;
 }

@@ -143,6 +143,13 @@ function scopeStats(m: MetricsRegistry, scope: string): ScopeStats {
   };
 }
 
+/** One finished request in a scope's success/failure counters and latency histogram. */
+function countDone(s: ScopeStats, ok: boolean, ms: number): void {
+  if (ok) s.success.incr();
+  else s.failures.incr();
+  s.latency.add(ms);
+}
+
 class RouteError extends Error {
   constructor(readonly local: LocalError) {
     super(local.message);
@@ -303,7 +310,7 @@ export class H2Router {
     const set: Record<string, string> = {
       "l5d-dst-service": name.show,
       "l5d-dst-client": client.idShow,
-      "l5d-reqid": this.#reqId(),
+      "l5d-reqid": req.requestId ?? this.#reqId(),
     };
     if (!bound.residual.isEmpty) set["l5d-dst-residual"] = bound.residual.show;
     if (local.dentries.length > 0) set["l5d-ctx-dtab"] = local.show;
@@ -469,12 +476,9 @@ export class H2Router {
   ): void {
     const ms = performance.now() - t0;
     const ok = cls === "success";
-    for (const s of [server.stats, service, client]) {
-      if (!s) continue;
-      if (ok) s.success.incr();
-      else s.failures.incr();
-      s.latency.add(ms);
-    }
+    countDone(server.stats, ok, ms);
+    if (service !== undefined) countDone(service, ok, ms);
+    if (client !== undefined) countDone(client, ok, ms);
     if (endpoint && this.opts.log && outcome.error) {
       this.opts.log.debug(
         { router: this.label, endpoint: endpoint.key, err: outcome.error.message },
