@@ -316,9 +316,9 @@ async function startServer(
 }
 
 /**
- * A server on the frame-level relay (`dataPlane: relay`, issue #9 prototype): requests reach the
- * router without stream objects, so they take its plain forward path (no retries, no requeues;
- * deadlines are enforced by the relay; see docs/performance.md).
+ * A server on the frame-level relay (`dataPlane: relay`, issue #9): the same server options as
+ * the node:http2 plane (stream limit, windows, header list size, maxConcurrentRequests,
+ * clearContext, graceful close); requests reach the router without stream objects.
  */
 async function startRelay(
   rr: RunningRouter,
@@ -327,18 +327,35 @@ async function startRelay(
   tracer: Tracer,
   traced: TracedServer,
 ): Promise<ProxyServer> {
+  const max = s.maxConcurrentRequests;
+  // The relay counts its open streams (this request included, until its response is over):
+  // maxConcurrentRequests reads that count instead of a per-request close listener.
+  let open = (): number => 0;
   const relay = await startRelayServer({
     host: s.ip,
     port: s.port,
+    maxConcurrentStreams: s.maxConcurrentStreamsPerConnection,
+    initialWindowSize: s.initialStreamWindowBytes,
+    maxHeaderListSize: s.maxHeaderListBytes,
     onRequest(incoming: RelayRequest) {
       if (s.clearContext) {
         for (const k of Object.keys(incoming.headers)) {
           if (k.startsWith(CTX_PREFIX) || k === "l5d-dtab") delete incoming.headers[k];
         }
       }
-      rr.router.handle(tracer.wrap(incoming, traced), scope);
+      const req = tracer.wrap(incoming, traced);
+      if (max !== undefined && open() > max) {
+        req.respondError({
+          grpcStatus: GrpcStatus.RESOURCE_EXHAUSTED,
+          httpStatus: 503,
+          message: `[${rr.config.label}] server ${s.ip}:${s.port} is at maxConcurrentRequests (${max})`,
+        });
+        return;
+      }
+      rr.router.handle(req, scope);
     },
   });
+  open = () => relay.streams;
   return {
     host: relay.host,
     port: relay.port,
@@ -349,6 +366,6 @@ async function startRelay(
     get streams() {
       return relay.streams;
     },
-    close: () => relay.close(),
+    close: (graceMs?: number) => relay.close(graceMs),
   };
 }

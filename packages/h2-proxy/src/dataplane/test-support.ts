@@ -222,7 +222,21 @@ export interface StaticProxy extends AsyncDisposable {
   readonly seen: http2.ServerHttp2Stream[];
 }
 
-/** Starts a proxy forwarding every request to `target`. */
+/** The two data planes a suite runs against: node:http2 streams and the frame-level relay. */
+export type DataPlane = "node" | "relay";
+export const DATA_PLANES: readonly DataPlane[] = ["node", "relay"];
+
+let plane: DataPlane = process.env.L5D_TEST_DATAPLANE === "relay" ? "relay" : "node";
+
+/**
+ * The data plane `startStaticProxy` / `startChain` start from now on. A suite run on both planes
+ * calls it in a `beforeAll` of each plane's `describe` (a file's describes run in order).
+ */
+export function useDataPlane(p: DataPlane): void {
+  plane = p;
+}
+
+/** Starts a proxy forwarding every request to `target`, on the current data plane. */
 export async function startStaticProxy(
   target: Endpoint,
   opts: Partial<Omit<ProxyServerOptions, "onRequest">> & {
@@ -231,7 +245,7 @@ export async function startStaticProxy(
   } = {},
 ): Promise<StaticProxy> {
   const seen: http2.ServerHttp2Stream[] = [];
-  if (process.env.L5D_TEST_DATAPLANE === "relay") return startStaticRelay(target, opts);
+  if (plane === "relay") return startStaticRelay(target, opts);
   const server = await startProxyServer({
     host: "127.0.0.1",
     port: 0,
@@ -260,17 +274,24 @@ export async function startStaticProxy(
 }
 
 /**
- * The frame-level relay in place of the node:http2 data plane (`L5D_TEST_DATAPLANE=relay`, to
- * see which data-plane tests the prototype passes). Its `pool` lists nothing and `seen` stays
- * empty: the relay has no pool entries or stream objects.
+ * The frame-level relay in place of the node:http2 data plane (`useDataPlane("relay")`, or
+ * `L5D_TEST_DATAPLANE=relay` for a whole run), with the same server options. Its `pool` lists
+ * nothing and `seen` stays empty: the relay has no pool entries or stream objects.
  */
 async function startStaticRelay(
   target: Endpoint,
-  opts: { delayMs?: number; deadlineMs?: number } = {},
+  opts: Partial<Omit<ProxyServerOptions, "onRequest">> & {
+    delayMs?: number;
+    deadlineMs?: number;
+  } = {},
 ): Promise<StaticProxy> {
   const relay = await startRelayServer({
     host: "127.0.0.1",
     port: 0,
+    maxConcurrentStreams: opts.maxConcurrentStreams,
+    initialWindowSize: opts.initialWindowSize,
+    maxHeaderListSize: opts.maxHeaderListSize,
+    livenessCheckMs: opts.livenessCheckMs,
     onRequest(req) {
       const go = (): void => {
         void req.forward(target, { set: { "l5d-test-hop": "1" } }, { deadlineMs: opts.deadlineMs });
@@ -289,10 +310,10 @@ async function startStaticRelay(
     get streams() {
       return relay.streams;
     },
-    close: () => relay.close(),
+    close: (graceMs?: number) => relay.close(graceMs),
   };
   const dispose = async (): Promise<void> => {
-    await relay.close();
+    await relay.close(1000);
     await server.pool.close();
   };
   return {

@@ -24,6 +24,18 @@ export const Flag = { END_STREAM: 1, ACK: 1, END_HEADERS: 4, PADDED: 8, PRIORITY
 /** The default window (RFC 9113 §6.9.2) and frame size. */
 export const DEFAULT_WINDOW = 65_535;
 const DEFAULT_MAX_FRAME = 16_384;
+const PING_PAYLOAD = Buffer.from("l5d-live");
+const CLIENT_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+/** Raised for a connection error with its RFC 9113 §7 code (the connection gets GOAWAY). */
+export class ConnectionError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 export interface FrameHandler {
   onHeaders(id: number, fields: HeaderField[], endStream: boolean): void;
@@ -52,6 +64,16 @@ export class FrameConn {
   peerInitialWindow = DEFAULT_WINDOW;
   peerMaxFrame = DEFAULT_MAX_FRAME;
   closed = false;
+  /** A PING we sent is still unanswered (the liveness sweep's probe). */
+  pingOutstanding = false;
+  /** Highest stream id the peer opened (the owner sets it; GOAWAY's last stream id). */
+  lastPeerStream = 0;
+  /**
+   * Cap on a header block's encoded bytes (HEADERS + CONTINUATION) before it is decoded: a
+   * peer streaming CONTINUATION forever is a connection error (ENHANCE_YOUR_CALM), not memory.
+   */
+  maxBlockBytes = 1 << 20;
+  #blockBytes = 0;
   #buf: Buffer | undefined;
   #prefaceLeft: number;
   #block: Buffer[] | undefined;
@@ -121,6 +143,12 @@ export class FrameConn {
     this.frame(FrameType.RST_STREAM, 0, id, p);
   }
 
+  /** Sends a liveness PING; `pingOutstanding` stays set until the peer ACKs it. */
+  ping(): void {
+    this.pingOutstanding = true;
+    this.frame(FrameType.PING, 0, 0, PING_PAYLOAD);
+  }
+
   goaway(lastId: number, code: number): void {
     const p = Buffer.allocUnsafe(8);
     p.writeUInt32BE(lastId, 0);
@@ -169,21 +197,51 @@ export class FrameConn {
     this.handler.onClose(err);
   }
 
+  /**
+   * A connection error: GOAWAY with `code`, then the socket is ended (not destroyed: a destroy
+   * would drop the corked GOAWAY before the peer sees why), and destroyed if it lingers.
+   */
   #fail(code: number, why: string): void {
-    this.goaway(0, code);
-    this.destroy(new Error(why));
+    this.goaway(this.lastPeerStream, code);
+    this.end(new Error(why));
+  }
+
+  /**
+   * Closes after what was written (a GOAWAY) has left: the socket is ended, not destroyed
+   * (a destroy drops corked writes), and destroyed if the peer has not closed within 1 s.
+   */
+  end(err?: Error): void {
+    const socket = this.socket;
+    if (this.#corked) {
+      this.#corked = false;
+      socket.uncork();
+    }
+    socket.end();
+    setTimeout(() => socket.destroy(), 1_000).unref();
+    this.#closed(err);
   }
 
   #onBytes(chunk: Buffer): void {
     let buf = this.#buf === undefined ? chunk : Buffer.concat([this.#buf, chunk]);
     if (this.#prefaceLeft > 0) {
       const skip = Math.min(this.#prefaceLeft, buf.length);
+      const at = CLIENT_PREFACE.length - this.#prefaceLeft;
+      if (!buf.subarray(0, skip).equals(CLIENT_PREFACE.subarray(at, at + skip))) {
+        // not HTTP/2 with prior knowledge: nothing to answer in HTTP/2 terms
+        this.destroy(new Error("bad client preface"));
+        return;
+      }
       this.#prefaceLeft -= skip;
       buf = buf.subarray(skip);
     }
     let off = 0;
     while (buf.length - off >= 9 && !this.closed) {
       const len = buf.readUIntBE(off, 3);
+      if (len > DEFAULT_MAX_FRAME) {
+        // we never raise SETTINGS_MAX_FRAME_SIZE (RFC 9113 §4.2)
+        this.#fail(6, `frame of ${len} bytes over ${DEFAULT_MAX_FRAME}`);
+        return;
+      }
       if (buf.length - off < 9 + len) break;
       const type = buf[off + 3] as number;
       const flags = buf[off + 4] as number;
@@ -193,7 +251,8 @@ export class FrameConn {
       try {
         this.#onFrame(type, flags, id, payload);
       } catch (e) {
-        this.#fail(e instanceof HpackError ? 9 : 1, (e as Error).message);
+        const code = e instanceof HpackError ? 9 : e instanceof ConnectionError ? e.code : 1;
+        this.#fail(code, (e as Error).message);
         return;
       }
     }
@@ -225,6 +284,7 @@ export class FrameConn {
           this.handler.onHeaders(id, this.#decoder.decode(frag), endStream);
         } else {
           this.#block = [Buffer.from(frag)];
+          this.#blockBytes = frag.length;
           this.#blockId = id;
           this.#blockEnd = endStream;
         }
@@ -233,6 +293,10 @@ export class FrameConn {
       case FrameType.CONTINUATION: {
         const block = this.#block;
         if (block === undefined || id !== this.#blockId) throw new Error("unexpected CONTINUATION");
+        this.#blockBytes += p.length;
+        if (this.#blockBytes > this.maxBlockBytes) {
+          throw new ConnectionError(11, `header block over ${this.maxBlockBytes} bytes`);
+        }
         block.push(Buffer.from(p));
         if (flags & Flag.END_HEADERS) {
           this.#block = undefined;
@@ -264,6 +328,7 @@ export class FrameConn {
       }
       case FrameType.PING:
         if ((flags & Flag.ACK) === 0) this.frame(FrameType.PING, Flag.ACK, 0, Buffer.from(p));
+        else this.pingOutstanding = false;
         return;
       case FrameType.GOAWAY:
         this.handler.onGoaway(p.readUInt32BE(0) & 0x7fffffff, p.readUInt32BE(4));

@@ -1,0 +1,38 @@
+/**
+ * What the relay does with a new client connection before HTTP/2 starts, as the node:http2
+ * plane does (`dataplane/h2c-server.ts`): the HTTP/2 preface (prior knowledge) goes straight to
+ * the relay; anything else is HTTP/1.1, served by the node plane's own `handleHttp1`: an
+ * `Upgrade: h2c` request gets 101 and becomes stream 1 (its body too), plain HTTP/1.1 gets 505,
+ * garbage 400. Per connection, never per request.
+ */
+import type { Socket } from "node:net";
+import { CLIENT_PREFACE } from "../dataplane/h2-frames.js";
+import { handleHttp1 } from "../dataplane/h2c-upgrade.js";
+
+/**
+ * Peeks at the first bytes of `socket` and calls `toH2` with the socket paused and the bytes
+ * read so far put back (the client preface first). The caller attaches its reader and resumes.
+ */
+export function acceptConnection(socket: Socket, toH2: (socket: Socket) => void): void {
+  let buf: Buffer = Buffer.alloc(0);
+  const onData = (chunk: Buffer): void => {
+    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+    const n = Math.min(buf.length, CLIENT_PREFACE.length);
+    const isPreface = CLIENT_PREFACE.subarray(0, n).equals(buf.subarray(0, n));
+    if (isPreface && buf.length < CLIENT_PREFACE.length) return;
+    socket.off("data", onData);
+    socket.off("end", onEnd);
+    if (isPreface) {
+      socket.pause();
+      socket.unshift(buf);
+      toH2(socket);
+    } else {
+      handleHttp1(socket, buf, toH2);
+    }
+  };
+  const onEnd = (): void => {
+    socket.destroy();
+  };
+  socket.on("data", onData);
+  socket.on("end", onEnd);
+}
