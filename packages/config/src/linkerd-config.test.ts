@@ -220,7 +220,7 @@ describe("parseLinkerdConfig: the tutorial config", () => {
         ip: "0.0.0.0",
         clearContext: false,
         maxConcurrentStreamsPerConnection: 1000,
-        dataPlane: "node",
+        dataPlane: "relay",
         initialStreamWindowBytes: 65535,
         maxFrameBytes: 16384,
         windowUpdateRatio: 0.99,
@@ -307,9 +307,9 @@ describe("parseLinkerdConfig: defaults and options", () => {
 
   it("selects a server's data plane: node (default) or the frame-level relay", () => {
     const c = parseOk(
-      `routers:\n- protocol: h2\n  servers:\n  - {}\n  - {port: 4143, dataPlane: relay}\n`,
+      `routers:\n- protocol: h2\n  servers:\n  - {}\n  - {port: 4143, dataPlane: node}\n`,
     );
-    expect(c.routers[0]?.servers.map((s) => s.dataPlane)).toEqual(["node", "relay"]);
+    expect(c.routers[0]?.servers.map((s) => s.dataPlane)).toEqual(["relay", "node"]);
     const errors = errorsOf(`routers:\n- protocol: h2\n  servers:\n  - {dataPlane: fast}\n`);
     expect(errors.join("\n")).toMatch(/dataPlane/);
   });

@@ -81,8 +81,8 @@ const serverSchema = z.strictObject({
   maxConcurrentRequests: positiveInt().optional(),
   clearContext: bool().default(false),
   maxConcurrentStreamsPerConnection: positiveInt().default(1000),
-  /** Data plane (l5d-ts extension, issue #9): `node` (node:http2, default) or `relay` (frame-level prototype). */
-  dataPlane: z.enum(["node", "relay"]).default("node"),
+  /** Data plane (l5d-ts extension, issue #9): `relay` (frame-level relay, default) or `node` (node:http2). */
+  dataPlane: z.enum(["node", "relay"]).default("relay"),
   announce: z.array(z.string()).optional(),
   tls: unsupported("TLS servers are not supported yet (plaintext h2c only)"),
   ...h2Shape(true),
