@@ -8,7 +8,7 @@
 // node B = 127.0.2.0/24. When those addresses or port 8001 cannot be bound it says so and falls
 // back to the io.l5d.fs demo (deploy/local/fs-demo.mjs); `--fs` forces the fs demo.
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -30,6 +30,15 @@ const forceFs = process.argv.includes("--fs");
 const children = [];
 const work = mkdtempSync(join(tmpdir(), "l5d-dev-"));
 let stopping = false;
+
+/** l5d's node flags as the image's launcher passes them (deploy/docker/bin/l5d, docs/performance.md
+ * "Memory"); L5D_NODE_FLAGS overrides them there and here. */
+function l5dNodeFlags() {
+  const launcher = readFileSync(join(root, "deploy/docker/bin/l5d"), "utf8");
+  const m = /\$\{L5D_NODE_FLAGS-([^}]*)\}/.exec(launcher);
+  return (process.env.L5D_NODE_FLAGS ?? m?.[1] ?? "").split(/\s+/).filter((f) => f !== "");
+}
+const L5D = [...l5dNodeFlags(), "apps/l5d/dist/main.js"];
 
 function log(msg) {
   process.stdout.write(`[dev] ${msg}\n`);
@@ -184,7 +193,7 @@ async function runK8s() {
   for (const node of DEV_NODES) {
     const cfg = join(work, `l5d-${node.name}.yaml`);
     writeFileSync(cfg, tutorialConfig({ serverIp: node.l5dIp, adminIp: node.l5dIp }));
-    start(`l5d-${node.name.slice(-1)}`, ["apps/l5d/dist/main.js", cfg], { POD_IP: node.l5dIp });
+    start(`l5d-${node.name.slice(-1)}`, [...L5D, cfg], { POD_IP: node.l5dIp });
   }
   log(
     `config: deploy/examples/linkerd-grpc.yaml per node, changed only in: ${tutorialConfigChanges({ serverIp: "<node IP>", adminIp: "<node IP>" }).join("; ")}`,
@@ -260,7 +269,7 @@ async function runFs() {
   ]) {
     const cfg = join(work, `l5d-${node}.yaml`);
     writeFileSync(cfg, nodeConfig({ ip, disco }));
-    start(`l5d-${node}`, ["apps/l5d/dist/main.js", cfg]);
+    start(`l5d-${node}`, [...L5D, cfg]);
   }
   start("world", ["apps/world/dist/main.js", `-addr=${NODE_B}:7778`, "-protocol=grpc"], {
     TARGET_WORLD: "world",

@@ -152,7 +152,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     const versions: Record<string, string> = { h2load: h2.version };
     const defaultSet = opts.quick
-      ? ["l5d", "l5d-relay", "naive", "nghttpx"]
+      ? ["l5d", "l5d-node", "naive", "nghttpx"]
       : PROXIES.map((p) => p.name);
     const chosen = PROXIES.filter((p) => (opts.only ?? defaultSet).includes(p.name));
     const kinds: ProxyKind[] = [];
@@ -342,10 +342,10 @@ export async function main(argv: readonly string[]): Promise<number> {
         `reference (naive node:http2 proxy, not l5d): ${quickLine(naiveUs, ngUs).replace(/^l5d_/, "naive_")}\n`,
       );
     }
-    const relayUs = cpu("l5d-relay");
-    if (relayUs !== undefined) {
+    const nodeUs = cpu("l5d-node");
+    if (nodeUs !== undefined) {
       process.stdout.write(
-        `l5d on the relay prototype (servers[].dataPlane: relay): ${quickLine(relayUs, ngUs).replace(/^l5d_/, "l5d_relay_")}\n`,
+        `l5d on the node:http2 data plane (servers[].dataPlane: node): ${quickLine(nodeUs, ngUs).replace(/^l5d_/, "l5d_node_")}\n`,
       );
     }
     process.stdout.write(`${quickLine(cpu("l5d"), ngUs)}\n`);

@@ -1,12 +1,13 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { l5dNodeFlags } from "./l5d-flags.js";
 import { freePort, waitForPort } from "./net.js";
 import type { Child, Supervisor } from "./supervisor.js";
 import { HAPROXY_CFG, L5D_YAML, NGHTTPX_CONF, NGINX_CONF, render } from "./templates.js";
 import type { ToolName, ToolStatus } from "./tools.js";
 
 /** The proxies the harness knows how to run. */
-export type ProxyName = "l5d" | "l5d-relay" | "naive" | "nginx" | "haproxy" | "nghttpx";
+export type ProxyName = "l5d" | "l5d-node" | "naive" | "nginx" | "haproxy" | "nghttpx";
 
 /** Everything a proxy kind needs to start. */
 export interface StartContext {
@@ -63,8 +64,8 @@ async function started(ctx: StartContext, child: Child, port: number): Promise<C
   return child;
 }
 
-/** l5d with one of its data planes: `node` (node:http2, the default) or `relay` (frame-level). */
-function l5dKind(name: "l5d" | "l5d-relay", dataPlane: "node" | "relay", label: string): ProxyKind {
+/** l5d with one of its data planes: `relay` (frame-level, the default) or `node` (node:http2). */
+function l5dKind(name: "l5d" | "l5d-node", dataPlane: "node" | "relay", label: string): ProxyKind {
   return {
     name,
     label,
@@ -91,12 +92,14 @@ function l5dKind(name: "l5d" | "l5d-relay", dataPlane: "node" | "relay", label: 
       );
       const main = join(ctx.repoRoot, "apps/l5d/dist/main.js");
       const env = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" };
+      // the image's node flags (deploy/docker/bin/l5d), so the numbers are the product's
+      const flags = l5dNodeFlags(ctx.repoRoot);
       return started(
         ctx,
         ctx.sup.spawn(
           `${name}:${listenPort}`,
           process.execPath,
-          [...(ctx.nodeArgs ?? []), main, cfg],
+          [...flags, ...(ctx.nodeArgs ?? []), main, cfg],
           {
             env,
           },
@@ -107,11 +110,15 @@ function l5dKind(name: "l5d" | "l5d-relay", dataPlane: "node" | "relay", label: 
   };
 }
 
-export const l5d = l5dKind("l5d", "node", "l5d (apps/l5d, h2 router, io.l5d.header.token)");
-export const l5dRelay = l5dKind(
-  "l5d-relay",
+export const l5d = l5dKind(
+  "l5d",
   "relay",
-  "l5d on the frame-level relay prototype (servers[].dataPlane: relay)",
+  "l5d (apps/l5d, h2 router, io.l5d.header.token, default data plane: the frame-level relay)",
+);
+export const l5dNode = l5dKind(
+  "l5d-node",
+  "node",
+  "l5d on the node:http2 data plane (servers[].dataPlane: node)",
 );
 
 export const naive: ProxyKind = {
@@ -203,7 +210,7 @@ export const nghttpx: ProxyKind = {
 };
 
 /** Every proxy kind, in report order. */
-export const PROXIES: readonly ProxyKind[] = [l5d, l5dRelay, naive, nginx, haproxy, nghttpx];
+export const PROXIES: readonly ProxyKind[] = [l5d, l5dNode, naive, nginx, haproxy, nghttpx];
 
 /**
  * Starts `hops` instances of `kind` in a chain ending at `backendPort` (the last one started

@@ -204,6 +204,9 @@ describe("soak verdict", () => {
       minutes: 0.5,
       proxy: "naive",
     });
+    expect(parseSoakArgs([]).proxy).toBe("l5d");
+    expect(parseSoakArgs(["--proxy=l5d-node"]).proxy).toBe("l5d-node");
+    expect(() => parseSoakArgs(["--proxy=toString"])).toThrow(/usage/);
     expect(() => parseSoakArgs(["--minutes=abc"])).toThrow(/usage/);
   });
 });

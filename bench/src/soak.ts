@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { grpcFrame, probe } from "./grpc.js";
+import { l5dNodeFlags } from "./l5d-flags.js";
 import { freePort, waitForPort } from "./net.js";
-import { l5d, naive, type ProxyKind, type StartContext, startChain } from "./peers.js";
+import { l5d, l5dNode, naive, type ProxyKind, type StartContext, startChain } from "./peers.js";
 import { sampleTrees } from "./proc.js";
 import { runH2load } from "./runner.js";
 import { type RssSample, soakVerdict } from "./soak-verdict.js";
@@ -13,15 +14,24 @@ import { ensureTools } from "./tools.js";
 /** Options of bench/soak.mjs. */
 export interface SoakOptions {
   minutes: number;
-  proxy: "l5d" | "naive";
+  /** `l5d` (default: l5d on its default data plane, the frame-level relay), `l5d-node`
+   * (the node:http2 data plane) or `naive`. */
+  proxy: SoakProxy;
   /** total req/s of the steady load. */
   rate: number;
   /** seconds between RSS samples (one h2load run each). */
   sampleS: number;
 }
 
+type SoakProxy = "l5d" | "l5d-node" | "naive";
+const PROXIES: Readonly<Record<SoakProxy, ProxyKind>> = {
+  l5d,
+  "l5d-node": l5dNode,
+  naive,
+};
+
 const USAGE =
-  "usage: node bench/soak.mjs [--minutes=10] [--proxy=l5d|naive] [--rate=2000] [--sample-s=30]";
+  "usage: node bench/soak.mjs [--minutes=10] [--proxy=l5d|l5d-node|naive] [--rate=2000] [--sample-s=30]";
 
 /** Parses soak flags; throws Error with the usage on a bad flag. */
 export function parseSoakArgs(argv: readonly string[]): SoakOptions {
@@ -30,7 +40,7 @@ export function parseSoakArgs(argv: readonly string[]): SoakOptions {
     const m = /^--([a-z-]+)=(.+)$/.exec(a);
     const v = m?.[2] ?? "";
     if (m?.[1] === "minutes" && Number(v) > 0 && Number(v) <= 600) o.minutes = Number(v);
-    else if (m?.[1] === "proxy" && (v === "l5d" || v === "naive")) o.proxy = v;
+    else if (m?.[1] === "proxy" && Object.hasOwn(PROXIES, v)) o.proxy = v as SoakProxy;
     else if (m?.[1] === "rate" && Number(v) >= 1 && Number(v) <= 100_000) o.rate = Number(v);
     else if (m?.[1] === "sample-s" && Number(v) >= 1 && Number(v) <= 600) o.sampleS = Number(v);
     else throw new Error(`bad argument ${a}\n${USAGE}`);
@@ -60,7 +70,7 @@ export async function soak(argv: readonly string[]): Promise<number> {
       return 1;
     }
     const ctx: StartContext = { sup, rundir, repoRoot, tools };
-    const kind: ProxyKind = o.proxy === "l5d" ? l5d : naive;
+    const kind = PROXIES[o.proxy];
     const avail = kind.available(ctx);
     if (!avail.ok) {
       process.stderr.write(`soak: ${kind.name} unavailable: ${avail.reason}\n`);
@@ -83,8 +93,10 @@ export async function soak(argv: readonly string[]): Promise<number> {
     const endAt = t0 + o.minutes * 60_000;
     let requests = 0;
     const clients = 4;
+    const flags =
+      kind === naive ? "" : `, node ${l5dNodeFlags(repoRoot).join(" ") || "(no flags)"}`;
     console.log(
-      `soak: ${kind.name}, ${o.rate} req/s, ${o.minutes} min, sample every ${o.sampleS} s`,
+      `soak: ${kind.name}${flags}, ${o.rate} req/s, ${o.minutes} min, sample every ${o.sampleS} s`,
     );
     console.log(`minute\trequests\trss_mib\thwm_mib`);
     while (Date.now() < endAt) {

@@ -1,8 +1,8 @@
 /**
  * gRPC's interop matrix through l5d: one router (one hop), and an outgoing router in front of
  * an incoming router (the mesh's two hops), each a real daemon with its dtab, identifier,
- * binding, balancer, metrics and tracing in the path. Both data planes: node:http2 (default) and
- * the frame-level relay prototype (`dataPlane: relay`).
+ * binding, balancer, metrics and tracing in the path. Both data planes: the frame-level relay
+ * (`dataPlane: relay`, the default) and node:http2 (`dataPlane: node`).
  */
 import { defineInteropSuite } from "@l5d/h2-proxy/testing";
 import { freePort, startTestDaemon, type TestDaemon } from "./support.js";

@@ -1,5 +1,5 @@
 /**
- * The frame-level relay (issue #9 prototype): HTTP/2 on raw sockets, no node:http2 stream
+ * The frame-level relay (issue #9; the daemon's default data plane): HTTP/2 on raw sockets, no node:http2 stream
  * objects. Each downstream connection is parsed frame by frame; a request's header block is
  * decoded (full HPACK) into the headers the router reads, and `forward` re-encodes it (literal
  * fields, edits applied) as a new stream on a shared upstream connection per endpoint. DATA
