@@ -24,6 +24,15 @@ export const Flag = { END_STREAM: 1, ACK: 1, END_HEADERS: 4, PADDED: 8, PRIORITY
 /** The default window (RFC 9113 §6.9.2) and frame size. */
 export const DEFAULT_WINDOW = 65_535;
 const DEFAULT_MAX_FRAME = 16_384;
+/** The largest flow-control window (RFC 9113 §6.9.1) and SETTINGS_MAX_FRAME_SIZE (§6.5.2). */
+export const MAX_WINDOW = 0x7fffffff;
+const MAX_FRAME_LIMIT = 0xffffff;
+/** RFC 9113 §7 error codes raised here. */
+export const ErrorCode = {
+  PROTOCOL_ERROR: 1,
+  FLOW_CONTROL_ERROR: 3,
+  FRAME_SIZE_ERROR: 6,
+} as const;
 const PING_PAYLOAD = Buffer.from("l5d-live");
 const CLIENT_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
@@ -80,6 +89,11 @@ export class FrameConn {
   #blockId = 0;
   #blockEnd = false;
   #recvConsumed = 0;
+  /**
+   * The peer's send window on the connection as we granted it (our WINDOW_UPDATEs): a peer
+   * sending past it would grow the relay's queues without bound (RFC 9113 §6.9.1).
+   */
+  #recvWindow = DEFAULT_WINDOW;
   readonly #decoder = new HpackDecoder();
   /** Our encoder towards this peer: blocks must be sent in the order they were encoded. */
   encoder = new HpackEncoder();
@@ -134,6 +148,7 @@ export class FrameConn {
   windowUpdate(id: number, inc: number): void {
     const p = Buffer.allocUnsafe(4);
     p.writeUInt32BE(inc, 0);
+    if (id === 0) this.#recvWindow += inc;
     this.frame(FrameType.WINDOW_UPDATE, 0, id, p);
   }
 
@@ -261,23 +276,34 @@ export class FrameConn {
 
   #onFrame(type: number, flags: number, id: number, p: Buffer): void {
     if (this.#block !== undefined && type !== FrameType.CONTINUATION) {
-      throw new Error("expected CONTINUATION");
+      throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "expected CONTINUATION");
     }
     switch (type) {
       case FrameType.DATA: {
+        if (id === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "DATA on stream 0");
+        this.#recvWindow -= p.length;
+        if (this.#recvWindow < 0) {
+          throw new ConnectionError(
+            ErrorCode.FLOW_CONTROL_ERROR,
+            "DATA past the connection window",
+          );
+        }
         let data = p;
-        if (flags & Flag.PADDED) data = p.subarray(1, p.length - (p[0] as number));
+        if (flags & Flag.PADDED) data = p.subarray(1, p.length - padLength(p));
         this.handler.onData(id, data, (flags & Flag.END_STREAM) !== 0, p.length);
         return;
       }
       case FrameType.HEADERS: {
+        if (id === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "HEADERS on stream 0");
         let start = 0;
         let end = p.length;
         if (flags & Flag.PADDED) {
           start = 1;
-          end -= p[0] as number;
+          end -= padLength(p);
         }
         if (flags & Flag.PRIORITY) start += 5;
+        // padding and priority fields must fit in the payload (RFC 9113 §6.2)
+        if (start > end) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "HEADERS too short");
         const frag = p.subarray(start, end);
         const endStream = (flags & Flag.END_STREAM) !== 0;
         if (flags & Flag.END_HEADERS) {
@@ -292,7 +318,8 @@ export class FrameConn {
       }
       case FrameType.CONTINUATION: {
         const block = this.#block;
-        if (block === undefined || id !== this.#blockId) throw new Error("unexpected CONTINUATION");
+        if (block === undefined || id !== this.#blockId)
+          throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "unexpected CONTINUATION");
         this.#blockBytes += p.length;
         if (this.#blockBytes > this.maxBlockBytes) {
           throw new ConnectionError(11, `header block over ${this.maxBlockBytes} bytes`);
@@ -305,11 +332,24 @@ export class FrameConn {
         return;
       }
       case FrameType.RST_STREAM:
+        if (id === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "RST_STREAM on stream 0");
+        if (p.length !== 4)
+          throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "RST_STREAM size");
         this.handler.onRstStream(id, p.readUInt32BE(0));
         return;
       case FrameType.SETTINGS: {
-        if (flags & Flag.ACK) return;
-        for (let i = 0; i + 6 <= p.length; i += 6) {
+        if (id !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "SETTINGS on a stream");
+        if (flags & Flag.ACK) {
+          if (p.length !== 0)
+            throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "SETTINGS ACK size");
+          return;
+        }
+        if (p.length % 6 !== 0)
+          throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "SETTINGS size");
+        // validated before any is applied: a MAX_FRAME_SIZE of 0 would make `headers()` loop
+        for (let i = 0; i < p.length; i += 6)
+          checkSetting(p.readUInt16BE(i), p.readUInt32BE(i + 2));
+        for (let i = 0; i < p.length; i += 6) {
           const k = p.readUInt16BE(i);
           const v = p.readUInt32BE(i + 2);
           if (k === 4) {
@@ -327,17 +367,35 @@ export class FrameConn {
         return;
       }
       case FrameType.PING:
+        if (id !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "PING on a stream");
+        if (p.length !== 8) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "PING size");
         if ((flags & Flag.ACK) === 0) this.frame(FrameType.PING, Flag.ACK, 0, Buffer.from(p));
         else this.pingOutstanding = false;
         return;
       case FrameType.GOAWAY:
+        if (id !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "GOAWAY on a stream");
+        if (p.length < 8) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "GOAWAY size");
         this.handler.onGoaway(p.readUInt32BE(0) & 0x7fffffff, p.readUInt32BE(4));
         return;
       case FrameType.WINDOW_UPDATE: {
+        if (p.length !== 4)
+          throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "WINDOW_UPDATE size");
         const inc = p.readUInt32BE(0) & 0x7fffffff;
         if (id === 0) {
+          if (inc === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "WINDOW_UPDATE of 0");
+          // RFC 9113 §6.9.1: a window past 2^31-1 is a connection error
+          if (this.sendWindow + inc > MAX_WINDOW) {
+            throw new ConnectionError(
+              ErrorCode.FLOW_CONTROL_ERROR,
+              "connection window over 2^31-1",
+            );
+          }
           this.sendWindow += inc;
           this.handler.onWindow(0, 0);
+        } else if (inc === 0) {
+          // a stream error (§6.9): that stream is reset, the connection goes on
+          this.rstStream(id, ErrorCode.PROTOCOL_ERROR);
+          this.handler.onRstStream(id, ErrorCode.PROTOCOL_ERROR);
         } else {
           this.handler.onWindow(id, inc);
         }
@@ -347,5 +405,24 @@ export class FrameConn {
         // PRIORITY, PUSH_PROMISE (we disable push), unknown types: ignored
         return;
     }
+  }
+}
+
+/** The pad length of a PADDED frame, checked against the payload (RFC 9113 §6.1). */
+function padLength(p: Buffer): number {
+  if (p.length === 0) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "no pad length");
+  const pad = p[0] as number;
+  if (pad >= p.length) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "padding over payload");
+  return pad;
+}
+
+/** RFC 9113 §6.5.2: values out of range are connection errors. */
+function checkSetting(k: number, v: number): void {
+  if (k === 2 && v > 1) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "ENABLE_PUSH not 0/1");
+  if (k === 4 && v > MAX_WINDOW) {
+    throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, "INITIAL_WINDOW_SIZE over 2^31-1");
+  }
+  if (k === 5 && (v < DEFAULT_MAX_FRAME || v > MAX_FRAME_LIMIT)) {
+    throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `MAX_FRAME_SIZE ${v} out of range`);
   }
 }

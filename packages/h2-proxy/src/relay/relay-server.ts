@@ -18,7 +18,14 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { GrpcStatus } from "../dataplane/errors.js";
 import { acceptConnection } from "./accept.js";
-import { DEFAULT_WINDOW, FrameConn, type FrameHandler } from "./frame-conn.js";
+import {
+  ConnectionError,
+  DEFAULT_WINDOW,
+  ErrorCode,
+  FrameConn,
+  type FrameHandler,
+  MAX_WINDOW,
+} from "./frame-conn.js";
 import type { HeaderField } from "./hpack.js";
 import { CANCEL, type RelayRequest, RelayStream } from "./relay-stream.js";
 import { Relay } from "./upstream.js";
@@ -50,6 +57,12 @@ export interface RelayServerOptions {
    * previous sweep's PING is still unanswered. Default 10 s.
    */
   readonly livenessCheckMs?: number | undefined;
+  /**
+   * Upstream connect timeout: the TCP connect and the server's SETTINGS must arrive within it,
+   * else the connect failed (connect backoff; the waiting requests are unprocessed and requeued).
+   * Default 3 s, as the node:http2 plane's `UpstreamPool` `connectTimeoutMs`.
+   */
+  readonly connectTimeoutMs?: number | undefined;
 }
 
 export interface RelayServer {
@@ -111,7 +124,9 @@ export class DownConn implements FrameHandler {
       s.onReqTrailers(fields);
       return;
     }
-    if (id <= this.lastId || id % 2 === 0) return; // trailers of a finished stream, or bogus
+    if (id % 2 === 0)
+      throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `HEADERS on even stream ${id}`);
+    if (id <= this.lastId) return; // trailers of a finished stream
     this.lastId = id;
     this.conn.lastPeerStream = id;
     if (this.draining || this.streams.size >= this.limits.maxStreams) {
@@ -144,6 +159,9 @@ export class DownConn implements FrameHandler {
   onData(id: number, data: Buffer, endStream: boolean, flowLen: number): void {
     const s = this.streams.get(id);
     if (s === undefined) {
+      // RFC 9113 §5.1: DATA on an idle stream is a connection error; on a closed one, dropped
+      if (id > this.lastId || id % 2 === 0)
+        throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `DATA on idle stream ${id}`);
       this.conn.consumed(flowLen);
       return;
     }
@@ -151,6 +169,8 @@ export class DownConn implements FrameHandler {
   }
 
   onRstStream(id: number, code: number): void {
+    if (id > this.lastId || id % 2 === 0)
+      throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `RST_STREAM on idle stream ${id}`);
     this.streams.get(id)?.onDownReset(code);
   }
 
@@ -158,9 +178,23 @@ export class DownConn implements FrameHandler {
     if (id !== 0) {
       const s = this.streams.get(id);
       if (s === undefined) return;
+      if (s.toDown.window + delta > MAX_WINDOW) {
+        // a stream error (RFC 9113 §6.9.1): that stream is reset, the connection goes on
+        this.conn.rstStream(id, ErrorCode.FLOW_CONTROL_ERROR);
+        s.onDownReset(ErrorCode.FLOW_CONTROL_ERROR);
+        return;
+      }
       s.toDown.window += delta;
       s.flushDown();
       return;
+    }
+    // a new SETTINGS_INITIAL_WINDOW_SIZE: a window it takes past 2^31-1 is a connection error
+    if (delta > 0) {
+      for (const s of this.streams.values()) {
+        if (s.toDown.window + delta > MAX_WINDOW) {
+          throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, "stream window over 2^31-1");
+        }
+      }
     }
     for (const s of this.streams.values()) {
       s.toDown.window += delta;
@@ -187,7 +221,7 @@ export class DownConn implements FrameHandler {
 
 /** Starts the frame-level relay server: h2c with prior knowledge or HTTP/1.1 `Upgrade: h2c`. */
 export async function startRelayServer(opts: RelayServerOptions): Promise<RelayServer> {
-  const relay = new Relay(opts.onRequest);
+  const relay = new Relay(opts.onRequest, opts.connectTimeoutMs);
   const limits: DownLimits = {
     maxStreams: opts.maxConcurrentStreams ?? 1000,
     initialWindow: opts.initialWindowSize ?? DEFAULT_WINDOW,

@@ -4,7 +4,7 @@
  */
 import { connect as netConnect } from "node:net";
 import { type Endpoint, endpointKey } from "../dataplane/upstream-pool.js";
-import { FrameConn, type FrameHandler } from "./frame-conn.js";
+import { FrameConn, type FrameHandler, FrameType } from "./frame-conn.js";
 import type { HeaderField } from "./hpack.js";
 import type { DownConn } from "./relay-server.js";
 import { REFUSED_STREAM, type RelayRequest, type RelayStream } from "./relay-stream.js";
@@ -14,9 +14,18 @@ export class UpConn implements FrameHandler {
   readonly conn: FrameConn;
   nextId = 1;
   goingAway = false;
-  /** The TCP connect succeeded (before it, a lost connection means the streams were unprocessed). */
+  /** The TCP connect succeeded (the handshake may still be pending). */
+  tcpConnected = false;
+  /**
+   * The HTTP/2 handshake completed: the server's preface (a SETTINGS frame) arrived. Before it,
+   * a lost connection is a failed connect (connect backoff) and its streams were unprocessed.
+   */
   connected = false;
   lastError: Error | undefined;
+  /** The attempt's one timer: TCP connect + server SETTINGS within `relay.connectTimeoutMs`. */
+  #timer: NodeJS.Timeout | undefined;
+  /** Bytes of the server's first frame header seen so far (its type is byte 3). */
+  #prefaceBytes = 0;
 
   constructor(
     readonly relay: Relay,
@@ -27,15 +36,52 @@ export class UpConn implements FrameHandler {
     this.conn = new FrameConn(socket, 0);
     this.conn.handler = this;
     socket.once("connect", () => {
-      this.connected = true;
-      relay.backoff.delete(key);
+      this.tcpConnected = true;
     });
     socket.once("error", (e: Error) => {
       this.lastError = e;
     });
+    // ahead of FrameConn's parser, so that `connected` is set before the frames are handled
+    socket.prependListener("data", this.#onPreface);
+    // a SYN never answered (a vanished pod IP) would otherwise hang until the kernel gives up
+    // (~2 min), and a server that accepts but never speaks HTTP/2 forever
+    this.#timer = setTimeout(this.#onTimeout, relay.connectTimeoutMs);
+    this.#timer.unref();
     socket.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
     this.conn.settings([[2, 0]]);
   }
+
+  /** Watches the server's first frame header: SETTINGS completes the handshake, else it fails. */
+  readonly #onPreface = (chunk: Buffer): void => {
+    const at = 3 - this.#prefaceBytes;
+    if (at >= chunk.length) {
+      this.#prefaceBytes += chunk.length;
+      return;
+    }
+    this.conn.socket.off("data", this.#onPreface);
+    if (chunk[at] !== FrameType.SETTINGS) {
+      // RFC 9113 §3.4: the server preface is a SETTINGS frame (an HTTP/1.1 server answers text)
+      this.lastError = new Error("the upstream did not speak HTTP/2 (no SETTINGS preface)");
+      this.conn.destroy();
+      return;
+    }
+    this.connected = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.relay.backoff.delete(this.key);
+  };
+
+  readonly #onTimeout = (): void => {
+    this.#timer = undefined;
+    if (this.connected || this.conn.closed) return;
+    const ms = this.relay.connectTimeoutMs;
+    this.lastError = new Error(
+      this.tcpConnected
+        ? `HTTP/2 handshake timed out after ${ms} ms (no SETTINGS from the server)`
+        : `connect timed out after ${ms} ms`,
+    );
+    this.conn.destroy();
+  };
 
   open(s: RelayStream): number {
     const id = this.nextId;
@@ -84,8 +130,13 @@ export class UpConn implements FrameHandler {
     if (this.streams.size === 0) this.conn.destroy();
   }
 
-  onClose(): void {
+  onClose(err: Error | undefined): void {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
     if (this.relay.ups.get(this.key) === this) this.relay.ups.delete(this.key);
+    this.lastError ??= err;
     if (!this.connected) this.relay.connectFailed(this.key, this.lastError);
     for (const s of [...this.streams.values()]) s.onUpLost();
   }
@@ -95,6 +146,11 @@ export class UpConn implements FrameHandler {
 const BACKOFF_BASE_MS = 100;
 const BACKOFF_MAX_MS = 10_000;
 const BACKOFF_JITTER = 0.2;
+/**
+ * Connect timeout: TCP connect and the server's SETTINGS within it, else the connect failed
+ * (the node:http2 plane's `UpstreamPool` `connectTimeoutMs` default).
+ */
+export const CONNECT_TIMEOUT_MS = 3_000;
 
 /** An endpoint whose last connect failed: new streams fail fast (unprocessed) until `until`. */
 interface Backoff {
@@ -105,7 +161,7 @@ interface Backoff {
 
 /**
  * The downstream connections, the upstream connection per endpoint, and the connect backoff
- * per endpoint: a refused endpoint is not reconnected to for every request (100 ms doubling to
+ * per endpoint: a refused (or timed-out: `connectTimeoutMs`) endpoint is not reconnected to for every request (100 ms doubling to
  * 10 s, ±20 %); meanwhile its requests fail at once as unprocessed, so the router requeues them
  * elsewhere and its failure accrual sees the endpoint failing, as on the node:http2 plane.
  */
@@ -114,7 +170,11 @@ export class Relay {
   readonly ups = new Map<string, UpConn>();
   readonly backoff = new Map<string, Backoff>();
   streams = 0;
-  constructor(readonly onRequest: (req: RelayRequest) => void) {}
+  constructor(
+    readonly onRequest: (req: RelayRequest) => void,
+    /** TCP connect + HTTP/2 handshake bound per connection attempt; a timeout is a failed connect. */
+    readonly connectTimeoutMs: number = CONNECT_TIMEOUT_MS,
+  ) {}
 
   /** The connection new streams to `ep` go to (connecting lazily); undefined in connect backoff. */
   upstream(ep: Endpoint, key: string = endpointKey(ep)): UpConn | undefined {
