@@ -5,8 +5,7 @@ import {
   type ServerHttp2Stream,
 } from "node:http2";
 import { createServer as createNetServer, type Server, type Socket } from "node:net";
-import { CLIENT_PREFACE } from "./h2-frames.js";
-import { handleHttp1 } from "./h2c-upgrade.js";
+import { acceptConnection } from "./accept-connection.js";
 import { resetStream } from "./reset-stream.js";
 
 /** Options of an h2c (cleartext HTTP/2) server. */
@@ -164,7 +163,7 @@ export async function startH2cServer(opts: H2cServerOptions): Promise<H2cServer>
     socket.once("close", () => sockets.delete(socket));
     socket.on("error", noop);
     socket.setNoDelay(true);
-    classify(socket, toH2);
+    acceptConnection(socket, toH2);
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -207,29 +206,4 @@ export async function startH2cServer(opts: H2cServerOptions): Promise<H2cServer>
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Peeks at the first bytes of a connection: the HTTP/2 preface, or HTTP/1.1. */
-function classify(socket: Socket, toH2: (socket: Socket) => void): void {
-  let buf: Buffer = Buffer.alloc(0);
-  const onData = (chunk: Buffer): void => {
-    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
-    const n = Math.min(buf.length, CLIENT_PREFACE.length);
-    const isPreface = CLIENT_PREFACE.subarray(0, n).equals(buf.subarray(0, n));
-    if (isPreface && buf.length < CLIENT_PREFACE.length) return;
-    socket.off("data", onData);
-    socket.off("end", onEnd);
-    if (isPreface) {
-      socket.pause();
-      socket.unshift(buf);
-      toH2(socket);
-    } else {
-      handleHttp1(socket, buf, toH2);
-    }
-  };
-  const onEnd = (): void => {
-    socket.destroy();
-  };
-  socket.on("data", onData);
-  socket.on("end", onEnd);
 }

@@ -12,12 +12,13 @@
  * Unprocessed requests are requeued and the router's retries run on held responses
  * (`relay-stream.ts`, `relay-exchange.ts`); connect backoff per endpoint is in `upstream.ts`.
  * Per-connection limits (streams, windows, header list size), a liveness PING sweep and a
- * graceful close are in `DownConn` / `startRelayServer`; h2c Upgrade in `accept.ts`. PRIORITY
+ * graceful close are in `DownConn` / `startRelayServer`; h2c Upgrade in the acceptor shared with
+ * the node:http2 plane (`../dataplane/accept-connection.ts`). PRIORITY
  * frames are ignored.
  */
 import { createServer, type Server, type Socket } from "node:net";
+import { acceptConnection } from "../dataplane/accept-connection.js";
 import { GrpcStatus } from "../dataplane/errors.js";
-import { acceptConnection } from "./accept.js";
 import {
   ConnectionError,
   DEFAULT_WINDOW,

@@ -1,13 +1,13 @@
 /**
- * What the relay does with a new client connection before HTTP/2 starts, as the node:http2
- * plane does (`dataplane/h2c-server.ts`): the HTTP/2 preface (prior knowledge) goes straight to
- * the relay; anything else is HTTP/1.1, served by the node plane's own `handleHttp1`: an
- * `Upgrade: h2c` request gets 101 and becomes stream 1 (its body too), plain HTTP/1.1 gets 505,
- * garbage 400. Per connection, never per request.
+ * What both data planes (`h2c-server.ts`, `../relay/relay-server.ts`) do with a new client
+ * connection before HTTP/2 starts: the HTTP/2 preface (prior knowledge) goes straight to the
+ * plane's HTTP/2 reader; anything else is HTTP/1.1, served by `handleHttp1`: an `Upgrade: h2c`
+ * request gets 101 and becomes stream 1 (its body too), plain HTTP/1.1 gets 505, garbage 400.
+ * Per connection, never per request.
  */
 import type { Socket } from "node:net";
-import { CLIENT_PREFACE } from "../dataplane/h2-frames.js";
-import { handleHttp1 } from "../dataplane/h2c-upgrade.js";
+import { CLIENT_PREFACE } from "./h2-frames.js";
+import { handleHttp1 } from "./h2c-upgrade.js";
 
 /**
  * Peeks at the first bytes of `socket` and calls `toH2` with the socket paused and the bytes
