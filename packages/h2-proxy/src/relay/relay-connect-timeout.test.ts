@@ -9,81 +9,33 @@
 import type * as http2 from "node:http2";
 import { createServer, connect as netConnect, type Server, type Socket } from "node:net";
 import { Worker } from "node:worker_threads";
-import { Activity, Addr, address, Dtab, NameBound, NameTree, Path, VarCell } from "@l5d/dtab";
 import { afterEach, describe, expect, it } from "vitest";
-import { grpcFrame, h2Client, startH2Backend } from "../dataplane/test-support.js";
-import { MetricsRegistry } from "../metrics/metrics-registry.js";
-import { RoundRobinBalancer } from "../router/balancer-round-robin.js";
-import { grpcClassifierFactories } from "../router/classifier-grpc.js";
-import { ConsecutiveFailuresPolicy } from "../router/failure-accrual-policies.js";
-import { headerTokenIdentifier } from "../router/identifier-header-token.js";
-import type { ResponseClassifier } from "../router/response-classifier.js";
-import { H2Router, ServerScope } from "../router/router.js";
-import { type RelayServer, startRelayServer } from "./relay-server.js";
+import { grpcFrame, startH2Backend } from "../dataplane/test-support.js";
+import {
+  type RelayRouterRig,
+  RIG_CLIENT_ID,
+  retryableStatusCodes,
+  startRelayRouterRig,
+} from "./relay-router-rig.js";
 
 const TIMEOUT_MS = 300;
 /** Scheduling slack on a loaded 2-core machine: a timeout must fire within TIMEOUT_MS + this. */
 const SLACK_MS = 1_000;
-const CLIENT_ID = "#/test/svc";
-const REQUEUES = `rt/rt/client/${CLIENT_ID}/retries/requeues`;
+const REQUEUES = `rt/rt/client/${RIG_CLIENT_ID}/retries/requeues`;
 
 const open: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const c of open.splice(0).reverse()) await c().catch(() => {});
 });
 
-function classifier(): ResponseClassifier {
-  const f = grpcClassifierFactories.find((x) => x.kind === "io.l5d.h2.grpc.retryableStatusCodes");
-  if (f === undefined) throw new Error("no retryableStatusCodes classifier");
-  return (f.make as (cfg: unknown) => ResponseClassifier)({
-    kind: "io.l5d.h2.grpc.retryableStatusCodes",
-    retryableStatusCodes: [14],
-  });
-}
-
-interface Rig {
-  relay: RelayServer;
-  metrics: MetricsRegistry;
-  session: http2.ClientHttp2Session & AsyncDisposable;
-}
-
 /** A relay with `connectTimeoutMs: TIMEOUT_MS` behind a round-robin router over `ports`. */
-async function rig(ports: number[]): Promise<Rig> {
-  const addrs = new VarCell<Addr>(Addr.bound(ports.map((p) => address("127.0.0.1", p))));
-  const bound = new NameBound(Path.read(`/${CLIENT_ID}`), addrs, Path.empty);
-  const metrics = new MetricsRegistry();
-  const router = new H2Router({
-    label: "rt",
-    baseDtab: Dtab.empty,
-    identifier: headerTokenIdentifier({ header: ":authority" })(Path.read("/svc")),
-    interpreter: { bind: () => Activity.value(NameTree.leaf(bound)) },
-    loadBalancer: () => new RoundRobinBalancer(),
-    metrics,
-    service: () => ({
-      classifier: classifier(),
-      retries: {
-        budget: { minRetriesPerSec: 100, percentCanRetry: 0.5, ttlSecs: 10 },
-        backoff: { kind: "constant", ms: 0 },
-      },
-    }),
-    client: () => ({
-      failureAccrual: () => new ConsecutiveFailuresPolicy(1000, { kind: "constant", ms: 100 }),
-    }),
-  });
-  const scope = new ServerScope(metrics, "rt", "127.0.0.1", 0);
-  const relay = await startRelayServer({
-    host: "127.0.0.1",
-    port: 0,
+async function rig(ports: number[]): Promise<RelayRouterRig> {
+  const r = await startRelayRouterRig(ports, {
+    classifier: retryableStatusCodes([14]),
     connectTimeoutMs: TIMEOUT_MS,
-    onRequest: (req) => router.handle(req, scope),
   });
-  const session = h2Client(relay.port);
-  open.push(async () => {
-    await session[Symbol.asyncDispose]();
-    router.close();
-    await relay.close();
-  });
-  return { relay, metrics, session };
+  open.push(r.close);
+  return r;
 }
 
 /** A gRPC backend echoing the request body with `x-port`. */
@@ -141,7 +93,7 @@ interface Answer {
   ms: number;
 }
 
-function call(r: Rig, body: Buffer): Promise<Answer> {
+function call(r: RelayRouterRig, body: Buffer): Promise<Answer> {
   return new Promise((resolve) => {
     const t0 = performance.now();
     const req = r.session.request({

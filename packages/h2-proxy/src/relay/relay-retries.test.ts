@@ -8,87 +8,34 @@
  */
 import * as http2 from "node:http2";
 import { createServer } from "node:net";
-import { Activity, Addr, address, Dtab, NameBound, NameTree, Path, VarCell } from "@l5d/dtab";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   grpcFrame,
   type H2Backend,
-  h2Client,
   payload,
   startH2Backend,
   waitFor,
 } from "../dataplane/test-support.js";
-import { MetricsRegistry } from "../metrics/metrics-registry.js";
-import { RoundRobinBalancer } from "../router/balancer-round-robin.js";
-import { grpcClassifierFactories } from "../router/classifier-grpc.js";
-import { ConsecutiveFailuresPolicy } from "../router/failure-accrual-policies.js";
-import { headerTokenIdentifier } from "../router/identifier-header-token.js";
-import type { ResponseClassifier } from "../router/response-classifier.js";
-import { H2Router, ServerScope } from "../router/router.js";
 import type { ServicePolicy } from "../router/service-policy.js";
-import { type RelayServer, startRelayServer } from "./relay-server.js";
-
-/** `io.l5d.h2.grpc.retryableStatusCodes` with [8, 14], made by its factory as the config would. */
-function retryableStatusCodes(codes: number[]): ResponseClassifier {
-  const f = grpcClassifierFactories.find((x) => x.kind === "io.l5d.h2.grpc.retryableStatusCodes");
-  if (f === undefined) throw new Error("no retryableStatusCodes classifier");
-  return (f.make as (cfg: unknown) => ResponseClassifier)({
-    kind: "io.l5d.h2.grpc.retryableStatusCodes",
-    retryableStatusCodes: codes,
-  });
-}
+import {
+  type RelayRouterRig,
+  RIG_CLIENT_ID,
+  retryableStatusCodes,
+  startRelayRouterRig,
+} from "./relay-router-rig.js";
 
 const CLASSIFIER = retryableStatusCodes([8, 14]);
-const CLIENT_ID = "#/test/svc";
-
-interface Rig {
-  relay: RelayServer;
-  router: H2Router;
-  metrics: MetricsRegistry;
-  session: http2.ClientHttp2Session & AsyncDisposable;
-}
+const CLIENT_ID = RIG_CLIENT_ID;
 
 const open: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const c of open.splice(0).reverse()) await c().catch(() => {});
 });
 
-async function rig(ports: number[], policy: Partial<ServicePolicy> = {}): Promise<Rig> {
-  const addrs = new VarCell<Addr>(Addr.bound(ports.map((p) => address("127.0.0.1", p))));
-  const bound = new NameBound(Path.read(`/${CLIENT_ID}`), addrs, Path.empty);
-  const metrics = new MetricsRegistry();
-  const router = new H2Router({
-    label: "rt",
-    baseDtab: Dtab.empty,
-    identifier: headerTokenIdentifier({ header: ":authority" })(Path.read("/svc")),
-    interpreter: { bind: () => Activity.value(NameTree.leaf(bound)) },
-    loadBalancer: () => new RoundRobinBalancer(),
-    metrics,
-    service: () => ({
-      classifier: CLASSIFIER,
-      retries: {
-        budget: { minRetriesPerSec: 100, percentCanRetry: 0.5, ttlSecs: 10 },
-        backoff: { kind: "constant", ms: 0 },
-      },
-      ...policy,
-    }),
-    client: () => ({
-      failureAccrual: () => new ConsecutiveFailuresPolicy(1000, { kind: "constant", ms: 100 }),
-    }),
-  });
-  const scope = new ServerScope(metrics, "rt", "127.0.0.1", 0);
-  const relay = await startRelayServer({
-    host: "127.0.0.1",
-    port: 0,
-    onRequest: (req) => router.handle(req, scope),
-  });
-  const session = h2Client(relay.port);
-  open.push(async () => {
-    await session[Symbol.asyncDispose]();
-    router.close();
-    await relay.close();
-  });
-  return { relay, router, metrics, session };
+async function rig(ports: number[], policy: Partial<ServicePolicy> = {}): Promise<RelayRouterRig> {
+  const r = await startRelayRouterRig(ports, { classifier: CLASSIFIER, policy });
+  open.push(r.close);
+  return r;
 }
 
 async function backend(
@@ -140,7 +87,11 @@ interface Answer {
   headersAtMs: number;
 }
 
-function call(r: Rig, body: Buffer, extra: http2.OutgoingHttpHeaders = {}): Promise<Answer> {
+function call(
+  r: RelayRouterRig,
+  body: Buffer,
+  extra: http2.OutgoingHttpHeaders = {},
+): Promise<Answer> {
   return new Promise((resolve) => {
     const t0 = performance.now();
     const req = r.session.request({
@@ -179,7 +130,7 @@ function call(r: Rig, body: Buffer, extra: http2.OutgoingHttpHeaders = {}): Prom
   });
 }
 
-const counter = (r: Rig, name: string) => r.metrics.counter(name).value;
+const counter = (r: RelayRouterRig, name: string) => r.metrics.counter(name).value;
 const RETRIES = "rt/rt/service/svc/svc/retries/total";
 
 describe("router retries on the frame-level relay", () => {
