@@ -477,8 +477,4 @@ class TracedExchange implements Exchange {
     await this.#inner.commit(extra);
     this.#req.exchangeOver();
   }
-
-  deadlineOutcome(): ForwardOutcome {
-    return this.#inner.deadlineOutcome();
-  }
 }

@@ -7,7 +7,7 @@
  */
 import type { Endpoint } from "../dataplane/upstream-pool.js";
 import type { AttemptResult, Exchange } from "../router/exchange.js";
-import type { ForwardOutcome, HeaderEdits } from "../router/routable-request.js";
+import type { HeaderEdits } from "../router/routable-request.js";
 import type { RelayStream } from "./relay-stream.js";
 
 export class RelayExchange implements Exchange {
@@ -39,9 +39,5 @@ export class RelayExchange implements Exchange {
 
   commit(extra: Readonly<Record<string, string>> = {}): Promise<void> {
     return this.#s.commit(extra);
-  }
-
-  deadlineOutcome(): ForwardOutcome {
-    return this.#s.deadlineOutcome();
   }
 }

@@ -669,19 +669,6 @@ export class RelayStream implements RelayRequest {
     return this.deadlineAt === 0 ? undefined : this.deadlineAt - performance.now();
   }
 
-  deadlineOutcome(): ForwardOutcome {
-    return {
-      error: new DataplaneError(
-        "DEADLINE_EXCEEDED",
-        "deadline exceeded",
-        GrpcStatus.DEADLINE_EXCEEDED,
-        504,
-      ),
-      grpcStatus: GrpcStatus.DEADLINE_EXCEEDED,
-      status: this.isGrpc ? 200 : 504,
-    };
-  }
-
   // ---- endings ----
 
   maybeDone(): void {

@@ -3,6 +3,7 @@
  * the frame-level relay's exchange: the router's retry loop (`H2Router#forwardRetrying`) drives
  * either through this interface, so there is one retry loop whatever moves the bytes.
  */
+import { DataplaneError, GrpcStatus } from "../dataplane/errors.js";
 import type { Endpoint } from "../dataplane/upstream-pool.js";
 import type { ForwardOutcome, HeaderEdits } from "./routable-request.js";
 
@@ -44,6 +45,21 @@ export interface Exchange {
    * response headers (e.g. `l5d-retryable`). Resolves when the client's stream has closed.
    */
   commit(extra?: Readonly<Record<string, string>>): Promise<void>;
-  /** A local error for the outcome of a deadline that expired between attempts. */
-  deadlineOutcome(): ForwardOutcome;
+}
+
+/**
+ * The outcome of a total deadline that expired between attempts (the exchange answers the
+ * client itself on `commit()`): DEADLINE_EXCEEDED, as a trailers-only gRPC error or HTTP 504.
+ */
+export function deadlineExceededOutcome(isGrpc: boolean): ForwardOutcome {
+  return {
+    error: new DataplaneError(
+      "DEADLINE_EXCEEDED",
+      "deadline exceeded",
+      GrpcStatus.DEADLINE_EXCEEDED,
+      504,
+    ),
+    grpcStatus: GrpcStatus.DEADLINE_EXCEEDED,
+    status: isGrpc ? 200 : 504,
+  };
 }

@@ -532,20 +532,6 @@ export class RetryingExchange implements Exchange {
     }
   };
 
-  /** A local error for the outcome of a deadline that expired between attempts. */
-  deadlineOutcome(): ForwardOutcome {
-    return {
-      error: new DataplaneError(
-        "DEADLINE_EXCEEDED",
-        "deadline exceeded",
-        GrpcStatus.DEADLINE_EXCEEDED,
-        504,
-      ),
-      grpcStatus: GrpcStatus.DEADLINE_EXCEEDED,
-      status: this.#opts.isGrpc ? 200 : 504,
-    };
-  }
-
   readonly #onDownClose = (): void => {
     if (this.#deadlineTimer) clearTimeout(this.#deadlineTimer);
     const wasDone = this.#done;

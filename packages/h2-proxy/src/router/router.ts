@@ -14,7 +14,12 @@ import { startBackoff } from "./backoff.js";
 import { BindingCache } from "./binding-cache.js";
 import { BoundClient } from "./bound-client.js";
 import { readLocalDtab, USER_DTAB } from "./dtab-headers.js";
-import type { AttemptResult, Exchange, ExchangeOptions } from "./exchange.js";
+import {
+  type AttemptResult,
+  deadlineExceededOutcome,
+  type Exchange,
+  type ExchangeOptions,
+} from "./exchange.js";
 import { FailureAccrual } from "./failure-accrual.js";
 import { defaultFailureAccrual } from "./failure-accrual-policies.js";
 import type { Identifier } from "./identifier.js";
@@ -447,7 +452,7 @@ export class H2Router {
             ex.discard();
             if (delay > 0) await sleep(delay);
             if (ex.done) {
-              outcome = ex.deadlineOutcome();
+              outcome = deadlineExceededOutcome(req.isGrpc);
               cls = service.classifier.classify(outcome, req.headers);
               break;
             }
