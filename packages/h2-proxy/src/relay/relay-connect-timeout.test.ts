@@ -1,16 +1,7 @@
-/**
- * The relay's upstream connect timeout (`connectTimeoutMs`, `upstream.ts`), on loopback with
- * real node:http2 clients and backends behind an `H2Router`: an upstream that accepts TCP but
- * never sends its HTTP/2 preface (handshake timeout), one whose SYN is never answered (connect
- * timeout: a listener whose accept queue is full) and one that answers in HTTP/1.1 are failed
- * connects: the waiting request is requeued to a healthy endpoint, or fails with UNAVAILABLE
- * naming the cause, and the endpoint is in connect backoff.
- */
-import type * as http2 from "node:http2";
 import { createServer, connect as netConnect, type Server, type Socket } from "node:net";
 import { Worker } from "node:worker_threads";
 import { afterEach, describe, expect, it } from "vitest";
-import { grpcFrame, startH2Backend } from "../dataplane/test-support.js";
+import { grpcFrame, simpleRequest, startH2Backend } from "../dataplane/test-support.js";
 import {
   type RelayRouterRig,
   RIG_CLIENT_ID,
@@ -93,40 +84,29 @@ interface Answer {
   ms: number;
 }
 
-function call(r: RelayRouterRig, body: Buffer): Promise<Answer> {
-  return new Promise((resolve) => {
-    const t0 = performance.now();
-    const req = r.session.request({
+async function call(r: RelayRouterRig, body: Buffer): Promise<Answer> {
+  const t0 = performance.now();
+  const res = await simpleRequest(
+    r.session,
+    {
       ":method": "POST",
       ":path": "/test.Svc/Call",
       ":authority": "svc",
       "content-type": "application/grpc",
       te: "trailers",
-    });
-    let headers: http2.IncomingHttpHeaders = {};
-    let trailers: http2.IncomingHttpHeaders | undefined;
-    const chunks: Buffer[] = [];
-    req.on("response", (h) => {
-      headers = h;
-    });
-    req.on("trailers", (t) => {
-      trailers = t;
-    });
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("error", () => {});
-    req.on("close", () => {
-      const gs = trailers?.["grpc-status"] ?? headers["grpc-status"];
-      const err = headers["l5d-err"] ?? trailers?.["l5d-err"];
-      resolve({
-        grpcStatus: gs === undefined ? undefined : Number(gs),
-        message: err === undefined ? "" : decodeURIComponent(String(err)),
-        port: headers["x-port"] === undefined ? undefined : String(headers["x-port"]),
-        body: Buffer.concat(chunks),
-        ms: performance.now() - t0,
-      });
-    });
-    req.end(body);
-  });
+    },
+    body,
+  );
+  const { headers, trailers } = res;
+  const gs = trailers?.["grpc-status"] ?? headers["grpc-status"];
+  const err = headers["l5d-err"] ?? trailers?.["l5d-err"];
+  return {
+    grpcStatus: gs === undefined ? undefined : Number(gs),
+    message: err === undefined ? "" : decodeURIComponent(String(err)),
+    port: headers["x-port"] === undefined ? undefined : String(headers["x-port"]),
+    body: res.body,
+    ms: performance.now() - t0,
+  };
 }
 
 /**
