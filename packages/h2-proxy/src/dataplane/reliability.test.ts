@@ -16,6 +16,7 @@ import {
   grpcFrame,
   h2Client,
   payload,
+  type StaticProxy,
   simpleRequest,
   startChain,
   startGrpcBackend,
@@ -93,6 +94,16 @@ function serverStream(
 
 // Every suite runs on both data planes: node:http2 streams and the frame-level relay.
 let plane: DataPlane = "node";
+/** Waits until every proxy of `chain` has no open stream and no upstream request in flight. */
+async function chainDrained(chain: readonly StaticProxy[]): Promise<void> {
+  await waitFor(() => chain.every((p) => p.server.streams === 0), 3000, "streams to close");
+  await waitFor(
+    () => chain.every((p) => p.server.pool.list().every((e) => e.inflight === 0)),
+    3000,
+    "inflight 0",
+  );
+}
+
 for (const p of DATA_PLANES) {
   describe(`data plane: ${p}`, () => {
     beforeAll(() => {
@@ -392,12 +403,7 @@ for (const p of DATA_PLANES) {
         }
         const out = await serverStream(client, "10,20", 5);
         expect(out.count).toBe(10);
-        await waitFor(() => chain.every((p) => p.server.streams === 0), 3000, "streams to close");
-        await waitFor(
-          () => chain.every((p) => p.server.pool.list().every((e) => e.inflight === 0)),
-          3000,
-          "inflight 0",
-        );
+        await chainDrained(chain);
       });
     });
 
@@ -442,12 +448,7 @@ for (const p of DATA_PLANES) {
         expect(ok.trailers?.["grpc-status"]).toBe("0");
         const trailersOnly = await simpleRequest(session, { ":path": "/trailers-only" });
         expect(trailersOnly.headers["grpc-status"]).toBe("5");
-        await waitFor(() => chain.every((p) => p.server.streams === 0), 3000, "streams to close");
-        await waitFor(
-          () => chain.every((p) => p.server.pool.list().every((e) => e.inflight === 0)),
-          3000,
-          "inflight 0",
-        );
+        await chainDrained(chain);
       });
     });
 
