@@ -1,8 +1,8 @@
 /**
  * HPACK (RFC 7541) for the frame-level relay: a full decoder (static and dynamic tables,
- * Huffman strings, table size updates) and a minimal encoder that writes every field as a
- * literal without indexing (raw strings): it never touches the peer's dynamic table, so it
- * needs no state, at the price of bigger header blocks.
+ * Huffman strings, table size updates) and a per-connection encoder (`HpackEncoder`) that
+ * indexes stable fields in the peer's dynamic table, keeps per-request values literal and writes
+ * raw (non-Huffman) strings into a shared slab.
  */
 
 /** Thrown for malformed header blocks (a connection error, COMPRESSION_ERROR, RFC 9113 §4.3). */
