@@ -8,10 +8,11 @@
 // node B = 127.0.2.0/24. When those addresses or port 8001 cannot be bound it says so and falls
 // back to the io.l5d.fs demo (deploy/local/fs-demo.mjs); `--fs` forces the fs demo.
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { l5dEntry, l5dEnv, l5dNodeFlags } from "../bench/dist/l5d-flags.js";
 import { discoFiles, NODE_A, NODE_B, nodeConfig } from "../deploy/local/fs-demo.mjs";
 import {
   DEV_API,
@@ -31,14 +32,14 @@ const children = [];
 const work = mkdtempSync(join(tmpdir(), "l5d-dev-"));
 let stopping = false;
 
-/** l5d's node flags as the image's launcher passes them (deploy/docker/bin/l5d, docs/performance.md
- * "Memory"); L5D_NODE_FLAGS overrides them there and here. */
-function l5dNodeFlags() {
-  const launcher = readFileSync(join(root, "deploy/docker/bin/l5d"), "utf8");
-  const m = /\$\{L5D_NODE_FLAGS-([^}]*)\}/.exec(launcher);
-  return (process.env.L5D_NODE_FLAGS ?? m?.[1] ?? "").split(/\s+/).filter((f) => f !== "");
+/** l5d's node flags, malloc settings and entry point (the esbuild bundle) as the image's launcher
+ * runs them (deploy/docker/bin/l5d, docs/performance.md "Memory"), read by the bench harness's
+ * module (built by `pnpm dev`'s turbo build); L5D_NODE_FLAGS overrides the flags there and here. */
+function l5dCommand() {
+  return [...l5dNodeFlags(root), l5dEntry(root)];
 }
-const L5D = [...l5dNodeFlags(), "apps/l5d/dist/main.js"];
+const L5D = l5dCommand();
+const L5D_ENV = l5dEnv(root);
 
 function log(msg) {
   process.stdout.write(`[dev] ${msg}\n`);
@@ -193,7 +194,7 @@ async function runK8s() {
   for (const node of DEV_NODES) {
     const cfg = join(work, `l5d-${node.name}.yaml`);
     writeFileSync(cfg, tutorialConfig({ serverIp: node.l5dIp, adminIp: node.l5dIp }));
-    start(`l5d-${node.name.slice(-1)}`, [...L5D, cfg], { POD_IP: node.l5dIp });
+    start(`l5d-${node.name.slice(-1)}`, [...L5D, cfg], { ...L5D_ENV, POD_IP: node.l5dIp });
   }
   log(
     `config: deploy/examples/linkerd-grpc.yaml per node, changed only in: ${tutorialConfigChanges({ serverIp: "<node IP>", adminIp: "<node IP>" }).join("; ")}`,
@@ -269,7 +270,7 @@ async function runFs() {
   ]) {
     const cfg = join(work, `l5d-${node}.yaml`);
     writeFileSync(cfg, nodeConfig({ ip, disco }));
-    start(`l5d-${node}`, [...L5D, cfg]);
+    start(`l5d-${node}`, [...L5D, cfg], L5D_ENV);
   }
   start("world", ["apps/world/dist/main.js", `-addr=${NODE_B}:7778`, "-protocol=grpc"], {
     TARGET_WORLD: "world",

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { l5dNodeFlags } from "./l5d-flags.js";
+import { l5dEntry, l5dEnv, l5dNodeFlags } from "./l5d-flags.js";
 import { freePort, waitForPort } from "./net.js";
 import type { Child, Supervisor } from "./supervisor.js";
 import { HAPROXY_CFG, L5D_YAML, NGHTTPX_CONF, NGINX_CONF, render } from "./templates.js";
@@ -70,7 +70,7 @@ function l5dKind(name: "l5d" | "l5d-node", dataPlane: "node" | "relay", label: s
     name,
     label,
     available(ctx) {
-      const main = join(ctx.repoRoot, "apps/l5d/dist/main.js");
+      const main = l5dEntry(ctx.repoRoot);
       if (!existsSync(main)) return { ok: false, reason: `${main} not built (pnpm build)` };
       return { ok: true, version: `l5d-ts (node ${process.version})` };
     },
@@ -90,9 +90,14 @@ function l5dKind(name: "l5d" | "l5d-node", dataPlane: "node" | "relay", label: s
           DATA_PLANE: dataPlane,
         }),
       );
-      const main = join(ctx.repoRoot, "apps/l5d/dist/main.js");
-      const env = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" };
-      // the image's node flags (deploy/docker/bin/l5d), so the numbers are the product's
+      // the image's entry point (the esbuild bundle), malloc settings and node flags
+      // (deploy/docker/bin/l5d), so the numbers are the product's
+      const main = l5dEntry(ctx.repoRoot);
+      const env = {
+        ...process.env,
+        ...l5dEnv(ctx.repoRoot),
+        LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+      };
       const flags = l5dNodeFlags(ctx.repoRoot);
       return started(
         ctx,

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { grpcFrame, probe } from "./grpc.js";
-import { l5dNodeFlags } from "./l5d-flags.js";
+import { l5dEntry, l5dEnv, l5dNodeFlags } from "./l5d-flags.js";
 import { freePort, waitForPort } from "./net.js";
 import { l5d, l5dNode, naive, type ProxyKind, type StartContext, startChain } from "./peers.js";
 import { sampleTrees } from "./proc.js";
@@ -94,7 +94,13 @@ export async function soak(argv: readonly string[]): Promise<number> {
     let requests = 0;
     const clients = 4;
     const flags =
-      kind === naive ? "" : `, node ${l5dNodeFlags(repoRoot).join(" ") || "(no flags)"}`;
+      kind === naive
+        ? ""
+        : ` (${relative(repoRoot, l5dEntry(repoRoot))}), node ${l5dNodeFlags(repoRoot).join(" ") || "(no flags)"}, ${Object.entries(
+            l5dEnv(repoRoot),
+          )
+            .map(([k, v]) => `${k}=${v}`)
+            .join(" ")}`;
     console.log(
       `soak: ${kind.name}${flags}, ${o.rate} req/s, ${o.minutes} min, sample every ${o.sampleS} s`,
     );

@@ -41,6 +41,18 @@ export const TestService = {
 } satisfies grpc.ServiceDefinition;
 
 /** A deterministic payload of `n` bytes (byte i = (i * 31 + seed) & 0xff). */
+/** mulberry32: small, fast, seedable; what a test draws from it is a pure function of the seed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 export function payload(n: number, seed = 0): Buffer {
   const b = Buffer.allocUnsafe(n);
   for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) & 0xff;

@@ -4,7 +4,8 @@
  * blocks (HEADERS + CONTINUATION) are joined and HPACK-decoded on this connection's decoder.
  */
 import type { Socket } from "node:net";
-import { type HeaderField, HpackDecoder, HpackEncoder, HpackError } from "./hpack.js";
+import { blockBound, type HeaderField, HpackDecoder, HpackEncoder, HpackError } from "./hpack.js";
+import { CHUNK_BYTES, COPY_MAX, OutBuffer } from "./out-buffer.js";
 
 export const FrameType = {
   DATA: 0,
@@ -59,11 +60,46 @@ export interface FrameHandler {
 
 export function frameHeader(len: number, type: number, flags: number, id: number): Buffer {
   const h = Buffer.allocUnsafe(9);
-  h.writeUIntBE(len, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(id & 0x7fffffff, 5);
+  writeFrameHeader(h, 0, len, type, flags, id);
   return h;
+}
+
+/** Writes a 9-byte frame header (RFC 9113 §4.1) at `at`. */
+function writeFrameHeader(
+  b: Buffer,
+  at: number,
+  len: number,
+  type: number,
+  flags: number,
+  id: number,
+): void {
+  b[at] = len >>> 16;
+  b[at + 1] = len >>> 8;
+  b[at + 2] = len;
+  b[at + 3] = type;
+  b[at + 4] = flags;
+  b[at + 5] = (id >>> 24) & 0x7f;
+  b[at + 6] = id >>> 16;
+  b[at + 7] = id >>> 8;
+  b[at + 8] = id;
+}
+
+/** Writes a big-endian 32-bit value at `at` (no bounds checks: the chunk was reserved). */
+function write32(b: Buffer, at: number, v: number): void {
+  b[at] = v >>> 24;
+  b[at + 1] = v >>> 16;
+  b[at + 2] = v >>> 8;
+  b[at + 3] = v;
+}
+
+function read32(b: Buffer, at: number): number {
+  return (
+    (((b[at] as number) << 24) |
+      ((b[at + 1] as number) << 16) |
+      ((b[at + 2] as number) << 8) |
+      (b[at + 3] as number)) >>>
+    0
+  );
 }
 
 export class FrameConn {
@@ -105,57 +141,79 @@ export class FrameConn {
     prefaceBytes: number,
   ) {
     this.#prefaceLeft = prefaceBytes;
+    this.#out = new OutBuffer(socket);
     socket.on("data", (chunk: Buffer) => this.#onBytes(chunk));
     socket.on("error", () => {});
     socket.on("close", () => this.#closed(undefined));
   }
 
-  #corked = false;
-  readonly #uncork = (): void => {
-    this.#corked = false;
-    this.socket.uncork();
-  };
-
   /**
-   * Writes frames (already serialized). Writes of one tick are corked and leave in one
-   * writev: a relay emits many small frames per request, one syscall each would dominate.
+   * Frames are serialized into a per-connection buffer and the frames of one tick leave in one
+   * write: a relay emits many small frames per request, a syscall (or a Buffer) each would
+   * dominate.
    */
+  readonly #out: OutBuffer;
+
+  /** Writes frames (already serialized), in order after everything written before. */
   write(...bufs: Buffer[]): void {
     if (this.closed) return;
-    if (!this.#corked) {
-      this.#corked = true;
-      this.socket.cork();
-      process.nextTick(this.#uncork);
-    }
-    for (const b of bufs) this.socket.write(b);
+    for (const b of bufs) this.#out.bytes(b);
   }
 
   frame(type: number, flags: number, id: number, payload?: Buffer): void {
-    const len = payload?.length ?? 0;
-    if (len === 0) this.write(frameHeader(0, type, flags, id));
-    else this.write(frameHeader(len, type, flags, id), payload as Buffer);
+    if (this.closed) return;
+    const len = payload === undefined ? 0 : payload.length;
+    const out = this.#out;
+    const copy = len <= COPY_MAX;
+    const b = out.reserve(copy ? 9 + len : 9);
+    const at = out.pos;
+    writeFrameHeader(b, at, len, type, flags, id);
+    if (!copy) {
+      out.pos = at + 9;
+      out.bytes(payload as Buffer);
+      return;
+    }
+    if (len > 0) b.set(payload as Buffer, at + 9);
+    out.pos = at + 9 + len;
+  }
+
+  /** A frame with a 4- or 8-byte payload of 32-bit values, serialized in place. */
+  #frame32(type: number, id: number, v1: number, v2?: number): void {
+    if (this.closed) return;
+    const out = this.#out;
+    const len = v2 === undefined ? 4 : 8;
+    const b = out.reserve(9 + len);
+    const at = out.pos;
+    writeFrameHeader(b, at, len, type, 0, id);
+    write32(b, at + 9, v1);
+    if (v2 !== undefined) write32(b, at + 13, v2);
+    out.pos = at + 9 + len;
   }
 
   settings(entries: ReadonlyArray<readonly [number, number]> = []): void {
-    const p = Buffer.allocUnsafe(entries.length * 6);
-    entries.forEach(([k, v], i) => {
-      p.writeUInt16BE(k, i * 6);
-      p.writeUInt32BE(v, i * 6 + 2);
-    });
-    this.frame(FrameType.SETTINGS, 0, 0, p);
+    if (this.closed) return;
+    const out = this.#out;
+    const len = entries.length * 6;
+    const b = out.reserve(9 + len);
+    const at = out.pos;
+    writeFrameHeader(b, at, len, FrameType.SETTINGS, 0, 0);
+    for (let i = 0; i < entries.length; i++) {
+      const [k, v] = entries[i] as readonly [number, number];
+      const o = at + 9 + i * 6;
+      b[o] = k >>> 8;
+      b[o + 1] = k;
+      write32(b, o + 2, v);
+    }
+    out.pos = at + 9 + len;
   }
 
   windowUpdate(id: number, inc: number): void {
-    const p = Buffer.allocUnsafe(4);
-    p.writeUInt32BE(inc, 0);
     if (id === 0) this.#recvWindow += inc;
-    this.frame(FrameType.WINDOW_UPDATE, 0, id, p);
+    this.#frame32(FrameType.WINDOW_UPDATE, id, inc);
   }
 
   rstStream(id: number, code: number): void {
-    const p = Buffer.allocUnsafe(4);
-    p.writeUInt32BE(code, 0);
-    this.frame(FrameType.RST_STREAM, 0, id, p);
+    this.#frame32(FrameType.RST_STREAM, id, code);
   }
 
   /** Sends a liveness PING; `pingOutstanding` stays set until the peer ACKs it. */
@@ -165,17 +223,30 @@ export class FrameConn {
   }
 
   goaway(lastId: number, code: number): void {
-    const p = Buffer.allocUnsafe(8);
-    p.writeUInt32BE(lastId, 0);
-    p.writeUInt32BE(code, 4);
-    this.frame(FrameType.GOAWAY, 0, 0, p);
+    this.#frame32(FrameType.GOAWAY, 0, lastId, code);
   }
 
-  /** Encodes `fields` on this connection's encoder and sends them at once (HEADERS + CONTINUATION). */
+  /**
+   * Encodes `fields` on this connection's encoder and sends them at once (HEADERS +
+   * CONTINUATION). A block that surely fits one frame is encoded straight into the output
+   * buffer after its frame header; a larger one is encoded apart and split.
+   */
   headers(id: number, fields: Iterable<HeaderField>, endStream: boolean): void {
-    const block = this.encoder.encode(fields);
+    if (this.closed) return;
+    const list: readonly HeaderField[] = Array.isArray(fields) ? fields : Array.from(fields);
     const max = this.peerMaxFrame;
     const es = endStream ? Flag.END_STREAM : 0;
+    const bound = blockBound(list);
+    if (bound <= max && bound + 9 <= CHUNK_BYTES) {
+      const out = this.#out;
+      const b = out.reserve(9 + bound);
+      const at = out.pos;
+      const end = this.encoder.encodeInto(list, b, at + 9);
+      writeFrameHeader(b, at, end - at - 9, FrameType.HEADERS, es | Flag.END_HEADERS, id);
+      out.pos = end;
+      return;
+    }
+    const block = this.encoder.encode(list);
     if (block.length <= max) {
       this.frame(FrameType.HEADERS, es | Flag.END_HEADERS, id, block);
       return;
@@ -227,10 +298,7 @@ export class FrameConn {
    */
   end(err?: Error): void {
     const socket = this.socket;
-    if (this.#corked) {
-      this.#corked = false;
-      socket.uncork();
-    }
+    this.#out.flush();
     socket.end();
     setTimeout(() => socket.destroy(), 1_000).unref();
     this.#closed(err);
@@ -251,7 +319,8 @@ export class FrameConn {
     }
     let off = 0;
     while (buf.length - off >= 9 && !this.closed) {
-      const len = buf.readUIntBE(off, 3);
+      const len =
+        ((buf[off] as number) << 16) | ((buf[off + 1] as number) << 8) | (buf[off + 2] as number);
       if (len > DEFAULT_MAX_FRAME) {
         // we never raise SETTINGS_MAX_FRAME_SIZE (RFC 9113 §4.2)
         this.#fail(6, `frame of ${len} bytes over ${DEFAULT_MAX_FRAME}`);
@@ -260,11 +329,12 @@ export class FrameConn {
       if (buf.length - off < 9 + len) break;
       const type = buf[off + 3] as number;
       const flags = buf[off + 4] as number;
-      const id = buf.readUInt32BE(off + 5) & 0x7fffffff;
-      const payload = buf.subarray(off + 9, off + 9 + len);
-      off += 9 + len;
+      const id = read32(buf, off + 5) & 0x7fffffff;
+      const start = off + 9;
+      off = start + len;
       try {
-        this.#onFrame(type, flags, id, payload);
+        // the payload is read in place: a Buffer is made only for what a handler keeps
+        this.#onFrame(type, flags, id, buf, start, off);
       } catch (e) {
         const code = e instanceof HpackError ? 9 : e instanceof ConnectionError ? e.code : 1;
         this.#fail(code, (e as Error).message);
@@ -274,43 +344,45 @@ export class FrameConn {
     this.#buf = off === buf.length ? undefined : buf.subarray(off);
   }
 
-  #onFrame(type: number, flags: number, id: number, p: Buffer): void {
+  /** One frame, its payload `b[s, e)` (a view of the read chunk: not kept past this call). */
+  #onFrame(type: number, flags: number, id: number, b: Buffer, s: number, e: number): void {
+    const len = e - s;
     if (this.#block !== undefined && type !== FrameType.CONTINUATION) {
       throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "expected CONTINUATION");
     }
     switch (type) {
       case FrameType.DATA: {
         if (id === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "DATA on stream 0");
-        this.#recvWindow -= p.length;
+        this.#recvWindow -= len;
         if (this.#recvWindow < 0) {
           throw new ConnectionError(
             ErrorCode.FLOW_CONTROL_ERROR,
             "DATA past the connection window",
           );
         }
-        let data = p;
-        if (flags & Flag.PADDED) data = p.subarray(1, p.length - padLength(p));
-        this.handler.onData(id, data, (flags & Flag.END_STREAM) !== 0, p.length);
+        const data =
+          flags & Flag.PADDED ? b.subarray(s + 1, e - padLength(b, s, e)) : b.subarray(s, e);
+        this.handler.onData(id, data, (flags & Flag.END_STREAM) !== 0, len);
         return;
       }
       case FrameType.HEADERS: {
         if (id === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "HEADERS on stream 0");
-        let start = 0;
-        let end = p.length;
+        let start = s;
+        let end = e;
         if (flags & Flag.PADDED) {
-          start = 1;
-          end -= padLength(p);
+          start += 1;
+          end -= padLength(b, s, e);
         }
         if (flags & Flag.PRIORITY) start += 5;
         // padding and priority fields must fit in the payload (RFC 9113 §6.2)
         if (start > end) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "HEADERS too short");
-        const frag = p.subarray(start, end);
         const endStream = (flags & Flag.END_STREAM) !== 0;
         if (flags & Flag.END_HEADERS) {
-          this.handler.onHeaders(id, this.#decoder.decode(frag), endStream);
+          this.handler.onHeaders(id, this.#decoder.decode(b, start, end), endStream);
         } else {
-          this.#block = [Buffer.from(frag)];
-          this.#blockBytes = frag.length;
+          // kept across reads: a copy, not a view of a read chunk
+          this.#block = [Buffer.from(b.subarray(start, end))];
+          this.#blockBytes = end - start;
           this.#blockId = id;
           this.#blockEnd = endStream;
         }
@@ -320,11 +392,11 @@ export class FrameConn {
         const block = this.#block;
         if (block === undefined || id !== this.#blockId)
           throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "unexpected CONTINUATION");
-        this.#blockBytes += p.length;
+        this.#blockBytes += len;
         if (this.#blockBytes > this.maxBlockBytes) {
           throw new ConnectionError(11, `header block over ${this.maxBlockBytes} bytes`);
         }
-        block.push(Buffer.from(p));
+        block.push(Buffer.from(b.subarray(s, e)));
         if (flags & Flag.END_HEADERS) {
           this.#block = undefined;
           this.handler.onHeaders(id, this.#decoder.decode(Buffer.concat(block)), this.#blockEnd);
@@ -333,25 +405,21 @@ export class FrameConn {
       }
       case FrameType.RST_STREAM:
         if (id === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "RST_STREAM on stream 0");
-        if (p.length !== 4)
-          throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "RST_STREAM size");
-        this.handler.onRstStream(id, p.readUInt32BE(0));
+        if (len !== 4) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "RST_STREAM size");
+        this.handler.onRstStream(id, read32(b, s));
         return;
       case FrameType.SETTINGS: {
         if (id !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "SETTINGS on a stream");
         if (flags & Flag.ACK) {
-          if (p.length !== 0)
-            throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "SETTINGS ACK size");
+          if (len !== 0) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "SETTINGS ACK size");
           return;
         }
-        if (p.length % 6 !== 0)
-          throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "SETTINGS size");
+        if (len % 6 !== 0) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "SETTINGS size");
         // validated before any is applied: a MAX_FRAME_SIZE of 0 would make `headers()` loop
-        for (let i = 0; i < p.length; i += 6)
-          checkSetting(p.readUInt16BE(i), p.readUInt32BE(i + 2));
-        for (let i = 0; i < p.length; i += 6) {
-          const k = p.readUInt16BE(i);
-          const v = p.readUInt32BE(i + 2);
+        for (let i = s; i < e; i += 6) checkSetting(b.readUInt16BE(i), read32(b, i + 2));
+        for (let i = s; i < e; i += 6) {
+          const k = b.readUInt16BE(i);
+          const v = read32(b, i + 2);
           if (k === 4) {
             const delta = v - this.peerInitialWindow;
             this.peerInitialWindow = v;
@@ -368,19 +436,18 @@ export class FrameConn {
       }
       case FrameType.PING:
         if (id !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "PING on a stream");
-        if (p.length !== 8) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "PING size");
-        if ((flags & Flag.ACK) === 0) this.frame(FrameType.PING, Flag.ACK, 0, Buffer.from(p));
+        if (len !== 8) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "PING size");
+        if ((flags & Flag.ACK) === 0) this.frame(FrameType.PING, Flag.ACK, 0, b.subarray(s, e));
         else this.pingOutstanding = false;
         return;
       case FrameType.GOAWAY:
         if (id !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "GOAWAY on a stream");
-        if (p.length < 8) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "GOAWAY size");
-        this.handler.onGoaway(p.readUInt32BE(0) & 0x7fffffff, p.readUInt32BE(4));
+        if (len < 8) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "GOAWAY size");
+        this.handler.onGoaway(read32(b, s) & 0x7fffffff, read32(b, s + 4));
         return;
       case FrameType.WINDOW_UPDATE: {
-        if (p.length !== 4)
-          throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "WINDOW_UPDATE size");
-        const inc = p.readUInt32BE(0) & 0x7fffffff;
+        if (len !== 4) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "WINDOW_UPDATE size");
+        const inc = read32(b, s) & 0x7fffffff;
         if (id === 0) {
           if (inc === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "WINDOW_UPDATE of 0");
           // RFC 9113 §6.9.1: a window past 2^31-1 is a connection error
@@ -409,10 +476,10 @@ export class FrameConn {
 }
 
 /** The pad length of a PADDED frame, checked against the payload (RFC 9113 §6.1). */
-function padLength(p: Buffer): number {
-  if (p.length === 0) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "no pad length");
-  const pad = p[0] as number;
-  if (pad >= p.length) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "padding over payload");
+function padLength(b: Buffer, s: number, e: number): number {
+  if (e === s) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "no pad length");
+  const pad = b[s] as number;
+  if (pad >= e - s) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "padding over payload");
   return pad;
 }
 

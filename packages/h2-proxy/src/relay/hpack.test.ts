@@ -1,4 +1,7 @@
+import * as http2 from "node:http2";
+import * as net from "node:net";
 import { describe, expect, it } from "vitest";
+import { prng, waitFor } from "../dataplane/test-support.js";
 import { type HeaderField, HpackDecoder, HpackEncoder, HpackError } from "./hpack.js";
 
 describe("HPACK", () => {
@@ -104,5 +107,202 @@ describe("HPACK", () => {
     expect(() => new HpackDecoder().decode(Buffer.from([0x00, 0x81, 0x00, 0x00]))).toThrow(
       HpackError,
     );
+  });
+});
+
+/** A literal without indexing, new name, raw name and a Huffman value of the given bytes. */
+function huffLiteral(name: string, huff: number[]): Buffer {
+  return Buffer.from([0x00, name.length, ...Buffer.from(name), 0x80 | huff.length, ...huff]);
+}
+
+describe("HPACK Huffman decoding", () => {
+  it("decodes RFC 7541 C.6 (Huffman) responses with eviction from a 256-byte table", () => {
+    const d = new HpackDecoder(256);
+    const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ""), "hex");
+    expect(
+      d.decode(
+        hex(`4882 6402 5885 aec3 771a 4b61 96d0 7abe 9410 54d4 44a8 2005 9504 0b81 66e0 82a6
+             2d1b ff6e 919d 29ad 1718 63c7 8f0b 97c8 e9ae 82ae 43d3`),
+      ),
+    ).toEqual([
+      [":status", "302"],
+      ["cache-control", "private"],
+      ["date", "Mon, 21 Oct 2013 20:13:21 GMT"],
+      ["location", "https://www.example.com"],
+    ]);
+    expect(d.decode(hex("4883 640e ffc1 c0bf"))).toEqual([
+      [":status", "307"],
+      ["cache-control", "private"],
+      ["date", "Mon, 21 Oct 2013 20:13:21 GMT"],
+      ["location", "https://www.example.com"],
+    ]);
+    expect(
+      d.decode(
+        hex(`88c1 6196 d07a be94 1054 d444 a820 0595 040b 8166 e084 a62d 1bff c05a 839b d9ab
+             77ad 94e7 821d d7f2 e6c7 b335 dfdf cd5b 3960 d5af 2708 7f36 72c1 ab27 0fb5 291f
+             9587 3160 65c0 03ed 4ee5 b106 3d50 07`),
+      ),
+    ).toEqual([
+      [":status", "200"],
+      ["cache-control", "private"],
+      ["date", "Mon, 21 Oct 2013 20:13:22 GMT"],
+      ["location", "https://www.example.com"],
+      ["content-encoding", "gzip"],
+      ["set-cookie", "foo=ASDJKHQKBZXOQWEOPIUAXQWEOIU; max-age=3600; version=1"],
+    ]);
+  });
+
+  it("accepts up to 7 bits of all-ones padding, rejects longer, zero-bit padding and EOS", () => {
+    // '0' is 00000: padded with 111 it is one byte
+    expect(new HpackDecoder().decode(huffLiteral("x", [0x07]))).toEqual([["x", "0"]]);
+    // 'a' (00011) + 0x1f: 3 bits, then 0xff: 11 bits of padding (> 7)
+    expect(() => new HpackDecoder().decode(huffLiteral("x", [0x1f, 0xff]))).toThrow(
+      "invalid Huffman padding",
+    );
+    // a whole byte of ones: 8 bits of padding
+    expect(() => new HpackDecoder().decode(huffLiteral("x", [0xff]))).toThrow(
+      "invalid Huffman padding",
+    );
+    // '0' then 001: padding with a zero bit
+    expect(() => new HpackDecoder().decode(huffLiteral("x", [0x01]))).toThrow(
+      "invalid Huffman padding",
+    );
+    // 30 ones: the EOS symbol inside a string
+    expect(() => new HpackDecoder().decode(huffLiteral("x", [0xff, 0xff, 0xff, 0xff]))).toThrow(
+      "EOS in a Huffman string",
+    );
+    // the empty Huffman string is valid
+    expect(new HpackDecoder().decode(huffLiteral("x", []))).toEqual([["x", ""]]);
+  });
+
+  it("decodes long Huffman strings (past the shared scratch buffer and its keep limit)", () => {
+    // 'a' is 00011: eight of them are the 5 bytes 18 c6 31 8c 63
+    const as = (groups: number): Buffer => {
+      const huff = Buffer.alloc(groups * 5);
+      for (let g = 0; g < groups; g++) huff.set([0x18, 0xc6, 0x31, 0x8c, 0x63], g * 5);
+      // literal without indexing, new name "x", Huffman value with a multi-byte length
+      const len: number[] = [0x80 | Math.min(huff.length, 0x7f)];
+      for (let rest = huff.length - 0x7f; rest >= 0; rest >>= 7) {
+        if (rest < 0x80) {
+          len.push(rest);
+          break;
+        }
+        len.push((rest & 0x7f) | 0x80);
+      }
+      return Buffer.concat([Buffer.from([0x00, 0x01, 0x78, ...len]), huff]);
+    };
+    const d = new HpackDecoder();
+    for (const groups of [2_000, 9_000, 3]) {
+      const fields = d.decode(as(groups));
+      expect(fields).toEqual([["x", "a".repeat(groups * 8)]]);
+    }
+  });
+
+  it("decodes what nghttp2 (node:http2) Huffman-encodes: random values, over 300 requests", async () => {
+    const rnd = prng(0x4a11);
+    // mostly ASCII (Huffman wins, so nghttp2 uses it) with some latin1: the 19-26 bit codes
+    const value = (): string => {
+      const n = Math.floor(rnd() * 120);
+      let s = "";
+      for (let i = 0; i < n; i++) {
+        const r = rnd();
+        const c =
+          r < 0.08
+            ? 0x80 + Math.floor(rnd() * 128)
+            : r < 0.7
+              ? 0x61 + Math.floor(rnd() * 26)
+              : 0x20 + Math.floor(rnd() * 95);
+        s += String.fromCharCode(c);
+      }
+      return s;
+    };
+    const sent: Array<Record<string, string>> = [];
+    for (let i = 0; i < 300; i++) {
+      const h: Record<string, string> = { ":path": `/p/${value().replace(/[^a-z]/g, "")}` };
+      // a few values repeat (nghttp2 indexes them), most are new
+      for (let k = 0; k < 5; k++) h[`x-v${k}`] = k === 0 && i % 3 === 0 ? "repeated" : value();
+      sent.push(h);
+    }
+    const seen: HeaderField[][] = [];
+    const d = new HpackDecoder();
+    const srv = net.createServer((sock) => {
+      let buf = Buffer.alloc(0);
+      let preface = 24;
+      // our SETTINGS (empty) and an ACK of the client's
+      sock.write(Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0]));
+      sock.on("data", (chunk: Buffer) => {
+        buf = Buffer.concat([buf, chunk]);
+        if (preface > 0) {
+          const skip = Math.min(preface, buf.length);
+          preface -= skip;
+          buf = buf.subarray(skip);
+        }
+        while (buf.length >= 9 && buf.length >= 9 + buf.readUIntBE(0, 3)) {
+          const len = buf.readUIntBE(0, 3);
+          const p = buf.subarray(9, 9 + len);
+          // node sends one HEADERS frame (END_HEADERS) per request here: no padding, no priority
+          if (buf[3] === 1) {
+            expect((buf[4] as number) & 0x2c).toBe(0x04);
+            seen.push(d.decode(p));
+          }
+          buf = buf.subarray(9 + len);
+        }
+      });
+      sock.on("error", () => {});
+    });
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+    const client = http2.connect(`http://127.0.0.1:${(srv.address() as net.AddressInfo).port}`);
+    client.on("error", () => {});
+    try {
+      for (const h of sent) client.request(h, { endStream: true }).on("error", () => {});
+      await waitFor(() => seen.length >= sent.length, 5_000, "every request's headers");
+    } finally {
+      client.destroy();
+      srv.close();
+    }
+    expect(seen.length).toBe(sent.length);
+    seen.forEach((fields, i) => {
+      const got = Object.fromEntries(fields.filter(([n]) => n === ":path" || n.startsWith("x-v")));
+      expect(got).toEqual(sent[i]);
+    });
+  });
+
+  it("hands out the same field for a repeated static-name literal, and a new one when it changes", () => {
+    const d = new HpackDecoder();
+    // literal without indexing, static name 4 (:path), raw string
+    const lit = (v: string): Buffer => Buffer.from([0x04, v.length, ...Buffer.from(v)]);
+    const a1 = d.decode(lit("/svc/A"));
+    const a2 = d.decode(Buffer.concat([lit("/svc/A"), lit("/svc/A")]));
+    expect(a1).toEqual([[":path", "/svc/A"]]);
+    expect(a2).toEqual([
+      [":path", "/svc/A"],
+      [":path", "/svc/A"],
+    ]);
+    expect(a2[0]).toBe(a1[0]);
+    expect(a2).not.toBe(a1);
+    // a longer value sharing the prefix bytes, then back: never the stale field
+    expect(d.decode(lit("/svc/AB"))).toEqual([[":path", "/svc/AB"]]);
+    expect(d.decode(lit("/svc/A"))).toEqual([[":path", "/svc/A"]]);
+    // the Huffman form of a value (RFC 7541 C.4.1) is other bytes: decoded, to the same value
+    const raw = d.decode(Buffer.from([0x01, 15, ...Buffer.from("www.example.com")]));
+    const huff = d.decode(Buffer.from("018cf1e3c2e5f23a6ba0ab90f4ff", "hex"));
+    expect(huff).toEqual(raw);
+    expect(huff[0]).not.toBe(raw[0]);
+    expect(d.decode(Buffer.from("018cf1e3c2e5f23a6ba0ab90f4ff", "hex"))[0]).toBe(huff[0]);
+  });
+
+  it("decodes a region of a larger buffer without reading past its end", () => {
+    const d = new HpackDecoder();
+    const block = Buffer.from([0xff, 0x82, 0x04, 0x03, 0x2f, 0x61, 0x62, 0xff]);
+    // [1, 2): one indexed field (:method GET)
+    expect(d.decode(block, 1, 2)).toEqual([[":method", "GET"]]);
+    // [1, 6): the :path literal's 3 bytes end past the region at 6
+    expect(() => d.decode(block, 1, 6)).toThrow("truncated string");
+    expect(d.decode(block, 1, 7)).toEqual([
+      [":method", "GET"],
+      [":path", "/ab"],
+    ]);
+    // the same literal again, now remembered, but cut short by the region's end
+    expect(() => d.decode(block, 2, 6)).toThrow(HpackError);
   });
 });

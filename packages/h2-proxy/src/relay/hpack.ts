@@ -89,9 +89,21 @@ const HUFFMAN_LENGTHS = [
   24, 24, 26, 23, 26, 27, 26, 26, 27, 27, 27, 27, 27, 28, 27, 27, 27, 27, 27, 26, 30,
 ];
 
-/** Decoding tree: node index → [child0, child1]; leaves are encoded as -(symbol + 1). */
-const tree: number[][] = [[0, 0]];
+/**
+ * Huffman decoding, a nibble at a time (as nghttp2 does): the states are the 256 internal nodes
+ * of the code tree, and `HUFF[state << 4 | nibble]` is the state after those 4 bits, plus the
+ * symbol they completed if any (codes are >= 5 bits: at most one per nibble). Two lookups per
+ * input byte instead of eight tree steps.
+ */
+const HUFF_EMIT = 0x100;
+const HUFF_EOS = 0x20000;
+const HUFF_INVALID = 0x40000;
+const HUFF = new Uint32Array(256 * 16);
+/** A state is a valid end of string: its path is at most 7 bits, all ones (a prefix of EOS). */
+const HUFF_ACCEPT = new Uint8Array(256);
 {
+  // the code tree: node index -> [child0, child1]; leaves are -(symbol + 1)
+  const tree: number[][] = [[0, 0]];
   const order = HUFFMAN_LENGTHS.map((_, s) => s).sort(
     (a, b) => (HUFFMAN_LENGTHS[a] ?? 0) - (HUFFMAN_LENGTHS[b] ?? 0) || a - b,
   );
@@ -117,44 +129,102 @@ const tree: number[][] = [[0, 0]];
     }
     code++;
   }
-}
-
-const scratch: number[] = [];
-
-function huffmanDecode(buf: Buffer, start: number, end: number): string {
-  const out = scratch;
-  out.length = 0;
-  let node = 0;
-  let depth = 0;
-  let ones = true;
-  for (let i = start; i < end; i++) {
-    const byte = buf[i] as number;
-    for (let bit = 7; bit >= 0; bit--) {
-      const b = (byte >>> bit) & 1;
-      const next = (tree[node] as number[])[b] as number;
-      depth++;
-      ones &&= b === 1;
-      if (next < 0) {
-        const sym = -next - 1;
-        if (sym === 256) throw new HpackError("EOS in a Huffman string");
-        out.push(sym);
-        node = 0;
-        depth = 0;
-        ones = true;
-      } else if (next === 0) {
-        throw new HpackError("invalid Huffman code");
-      } else {
-        node = next;
+  // depth and all-ones-ness of each internal node (parents are created before children)
+  const depth = new Uint8Array(tree.length);
+  const ones = new Uint8Array(tree.length);
+  ones[0] = 1;
+  for (let i = 0; i < tree.length; i++) {
+    const n = tree[i] as number[];
+    for (let bit = 0; bit < 2; bit++) {
+      const c = n[bit] as number;
+      if (c > 0) {
+        depth[c] = (depth[i] as number) + 1;
+        ones[c] = bit === 1 && ones[i] === 1 ? 1 : 0;
       }
     }
   }
-  // padding: at most 7 bits, all ones (a prefix of EOS)
-  if (depth > 7 || !ones) throw new HpackError("invalid Huffman padding");
-  return String.fromCharCode.apply(null, out);
+  for (let st = 0; st < tree.length; st++) {
+    HUFF_ACCEPT[st] = (depth[st] as number) <= 7 && ones[st] === 1 ? 1 : 0;
+    for (let nib = 0; nib < 16; nib++) {
+      let node = st;
+      let entry = 0;
+      for (let bit = 3; bit >= 0; bit--) {
+        const next = (tree[node] as number[])[(nib >>> bit) & 1] as number;
+        if (next < 0) {
+          const sym = -next - 1;
+          if (sym === 256) entry |= HUFF_EOS;
+          else entry |= HUFF_EMIT | (sym << 9);
+          node = 0;
+        } else if (next === 0) {
+          entry |= HUFF_INVALID;
+        } else {
+          node = next;
+        }
+      }
+      HUFF[(st << 4) | nib] = entry | node;
+    }
+  }
+}
+
+/** Decoded Huffman bytes (latin1), grown for a longer string: one string made per decode. */
+let huffOut = Buffer.allocUnsafeSlow(4096);
+/** Longer strings decode into a buffer of their own (the shared one does not keep that size). */
+const HUFF_KEEP = 64 * 1024;
+
+function huffmanDecode(buf: Buffer, start: number, end: number): string {
+  // every code is >= 5 bits: at most 8/5 symbols per input byte
+  const need = (((end - start) * 8) / 5) | 0;
+  if (huffOut.length < need) {
+    if (need > HUFF_KEEP) return huffmanDecodeInto(Buffer.allocUnsafe(need), buf, start, end);
+    huffOut = Buffer.allocUnsafeSlow(need);
+  }
+  return huffmanDecodeInto(huffOut, buf, start, end);
+}
+
+function huffmanDecodeInto(out: Buffer, buf: Buffer, start: number, end: number): string {
+  let n = 0;
+  let state = 0;
+  for (let i = start; i < end; i++) {
+    const byte = buf[i] as number;
+    let e = HUFF[(state << 4) | (byte >>> 4)] as number;
+    if (e >= HUFF_EOS) huffmanFail(e);
+    if (e & HUFF_EMIT) out[n++] = e >>> 9;
+    state = e & 0xff;
+    e = HUFF[(state << 4) | (byte & 15)] as number;
+    if (e >= HUFF_EOS) huffmanFail(e);
+    if (e & HUFF_EMIT) out[n++] = e >>> 9;
+    state = e & 0xff;
+  }
+  if (HUFF_ACCEPT[state] === 0) throw new HpackError("invalid Huffman padding");
+  return out.toString("latin1", 0, n);
+}
+
+function huffmanFail(entry: number): never {
+  throw new HpackError(entry & HUFF_EOS ? "EOS in a Huffman string" : "invalid Huffman code");
 }
 
 /** A header field as decoded, in order (names are lower case on the wire in HTTP/2). */
 export type HeaderField = readonly [name: string, value: string];
+
+/** Literals up to this many encoded bytes are remembered per static name (`LiteralMemo`). */
+const MEMO_BYTES = 64;
+
+/**
+ * The last literal value decoded for one static-table name, by its encoded bytes: a peer sends
+ * the same `:path` or `date` literal request after request (nghttp2 never indexes `:path`), and
+ * the same bytes decode to the same field, so that field is handed out again: no Huffman
+ * decoding, no string and no tuple. Fields are immutable, as dynamic-table entries already are.
+ */
+interface LiteralMemo {
+  readonly bytes: Uint8Array;
+  len: number;
+  field: HeaderField;
+}
+
+/** Shared by every decoder (a decode runs to completion); see `decode`. */
+const fieldScratch: HeaderField[] = [];
+/** Above this many fields the scratch list is dropped after use. */
+const SCRATCH_FIELDS = 64;
 
 /** One direction's HPACK decoding context (one per connection and direction). */
 export class HpackDecoder {
@@ -164,25 +234,35 @@ export class HpackDecoder {
   /** The SETTINGS_HEADER_TABLE_SIZE we advertised (4096 by default): the cap for size updates. */
   readonly #limit: number;
   #pos = 0;
+  /** End of the block being decoded (it may be a region of a larger buffer). */
+  #end = 0;
+  /** `LiteralMemo`s by static index (allocated on first use). */
+  #memo: Array<LiteralMemo | undefined> | undefined;
 
   constructor(maxTableSize = 4096) {
     this.#maxSize = maxTableSize;
     this.#limit = maxTableSize;
   }
 
-  /** Decodes one complete header block (HEADERS + CONTINUATION payloads joined). */
-  decode(block: Buffer): HeaderField[] {
-    const out: HeaderField[] = [];
-    this.#pos = 0;
-    const end = block.length;
+  /**
+   * Decodes one complete header block (HEADERS + CONTINUATION payloads joined), `block[start,
+   * end)`. The returned list is fresh (the caller may keep it); its fields may be shared.
+   */
+  decode(block: Buffer, start = 0, end = block.length): HeaderField[] {
+    // fields are gathered in a scratch list and copied out at their exact count: a list grown
+    // by push() from empty carries 16+ slots of backing store
+    const out = fieldScratch;
+    let n = 0;
+    this.#pos = start;
+    this.#end = end;
     while (this.#pos < end) {
       const b = block[this.#pos] as number;
       if (b & 0x80) {
-        out.push(this.#get(this.#int(block, 7)));
+        out[n++] = this.#get(this.#int(block, 7));
       } else if (b & 0x40) {
         const f = this.#literal(block, 6);
         this.#add(f);
-        out.push(f);
+        out[n++] = f;
       } else if (b & 0x20) {
         const size = this.#int(block, 5);
         if (size > this.#limit) throw new HpackError(`table size update ${size} > ${this.#limit}`);
@@ -190,10 +270,13 @@ export class HpackDecoder {
         this.#evict(0);
       } else {
         // literal without indexing (0000) or never indexed (0001): both 4-bit prefixes
-        out.push(this.#literal(block, 4));
+        out[n++] = this.#literal(block, 4);
       }
     }
-    return out;
+    const fields = out.slice(0, n);
+    // a huge block's fields are not kept alive by the scratch list
+    if (out.length > SCRATCH_FIELDS) out.length = 0;
+    return fields;
   }
 
   #int(buf: Buffer, prefix: number): number {
@@ -202,7 +285,7 @@ export class HpackDecoder {
     if (v < max) return v;
     let m = 0;
     for (;;) {
-      if (this.#pos >= buf.length) throw new HpackError("truncated integer");
+      if (this.#pos >= this.#end) throw new HpackError("truncated integer");
       const b = buf[this.#pos++] as number;
       v += (b & 0x7f) * 2 ** m;
       m += 7;
@@ -213,20 +296,56 @@ export class HpackDecoder {
   }
 
   #string(buf: Buffer): string {
-    if (this.#pos >= buf.length) throw new HpackError("truncated string");
+    if (this.#pos >= this.#end) throw new HpackError("truncated string");
     const huff = ((buf[this.#pos] as number) & 0x80) !== 0;
     const len = this.#int(buf, 7);
     const start = this.#pos;
     const end = start + len;
-    if (end > buf.length) throw new HpackError("truncated string");
+    if (end > this.#end) throw new HpackError("truncated string");
     this.#pos = end;
     return huff ? huffmanDecode(buf, start, end) : buf.toString("latin1", start, end);
   }
 
   #literal(buf: Buffer, prefix: number): HeaderField {
     const idx = this.#int(buf, prefix);
-    const name = idx === 0 ? this.#string(buf) : (this.#get(idx)[0] as string);
-    return [name, this.#string(buf)];
+    if (idx === 0) {
+      const name = this.#string(buf);
+      return [name, this.#string(buf)];
+    }
+    const name = this.#get(idx)[0];
+    if (idx > STATIC.length) return [name, this.#string(buf)];
+    // a static name: the same encoded value as last time is the same field
+    const at = this.#pos;
+    let memos = this.#memo;
+    if (memos === undefined) {
+      memos = new Array<LiteralMemo | undefined>(STATIC.length + 1);
+      this.#memo = memos;
+    }
+    const memo = memos[idx];
+    if (memo !== undefined && at + memo.len <= this.#end) {
+      const bytes = memo.bytes;
+      let i = 0;
+      while (i < memo.len && bytes[i] === buf[at + i]) i++;
+      // the length prefix is part of the bytes: equal bytes end where the memo's string did
+      if (i === memo.len) {
+        this.#pos = at + i;
+        return memo.field;
+      }
+    }
+    const field: HeaderField = [name, this.#string(buf)];
+    const len = this.#pos - at;
+    if (len <= MEMO_BYTES) {
+      if (memo === undefined) {
+        const bytes = new Uint8Array(MEMO_BYTES);
+        bytes.set(buf.subarray(at, this.#pos));
+        memos[idx] = { bytes, len, field };
+      } else {
+        for (let i = 0; i < len; i++) memo.bytes[i] = buf[at + i] as number;
+        memo.len = len;
+        memo.field = field;
+      }
+    }
+    return field;
   }
 
   #get(idx: number): readonly [string, string] {
@@ -330,6 +449,16 @@ for (const n of VOLATILE) {
   else info.volatile = true;
 }
 
+/** Upper bound of a block's size: prefix byte + two 5-byte integers + the strings, per field. */
+export function blockBound(list: readonly HeaderField[]): number {
+  let bound = 0;
+  for (let i = 0; i < list.length; i++) {
+    const f = list[i] as HeaderField;
+    bound += f[0].length + f[1].length + 11;
+  }
+  return bound;
+}
+
 /**
  * Blocks are written straight into a shared slab and handed out as views of it (what Node's own
  * Buffer pool does for small allocations): no copy and no allocation but the view. The slab only
@@ -368,21 +497,28 @@ export class HpackEncoder {
     this.#maxSize = maxTableSize;
   }
 
+  /** Encodes a block into a view of the shared slab (kept by the caller as long as it likes). */
   encode(fields: Iterable<HeaderField>): Buffer {
     const list: readonly HeaderField[] = Array.isArray(fields) ? fields : Array.from(fields);
-    const n = list.length;
-    // upper bound of the block: prefix byte + two 5-byte integers + the strings, per field
-    let bound = 0;
-    for (let i = 0; i < n; i++) {
-      const f = list[i] as HeaderField;
-      bound += f[0].length + f[1].length + 11;
-    }
+    const bound = blockBound(list);
     if (slab.length - slabOff < bound) {
       slab = Buffer.allocUnsafeSlow(Math.max(bound, SLAB_BYTES));
       slabOff = 0;
     }
-    const out = slab;
     const start = slabOff;
+    const off = this.encodeInto(list, slab, start);
+    // 8-byte aligned, as Node's pool does (typed-array views of the slab stay aligned)
+    slabOff = (off + 7) & ~7;
+    return slab.subarray(start, off);
+  }
+
+  /**
+   * Encodes a block into `out` at `start` and returns its end; `out` must have
+   * `blockBound(list)` bytes free there. The connection's output buffer uses it to encode
+   * HEADERS in place, right after the frame header.
+   */
+  encodeInto(list: readonly HeaderField[], out: Buffer, start: number): number {
+    const n = list.length;
     const table = this.#table;
     let off = start;
     for (let i = 0; i < n; i++) {
@@ -418,9 +554,7 @@ export class HpackEncoder {
       if (nameIdx === 0) off = writeString(out, off, name);
       off = writeString(out, off, value);
     }
-    // 8-byte aligned, as Node's pool does (typed-array views of the slab stay aligned)
-    slabOff = (off + 7) & ~7;
-    return out.subarray(start, off);
+    return off;
   }
 
   #add(name: string, value: string, size: number): void {

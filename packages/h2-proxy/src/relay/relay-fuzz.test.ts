@@ -13,6 +13,7 @@ import {
   grpcFrame,
   h2Client,
   payload,
+  prng,
   RawH2Client,
   simpleRequest,
   startGrpcBackend,
@@ -25,18 +26,6 @@ import { type RelayServer, startRelayServer } from "./relay-server.js";
 const SEED = Number(process.env.RELAY_FUZZ_SEED ?? 0x15d7);
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 const UNARY = "/grpc.testing.TestService/UnaryCall";
-
-/** mulberry32: small, fast, seedable; the fuzz input is a pure function of the seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A frame with a declared length that may disagree with the payload actually sent. */
 function rawFrame(type: number, flags: number, id: number, p: Buffer, declared = p.length): Buffer {

@@ -77,6 +77,16 @@ export interface Pending {
   flowLen: number;
 }
 
+/**
+ * The empty log of a half that keeps what it sends: shared and frozen (`logSent` replaces it with
+ * a new array on the first DATA, so nothing is allocated for a request that sends none).
+ */
+const NOTHING_SENT = Object.freeze([]) as unknown as Buffer[];
+/** The header list before `buildHeaders` made the request's own (never written to). */
+const NO_FIELDS = Object.freeze([]) as unknown as HeaderField[];
+/** Fields `buildHeaders` reserves beyond the request's: the router's `l5d-*` edits, `grpc-timeout`. */
+const EDIT_ROOM = 8;
+
 /** A stream's outbound half towards one peer: send window and a queue of DATA waiting for it. */
 export class Half {
   window: number;
@@ -118,8 +128,11 @@ export class RelayStream implements RelayRequest {
   upId = 0;
   toUp: Half | undefined;
   readonly toDown: Half;
-  /** Request DATA received before the first upstream stream (held: its window is not given back yet). */
-  early: Pending[] = [];
+  /**
+   * Request DATA received before the first upstream stream (held: its window is not given back
+   * yet); created on first use: the router usually opens the upstream stream before any DATA.
+   */
+  early: Pending[] | undefined;
   /** The request's trailers (hop-by-hop removed), kept for replays. */
   reqTrailers: HeaderField[] | undefined;
   reqEnded: boolean;
@@ -140,7 +153,7 @@ export class RelayStream implements RelayRequest {
   timer: NodeJS.Timeout | undefined;
   resolve: ((r: ForwardResult) => void) | undefined;
   /** The header list sent upstream (edits applied), replayed as is by a requeue or retry. */
-  out: HeaderField[] = [];
+  out: HeaderField[] = NO_FIELDS;
   target: Endpoint | undefined;
   attempts = 0;
   requeue: (() => Endpoint | undefined) | undefined;
@@ -243,7 +256,9 @@ export class RelayStream implements RelayRequest {
    * `l5d-ctx-*` and `l5d-dtab` there, as the node:http2 plane forwards `headers` as they are).
    */
   buildHeaders(edits: HeaderEdits | undefined): HeaderField[] {
-    const out: HeaderField[] = [];
+    // sized once for the request's fields and the router's few edits (trimmed below)
+    const out: HeaderField[] = new Array(this.fields.length + EDIT_ROOM);
+    let k = 0;
     const set = edits?.set;
     const remove = edits?.remove;
     const headers = this.headers;
@@ -262,13 +277,15 @@ export class RelayStream implements RelayRequest {
       ) {
         continue;
       }
-      out.push(f);
+      out[k++] = f;
     }
+    if (set !== undefined) for (const n in set) out[k++] = [n, set[n] as string];
+    if (this.propagateTimeout) out[k++] = ["grpc-timeout", ""];
+    out.length = k;
     if (!authority && typeof this.headers.host === "string") {
+      // an HTTP/1.1 Upgrade's Host: pseudo-headers go first (RFC 9113 §8.3)
       out.unshift([":authority", this.headers.host]);
     }
-    if (set !== undefined) for (const n in set) out.push([n, set[n] as string]);
-    if (this.propagateTimeout) out.push(["grpc-timeout", ""]);
     return out;
   }
 
@@ -302,12 +319,12 @@ export class RelayStream implements RelayRequest {
     const prev = this.toUp;
     const half = new Half(up.conn.peerInitialWindow);
     if (this.ex !== undefined || this.attempts === 1) {
-      half.log = [];
+      half.log = NOTHING_SENT;
       half.logLimit = this.replayLimit;
     }
     if (prev === undefined) {
-      half.queue = this.early;
-      this.early = [];
+      if (this.early !== undefined) half.queue = this.early;
+      this.early = undefined;
       half.tail = this.reqTrailers;
     } else {
       const q: Pending[] = [];
@@ -414,9 +431,22 @@ export class RelayStream implements RelayRequest {
   onReqData(data: Buffer, end: boolean, flowLen: number): void {
     this.bytesIn += data.length;
     if (end) this.reqEnded = true;
-    const p = { data, end, flowLen };
-    if (this.toUp === undefined) this.early.push(p);
-    else this.queueUp(p);
+    const half = this.toUp;
+    if (half === undefined) {
+      const p = { data, end, flowLen };
+      if (this.early === undefined) this.early = [p];
+      else this.early.push(p);
+      return;
+    }
+    const up = this.up;
+    if (up !== undefined && !half.ended && !this.parked) {
+      // the usual case, nothing queued ahead and window enough: straight through, no queue entry
+      if (sendNow(half, data, end, flowLen, up.conn, this.upId, this.down.conn, this.id)) {
+        if (half.ended) this.maybeDone();
+        return;
+      }
+    }
+    this.queueUp({ data, end, flowLen });
   }
 
   onReqTrailers(fields: HeaderField[]): void {
@@ -497,8 +527,17 @@ export class RelayStream implements RelayRequest {
 
   onRespData(data: Buffer, end: boolean, flowLen: number): void {
     this.bytesOut += data.length;
-    this.toDown.queue.push({ data, end, flowLen });
     if (end) this.respEnded = true;
+    const half = this.toDown;
+    const up = this.up;
+    if (!this.holding && !half.ended && up !== undefined) {
+      // straight through when nothing is queued ahead and the client's windows allow it
+      if (sendNow(half, data, end, flowLen, this.down.conn, this.id, up.conn, this.upId)) {
+        if (half.ended) this.maybeDone();
+        return;
+      }
+    }
+    half.queue.push({ data, end, flowLen });
     if (this.holding) {
       this.heldBytes += data.length;
       if (end) this.settleHeld(undefined, false);
@@ -879,7 +918,7 @@ export class RelayStream implements RelayRequest {
   releaseQueued(): void {
     const down = this.down.conn;
     let owed = 0;
-    for (const p of this.early) owed += p.flowLen;
+    if (this.early !== undefined) for (const p of this.early) owed += p.flowLen;
     const tu = this.toUp;
     if (tu !== undefined) {
       for (const p of tu.queue) {
@@ -982,9 +1021,50 @@ export function flush(
   }
 }
 
+/**
+ * One DATA frame's worth of bytes sent at once, without a queue entry, when nothing is queued
+ * ahead of it and the receiver's windows take all of it: what {@link flush} would do for a
+ * one-entry queue. False (nothing done) otherwise: the caller queues it.
+ */
+function sendNow(
+  half: Half,
+  data: Buffer,
+  end: boolean,
+  flowLen: number,
+  to: FrameConn,
+  toId: number,
+  from: FrameConn,
+  fromId: number,
+): boolean {
+  const len = data.length;
+  if (half.queue.length > 0 || len > half.window || len > to.sendWindow || len > to.peerMaxFrame) {
+    return false;
+  }
+  half.window -= len;
+  to.sendWindow -= len;
+  const last = end && half.tail === undefined;
+  if (len > 0 || last) to.frame(FrameType.DATA, last ? Flag.END_STREAM : 0, toId, data);
+  if (half.log !== undefined && len > 0) logSent(half, data);
+  if (flowLen > 0) {
+    from.consumed(flowLen);
+    if (!end) from.windowUpdate(fromId, flowLen);
+  }
+  if (last) {
+    half.ended = true;
+  } else if (half.tail !== undefined) {
+    to.headers(toId, half.tail, true);
+    half.tail = undefined;
+    half.ended = true;
+  }
+  return true;
+}
+
 /** Keeps sent request DATA for a replay, up to the half's limit (then nothing is kept). */
 function logSent(half: Half, data: Buffer): void {
   half.logBytes += data.length;
+  const log = half.log;
   if (half.logBytes > half.logLimit) half.log = undefined;
-  else half.log?.push(data);
+  // a one-element array for the usual single DATA frame (a push would reserve 17 slots)
+  else if (log !== undefined && log.length === 0) half.log = [data];
+  else log?.push(data);
 }

@@ -1,0 +1,155 @@
+/**
+ * `FrameConn`'s parser reads payloads in place from the socket's chunks: the same frames must
+ * give the same events whether they arrive in one chunk or one byte at a time (every frame split
+ * across reads), on a real loopback connection, and what a handler keeps (DATA, header fields)
+ * must stay intact after the chunk it came from is gone.
+ */
+import * as net from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { waitFor } from "../dataplane/test-support.js";
+import { Flag, FrameConn, type FrameHandler, FrameType } from "./frame-conn.js";
+import { type HeaderField, HpackEncoder } from "./hpack.js";
+
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+const cleanup: Array<() => void> = [];
+afterEach(() => {
+  for (const c of cleanup.splice(0)) c();
+});
+
+function frame(type: number, flags: number, id: number, p: Buffer = Buffer.alloc(0)): Buffer {
+  const h = Buffer.alloc(9);
+  h.writeUIntBE(p.length, 0, 3);
+  h[3] = type;
+  h[4] = flags;
+  h.writeUInt32BE(id, 5);
+  return Buffer.concat([h, p]);
+}
+
+const u32 = (...vs: number[]): Buffer => {
+  const b = Buffer.alloc(vs.length * 4);
+  for (let i = 0; i < vs.length; i++) b.writeUInt32BE(vs[i] as number, i * 4);
+  return b;
+};
+
+/** Records every handler call; DATA payloads are kept as the handler got them (views). */
+class Recorder implements FrameHandler {
+  readonly events: unknown[] = [];
+  readonly kept: Buffer[] = [];
+  onHeaders(id: number, fields: HeaderField[], endStream: boolean): void {
+    this.events.push(["headers", id, fields, endStream]);
+  }
+  onData(id: number, data: Buffer, endStream: boolean, flowLen: number): void {
+    this.kept.push(data);
+    this.events.push(["data", id, data.toString("latin1"), endStream, flowLen]);
+  }
+  onRstStream(id: number, code: number): void {
+    this.events.push(["rst", id, code]);
+  }
+  onWindow(id: number, delta: number): void {
+    this.events.push(["window", id, delta]);
+  }
+  onGoaway(lastStreamId: number, code: number): void {
+    this.events.push(["goaway", lastStreamId, code]);
+  }
+  onClose(): void {
+    this.events.push(["close"]);
+  }
+}
+
+/** A server-side FrameConn fed `bytes` by a raw client, in one write or byte by byte. */
+async function feed(
+  bytes: Buffer,
+  byteByByte: boolean,
+): Promise<{ rec: Recorder; reply: () => Buffer }> {
+  const rec = new Recorder();
+  const srv = net.createServer((sock) => {
+    const conn = new FrameConn(sock, PREFACE.length);
+    conn.handler = rec;
+  });
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  const client = net.connect((srv.address() as net.AddressInfo).port, "127.0.0.1");
+  client.setNoDelay(true);
+  const got: Buffer[] = [];
+  client.on("data", (b: Buffer) => got.push(b));
+  cleanup.push(() => {
+    client.destroy();
+    srv.close();
+  });
+  await new Promise<void>((r) => client.once("connect", r));
+  if (!byteByByte) client.write(bytes);
+  else {
+    // one write per byte, each in its own macrotask: the reads split every frame
+    for (let i = 0; i < bytes.length; i++) {
+      client.write(bytes.subarray(i, i + 1));
+      if (i % 8 === 0) await new Promise((r) => setImmediate(r));
+    }
+  }
+  return { rec, reply: () => Buffer.concat(got) };
+}
+
+describe("FrameConn input", () => {
+  const enc = new HpackEncoder();
+  const fields: HeaderField[] = [
+    [":method", "POST"],
+    [":path", "/svc.S/M"],
+    ["x-long", "v".repeat(300)],
+  ];
+  const block = enc.encode(fields);
+  const trailers = new HpackEncoder().encode([["grpc-status", "0"]]);
+  const padded = Buffer.concat([Buffer.from([3]), Buffer.from("hello"), Buffer.alloc(3)]);
+  const bytes = Buffer.concat([
+    PREFACE,
+    frame(FrameType.SETTINGS, 0, 0, Buffer.from([0, 4, 0, 1, 0, 0])),
+    frame(FrameType.HEADERS, Flag.END_HEADERS, 1, block),
+    frame(FrameType.DATA, Flag.PADDED, 1, padded),
+    frame(FrameType.PING, 0, 0, Buffer.from("pingpong")),
+    frame(FrameType.WINDOW_UPDATE, 0, 1, u32(77)),
+    // a block split over HEADERS + CONTINUATION, with a priority field
+    frame(
+      FrameType.HEADERS,
+      Flag.PRIORITY,
+      3,
+      Buffer.concat([Buffer.from([0, 0, 0, 0, 16]), block.subarray(0, 10)]),
+    ),
+    frame(FrameType.CONTINUATION, Flag.END_HEADERS, 3, block.subarray(10)),
+    // padded trailers: the padding is not part of the block
+    frame(
+      FrameType.HEADERS,
+      Flag.END_HEADERS | Flag.END_STREAM | Flag.PADDED,
+      1,
+      Buffer.concat([Buffer.from([4]), trailers, Buffer.alloc(4)]),
+    ),
+    frame(FrameType.DATA, Flag.END_STREAM, 3, Buffer.from("world")),
+    frame(FrameType.RST_STREAM, 0, 3, u32(8)),
+    frame(FrameType.GOAWAY, 0, 0, Buffer.concat([u32(3, 0), Buffer.from("debug")])),
+  ]);
+  const expected = [
+    ["window", 0, 65_536 - 65_535],
+    ["headers", 1, fields, false],
+    ["data", 1, "hello", false, padded.length],
+    ["window", 1, 77],
+    ["headers", 3, fields, false],
+    ["headers", 1, [["grpc-status", "0"]], true],
+    ["data", 3, "world", true, 5],
+    ["rst", 3, 8],
+    ["goaway", 3, 0],
+  ];
+
+  for (const byteByByte of [false, true]) {
+    it(`gives the same events from ${byteByByte ? "one byte per read" : "one chunk"}`, async () => {
+      const { rec, reply } = await feed(bytes, byteByByte);
+      await waitFor(() => rec.events.length >= expected.length, 5_000, "every frame handled");
+      expect(rec.events).toEqual(expected);
+      // what the handler kept is still intact, whatever happened to the read chunks since
+      expect(rec.kept.map((b) => b.toString())).toEqual(["hello", "world"]);
+      // our SETTINGS ACK and the PING ACK with the peer's payload
+      await waitFor(() => reply().length >= 9 + 17, 5_000, "the ACKs");
+      const r = reply();
+      expect(r.subarray(0, 9)).toEqual(frame(FrameType.SETTINGS, Flag.ACK, 0));
+      expect(r.subarray(9, 26)).toEqual(
+        frame(FrameType.PING, Flag.ACK, 0, Buffer.from("pingpong")),
+      );
+    });
+  }
+});
