@@ -119,7 +119,14 @@ export class FrameConn {
    */
   maxBlockBytes = 1 << 20;
   #blockBytes = 0;
+  /** Bytes of a frame header split across reads (under 9), copied out of the read chunk. */
   #buf: Buffer | undefined;
+  /**
+   * A frame split across reads, assembled in a buffer of its exact size: only its bytes are
+   * copied (not the whole next chunk, as a concat would: 64 KiB copied per read of a large body).
+   */
+  #pend: Buffer | undefined;
+  #pendFill = 0;
   #prefaceLeft: number;
   #block: Buffer[] | undefined;
   #blockId = 0;
@@ -305,7 +312,21 @@ export class FrameConn {
   }
 
   #onBytes(chunk: Buffer): void {
-    let buf = this.#buf === undefined ? chunk : Buffer.concat([this.#buf, chunk]);
+    let buf = chunk;
+    let off = 0;
+    const pend = this.#pend;
+    if (pend !== undefined) {
+      const n = Math.min(pend.length - this.#pendFill, chunk.length);
+      chunk.copy(pend, this.#pendFill, 0, n);
+      this.#pendFill += n;
+      if (this.#pendFill < pend.length) return;
+      this.#pend = undefined;
+      if (!this.#dispatch(pend, 0)) return;
+      off = n;
+    } else if (this.#buf !== undefined) {
+      buf = Buffer.concat([this.#buf, chunk]);
+      this.#buf = undefined;
+    }
     if (this.#prefaceLeft > 0) {
       const skip = Math.min(this.#prefaceLeft, buf.length);
       const at = CLIENT_PREFACE.length - this.#prefaceLeft;
@@ -317,7 +338,6 @@ export class FrameConn {
       this.#prefaceLeft -= skip;
       buf = buf.subarray(skip);
     }
-    let off = 0;
     while (buf.length - off >= 9 && !this.closed) {
       const len =
         ((buf[off] as number) << 16) | ((buf[off + 1] as number) << 8) | (buf[off + 2] as number);
@@ -326,22 +346,41 @@ export class FrameConn {
         this.#fail(6, `frame of ${len} bytes over ${DEFAULT_MAX_FRAME}`);
         return;
       }
-      if (buf.length - off < 9 + len) break;
-      const type = buf[off + 3] as number;
-      const flags = buf[off + 4] as number;
-      const id = read32(buf, off + 5) & 0x7fffffff;
-      const start = off + 9;
-      off = start + len;
-      try {
-        // the payload is read in place: a Buffer is made only for what a handler keeps
-        this.#onFrame(type, flags, id, buf, start, off);
-      } catch (e) {
-        const code = e instanceof HpackError ? 9 : e instanceof ConnectionError ? e.code : 1;
-        this.#fail(code, (e as Error).message);
+      if (buf.length - off < 9 + len) {
+        // the rest of this frame comes in later reads
+        const part = buf.length - off;
+        const p = Buffer.allocUnsafe(9 + len);
+        buf.copy(p, 0, off);
+        this.#pend = p;
+        this.#pendFill = part;
         return;
       }
+      if (!this.#dispatch(buf, off)) return;
+      off += 9 + len;
     }
-    this.#buf = off === buf.length ? undefined : buf.subarray(off);
+    if (off < buf.length && !this.closed) this.#buf = Buffer.from(buf.subarray(off));
+  }
+
+  /**
+   * The whole frame at `buf[off]` (header and payload present) to `#onFrame`; false when it was a
+   * connection error (the connection is failing: stop parsing).
+   */
+  #dispatch(buf: Buffer, off: number): boolean {
+    const len =
+      ((buf[off] as number) << 16) | ((buf[off + 1] as number) << 8) | (buf[off + 2] as number);
+    const type = buf[off + 3] as number;
+    const flags = buf[off + 4] as number;
+    const id = read32(buf, off + 5) & 0x7fffffff;
+    const start = off + 9;
+    try {
+      // the payload is read in place: a Buffer is made only for what a handler keeps
+      this.#onFrame(type, flags, id, buf, start, start + len);
+      return true;
+    } catch (e) {
+      const code = e instanceof HpackError ? 9 : e instanceof ConnectionError ? e.code : 1;
+      this.#fail(code, (e as Error).message);
+      return false;
+    }
   }
 
   /** One frame, its payload `b[s, e)` (a view of the read chunk: not kept past this call). */
