@@ -6,7 +6,7 @@
  */
 import * as net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { waitFor } from "../dataplane/test-support.js";
+import { prng, waitFor } from "../dataplane/test-support.js";
 import { Flag, FrameConn, type FrameHandler, FrameType } from "./frame-conn.js";
 import { type HeaderField, HpackEncoder } from "./hpack.js";
 
@@ -152,4 +152,151 @@ describe("FrameConn input", () => {
       );
     });
   }
+});
+
+/** A Recorder that gives the connection window back, as the relay does once DATA is relayed. */
+class Consuming extends Recorder {
+  conn: FrameConn | undefined;
+  override onData(id: number, data: Buffer, endStream: boolean, flowLen: number): void {
+    super.onData(id, data, endStream, flowLen);
+    this.conn?.consumed(flowLen);
+  }
+}
+
+/** A server-side FrameConn on loopback: its handler, its socket, and the raw client. */
+async function serverConn(
+  rec: Consuming,
+): Promise<{ client: net.Socket; server: () => net.Socket }> {
+  let accepted: net.Socket | undefined;
+  const srv = net.createServer((sock) => {
+    accepted = sock;
+    const conn = new FrameConn(sock, PREFACE.length);
+    conn.handler = rec;
+    rec.conn = conn;
+  });
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  const client = net.connect((srv.address() as net.AddressInfo).port, "127.0.0.1");
+  client.setNoDelay(true);
+  client.on("data", () => {});
+  cleanup.push(() => {
+    client.destroy();
+    srv.close();
+  });
+  await new Promise<void>((r) => client.once("connect", r));
+  await waitFor(() => accepted !== undefined, 5_000, "the server side");
+  return { client, server: () => accepted as net.Socket };
+}
+
+/** Bytes that differ frame by frame: a view of a rewritten buffer would not compare equal. */
+function pattern(n: number, seq: number): Buffer {
+  const b = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) b[i] = (seq * 31 + i * 7) & 0xff;
+  return b;
+}
+
+describe("FrameConn input split anywhere", () => {
+  // reads that end mid-header, mid-payload, exactly at a frame's end, and that complete a
+  // pending frame and carry more frames (and a partial header) after it
+  const cases = [
+    { seed: 0x5eed, cuts: "random" },
+    { seed: 0xbeef, cuts: "random" },
+    // each read ends 1-8 bytes into the next frame's header, after the middle of a payload:
+    // it completes a pending frame and leaves a partial header
+    { seed: 0xcafe, cuts: "headers" },
+  ] as const;
+  for (const { seed, cuts } of cases) {
+    it(`gives the same events and intact DATA for ${cuts} read sizes (seed ${seed})`, async () => {
+      const rnd = prng(seed);
+      const enc = new HpackEncoder();
+      const parts: Buffer[] = [PREFACE];
+      const expected: unknown[] = [];
+      const sent: Buffer[] = [];
+      for (let i = 0; i < 80; i++) {
+        const r = rnd();
+        const id = 1 + 2 * (i % 5);
+        if (r < 0.5) {
+          // full-size frames (reassembled across reads) and small ones (often within one read)
+          const n = rnd() < 0.3 ? 16_384 : Math.floor(rnd() * 6_000);
+          const p = pattern(n, i);
+          sent.push(p);
+          parts.push(frame(FrameType.DATA, 0, id, p));
+          expected.push(["data", id, p.toString("latin1"), false, n]);
+        } else if (r < 0.75) {
+          // HEADERS + 2 CONTINUATION, each of which may be split too
+          const fields: HeaderField[] = [
+            [":path", `/p/${i}`],
+            ["x-v", "v".repeat(Math.floor(rnd() * 500))],
+            ["x-same", "s"],
+          ];
+          const block = enc.encode(fields);
+          const a = Math.floor(block.length / 3);
+          const b = Math.floor((2 * block.length) / 3);
+          parts.push(frame(FrameType.HEADERS, 0, id, block.subarray(0, a)));
+          parts.push(frame(FrameType.CONTINUATION, 0, id, block.subarray(a, b)));
+          parts.push(frame(FrameType.CONTINUATION, Flag.END_HEADERS, id, block.subarray(b)));
+          expected.push(["headers", id, fields, false]);
+        } else {
+          parts.push(frame(FrameType.WINDOW_UPDATE, 0, id, u32(5 + i)));
+          expected.push(["window", id, 5 + i]);
+        }
+      }
+      const bytes = Buffer.concat(parts);
+      const rec = new Consuming();
+      const { client } = await serverConn(rec);
+      const writeEnds: number[] = [];
+      if (cuts === "random") {
+        // half of the reads under 20 bytes, the others up to 30,000
+        for (let off = 0; off < bytes.length; ) {
+          off = Math.min(bytes.length, off + 1 + Math.floor(rnd() * (rnd() < 0.5 ? 20 : 30_000)));
+          writeEnds.push(off);
+        }
+      } else {
+        let at = PREFACE.length;
+        for (let i = 1; i < parts.length; i++) {
+          const len = (parts[i] as Buffer).length;
+          if (len > 18) writeEnds.push(at + 9 + ((len - 9) >> 1));
+          at += len;
+          writeEnds.push(Math.min(bytes.length, at + 1 + (i % 8)));
+        }
+      }
+      // bounded: at most one write per byte of the stream (~0.5 MB), here a few hundred
+      let off = 0;
+      for (const end of writeEnds) {
+        if (end <= off) continue;
+        client.write(bytes.subarray(off, end));
+        off = end;
+        await new Promise((r) => setImmediate(r));
+      }
+      expect(off).toBe(bytes.length);
+      await waitFor(() => rec.events.length >= expected.length, 5_000, "every frame handled");
+      expect(rec.events).toEqual(expected);
+      // the views the handler kept are intact after every later read and reassembly
+      expect(Buffer.concat(rec.kept).equals(Buffer.concat(sent))).toBe(true);
+    });
+  }
+
+  it("hands nothing to the handler after end(), not even a frame that was pending across reads", async () => {
+    const rec = new Consuming();
+    const { client, server } = await serverConn(rec);
+    let fin = false;
+    client.on("end", () => {
+      fin = true;
+    });
+    const block = new HpackEncoder().encode([
+      [":method", "POST"],
+      [":path", "/svc.S/M"],
+    ]);
+    const h = frame(FrameType.HEADERS, Flag.END_HEADERS, 1, block);
+    client.write(Buffer.concat([PREFACE, h.subarray(0, 12)]));
+    await waitFor(() => server().bytesRead >= PREFACE.length + 12, 5_000, "the first part read");
+    // the owner ends the connection (a graceful close) while the frame is incomplete
+    (rec.conn as FrameConn).end();
+    expect(rec.events).toEqual([["close"]]);
+    // the rest arrives while the socket still reads (until the peer closes or 1 s)
+    client.write(Buffer.concat([h.subarray(12), frame(FrameType.DATA, 0, 1, Buffer.from("x"))]));
+    await waitFor(() => fin, 5_000, "our FIN");
+    await waitFor(() => server().bytesRead >= PREFACE.length + h.length + 10, 5_000, "all read");
+    await new Promise((r) => setImmediate(r));
+    expect(rec.events).toEqual([["close"]]);
+  });
 });

@@ -312,6 +312,9 @@ export class FrameConn {
   }
 
   #onBytes(chunk: Buffer): void {
+    // an ended connection still reads until the peer closes: nothing of it reaches the handler
+    // after onClose (a frame pending across reads would otherwise be dispatched when it completes)
+    if (this.closed) return;
     let buf = chunk;
     let off = 0;
     const pend = this.#pend;

@@ -2,7 +2,7 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import { describe, expect, it } from "vitest";
 import { prng, waitFor } from "../dataplane/test-support.js";
-import { type HeaderField, HpackDecoder, HpackEncoder, HpackError } from "./hpack.js";
+import { blockBound, type HeaderField, HpackDecoder, HpackEncoder, HpackError } from "./hpack.js";
 
 describe("HPACK", () => {
   it("decodes RFC 7541 C.4 (Huffman) requests, sharing the dynamic table across blocks", () => {
@@ -304,5 +304,68 @@ describe("HPACK Huffman decoding", () => {
     ]);
     // the same literal again, now remembered, but cut short by the region's end
     expect(() => d.decode(block, 2, 6)).toThrow(HpackError);
+  });
+
+  it("decodes the same bytes by the table's state: a dynamic name changes, a static one does not", () => {
+    const d = new HpackDecoder();
+    const raw = (s: string): number[] => [s.length, ...Buffer.from(s)];
+    // literal with incremental indexing, new name (0x40): the entry becomes index 62
+    const add = (n: string, v: string): Buffer => Buffer.from([0x40, ...raw(n), ...raw(v)]);
+    // literal without indexing naming index 62 (0x0f 0x2f: 15 + 47), and naming :path (4)
+    const byDynamicName = Buffer.from([0x0f, 0x2f, ...raw("v")]);
+    const byPath = Buffer.from([0x04, ...raw("/svc.S/M")]);
+    d.decode(add("x-a", "1"));
+    expect(d.decode(Buffer.concat([byDynamicName, byPath]))).toEqual([
+      ["x-a", "v"],
+      [":path", "/svc.S/M"],
+    ]);
+    // a newer entry is index 62 now: the same bytes name it
+    d.decode(add("x-b", "2"));
+    expect(d.decode(byDynamicName)).toEqual([["x-b", "v"]]);
+    // a table size update to 0 empties the table: index 62 is gone, :path is unchanged
+    expect(d.decode(Buffer.concat([Buffer.from([0x20]), byPath]))).toEqual([[":path", "/svc.S/M"]]);
+    expect(() => d.decode(byDynamicName)).toThrow("index 62 out of range");
+    // back to 4,096 bytes and a new entry: index 62 again, with its own name
+    d.decode(Buffer.concat([Buffer.from([0x3f, 0xe1, 0x1f]), add("x-c", "3")]));
+    expect(d.decode(Buffer.concat([byDynamicName, byPath]))).toEqual([
+      ["x-c", "v"],
+      [":path", "/svc.S/M"],
+    ]);
+  });
+
+  it("never encodes past blockBound (the room reserved in the output buffer)", () => {
+    const rnd = prng(0xb0b0);
+    const names = [":path", ":authority", "content-type", "grpc-timeout", "date", "x-a", "cookie"];
+    // 0: literals only; 100: constant eviction; 4,096: the default table
+    for (const tableSize of [0, 100, 4096]) {
+      const enc = new HpackEncoder(tableSize);
+      const dec = new HpackDecoder();
+      for (let b = 0; b < 500; b++) {
+        const list: HeaderField[] = [];
+        for (let i = 0, n = 1 + Math.floor(rnd() * 10); i < n; i++) {
+          const name =
+            rnd() < 0.2
+              ? `x-${"n".repeat(Math.floor(rnd() * 300))}`
+              : (names[Math.floor(rnd() * names.length)] as string);
+          // lengths around the 1-, 2- and 3-byte integer encodings (127, 16,510)
+          const r = rnd();
+          const len =
+            r < 0.5
+              ? Math.floor(rnd() * 10)
+              : r < 0.9
+                ? 120 + Math.floor(rnd() * 20)
+                : 16_500 + Math.floor(rnd() * 20);
+          list.push([name, rnd() < 0.5 ? "v".repeat(len) : String(Math.floor(rnd() * 5))]);
+        }
+        const bound = blockBound(list);
+        // guard bytes either side of the reserved region
+        const out = Buffer.alloc(bound + 64, 0xee);
+        const end = enc.encodeInto(list, out, 32);
+        expect(end - 32).toBeLessThanOrEqual(bound);
+        expect(out.subarray(32 + bound).every((x) => x === 0xee)).toBe(true);
+        expect(out.subarray(0, 32).every((x) => x === 0xee)).toBe(true);
+        expect(dec.decode(out, 32, end)).toEqual(list);
+      }
+    }
   });
 });

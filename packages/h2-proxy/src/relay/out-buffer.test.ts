@@ -317,3 +317,59 @@ describe("FrameConn output", () => {
     });
   });
 });
+
+describe("FrameConn output on a connecting socket", () => {
+  it("keeps frames written before the TCP connect completes, in order, over many flushes", async () => {
+    // as an upstream connection does: frames are written before `connect` (the socket holds
+    // them, so its chunks must not be rewound), then more after it
+    const got: Buffer[] = [];
+    let fin = false;
+    const srv = net.createServer((s) => {
+      s.on("data", (b: Buffer) => got.push(b));
+      s.on("end", () => {
+        fin = true;
+        s.end();
+      });
+    });
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+    const client = net.connect((srv.address() as net.AddressInfo).port, "127.0.0.1");
+    cleanup.push(() => {
+      client.destroy();
+      srv.close();
+    });
+    const conn = new FrameConn(client, 0);
+    conn.handler = noHandler;
+    const sent: Buffer[] = [];
+    const burst = (seq: number): void => {
+      // small frames copied into the chunk (it grows, then is replaced) and large ones corked
+      for (let i = 0; i < 30; i++) {
+        const p = pattern(i % 7 === 0 ? COPY_MAX + 10 + i : 100 + i * 13, seq * 100 + i);
+        sent.push(p);
+        conn.frame(FrameType.DATA, 0, 1, p);
+      }
+    };
+    // each burst's flush runs on the still-connecting socket (process.nextTick, no I/O between)
+    for (let t = 0; t < 20; t++) {
+      burst(t);
+      await new Promise((r) => process.nextTick(r));
+    }
+    expect(client.connecting).toBe(true);
+    expect(client.writableLength).toBeGreaterThan(20 * 30 * 100);
+    await new Promise<void>((r) => client.once("connect", r));
+    for (let t = 20; t < 25; t++) {
+      burst(t);
+      await tick();
+    }
+    conn.goaway(1, 0);
+    conn.end();
+    await waitFor(() => fin, 5_000, "the peer sees the end");
+    const frames = parseFrames(Buffer.concat(got));
+    expect(frames.length).toBe(sent.length + 1);
+    for (let i = 0; i < sent.length; i++) {
+      const f = frames[i] as { type: number; p: Buffer };
+      expect(f.type).toBe(FrameType.DATA);
+      expect(f.p.equals(sent[i] as Buffer)).toBe(true);
+    }
+    expect(frames.at(-1)?.type).toBe(FrameType.GOAWAY);
+  });
+});

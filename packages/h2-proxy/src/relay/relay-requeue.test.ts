@@ -9,7 +9,7 @@ import * as http2 from "node:http2";
 import { createServer } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ForwardResult } from "../dataplane/forward.js";
-import { CLIENT_PREFACE, decodeFrames, encodeFrame, FrameType } from "../dataplane/h2-frames.js";
+import { encodeFrame, FrameType } from "../dataplane/h2-frames.js";
 import {
   type H2Backend,
   h2Client,
@@ -18,6 +18,7 @@ import {
   startH2Backend,
 } from "../dataplane/test-support.js";
 import type { Endpoint } from "../dataplane/upstream-pool.js";
+import { type RawUpstream, rawUpstream } from "./raw-upstream-rig.js";
 import { type RelayServer, startRelayServer } from "./relay-server.js";
 import { REQUEUE_BUFFER_BYTES } from "./relay-stream.js";
 
@@ -82,61 +83,16 @@ async function echoBackend(
 }
 
 /**
- * A raw HTTP/2 server that answers the first HEADERS it sees with GOAWAY(last-stream-id 0,
+ * A raw HTTP/2 server that answers the first HEADERS of each stream with GOAWAY(last-stream-id 0,
  * NO_ERROR): the stream was not processed (node:http2 servers never send a last id below an
  * opened stream, so this one speaks frames).
  */
-async function goawayServer(): Promise<{
-  endpoint: Endpoint;
-  headersSeen: number;
-  close(): Promise<void>;
-}> {
-  const sockets = new Set<import("node:net").Socket>();
-  const state = { headersSeen: 0 };
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on("error", () => {});
-    socket.once("close", () => sockets.delete(socket));
-    socket.write(encodeFrame(FrameType.SETTINGS, 0, 0, Buffer.alloc(0)));
-    let buf: Buffer = Buffer.alloc(0);
-    let preface = CLIENT_PREFACE.length;
-    const opened = new Set<number>();
-    socket.on("data", (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      if (preface > 0) {
-        const skip = Math.min(preface, buf.length);
-        preface -= skip;
-        buf = buf.subarray(skip);
-      }
-      const { frames, rest } = decodeFrames(buf);
-      buf = rest;
-      for (const f of frames) {
-        if (f.type === FrameType.SETTINGS && (f.flags & 1) === 0) {
-          socket.write(encodeFrame(FrameType.SETTINGS, 1, 0, Buffer.alloc(0)));
-        }
-        if (f.type === FrameType.HEADERS && !opened.has(f.streamId)) {
-          opened.add(f.streamId); // (the request's trailers are HEADERS too)
-          state.headersSeen++;
-          const p = Buffer.alloc(8); // last-stream-id 0, NO_ERROR
-          socket.write(encodeFrame(FrameType.GOAWAY, 0, 0, p));
-          setTimeout(() => socket.end(), 50);
-        }
-      }
-    });
+function goawayServer(): Promise<RawUpstream> {
+  return rawUpstream((socket) => {
+    const p = Buffer.alloc(8); // last-stream-id 0, NO_ERROR
+    socket.write(encodeFrame(FrameType.GOAWAY, 0, 0, p));
+    setTimeout(() => socket.end(), 50);
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  const port = (server.address() as { port: number }).port;
-  return {
-    endpoint: { host: "127.0.0.1", port },
-    get headersSeen() {
-      return state.headersSeen;
-    },
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
 }
 
 interface Rig {
@@ -275,7 +231,7 @@ describe("relay requeues (unprocessed requests)", () => {
     );
     const body = payload(2_000, 1);
     const res = await post(client, body);
-    expect(goaway.headersSeen).toBe(1);
+    expect(goaway.requests).toBe(1);
     expect(res.headers["l5d-err"]).toBeUndefined();
     expect(res.status).toBe(200);
     expect(res.headers["x-port"]).toBe(String(other.port));

@@ -18,6 +18,7 @@ import type { DownConn } from "./relay-server.js";
 import type { UpConn } from "./upstream.js";
 
 export const CANCEL = 8;
+export const PROTOCOL_ERROR = 1;
 export const INTERNAL_ERROR = 2;
 export const REFUSED_STREAM = 7;
 
@@ -439,7 +440,7 @@ export class RelayStream implements RelayRequest {
       return;
     }
     const up = this.up;
-    if (up !== undefined && !half.ended && !this.parked) {
+    if (up !== undefined && !half.ended && !this.parked && !this.upClosed) {
       // the usual case, nothing queued ahead and window enough: straight through, no queue entry
       if (sendNow(half, data, end, flowLen, up.conn, this.upId, this.down.conn, this.id)) {
         if (half.ended) this.maybeDone();
@@ -465,7 +466,10 @@ export class RelayStream implements RelayRequest {
   flushUp(): void {
     const half = this.toUp;
     const up = this.up;
-    if (half === undefined || up === undefined || half.ended || this.parked) return;
+    // nothing more on an upstream stream that was reset (the rest waits for a replay, or is
+    // given back as window when the request finishes)
+    if (half === undefined || up === undefined || half.ended || this.parked || this.upClosed)
+      return;
     flush(half, up.conn, this.upId, this.down.conn, this.id);
     if (half.ended) this.maybeDone();
   }
@@ -526,6 +530,10 @@ export class RelayStream implements RelayRequest {
   }
 
   onRespData(data: Buffer, end: boolean, flowLen: number): void {
+    if (!this.gotHeaders) {
+      this.onRespDataFirst(flowLen);
+      return;
+    }
     this.bytesOut += data.length;
     if (end) this.respEnded = true;
     const half = this.toDown;
@@ -547,6 +555,30 @@ export class RelayStream implements RelayRequest {
       return;
     }
     this.flushDown();
+  }
+
+  /**
+   * DATA before the response's HEADERS: a malformed response (RFC 9113 §8.1), a stream error.
+   * The upstream stream is reset (PROTOCOL_ERROR), the bytes' connection window given back, and
+   * the request fails as an upstream error instead of passing a headerless body downstream.
+   */
+  onRespDataFirst(flowLen: number): void {
+    const up = this.up;
+    if (up !== undefined) {
+      if (flowLen > 0) up.conn.consumed(flowLen);
+      if (!this.upClosed) {
+        this.upClosed = true;
+        up.conn.rstStream(this.upId, PROTOCOL_ERROR);
+      }
+    }
+    const err = new DataplaneError(
+      "UPSTREAM_PROTOCOL_ERROR",
+      `${this.endpoint}: response DATA before its HEADERS`,
+      GrpcStatus.INTERNAL,
+      502,
+      PROTOCOL_ERROR,
+    );
+    this.upFailed(err, false, INTERNAL_ERROR);
   }
 
   flushDown(): void {
