@@ -23,6 +23,7 @@ import {
   startH2Backend,
   startStaticProxy,
   testClient,
+  unaryCall,
   useDataPlane,
   waitFor,
 } from "./test-support.js";
@@ -148,17 +149,7 @@ for (const p of DATA_PLANES) {
         for (const size of [64_000, 1 << 20, 4 << 20]) {
           const md = new grpc.Metadata();
           md.set("x-response-size", String(size));
-          const res = await new Promise<Buffer>((resolve, reject) =>
-            (
-              client.UnaryCall as unknown as (
-                r: Buffer,
-                m: grpc.Metadata,
-                cb: (e: grpc.ServiceError | null, v?: Buffer) => void,
-              ) => void
-            ).call(client, payload(size), md, (e, v) =>
-              e === null ? resolve(v as Buffer) : reject(e),
-            ),
-          );
+          const res = await unaryCall(client, payload(size), md);
           expect(res.equals(payload(size, size & 0xff))).toBe(true);
         }
       });
@@ -170,17 +161,7 @@ for (const p of DATA_PLANES) {
         const size = 16 << 20;
         const md = new grpc.Metadata();
         md.set("x-response-size", String(size));
-        const res = await new Promise<Buffer>((resolve, reject) =>
-          (
-            client.UnaryCall as unknown as (
-              r: Buffer,
-              m: grpc.Metadata,
-              cb: (e: grpc.ServiceError | null, v?: Buffer) => void,
-            ) => void
-          ).call(client, payload(size, 7), md, (e, v) =>
-            e === null ? resolve(v as Buffer) : reject(e),
-          ),
-        );
+        const res = await unaryCall(client, payload(size, 7), md);
         expect(res.length).toBe(size);
         expect(res.equals(payload(size, size & 0xff))).toBe(true);
       });

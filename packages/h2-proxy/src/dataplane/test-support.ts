@@ -365,6 +365,28 @@ export type TestClient = grpc.Client & {
 } & Disposable;
 
 /** A grpc-js client connected (h2c prior knowledge) to `port`. */
+/** The request headers of a gRPC call to `/test.Svc/Call` at authority `svc` (the router rigs' service). */
+export const SVC_CALL: Readonly<http2.OutgoingHttpHeaders> = {
+  ":method": "POST",
+  ":path": "/test.Svc/Call",
+  ":authority": "svc",
+  "content-type": "application/grpc",
+  te: "trailers",
+};
+
+/** One `UnaryCall` of the test service with metadata: the answer's bytes, or the call's error. */
+export function unaryCall(client: TestClient, body: Buffer, md: grpc.Metadata): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    (
+      client.UnaryCall as unknown as (
+        r: Buffer,
+        m: grpc.Metadata,
+        cb: (e: grpc.ServiceError | null, v?: Buffer) => void,
+      ) => void
+    ).call(client, body, md, (e, v) => (e === null ? resolve(v as Buffer) : reject(e))),
+  );
+}
+
 export function testClient(port: number, options: grpc.ClientOptions = {}): TestClient {
   const client = new TestClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
     "grpc.max_receive_message_length": 64 << 20,

@@ -1,7 +1,7 @@
 import { createServer, connect as netConnect, type Server, type Socket } from "node:net";
 import { Worker } from "node:worker_threads";
 import { afterEach, describe, expect, it } from "vitest";
-import { grpcFrame, simpleRequest, startH2Backend } from "../dataplane/test-support.js";
+import { grpcFrame, SVC_CALL, simpleRequest, startH2Backend } from "../dataplane/test-support.js";
 import {
   type RelayRouterRig,
   RIG_CLIENT_ID,
@@ -86,17 +86,7 @@ interface Answer {
 
 async function call(r: RelayRouterRig, body: Buffer): Promise<Answer> {
   const t0 = performance.now();
-  const res = await simpleRequest(
-    r.session,
-    {
-      ":method": "POST",
-      ":path": "/test.Svc/Call",
-      ":authority": "svc",
-      "content-type": "application/grpc",
-      te: "trailers",
-    },
-    body,
-  );
+  const res = await simpleRequest(r.session, SVC_CALL, body);
   const { headers, trailers } = res;
   const gs = trailers?.["grpc-status"] ?? headers["grpc-status"];
   const err = headers["l5d-err"] ?? trailers?.["l5d-err"];

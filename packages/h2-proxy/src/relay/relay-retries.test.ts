@@ -13,6 +13,7 @@ import {
   grpcFrame,
   type H2Backend,
   payload,
+  SVC_CALL,
   startH2Backend,
   waitFor,
 } from "../dataplane/test-support.js";
@@ -95,11 +96,7 @@ function call(
   return new Promise((resolve) => {
     const t0 = performance.now();
     const req = r.session.request({
-      ":method": "POST",
-      ":path": "/test.Svc/Call",
-      ":authority": "svc",
-      "content-type": "application/grpc",
-      te: "trailers",
+      ...SVC_CALL,
       ...extra,
     });
     let headers: http2.IncomingHttpHeaders = {};

@@ -13,6 +13,7 @@ import {
   grpcFrame,
   type H2Backend,
   h2Client,
+  SVC_CALL,
   simpleRequest,
   startH2Backend,
 } from "../dataplane/test-support.js";
@@ -201,11 +202,7 @@ async function call(r: Rig, extra: http2.OutgoingHttpHeaders = {}): Promise<Call
   const res = await simpleRequest(
     r.session,
     {
-      ":method": "POST",
-      ":path": "/test.Svc/Call",
-      ":authority": "svc",
-      "content-type": "application/grpc",
-      te: "trailers",
+      ...SVC_CALL,
       ...extra,
     },
     grpcFrame(Buffer.from("hi")),
