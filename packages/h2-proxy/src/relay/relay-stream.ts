@@ -1031,26 +1031,9 @@ export function flush(
       continue;
     }
     q.shift();
-    half.window -= p.data.length;
-    to.sendWindow -= p.data.length;
-    const end = p.end && half.tail === undefined;
-    if (p.data.length > 0 || end) to.frame(FrameType.DATA, end ? Flag.END_STREAM : 0, toId, p.data);
-    if (half.log !== undefined && p.data.length > 0) logSent(half, p.data);
-    // the sender's window: its bytes are now written to the other side
-    if (p.flowLen > 0) {
-      from.consumed(p.flowLen);
-      if (!p.end) from.windowUpdate(fromId, p.flowLen);
-    }
-    if (end) {
-      half.ended = true;
-      return;
-    }
+    if (sendWhole(half, p.data, p.end, p.flowLen, to, toId, from, fromId)) return;
   }
-  if (half.tail !== undefined) {
-    to.headers(toId, half.tail, true);
-    half.tail = undefined;
-    half.ended = true;
-  }
+  sendTail(half, to, toId);
 }
 
 /**
@@ -1072,23 +1055,46 @@ function sendNow(
   if (half.queue.length > 0 || len > half.window || len > to.sendWindow || len > to.peerMaxFrame) {
     return false;
   }
+  if (!sendWhole(half, data, end, flowLen, to, toId, from, fromId)) sendTail(half, to, toId);
+  return true;
+}
+
+/**
+ * Sends `data` whole as one DATA frame (the windows take it: checked by the caller), END_STREAM
+ * on it when it ends the half and no trailers follow; gives the sender its window back. True
+ * when the half ended with it.
+ */
+function sendWhole(
+  half: Half,
+  data: Buffer,
+  end: boolean,
+  flowLen: number,
+  to: FrameConn,
+  toId: number,
+  from: FrameConn,
+  fromId: number,
+): boolean {
+  const len = data.length;
   half.window -= len;
   to.sendWindow -= len;
   const last = end && half.tail === undefined;
   if (len > 0 || last) to.frame(FrameType.DATA, last ? Flag.END_STREAM : 0, toId, data);
   if (half.log !== undefined && len > 0) logSent(half, data);
+  // the sender's window: its bytes are now written to the other side
   if (flowLen > 0) {
     from.consumed(flowLen);
     if (!end) from.windowUpdate(fromId, flowLen);
   }
-  if (last) {
-    half.ended = true;
-  } else if (half.tail !== undefined) {
-    to.headers(toId, half.tail, true);
-    half.tail = undefined;
-    half.ended = true;
-  }
-  return true;
+  if (last) half.ended = true;
+  return last;
+}
+
+/** The half's trailers, once nothing is queued ahead of them (they end the half). */
+function sendTail(half: Half, to: FrameConn, toId: number): void {
+  if (half.tail === undefined) return;
+  to.headers(toId, half.tail, true);
+  half.tail = undefined;
+  half.ended = true;
 }
 
 /** Keeps sent request DATA for a replay, up to the half's limit (then nothing is kept). */
