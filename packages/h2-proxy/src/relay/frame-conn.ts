@@ -58,12 +58,6 @@ export interface FrameHandler {
   onClose(err: Error | undefined): void;
 }
 
-export function frameHeader(len: number, type: number, flags: number, id: number): Buffer {
-  const h = Buffer.allocUnsafe(9);
-  writeFrameHeader(h, 0, len, type, flags, id);
-  return h;
-}
-
 /** Writes a 9-byte frame header (RFC 9113 §4.1) at `at`. */
 function writeFrameHeader(
   b: Buffer,
@@ -160,12 +154,6 @@ export class FrameConn {
    * dominate.
    */
   readonly #out: OutBuffer;
-
-  /** Writes frames (already serialized), in order after everything written before. */
-  write(...bufs: Buffer[]): void {
-    if (this.closed) return;
-    for (const b of bufs) this.#out.bytes(b);
-  }
 
   frame(type: number, flags: number, id: number, payload?: Buffer): void {
     if (this.closed) return;
