@@ -6,7 +6,7 @@
  * Per connection, never per request.
  */
 import type { Socket } from "node:net";
-import { CLIENT_PREFACE } from "./h2-frames.js";
+import { CLIENT_PREFACE } from "@l5d/h2";
 import { handleHttp1 } from "./h2c-upgrade.js";
 
 /**

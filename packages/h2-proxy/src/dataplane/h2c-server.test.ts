@@ -1,8 +1,8 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import type * as http2 from "node:http2";
+import { encodeHeaderBlock, Flag, FrameType } from "@l5d/h2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodeHeaderBlock, FrameFlag, FrameType } from "./h2-frames.js";
 import {
   DATA_PLANES,
   h2Client,
@@ -46,7 +46,7 @@ for (const plane of DATA_PLANES) {
       await using proxy = await startStaticProxy(backend.endpoint, { maxConcurrentStreams: 3 });
       await using raw = await RawH2Client.connect(proxy.port);
       for (let id = 1; id <= 9; id += 2)
-        raw.send(FrameType.HEADERS, FrameFlag.END_HEADERS | FrameFlag.END_STREAM, id, get("/hold"));
+        raw.send(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, id, get("/hold"));
       await waitFor(() => raw.received(FrameType.RST_STREAM).length >= 2, 3000, "two refusals");
       const refused = raw.received(FrameType.RST_STREAM);
       expect(refused.map((f) => f.streamId).sort()).toEqual([7, 9]);
@@ -54,7 +54,7 @@ for (const plane of DATA_PLANES) {
       // The connection survives: free a slot and a new stream is served.
       raw.send(FrameType.RST_STREAM, 0, 1, Buffer.from([0, 0, 0, 8]));
       await waitFor(() => proxy.server.streams === 2, 3000, "stream 1 to close");
-      raw.send(FrameType.HEADERS, FrameFlag.END_HEADERS | FrameFlag.END_STREAM, 11, get("/fast"));
+      raw.send(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, 11, get("/fast"));
       await waitFor(
         () => raw.received(FrameType.DATA, 11).length > 0,
         3000,
@@ -128,7 +128,7 @@ for (const plane of DATA_PLANES) {
         const last = off + 16_384 >= block.length;
         raw.send(
           off === 0 ? FrameType.HEADERS : FrameType.CONTINUATION,
-          (last ? FrameFlag.END_HEADERS : 0) | (off === 0 ? FrameFlag.END_STREAM : 0),
+          (last ? Flag.END_HEADERS : 0) | (off === 0 ? Flag.END_STREAM : 0),
           1,
           block.subarray(off, off + 16_384),
         );
@@ -189,7 +189,7 @@ for (const plane of DATA_PLANES) {
       expect(seen["x-custom"]).toBe("yes");
       expect(seen.upgrade).toBeUndefined();
       expect(seen["http2-settings"]).toBeUndefined();
-      raw.send(FrameType.HEADERS, FrameFlag.END_HEADERS | FrameFlag.END_STREAM, 3, get("/second"));
+      raw.send(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, 3, get("/second"));
       await waitFor(
         () => raw.received(FrameType.DATA, 3).some((f) => (f.flags & 1) === 1),
         3000,

@@ -1,11 +1,5 @@
 import type { Socket } from "node:net";
-import {
-  CLIENT_PREFACE,
-  encodeFrame,
-  encodeHeaderBlock,
-  FrameFlag,
-  FrameType,
-} from "./h2-frames.js";
+import { CLIENT_PREFACE, encodeFrame, encodeHeaderBlock, Flag, FrameType } from "@l5d/h2";
 
 /** Largest HTTP/1.1 request head we read while looking for `Upgrade: h2c`. */
 const MAX_HEAD_BYTES = 64 * 1024;
@@ -174,14 +168,14 @@ function synthesiseStream1(head: RequestHead, body: Buffer): Buffer {
   const frames: Buffer[] = [];
   // The default SETTINGS_MAX_FRAME_SIZE is 16 KiB: split into HEADERS + CONTINUATION frames.
   const max = 16_384;
-  const endStream = body.length === 0 ? FrameFlag.END_STREAM : 0;
+  const endStream = body.length === 0 ? Flag.END_STREAM : 0;
   for (let off = 0; off < block.length || off === 0; off += max) {
     const chunk = block.subarray(off, off + max);
     const last = off + max >= block.length;
     const type = off === 0 ? FrameType.HEADERS : FrameType.CONTINUATION;
-    const flags = (last ? FrameFlag.END_HEADERS : 0) | (off === 0 ? endStream : 0);
+    const flags = (last ? Flag.END_HEADERS : 0) | (off === 0 ? endStream : 0);
     frames.push(encodeFrame(type, flags, 1, chunk));
   }
-  if (body.length > 0) frames.push(encodeFrame(FrameType.DATA, FrameFlag.END_STREAM, 1, body));
+  if (body.length > 0) frames.push(encodeFrame(FrameType.DATA, Flag.END_STREAM, 1, body));
   return Buffer.concat(frames);
 }

@@ -7,8 +7,12 @@
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import * as grpc from "@grpc/grpc-js";
+import { CLIENT_PREFACE, decodeFrames, encodeFrame, type Frame, FrameType } from "@l5d/h2";
+import { prng, waitFor } from "@l5d/h2/testing";
 import { startRelayServer } from "../relay/relay-server.js";
-import { CLIENT_PREFACE, decodeFrames, encodeFrame, type Frame, FrameType } from "./h2-frames.js";
+
+export { prng, waitFor };
+
 import { type ProxyServer, type ProxyServerOptions, startProxyServer } from "./proxy-server.js";
 import { type Endpoint, UpstreamPool } from "./upstream-pool.js";
 
@@ -42,17 +46,6 @@ export const TestService = {
 
 /** A deterministic payload of `n` bytes (byte i = (i * 31 + seed) & 0xff). */
 /** mulberry32: small, fast, seedable; what a test draws from it is a pure function of the seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function payload(n: number, seed = 0): Buffer {
   const b = Buffer.allocUnsafe(n);
   for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) & 0xff;
@@ -397,15 +390,6 @@ export function testClient(port: number, options: grpc.ClientOptions = {}): Test
 }
 
 /** Polls `cond` every 5 ms until it holds or `timeoutMs` passes (then throws `what`). */
-export async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 /** A plain node:http2 backend, disposable (destroys its sessions when disposed). */
 export interface H2Backend extends AsyncDisposable {
   readonly server: http2.Http2Server;

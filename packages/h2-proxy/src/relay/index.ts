@@ -1,4 +1,4 @@
-export { encodeLiteralBlock, type HeaderField, HpackDecoder, HpackError } from "./hpack.js";
+export { encodeLiteralBlock, type HeaderField, HpackDecoder, HpackError } from "@l5d/h2";
 export {
   type RelayRequest,
   type RelayServer,

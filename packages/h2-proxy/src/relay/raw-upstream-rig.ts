@@ -5,13 +5,7 @@
  * whatever frames it likes; every frame received is recorded.
  */
 import { createServer, type Socket } from "node:net";
-import {
-  CLIENT_PREFACE,
-  decodeFrames,
-  encodeFrame,
-  type Frame,
-  FrameType,
-} from "../dataplane/h2-frames.js";
+import { CLIENT_PREFACE, decodeFrames, encodeFrame, type Frame, FrameType } from "@l5d/h2";
 import type { Endpoint } from "../dataplane/upstream-pool.js";
 
 export interface RawUpstream {

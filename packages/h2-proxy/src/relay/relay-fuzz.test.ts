@@ -7,6 +7,7 @@
  * targeted inputs check the RFC 9113 error codes answered.
  */
 import * as net from "node:net";
+import { FrameType } from "@l5d/h2";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   type GrpcBackend,
@@ -20,7 +21,6 @@ import {
   testClient,
   waitFor,
 } from "../dataplane/test-support.js";
-import { FrameType } from "./frame-conn.js";
 import { type RelayServer, startRelayServer } from "./relay-server.js";
 
 const SEED = Number(process.env.RELAY_FUZZ_SEED ?? 0x15d7);

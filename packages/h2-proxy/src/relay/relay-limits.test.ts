@@ -4,8 +4,8 @@
  * the liveness sweep and the graceful close (the `ProxyServer.close(graceMs)` contract).
  */
 import type * as http2 from "node:http2";
+import { FrameType } from "@l5d/h2";
 import { afterEach, describe, expect, it } from "vitest";
-import { FrameType } from "../dataplane/h2-frames.js";
 import {
   type H2Backend,
   h2Client,

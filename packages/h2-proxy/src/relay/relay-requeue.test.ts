@@ -7,9 +7,9 @@
  */
 import * as http2 from "node:http2";
 import { createServer } from "node:net";
+import { encodeFrame, FrameType } from "@l5d/h2";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ForwardResult } from "../dataplane/forward.js";
-import { encodeFrame, FrameType } from "../dataplane/h2-frames.js";
 import {
   type H2Backend,
   h2Client,

@@ -17,18 +17,19 @@
  * frames are ignored.
  */
 import { createServer, type Server, type Socket } from "node:net";
-import { acceptConnection } from "../dataplane/accept-connection.js";
-import { GrpcStatus } from "../dataplane/errors.js";
 import {
   ConnectionError,
   DEFAULT_WINDOW,
   ErrorCode,
   FrameConn,
   type FrameHandler,
+  type HeaderField,
   MAX_WINDOW,
-} from "./frame-conn.js";
-import type { HeaderField } from "./hpack.js";
-import { CANCEL, type RelayRequest, RelayStream } from "./relay-stream.js";
+  SettingsId,
+} from "@l5d/h2";
+import { acceptConnection } from "../dataplane/accept-connection.js";
+import { GrpcStatus } from "../dataplane/errors.js";
+import { type RelayRequest, RelayStream } from "./relay-stream.js";
 import { Relay } from "./upstream.js";
 
 export type { RelayRequest } from "./relay-stream.js";
@@ -89,8 +90,6 @@ export interface DownLimits {
   readonly maxHeaderList: number;
 }
 
-const REFUSED_STREAM = 7;
-
 export class DownConn implements FrameHandler {
   readonly streams = new Map<number, RelayStream>();
   readonly conn: FrameConn;
@@ -107,10 +106,10 @@ export class DownConn implements FrameHandler {
     this.conn.handler = this;
     // no push; our stream limit, per-stream window and header list size (RFC 9113 §6.5.2)
     this.conn.settings([
-      [2, 0],
-      [3, limits.maxStreams],
-      [4, limits.initialWindow],
-      [6, limits.maxHeaderList],
+      [SettingsId.ENABLE_PUSH, 0],
+      [SettingsId.MAX_CONCURRENT_STREAMS, limits.maxStreams],
+      [SettingsId.INITIAL_WINDOW_SIZE, limits.initialWindow],
+      [SettingsId.MAX_HEADER_LIST_SIZE, limits.maxHeaderList],
     ]);
     // a compressed block cannot be much bigger than its decoded list: cap the buffered block
     this.conn.maxBlockBytes = limits.maxHeaderList + 16_384;
@@ -131,7 +130,7 @@ export class DownConn implements FrameHandler {
     this.lastId = id;
     this.conn.lastPeerStream = id;
     if (this.draining || this.streams.size >= this.limits.maxStreams) {
-      this.conn.rstStream(id, REFUSED_STREAM);
+      this.conn.rstStream(id, ErrorCode.REFUSED_STREAM);
       return;
     }
     const st = new RelayStream(this, id, fields, endStream);
@@ -216,7 +215,7 @@ export class DownConn implements FrameHandler {
 
   onClose(): void {
     this.relay.conns.delete(this);
-    for (const s of [...this.streams.values()]) s.onDownReset(CANCEL);
+    for (const s of [...this.streams.values()]) s.onDownReset(ErrorCode.CANCEL);
   }
 }
 

@@ -3,6 +3,14 @@
  * to, and the per-direction flow-control queues (`Half`, `flush`).
  */
 import type { IncomingHttpHeaders } from "node:http2";
+import {
+  ErrorCode,
+  errorCodeName,
+  Flag,
+  type FrameConn,
+  FrameType,
+  type HeaderField,
+} from "@l5d/h2";
 import { DataplaneError, GrpcStatus, grpcStatusForRstCode } from "../dataplane/errors.js";
 import type { ForwardResult } from "../dataplane/forward.js";
 import { encodeGrpcTimeout, parseGrpcTimeout } from "../dataplane/grpc-timeout.js";
@@ -11,37 +19,9 @@ import { encodeGrpcMessage, type LocalError } from "../dataplane/respond-error.j
 import { type Endpoint, endpointKey } from "../dataplane/upstream-pool.js";
 import type { AttemptResult, Exchange, ExchangeOptions } from "../router/exchange.js";
 import type { ForwardOutcome } from "../router/routable-request.js";
-import { Flag, type FrameConn, FrameType } from "./frame-conn.js";
-import type { HeaderField } from "./hpack.js";
 import { RelayExchange } from "./relay-exchange.js";
 import type { DownConn } from "./relay-server.js";
 import type { UpConn } from "./upstream.js";
-
-export const CANCEL = 8;
-export const PROTOCOL_ERROR = 1;
-export const INTERNAL_ERROR = 2;
-export const REFUSED_STREAM = 7;
-
-const RST_NAMES = [
-  "NO_ERROR",
-  "PROTOCOL_ERROR",
-  "INTERNAL_ERROR",
-  "FLOW_CONTROL_ERROR",
-  "SETTINGS_TIMEOUT",
-  "STREAM_CLOSED",
-  "FRAME_SIZE_ERROR",
-  "REFUSED_STREAM",
-  "CANCEL",
-  "COMPRESSION_ERROR",
-  "CONNECT_ERROR",
-  "ENHANCE_YOUR_CALM",
-  "INADEQUATE_SECURITY",
-  "HTTP_1_1_REQUIRED",
-];
-
-function rstName(code: number): string {
-  return RST_NAMES[code] ?? `code ${code}`;
-}
 
 /**
  * Request DATA kept for the one replay of an unprocessed request (Linkerd's
@@ -305,7 +285,7 @@ export class RelayStream implements RelayRequest {
         GrpcStatus.UNAVAILABLE,
         503,
       );
-      this.upFailed(err, true, INTERNAL_ERROR);
+      this.upFailed(err, true, ErrorCode.INTERNAL_ERROR);
       return;
     }
     this.openOn(up);
@@ -407,7 +387,7 @@ export class RelayStream implements RelayRequest {
       this.toDown.ended = true;
     }
     this.cancelUp();
-    if (!this.reqEnded) this.down.conn.rstStream(this.id, 0);
+    if (!this.reqEnded) this.down.conn.rstStream(this.id, ErrorCode.NO_ERROR);
     this.finish();
   }
 
@@ -420,7 +400,7 @@ export class RelayStream implements RelayRequest {
     if (up === undefined || this.upId === 0 || this.upClosed) return;
     if (this.respEnded && this.toUpDone()) return;
     this.upClosed = true;
-    up.conn.rstStream(this.upId, CANCEL);
+    up.conn.rstStream(this.upId, ErrorCode.CANCEL);
   }
 
   toUpDone(): boolean {
@@ -568,7 +548,7 @@ export class RelayStream implements RelayRequest {
       if (flowLen > 0) up.conn.consumed(flowLen);
       if (!this.upClosed) {
         this.upClosed = true;
-        up.conn.rstStream(this.upId, PROTOCOL_ERROR);
+        up.conn.rstStream(this.upId, ErrorCode.PROTOCOL_ERROR);
       }
     }
     const err = new DataplaneError(
@@ -576,9 +556,9 @@ export class RelayStream implements RelayRequest {
       `${this.endpoint}: response DATA before its HEADERS`,
       GrpcStatus.INTERNAL,
       502,
-      PROTOCOL_ERROR,
+      ErrorCode.PROTOCOL_ERROR,
     );
-    this.upFailed(err, false, INTERNAL_ERROR);
+    this.upFailed(err, false, ErrorCode.INTERNAL_ERROR);
   }
 
   flushDown(): void {
@@ -745,7 +725,7 @@ export class RelayStream implements RelayRequest {
   maybeDone(): void {
     if (!this.toDown.ended) return;
     if (this.dropRequest) {
-      if (!this.reqEnded) this.down.conn.rstStream(this.id, 0);
+      if (!this.reqEnded) this.down.conn.rstStream(this.id, ErrorCode.NO_ERROR);
       this.finish();
       return;
     }
@@ -758,7 +738,7 @@ export class RelayStream implements RelayRequest {
     this.cancelUp();
     this.error ??= new DataplaneError(
       "UPSTREAM_RESET",
-      `the client reset the stream (${rstName(code)})`,
+      `the client reset the stream (${errorCodeName(code)})`,
       GrpcStatus.CANCELLED,
       499,
       code,
@@ -805,15 +785,15 @@ export class RelayStream implements RelayRequest {
     }
     const err = new DataplaneError(
       "UPSTREAM_RESET",
-      `${this.endpoint} reset the stream (${rstName(code)})`,
+      `${this.endpoint} reset the stream (${errorCodeName(code)})`,
       grpcStatusForRstCode(code),
-      code === REFUSED_STREAM ? 503 : 502,
+      code === ErrorCode.REFUSED_STREAM ? 503 : 502,
       code,
     );
     this.upFailed(
       err,
-      code === REFUSED_STREAM && !this.gotHeaders,
-      code === 0 ? INTERNAL_ERROR : code,
+      code === ErrorCode.REFUSED_STREAM && !this.gotHeaders,
+      code === ErrorCode.NO_ERROR ? ErrorCode.INTERNAL_ERROR : code,
     );
   }
 
@@ -840,7 +820,7 @@ export class RelayStream implements RelayRequest {
           GrpcStatus.UNAVAILABLE,
           502,
         );
-    this.upFailed(err, !connected && !this.gotHeaders, INTERNAL_ERROR);
+    this.upFailed(err, !connected && !this.gotHeaders, ErrorCode.INTERNAL_ERROR);
   }
 
   /** The deadline expired: cancel upstream; DEADLINE_EXCEEDED to the client (in trailers if the response started). */
@@ -891,12 +871,12 @@ export class RelayStream implements RelayRequest {
       ];
       this.flushDown();
       if (!this.toDown.ended) return; // the trailers wait for window; maybeDone() follows them
-      if (!this.toUpDone()) this.down.conn.rstStream(this.id, 0);
+      if (!this.toUpDone()) this.down.conn.rstStream(this.id, ErrorCode.NO_ERROR);
       this.finish();
       return;
     }
-    this.reset = CANCEL;
-    this.down.conn.rstStream(this.id, CANCEL);
+    this.reset = ErrorCode.CANCEL;
+    this.down.conn.rstStream(this.id, ErrorCode.CANCEL);
     this.finish();
   }
 

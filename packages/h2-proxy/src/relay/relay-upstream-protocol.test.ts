@@ -4,9 +4,10 @@
  * PROTOCOL_ERROR and the client gets a clear error for that request only, instead of a
  * headerless body; the upstream connection and the relay go on serving.
  */
+
+import { encodeFrame, encodeHeaderBlock, FrameType } from "@l5d/h2";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ForwardResult } from "../dataplane/forward.js";
-import { encodeFrame, encodeHeaderBlock, FrameType } from "../dataplane/h2-frames.js";
 import { h2Client, simpleRequest, waitFor } from "../dataplane/test-support.js";
 import { rawUpstream } from "./raw-upstream-rig.js";
 import { startRelayServer } from "./relay-server.js";

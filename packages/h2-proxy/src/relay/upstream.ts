@@ -3,11 +3,18 @@
  * odd stream ids) and the registry of them (`Relay`).
  */
 import { connect as netConnect } from "node:net";
+import {
+  CLIENT_PREFACE,
+  ErrorCode,
+  FrameConn,
+  type FrameHandler,
+  FrameType,
+  type HeaderField,
+  SettingsId,
+} from "@l5d/h2";
 import { type Endpoint, endpointKey } from "../dataplane/upstream-pool.js";
-import { FrameConn, type FrameHandler, FrameType } from "./frame-conn.js";
-import type { HeaderField } from "./hpack.js";
 import type { DownConn } from "./relay-server.js";
-import { REFUSED_STREAM, type RelayRequest, type RelayStream } from "./relay-stream.js";
+import type { RelayRequest, RelayStream } from "./relay-stream.js";
 
 export class UpConn implements FrameHandler {
   readonly streams = new Map<number, RelayStream>();
@@ -47,8 +54,8 @@ export class UpConn implements FrameHandler {
     // (~2 min), and a server that accepts but never speaks HTTP/2 forever
     this.#timer = setTimeout(this.#onTimeout, relay.connectTimeoutMs);
     this.#timer.unref();
-    socket.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
-    this.conn.settings([[2, 0]]);
+    socket.write(CLIENT_PREFACE);
+    this.conn.settings([[SettingsId.ENABLE_PUSH, 0]]);
   }
 
   /** Watches the server's first frame header: SETTINGS completes the handshake, else it fails. */
@@ -126,7 +133,8 @@ export class UpConn implements FrameHandler {
   onGoaway(lastStreamId: number): void {
     this.goingAway = true;
     if (this.relay.ups.get(this.key) === this) this.relay.ups.delete(this.key);
-    for (const [id, s] of [...this.streams]) if (id > lastStreamId) s.onUpReset(REFUSED_STREAM);
+    for (const [id, s] of [...this.streams])
+      if (id > lastStreamId) s.onUpReset(ErrorCode.REFUSED_STREAM);
     if (this.streams.size === 0) this.conn.destroy();
   }
 

@@ -1,8 +1,8 @@
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import { describe, expect, it } from "vitest";
-import { prng, waitFor } from "../dataplane/test-support.js";
 import { blockBound, type HeaderField, HpackDecoder, HpackEncoder, HpackError } from "./hpack.js";
+import { prng, waitFor } from "./testing.js";
 
 describe("HPACK", () => {
   it("decodes RFC 7541 C.4 (Huffman) requests, sharing the dynamic table across blocks", () => {

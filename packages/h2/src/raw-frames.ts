@@ -1,26 +1,10 @@
 /**
- * Just enough HTTP/2 framing and HPACK to synthesise the stream-1 HEADERS frame of an
- * `Upgrade: h2c` request (RFC 7540 §3.2), and for tests to speak raw HTTP/2.
+ * Frames as whole Buffers, outside any connection: just enough HTTP/2 framing and HPACK to
+ * synthesise the stream-1 HEADERS frame of an `Upgrade: h2c` request (RFC 7540 §3.2), and for
+ * tests to speak raw HTTP/2 (the constants are `wire.ts`'s).
  * Header fields are encoded as "literal without indexing, new name" (RFC 7541 §6.2.2), so
  * no dynamic-table state is shared with the peer's own header blocks.
  */
-
-export const FrameType = {
-  DATA: 0x0,
-  HEADERS: 0x1,
-  PRIORITY: 0x2,
-  RST_STREAM: 0x3,
-  SETTINGS: 0x4,
-  PING: 0x6,
-  GOAWAY: 0x7,
-  WINDOW_UPDATE: 0x8,
-  CONTINUATION: 0x9,
-} as const;
-
-export const FrameFlag = { END_STREAM: 0x1, ACK: 0x1, END_HEADERS: 0x4 } as const;
-
-/** The client connection preface (RFC 9113 §3.4). */
-export const CLIENT_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
 function hpackInt(out: number[], value: number, prefixBits: number, firstByte: number): void {
   const max = (1 << prefixBits) - 1;

@@ -6,36 +6,20 @@
 import type { Socket } from "node:net";
 import { blockBound, type HeaderField, HpackDecoder, HpackEncoder, HpackError } from "./hpack.js";
 import { CHUNK_BYTES, COPY_MAX, OutBuffer } from "./out-buffer.js";
+import {
+  CLIENT_PREFACE,
+  DEFAULT_HEADER_TABLE_SIZE,
+  DEFAULT_MAX_FRAME,
+  DEFAULT_WINDOW,
+  ErrorCode,
+  Flag,
+  FrameType,
+  MAX_FRAME_LIMIT,
+  MAX_WINDOW,
+  SettingsId,
+} from "./wire.js";
 
-export const FrameType = {
-  DATA: 0,
-  HEADERS: 1,
-  PRIORITY: 2,
-  RST_STREAM: 3,
-  SETTINGS: 4,
-  PUSH_PROMISE: 5,
-  PING: 6,
-  GOAWAY: 7,
-  WINDOW_UPDATE: 8,
-  CONTINUATION: 9,
-} as const;
-
-export const Flag = { END_STREAM: 1, ACK: 1, END_HEADERS: 4, PADDED: 8, PRIORITY: 0x20 } as const;
-
-/** The default window (RFC 9113 §6.9.2) and frame size. */
-export const DEFAULT_WINDOW = 65_535;
-const DEFAULT_MAX_FRAME = 16_384;
-/** The largest flow-control window (RFC 9113 §6.9.1) and SETTINGS_MAX_FRAME_SIZE (§6.5.2). */
-export const MAX_WINDOW = 0x7fffffff;
-const MAX_FRAME_LIMIT = 0xffffff;
-/** RFC 9113 §7 error codes raised here. */
-export const ErrorCode = {
-  PROTOCOL_ERROR: 1,
-  FLOW_CONTROL_ERROR: 3,
-  FRAME_SIZE_ERROR: 6,
-} as const;
 const PING_PAYLOAD = Buffer.from("l5d-live");
-const CLIENT_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
 /** Raised for a connection error with its RFC 9113 §7 code (the connection gets GOAWAY). */
 export class ConnectionError extends Error {
@@ -334,7 +318,7 @@ export class FrameConn {
         ((buf[off] as number) << 16) | ((buf[off + 1] as number) << 8) | (buf[off + 2] as number);
       if (len > DEFAULT_MAX_FRAME) {
         // we never raise SETTINGS_MAX_FRAME_SIZE (RFC 9113 §4.2)
-        this.#fail(6, `frame of ${len} bytes over ${DEFAULT_MAX_FRAME}`);
+        this.#fail(ErrorCode.FRAME_SIZE_ERROR, `frame of ${len} bytes over ${DEFAULT_MAX_FRAME}`);
         return;
       }
       if (buf.length - off < 9 + len) {
@@ -368,7 +352,12 @@ export class FrameConn {
       this.#onFrame(type, flags, id, buf, start, start + len);
       return true;
     } catch (e) {
-      const code = e instanceof HpackError ? 9 : e instanceof ConnectionError ? e.code : 1;
+      const code =
+        e instanceof HpackError
+          ? ErrorCode.COMPRESSION_ERROR
+          : e instanceof ConnectionError
+            ? e.code
+            : ErrorCode.PROTOCOL_ERROR;
       this.#fail(code, (e as Error).message);
       return false;
     }
@@ -450,14 +439,14 @@ export class FrameConn {
         for (let i = s; i < e; i += 6) {
           const k = b.readUInt16BE(i);
           const v = read32(b, i + 2);
-          if (k === 4) {
+          if (k === SettingsId.INITIAL_WINDOW_SIZE) {
             const delta = v - this.peerInitialWindow;
             this.peerInitialWindow = v;
             if (delta !== 0) this.handler.onWindow(0, delta);
-          } else if (k === 1 && v < 4096) {
+          } else if (k === SettingsId.HEADER_TABLE_SIZE && v < DEFAULT_HEADER_TABLE_SIZE) {
             // a smaller table than the default: stop indexing (sent before any of our headers)
             this.encoder = new HpackEncoder(0);
-          } else if (k === 5) {
+          } else if (k === SettingsId.MAX_FRAME_SIZE) {
             this.peerMaxFrame = v;
           }
         }
@@ -515,11 +504,12 @@ function padLength(b: Buffer, s: number, e: number): number {
 
 /** RFC 9113 §6.5.2: values out of range are connection errors. */
 function checkSetting(k: number, v: number): void {
-  if (k === 2 && v > 1) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "ENABLE_PUSH not 0/1");
-  if (k === 4 && v > MAX_WINDOW) {
+  if (k === SettingsId.ENABLE_PUSH && v > 1)
+    throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "ENABLE_PUSH not 0/1");
+  if (k === SettingsId.INITIAL_WINDOW_SIZE && v > MAX_WINDOW) {
     throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, "INITIAL_WINDOW_SIZE over 2^31-1");
   }
-  if (k === 5 && (v < DEFAULT_MAX_FRAME || v > MAX_FRAME_LIMIT)) {
+  if (k === SettingsId.MAX_FRAME_SIZE && (v < DEFAULT_MAX_FRAME || v > MAX_FRAME_LIMIT)) {
     throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `MAX_FRAME_SIZE ${v} out of range`);
   }
 }

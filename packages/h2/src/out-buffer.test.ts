@@ -7,11 +7,12 @@
  */
 import * as net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { decodeFrames } from "../dataplane/h2-frames.js";
-import { prng, waitFor } from "../dataplane/test-support.js";
-import { Flag, FrameConn, type FrameHandler, FrameType } from "./frame-conn.js";
+import { FrameConn, type FrameHandler } from "./frame-conn.js";
 import { type HeaderField, HpackDecoder } from "./hpack.js";
 import { CHUNK_BYTES, COPY_MAX, MIN_CHUNK_BYTES, OutBuffer } from "./out-buffer.js";
+import { decodeFrames } from "./raw-frames.js";
+import { prng, waitFor } from "./testing.js";
+import { Flag, FrameType } from "./wire.js";
 
 interface Pair {
   /** Our (writing) side. */

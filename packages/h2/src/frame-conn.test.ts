@@ -6,9 +6,10 @@
  */
 import * as net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { prng, waitFor } from "../dataplane/test-support.js";
-import { Flag, FrameConn, type FrameHandler, FrameType } from "./frame-conn.js";
+import { FrameConn, type FrameHandler } from "./frame-conn.js";
 import { type HeaderField, HpackEncoder } from "./hpack.js";
+import { prng, waitFor } from "./testing.js";
+import { Flag, FrameType } from "./wire.js";
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
