@@ -752,12 +752,22 @@ export class RelayStream implements RelayRequest {
     if (this.toUpDone()) this.finish();
   }
 
+  /**
+   * The client reset the stream. After the whole response went downstream (END_STREAM or
+   * trailers) the exchange is complete: RFC 9113 §8.1 lets a client reset its unfinished
+   * request half then (gRPC C-core sends NO_ERROR): not a failure. Before: the client gave up
+   * (`CLIENT_RESET`), which the router never counts against the endpoint.
+   */
   onDownReset(code: number): void {
     if (this.done) return;
-    this.reset = code;
     this.cancelUp();
+    if (this.toDown.ended) {
+      this.finish();
+      return;
+    }
+    this.reset = code;
     this.error ??= new DataplaneError(
-      "UPSTREAM_RESET",
+      "CLIENT_RESET",
       `the client reset the stream (${rstName(code)})`,
       GrpcStatus.CANCELLED,
       499,
