@@ -107,8 +107,16 @@ export class Half {
   }
 }
 
+/** An attempt asked for after the request ended (its client reset it while it was routed): not sent. */
 const EXCHANGE_OVER: AttemptResult = {
-  outcome: { error: new Error("the exchange is over") },
+  outcome: {
+    error: new DataplaneError(
+      "CLIENT_RESET",
+      "the request ended before it was sent (the client reset it)",
+      GrpcStatus.CANCELLED,
+      499,
+    ),
+  },
   held: false,
   unprocessed: false,
   durationMs: 0,

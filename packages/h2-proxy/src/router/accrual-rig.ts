@@ -27,6 +27,8 @@ export interface AccrualRigOptions {
   readonly classifier?: ResponseClassifier | undefined;
   readonly failures: number;
   readonly backoffMs: number;
+  /** The name's first binding takes this long (a slow namer); later requests use the cache. */
+  readonly bindDelayMs?: number | undefined;
 }
 
 export interface AccrualRig {
@@ -56,7 +58,14 @@ export async function startAccrualRig(
     label: "rt",
     baseDtab: Dtab.empty,
     identifier: headerTokenIdentifier({ header: ":authority" })(Path.read("/svc")),
-    interpreter: { bind: () => Activity.value(NameTree.leaf(bound)) },
+    interpreter: {
+      bind: () => {
+        if (!o.bindDelayMs) return Activity.value(NameTree.leaf(bound));
+        const cell = Activity.cell<NameTree<NameBound>>();
+        setTimeout(() => cell.update(Activity.ok(NameTree.leaf(bound))), o.bindDelayMs);
+        return cell;
+      },
+    },
     loadBalancer: () => new RoundRobinBalancer(),
     metrics,
     service: () => ({

@@ -117,7 +117,12 @@ afterEach(async () => {
 
 async function setup(
   backends: Backend[],
-  o: { classifier?: ResponseClassifier | undefined; failures: number; backoffMs: number },
+  o: {
+    classifier?: ResponseClassifier | undefined;
+    failures: number;
+    backoffMs: number;
+    bindDelayMs?: number;
+  },
 ): Promise<AccrualRig> {
   for (const b of backends) open.push(b);
   const r = await startAccrualRig(
@@ -229,5 +234,29 @@ for (const [pathName, classifier] of PATHS)
       console.log(
         `[accrual ${pathName}] ${N} malformed + ${2 * N} cancelled requests: 0 removals; 5 INTERNAL_ERROR resets: 1`,
       );
+    });
+
+    it("a request its client reset while it was being routed (a slow first binding) is never sent nor counted", async () => {
+      const only = await backend("ok");
+      // one counted failure would mark the only endpoint dead
+      const r = await setup([only], {
+        classifier,
+        failures: 1,
+        backoffMs: 60_000,
+        bindDelayMs: 150,
+      });
+      const gaveUp = await call(r, {}, { afterMs: 30 });
+      expect(gaveUp.cancelled).toBe(true);
+      await waitFor(() => r.records.length === 1, 2_000, "the cancelled request to finish");
+      expect(only.calls).toBe(0);
+      expect(r.records[0]!.error).toContain("client reset");
+      expect(r.accrual(only.port).state).toBe("alive");
+      expect(r.metric(`${CLIENT_SCOPE}/failure_accrual/removals`)).toBe(0);
+      expect(
+        r.metric(`${SERVER_SCOPE}/failures/com.twitter.finagle.CancelledRequestException`),
+      ).toBe(1);
+      const next = await call(r);
+      expect(next.grpcStatus).toBe(0);
+      expect(only.calls).toBe(1);
     });
   });
