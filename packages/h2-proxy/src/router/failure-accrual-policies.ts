@@ -53,7 +53,8 @@ export class ConsecutiveFailuresPolicy extends BackoffPolicy {
     return this.#failures >= this.failures ? this.nextBackoff() : undefined;
   }
   describe(): string {
-    return `${this.#failures} consecutive failures (io.l5d.consecutiveFailures, failures: ${this.failures})`;
+    const n = this.#failures;
+    return `${n} consecutive failure${n === 1 ? "" : "s"} (io.l5d.consecutiveFailures, failures: ${this.failures})`;
   }
   protected reset(): void {
     this.#failures = 0;
