@@ -92,6 +92,10 @@ routers:
     expect(m[`${scope}/probing`]).toBe(0);
     expect(m[`${scope}/probes`]).toBe(0);
     expect(m[`${scope}/revivals`]).toBe(0);
+    // per endpoint: 1 in the state it is in
+    const epScope = `rt/outgoing/client/${id}/endpoint/127.0.0.1:${port}/failure_accrual`;
+    expect(m[`${epScope}/dead`]).toBe(1);
+    expect(m[`${epScope}/probing`]).toBe(0);
 
     const prom = parsePrometheusText(
       await (await fetch(`${d.adminUrl}/admin/metrics/prometheus`)).text(),
@@ -102,6 +106,13 @@ routers:
       value: 1,
     });
     expect(prom.get("rt:client:failure_accrual:dead")?.samples[0]?.value).toBe(1);
+    expect(prom.get("rt:client:endpoint:failure_accrual:dead")?.samples).toEqual([
+      {
+        name: "rt:client:endpoint:failure_accrual:dead",
+        labels: { rt: "outgoing", client: id, endpoint: `127.0.0.1:${port}` },
+        value: 1,
+      },
+    ]);
 
     // the dashboard renders the endpoints table from /routers.json
     const js = await (await fetch(`${d.adminUrl}/files/dashboard.js`)).text();

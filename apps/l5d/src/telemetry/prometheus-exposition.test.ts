@@ -73,6 +73,18 @@ describe("parseMetricName", () => {
         ["client", "#/io.l5d.fs/world"],
       ],
     });
+    expect(
+      parseMetricName(
+        "rt/outgoing/client/#/io.l5d.fs/world/endpoint/10.0.0.7:8080/failure_accrual/dead",
+      ),
+    ).toEqual({
+      name: "rt:client:endpoint:failure_accrual:dead",
+      labels: [
+        ["rt", "outgoing"],
+        ["client", "#/io.l5d.fs/world"],
+        ["endpoint", "10.0.0.7:8080"],
+      ],
+    });
     expect(parseMetricName("rt/outgoing/client/$/inet/127.0.0.1/7777/loadbalancer/size").name).toBe(
       "rt:client:loadbalancer:size",
     );

@@ -72,6 +72,18 @@ export function parseMetricName(flat: string, prefix = ""): Parsed {
         ],
       };
     }
+    const ep = segs.length - 4;
+    if (kind === "client" && ep >= 4 && segs[ep] === "endpoint") {
+      // a client's endpoint: `rt/<r>/client/<id>/endpoint/<host:port>/<sub>/<stat>`
+      return {
+        name: metricName(`${prefix}rt:client:endpoint:${segs.slice(ep + 2).join(":")}`),
+        labels: [
+          ["rt", rt],
+          ["client", segs.slice(3, ep).join("/")],
+          ["endpoint", segs[ep + 1]!],
+        ],
+      };
+    }
     if ((kind === "service" || kind === "client") && segs.length >= 5) {
       // a stat in a sub-scope keeps it in its name, as Linkerd's ids are one scope there:
       // `rt:client:failure_accrual:removals{client="$/inet/127.1/7777"}`

@@ -236,6 +236,22 @@ for (const [pathName, classifier] of PATHS)
       );
     });
 
+    it("a client swept after its idle TTL and made again keeps accruing failures; per-endpoint gauges follow", async () => {
+      const only = await backend("ok");
+      const r = await setup([only], { classifier, failures: 2, backoffMs: 60_000 });
+      expect((await call(r)).grpcStatus).toBe(0);
+      const gauge = `${CLIENT_SCOPE}/endpoint/127.0.0.1:${only.port}/failure_accrual/dead`;
+      expect(r.metric(gauge)).toBe(0);
+      expect(r.metrics.toFlatJson()[gauge]).toBe(0); // registered once the endpoint had a verdict
+      r.router.sweepClients(Date.now() + 3_600_000); // idle past the 600 s TTL
+      expect(r.router.clients()).toEqual([]);
+      expect(r.metrics.toFlatJson()[gauge]).toBeUndefined(); // its endpoint left: gauge removed
+      only.answer = "fail";
+      for (let i = 0; i < 2; i++) await call(r);
+      expect(r.accrual(only.port).state).toBe("dead");
+      expect(r.metric(gauge)).toBe(1);
+    });
+
     it("a request its client reset while it was being routed (a slow first binding) is never sent nor counted", async () => {
       const only = await backend("ok");
       // one counted failure would mark the only endpoint dead

@@ -37,6 +37,11 @@ export interface FailureAccrualStats {
   removedFor(ms: number): void;
   /** A probe request was sent to an endpoint whose backoff ended. */
   probe?(): void;
+  /**
+   * The accrual tracks `e` from its first verdict on (per-endpoint gauges read `state`); the
+   * function returned is called when it stops (the endpoint left the client, or close).
+   */
+  track?(e: Endpoint, state: () => EndpointState): () => void;
 }
 
 /** An endpoint's accrual state. */
@@ -65,6 +70,8 @@ class EndpointAccrual {
   /** Why it was last marked dead (kept while removed). */
   reason = "";
   backoffMs = 0;
+  /** Stops the per-endpoint gauges (`FailureAccrualStats.track`). */
+  untrack: (() => void) | undefined;
   constructor(
     readonly endpoint: Endpoint,
     readonly policy: FailureAccrualPolicy,
@@ -89,6 +96,8 @@ export class FailureAccrual {
       if (!policy) return undefined;
       a = new EndpointAccrual(e, policy);
       this.#byEndpoint.set(e, a);
+      const tracked = a;
+      a.untrack = this.stats?.track?.(e, () => tracked.state.kind);
     }
     return a;
   }
@@ -174,6 +183,7 @@ export class FailureAccrual {
     for (const [e, a] of this.#byEndpoint) {
       if (keep.has(e)) continue;
       if (a.state.kind === "dead") clearTimeout(a.state.timer);
+      a.untrack?.();
       this.#byEndpoint.delete(e);
     }
   }
@@ -213,8 +223,10 @@ export class FailureAccrual {
 
   close(): void {
     this.#closed = true;
-    for (const a of this.#byEndpoint.values())
+    for (const a of this.#byEndpoint.values()) {
       if (a.state.kind === "dead") clearTimeout(a.state.timer);
+      a.untrack?.();
+    }
     this.#byEndpoint.clear();
   }
 }

@@ -648,6 +648,13 @@ export class H2Router {
           revival: () => revivals.incr(),
           removedFor: (ms) => removedFor.incr(Math.round(ms)),
           probe: () => probes.incr(),
+          // per endpoint: `.../endpoint/<host:port>/failure_accrual/{dead,probing}` (1 or 0)
+          track: (e, state) => {
+            const at = `${scope}/endpoint/${e.key}`;
+            m.gauge(`${at}/failure_accrual/dead`, () => (state() === "dead" ? 1 : 0));
+            m.gauge(`${at}/failure_accrual/probing`, () => (state() === "probing" ? 1 : 0));
+            return () => m.removeScope(at);
+          },
         }),
         requeueBudget: new RetryBudget(policy.requeueBudget),
         requeues: m.counter(`${scope}/retries/requeues`),
@@ -721,7 +728,9 @@ export class H2Router {
       if (c.inflight === 0 && now - c.lastUsed > this.#idleTtlMs) {
         c.close();
         this.#clients.delete(k);
+        // a client made again for this name starts a new accrual (a closed one records nothing)
         this.#clientStats.get(k)?.accrual.close();
+        this.#clientStats.delete(k);
         changed = true;
       }
     }
