@@ -37,6 +37,8 @@ export interface AccrualRig {
   readonly metrics: MetricsRegistry;
   readonly session: http2.ClientHttp2Session & AsyncDisposable;
   readonly records: RequestRecord[];
+  /** What the router logged (`warn` and `info`), message and fields. */
+  readonly logs: Array<{ msg: string; fields: Record<string, unknown> }>;
   /** A metric's value (counter or gauge) from the registry's flat view (0 when absent). */
   metric(name: string): number;
   /** The failure-accrual view of the endpoint on `port`. */
@@ -54,6 +56,9 @@ export async function startAccrualRig(
   const bound = new NameBound(Path.read(`/${ACCRUAL_CLIENT}`), addrs, Path.empty);
   const metrics = new MetricsRegistry();
   const records: RequestRecord[] = [];
+  const logs: AccrualRig["logs"] = [];
+  const keep = (fields: object, msg?: string) =>
+    logs.push({ msg: msg ?? "", fields: fields as Record<string, unknown> });
   const router = new H2Router({
     label: "rt",
     baseDtab: Dtab.empty,
@@ -80,6 +85,7 @@ export async function startAccrualRig(
         new ConsecutiveFailuresPolicy(o.failures, { kind: "constant", ms: o.backoffMs }),
     }),
     onRequestDone: (r) => records.push(r),
+    log: { warn: keep, info: keep, debug: () => {} },
   });
   const scope = new ServerScope(metrics, "rt", "127.0.0.1", 0);
   const relay = await startRelayServer({
@@ -99,6 +105,7 @@ export async function startAccrualRig(
     metrics,
     session,
     records,
+    logs,
     metric: (name) => metrics.toFlatJson()[name] ?? 0,
     accrual: (port) => endpoint(port)?.accrual ?? { state: "alive" },
     available: (port) => endpoint(port)?.available ?? true,

@@ -181,6 +181,13 @@ for (const [pathName, classifier] of PATHS)
       expect(r.metric(`${CLIENT_SCOPE}/failure_accrual/probes`)).toBe(2);
       expect(r.metric(`${CLIENT_SCOPE}/failure_accrual/revivals`)).toBe(1);
       expect(r.metric(`${CLIENT_SCOPE}/failure_accrual/removed`)).toBe(0);
+      // logged as they happened, with the endpoint and why
+      const key = `127.0.0.1:${flaky.port}`;
+      expect(r.logs.map((l) => [l.msg, l.fields.endpoint])).toEqual([
+        ["failure accrual marked the endpoint dead", key],
+        ["failure accrual revived the endpoint (its probe succeeded)", key],
+      ]);
+      expect(r.logs[0]!.fields.reason).toContain("2 consecutive failures");
       console.log(
         `[accrual ${pathName}] cancelled probe reopened; healed endpoint served ${flaky.calls - served} of 10`,
       );

@@ -37,6 +37,10 @@ export interface FailureAccrualStats {
   removedFor(ms: number): void;
   /** A probe request was sent to an endpoint whose backoff ended. */
   probe?(): void;
+  /** `e` was marked dead for `backoffMs`, for `reason` (Linkerd logs it: "marking ... as dead"). */
+  markedDead?(e: Endpoint, reason: string, backoffMs: number): void;
+  /** `e`'s probe succeeded: it is alive again after `removedMs` removed. */
+  revived?(e: Endpoint, removedMs: number): void;
   /**
    * The accrual tracks `e` from its first verdict on (per-endpoint gauges read `state`); the
    * function returned is called when it stops (the endpoint left the client, or close).
@@ -133,8 +137,10 @@ export class FailureAccrual {
         a.state = { kind: "alive" };
         a.reason = "";
         e.available = true;
+        const removedMs = this.now() - st.since;
         this.stats?.revival();
-        this.stats?.removedFor(this.now() - st.since);
+        this.stats?.removedFor(removedMs);
+        this.stats?.revived?.(e, removedMs);
       }
       return;
     }
@@ -175,6 +181,7 @@ export class FailureAccrual {
     }, backoffMs);
     timer.unref();
     a.state = { kind: "dead", since, timer };
+    this.stats?.markedDead?.(a.endpoint, a.reason, backoffMs);
   }
 
   /** Forgets endpoints no longer in the client (their timers stop). */

@@ -46,6 +46,7 @@ import {
 
 export interface RouterLogger {
   warn(obj: object, msg?: string): void;
+  info?(obj: object, msg?: string): void;
   debug(obj: object, msg?: string): void;
 }
 
@@ -648,6 +649,21 @@ export class H2Router {
           revival: () => revivals.incr(),
           removedFor: (ms) => removedFor.incr(Math.round(ms)),
           probe: () => probes.incr(),
+          markedDead: (e, reason, backoffMs) =>
+            this.opts.log?.warn(
+              { router: this.label, client: idShow, endpoint: e.key, reason, backoffMs },
+              "failure accrual marked the endpoint dead",
+            ),
+          revived: (e, removedMs) =>
+            this.opts.log?.info?.(
+              {
+                router: this.label,
+                client: idShow,
+                endpoint: e.key,
+                removedMs: Math.round(removedMs),
+              },
+              "failure accrual revived the endpoint (its probe succeeded)",
+            ),
           // per endpoint: `.../endpoint/<host:port>/failure_accrual/{dead,probing}` (1 or 0)
           track: (e, state) => {
             const at = `${scope}/endpoint/${e.key}`;
