@@ -4,8 +4,9 @@
  * a failure), except when the outcome is the client's doing, which says nothing about the
  * endpoint and is never counted:
  * - the client reset or cancelled its request before the response was complete (a gRPC
- *   deadline, a cancel, a closed connection): Finagle's CancelledRequestException, an interrupt
- *   failure accrual does not count. It is still a failed request in the request stats.
+ *   deadline, a cancel, a closed connection): Finagle's CancelledRequestException, still a
+ *   failed request in the request stats. (Linkerd 1's h2 accrual counted it against the
+ *   endpoint, which let clients eject healthy endpoints; a client giving up is no verdict.)
  * - the endpoint reset the stream with PROTOCOL_ERROR in answer to the request: the request was
  *   malformed (RFC 9113 §8.1.1), its sender's fault. A malformed *response* (the data plane
  *   resets the upstream itself, `UPSTREAM_PROTOCOL_ERROR`) does count against the endpoint.
