@@ -121,6 +121,12 @@ routers:
     const client = out.locator(`table.clients tr[data-name="/$/inet/127.0.0.1/${w.port}"]`);
     expect(Number(await client.locator("td.requests").textContent())).toBe(30);
     expect(Number(await client.locator("td.endpoints").textContent())).toBe(1);
+    expect(Number(await client.locator("td.removed").textContent())).toBe(0);
+    // the client's endpoint with its failure-accrual state (from /routers.json)
+    const ep = out.locator(`table.endpoints tr[data-endpoint="127.0.0.1:${w.port}"]`);
+    expect(await ep.getAttribute("data-client")).toBe(`/$/inet/127.0.0.1/${w.port}`);
+    expect(await ep.locator("td.state").textContent()).toBe("alive");
+    expect(Number(await ep.locator("td.requests").textContent())).toBe(30);
     // the rate came from a delta: some poll interval saw requests
     expect(await server.locator("td.rps").textContent()).toMatch(/^\d+(\.\d)?$/);
     // the request-rate history (sparkline) saw the traffic: rates come from deltas between polls

@@ -63,5 +63,42 @@ describe("parseMetricName", () => {
         "rt/incoming/client/%/io.l5d.k8s.localnode/10.196.1.5/#/io.l5d.k8s/default/grpc/world-v1/success",
       ).labels[1],
     ).toEqual(["client", "%/io.l5d.k8s.localnode/10.196.1.5/#/io.l5d.k8s/default/grpc/world-v1"]);
+    // sub-scopes stay in the name, out of the id (Linkerd: `rt:client:failure_accrual:removals`)
+    expect(
+      parseMetricName("rt/outgoing/client/#/io.l5d.fs/world/failure_accrual/removals"),
+    ).toEqual({
+      name: "rt:client:failure_accrual:removals",
+      labels: [
+        ["rt", "outgoing"],
+        ["client", "#/io.l5d.fs/world"],
+      ],
+    });
+    expect(
+      parseMetricName(
+        "rt/outgoing/client/#/io.l5d.fs/world/endpoint/10.0.0.7:8080/failure_accrual/dead",
+      ),
+    ).toEqual({
+      name: "rt:client:endpoint:failure_accrual:dead",
+      labels: [
+        ["rt", "outgoing"],
+        ["client", "#/io.l5d.fs/world"],
+        ["endpoint", "10.0.0.7:8080"],
+      ],
+    });
+    expect(parseMetricName("rt/outgoing/client/$/inet/127.0.0.1/7777/loadbalancer/size").name).toBe(
+      "rt:client:loadbalancer:size",
+    );
+    expect(
+      parseMetricName(
+        "rt/outgoing/server/0.0.0.0/4140/failures/com.twitter.finagle.CancelledRequestException",
+      ).name,
+    ).toBe("rt:server:failures:com_twitter_finagle_CancelledRequestException");
+    expect(parseMetricName("rt/outgoing/service/svc/world/retries/total")).toEqual({
+      name: "rt:service:retries:total",
+      labels: [
+        ["rt", "outgoing"],
+        ["service", "svc/world"],
+      ],
+    });
   });
 });

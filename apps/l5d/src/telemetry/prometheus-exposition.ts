@@ -38,6 +38,17 @@ function escapeLabel(v: string): string {
   return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 }
 
+/**
+ * The sub-scopes of a service's or client's stats (`.../failure_accrual/removals`,
+ * `.../loadbalancer/size`, `.../retries/total`, `.../failures/<exception>`): not part of the id.
+ */
+const SUBSCOPES: ReadonlySet<string> = new Set([
+  "failure_accrual",
+  "loadbalancer",
+  "retries",
+  "failures",
+]);
+
 interface Parsed {
   readonly name: string;
   readonly labels: ReadonlyArray<readonly [string, string]>;
@@ -52,7 +63,6 @@ export function parseMetricName(flat: string, prefix = ""): Parsed {
   if (segs[0] === "rt" && segs.length >= 4) {
     const rt = segs[1]!;
     const kind = segs[2]!;
-    const stat = segs[segs.length - 1]!;
     if (kind === "server" && segs.length >= 6) {
       return {
         name: metricName(`${prefix}rt:server:${segs.slice(5).join(":")}`),
@@ -62,12 +72,28 @@ export function parseMetricName(flat: string, prefix = ""): Parsed {
         ],
       };
     }
-    if ((kind === "service" || kind === "client") && segs.length >= 5) {
+    const ep = segs.length - 4;
+    if (kind === "client" && ep >= 4 && segs[ep] === "endpoint") {
+      // a client's endpoint: `rt/<r>/client/<id>/endpoint/<host:port>/<sub>/<stat>`
       return {
-        name: metricName(`${prefix}rt:${kind}:${stat}`),
+        name: metricName(`${prefix}rt:client:endpoint:${segs.slice(ep + 2).join(":")}`),
         labels: [
           ["rt", rt],
-          [kind, segs.slice(3, -1).join("/")],
+          ["client", segs.slice(3, ep).join("/")],
+          ["endpoint", segs[ep + 1]!],
+        ],
+      };
+    }
+    if ((kind === "service" || kind === "client") && segs.length >= 5) {
+      // a stat in a sub-scope keeps it in its name, as Linkerd's ids are one scope there:
+      // `rt:client:failure_accrual:removals{client="$/inet/127.1/7777"}`
+      const sub = segs.length >= 6 && SUBSCOPES.has(segs[segs.length - 2]!);
+      const idEnd = sub ? segs.length - 2 : segs.length - 1;
+      return {
+        name: metricName(`${prefix}rt:${kind}:${segs.slice(idEnd).join(":")}`),
+        labels: [
+          ["rt", rt],
+          [kind, segs.slice(3, idEnd).join("/")],
         ],
       };
     }

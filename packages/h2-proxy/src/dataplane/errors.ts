@@ -3,6 +3,8 @@ export type DataplaneErrorCode =
   | "UPSTREAM_UNAVAILABLE"
   | "UPSTREAM_CONNECT_FAILED"
   | "UPSTREAM_RESET"
+  /** The client reset its request before the response was complete (not the upstream's doing). */
+  | "CLIENT_RESET"
   | "UPSTREAM_CONNECTION_LOST"
   | "UPSTREAM_PROTOCOL_ERROR"
   | "DEADLINE_EXCEEDED"

@@ -87,8 +87,16 @@ export class Half {
   }
 }
 
+/** An attempt asked for after the request ended (its client reset it while it was routed): not sent. */
 const EXCHANGE_OVER: AttemptResult = {
-  outcome: { error: new Error("the exchange is over") },
+  outcome: {
+    error: new DataplaneError(
+      "CLIENT_RESET",
+      "the request ended before it was sent (the client reset it)",
+      GrpcStatus.CANCELLED,
+      499,
+    ),
+  },
   held: false,
   unprocessed: false,
   durationMs: 0,
@@ -732,12 +740,22 @@ export class RelayStream implements RelayRequest {
     if (this.toUpDone()) this.finish();
   }
 
+  /**
+   * The client reset the stream. After the whole response went downstream (END_STREAM or
+   * trailers) the exchange is complete: RFC 9113 §8.1 lets a client reset its unfinished
+   * request half then (gRPC C-core sends NO_ERROR): not a failure. Before: the client gave up
+   * (`CLIENT_RESET`), which the router never counts against the endpoint.
+   */
   onDownReset(code: number): void {
     if (this.done) return;
-    this.reset = code;
     this.cancelUp();
+    if (this.toDown.ended) {
+      this.finish();
+      return;
+    }
+    this.reset = code;
     this.error ??= new DataplaneError(
-      "UPSTREAM_RESET",
+      "CLIENT_RESET",
       `the client reset the stream (${errorCodeName(code)})`,
       GrpcStatus.CANCELLED,
       499,

@@ -52,6 +52,10 @@ export class ConsecutiveFailuresPolicy extends BackoffPolicy {
     this.#failures++;
     return this.#failures >= this.failures ? this.nextBackoff() : undefined;
   }
+  describe(): string {
+    const n = this.#failures;
+    return `${n} consecutive failure${n === 1 ? "" : "s"} (io.l5d.consecutiveFailures, failures: ${this.failures})`;
+  }
   protected reset(): void {
     this.#failures = 0;
   }
@@ -82,6 +86,9 @@ export class SuccessRatePolicy extends BackoffPolicy {
       ? this.nextBackoff()
       : undefined;
   }
+  describe(): string {
+    return `success rate ${this.#ema.toFixed(3)} < ${this.successRate} over about the last ${this.requests} responses (io.l5d.successRate)`;
+  }
   protected reset(): void {
     this.#ema = 1;
     this.#seen = 0;
@@ -98,7 +105,7 @@ export class SuccessRateWindowedPolicy extends BackoffPolicy {
   readonly #sliceMs: number;
   constructor(
     private readonly successRate: number,
-    windowSecs: number,
+    private readonly windowSecs: number,
     backoff: BackoffConfig = DEFAULT_ACCRUAL_BACKOFF,
     private readonly now: () => number = Date.now,
   ) {
@@ -134,6 +141,16 @@ export class SuccessRateWindowedPolicy extends BackoffPolicy {
     return all >= MIN_WINDOWED_REQUESTS && ok / all < this.successRate
       ? this.nextBackoff()
       : undefined;
+  }
+  describe(): string {
+    let ok = 0;
+    let all = 0;
+    for (let k = 0; k < WINDOW_SLICES; k++) {
+      ok += this.#ok[k]!;
+      all += this.#all[k]!;
+    }
+    const rate = all > 0 ? (ok / all).toFixed(3) : "1";
+    return `success rate ${rate} < ${this.successRate} over the last ${this.windowSecs} s, ${all} responses (io.l5d.successRateWindowed)`;
   }
   protected reset(): void {
     this.#ok.fill(0);

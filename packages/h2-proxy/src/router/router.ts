@@ -6,10 +6,11 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Dtab, NameBound, NameInterpreter, NameTree, Path } from "@l5d/dtab";
-import { GrpcStatus, H2Code } from "../dataplane/errors.js";
+import { GrpcStatus } from "../dataplane/errors.js";
 import type { UpstreamPool } from "../dataplane/upstream-pool.js";
 import type { Histogram } from "../metrics/histogram.js";
 import { type Counter, type MetricsRegistry, scopeOf } from "../metrics/metrics-registry.js";
+import { accrualVerdict, isClientReset } from "./accrual-verdict.js";
 import { startBackoff } from "./backoff.js";
 import { BindingCache } from "./binding-cache.js";
 import { BoundClient } from "./bound-client.js";
@@ -20,7 +21,7 @@ import {
   type Exchange,
   type ExchangeOptions,
 } from "./exchange.js";
-import { FailureAccrual } from "./failure-accrual.js";
+import { type EndpointAccrualView, FailureAccrual } from "./failure-accrual.js";
 import { defaultFailureAccrual } from "./failure-accrual-policies.js";
 import type { Identifier } from "./identifier.js";
 import type { Endpoint, LoadBalancer } from "./load-balancer.js";
@@ -45,6 +46,7 @@ import {
 
 export interface RouterLogger {
   warn(obj: object, msg?: string): void;
+  info?(obj: object, msg?: string): void;
   debug(obj: object, msg?: string): void;
 }
 
@@ -100,6 +102,8 @@ interface ScopeStats {
   requests: Counter;
   success: Counter;
   failures: Counter;
+  /** Requests their client reset before the response completed (counted in `failures` too). */
+  cancelled: Counter;
   latency: Histogram;
 }
 
@@ -144,14 +148,25 @@ function scopeStats(m: MetricsRegistry, scope: string): ScopeStats {
     requests: m.counter(`${scope}/requests`),
     success: m.counter(`${scope}/success`),
     failures: m.counter(`${scope}/failures`),
+    cancelled: m.counter(`${scope}/failures/${CANCELLED_REQUEST}`),
     latency: m.histogram(`${scope}/request_latency_ms`),
   };
 }
 
+/**
+ * Linkerd's (Finagle's) name for a request its client gave up on, under `failures/`: a client
+ * reset before the response completed is a failed request in the stats (whatever had arrived),
+ * never a failure of the endpoint in failure accrual (`accrual-verdict.ts`).
+ */
+const CANCELLED_REQUEST = "com.twitter.finagle.CancelledRequestException";
+
 /** One finished request in a scope's success/failure counters and latency histogram. */
-function countDone(s: ScopeStats, ok: boolean, ms: number): void {
+function countDone(s: ScopeStats, ok: boolean, cancelled: boolean, ms: number): void {
   if (ok) s.success.incr();
-  else s.failures.incr();
+  else {
+    s.failures.incr();
+    if (cancelled) s.cancelled.incr();
+  }
   s.latency.add(ms);
 }
 
@@ -329,7 +344,7 @@ export class H2Router {
     }
     const policy = service.policy;
     const t = performance.now();
-    this.#dispatch(client, cstats, endpoint);
+    const probe = this.#dispatch(client, cstats, endpoint);
     let requeued = false;
     let outcome: ForwardOutcome;
     try {
@@ -350,18 +365,25 @@ export class H2Router {
       client.inflight--;
     }
     const cls = service.classifier.classify(outcome, headers);
-    this.#settle(client, cstats, endpoint, outcome, cls, performance.now() - t, requeued);
+    this.#settle(client, cstats, endpoint, outcome, cls, performance.now() - t, probe, requeued);
     return { outcome, cls, service, client: cstats, endpoint };
   }
 
-  #dispatch(client: BoundClient, cstats: ClientState, endpoint: Endpoint): void {
+  /** Counts a request sent to `endpoint`; true when it is the endpoint's accrual probe. */
+  #dispatch(client: BoundClient, cstats: ClientState, endpoint: Endpoint): boolean {
     endpoint.inflight++;
     endpoint.requests++;
     client.inflight++;
-    cstats.accrual.onDispatch(endpoint);
+    return cstats.accrual.onDispatch(endpoint);
   }
 
-  /** Feeds one finished attempt to the balancer (latency) and failure accrual (class). */
+  /**
+   * Feeds one finished attempt to the balancer (latency) and failure accrual (its verdict,
+   * `accrual-verdict.ts`: what the client caused is never the endpoint's failure). `probe`:
+   * the attempt was the endpoint's probe (an attempt without a verdict reopens the probe).
+   * `requeued`: the endpoint never processed the request (connect failure, REFUSED_STREAM) and
+   * it went to another endpoint; that is the endpoint's failure, the final outcome is not its.
+   */
   #settle(
     client: BoundClient,
     cstats: ClientState,
@@ -369,15 +391,17 @@ export class H2Router {
     outcome: ForwardOutcome,
     cls: ResponseClass,
     ms: number,
+    probe: boolean,
     requeued = false,
   ): void {
     client.balancer.record?.(endpoint, ms);
-    // a client that gave up says nothing about the endpoint; a requeued request was answered elsewhere
-    const cancelled =
-      outcome.reset === H2Code.CANCEL &&
-      (outcome.error as { code?: string } | undefined)?.code !== "DEADLINE_EXCEEDED";
-    if (cancelled || requeued) return;
-    cstats.accrual.record(endpoint, cls === "success");
+    if (requeued) {
+      cstats.accrual.record(endpoint, false, probe, REQUEUED_OUTCOME);
+      return;
+    }
+    const verdict = accrualVerdict(outcome, cls);
+    if (verdict === "ignored") cstats.accrual.release(endpoint, probe);
+    else cstats.accrual.record(endpoint, verdict === "success", probe, outcome);
   }
 
   /**
@@ -420,7 +444,7 @@ export class H2Router {
     let outcome: ForwardOutcome;
     let cls: ResponseClass;
     for (;;) {
-      this.#dispatch(client, cstats, endpoint);
+      const probe = this.#dispatch(client, cstats, endpoint);
       let r: AttemptResult;
       try {
         r = await ex.attempt(endpoint, edits);
@@ -430,7 +454,7 @@ export class H2Router {
       }
       outcome = r.outcome;
       cls = service.classifier.classify(outcome, req.headers);
-      this.#settle(client, cstats, endpoint, outcome, cls, r.durationMs);
+      this.#settle(client, cstats, endpoint, outcome, cls, r.durationMs, probe);
       if (!r.held) break;
       if (r.unprocessed && ex.replayable && !ex.done && requeues < MAX_REQUEUES_PER_REQUEST) {
         if (cstats.requeueBudget.tryWithdraw()) {
@@ -480,10 +504,12 @@ export class H2Router {
     endpoint: Endpoint | undefined,
   ): void {
     const ms = performance.now() - t0;
-    const ok = cls === "success";
-    countDone(server.stats, ok, ms);
-    if (service !== undefined) countDone(service, ok, ms);
-    if (client !== undefined) countDone(client, ok, ms);
+    // a request its client reset before the response completed is a failed request
+    const cancelled = isClientReset(outcome);
+    const ok = cls === "success" && !cancelled;
+    countDone(server.stats, ok, cancelled, ms);
+    if (service !== undefined) countDone(service, ok, cancelled, ms);
+    if (client !== undefined) countDone(client, ok, cancelled, ms);
     if (endpoint && this.opts.log && outcome.error) {
       this.opts.log.debug(
         { router: this.label, endpoint: endpoint.key, err: outcome.error.message },
@@ -570,6 +596,14 @@ export class H2Router {
         `${scope}/failure_accrual/removed`,
         () => this.#clientStats.get(key)?.accrual.removed ?? 0,
       );
+      this.opts.metrics.gauge(
+        `${scope}/failure_accrual/dead`,
+        () => this.#clientStats.get(key)?.accrual.count("dead") ?? 0,
+      );
+      this.opts.metrics.gauge(
+        `${scope}/failure_accrual/probing`,
+        () => this.#clientStats.get(key)?.accrual.count("probing") ?? 0,
+      );
     }
     return c;
   }
@@ -607,12 +641,36 @@ export class H2Router {
       const removedFor = m.counter(`${scope}/failure_accrual/removed_for_ms`);
       const removals = m.counter(`${scope}/failure_accrual/removals`);
       const revivals = m.counter(`${scope}/failure_accrual/revivals`);
+      const probes = m.counter(`${scope}/failure_accrual/probes`);
       s = {
         ...scopeStats(m, scope),
         accrual: new FailureAccrual(policy.failureAccrual ?? defaultFailureAccrual, {
           removal: () => removals.incr(),
           revival: () => revivals.incr(),
           removedFor: (ms) => removedFor.incr(Math.round(ms)),
+          probe: () => probes.incr(),
+          markedDead: (e, reason, backoffMs) =>
+            this.opts.log?.warn(
+              { router: this.label, client: idShow, endpoint: e.key, reason, backoffMs },
+              "failure accrual marked the endpoint dead",
+            ),
+          revived: (e, removedMs) =>
+            this.opts.log?.info?.(
+              {
+                router: this.label,
+                client: idShow,
+                endpoint: e.key,
+                removedMs: Math.round(removedMs),
+              },
+              "failure accrual revived the endpoint (its probe succeeded)",
+            ),
+          // per endpoint: `.../endpoint/<host:port>/failure_accrual/{dead,probing}` (1 or 0)
+          track: (e, state) => {
+            const at = `${scope}/endpoint/${e.key}`;
+            m.gauge(`${at}/failure_accrual/dead`, () => (state() === "dead" ? 1 : 0));
+            m.gauge(`${at}/failure_accrual/probing`, () => (state() === "probing" ? 1 : 0));
+            return () => m.removeScope(at);
+          },
         }),
         requeueBudget: new RetryBudget(policy.requeueBudget),
         requeues: m.counter(`${scope}/retries/requeues`),
@@ -651,7 +709,10 @@ export class H2Router {
       available: boolean;
       requests: number;
       load: number;
+      /** Failure accrual: `alive`, `dead` or `probing` (also in `accrual.state`). */
       state: string;
+      /** Failure accrual state and why (since, reason, backoff, probe in flight). */
+      accrual: EndpointAccrualView;
     }>;
   }> {
     return [...this.#clients.values()].map((c) => {
@@ -659,15 +720,19 @@ export class H2Router {
       return {
         id: c.idShow,
         addr: c.addr.type,
-        endpoints: [...c.endpoints].map((e) => ({
-          key: e.key,
-          inflight: e.inflight,
-          weight: e.weight,
-          available: e.available,
-          requests: e.requests,
-          load: c.balancer.load ? c.balancer.load(e) : e.inflight,
-          state: accrual?.stateOf(e) ?? "alive",
-        })),
+        endpoints: [...c.endpoints].map((e) => {
+          const view = accrual?.viewOf(e) ?? ALIVE;
+          return {
+            key: e.key,
+            inflight: e.inflight,
+            weight: e.weight,
+            available: e.available,
+            requests: e.requests,
+            load: c.balancer.load ? c.balancer.load(e) : e.inflight,
+            state: view.state,
+            accrual: view,
+          };
+        }),
       };
     });
   }
@@ -679,7 +744,9 @@ export class H2Router {
       if (c.inflight === 0 && now - c.lastUsed > this.#idleTtlMs) {
         c.close();
         this.#clients.delete(k);
+        // a client made again for this name starts a new accrual (a closed one records nothing)
         this.#clientStats.get(k)?.accrual.close();
+        this.#clientStats.delete(k);
         changed = true;
       }
     }
@@ -696,6 +763,13 @@ export class H2Router {
 }
 
 const REMOVE_HEADERS: readonly string[] = [USER_DTAB];
+
+const ALIVE: EndpointAccrualView = { state: "alive" };
+
+/** The accrual failure of an endpoint whose request was requeued (it never processed it). */
+const REQUEUED_OUTCOME: ForwardOutcome = {
+  error: new Error("the request was not processed (connect failure or REFUSED_STREAM); requeued"),
+};
 
 /**
  * Picks the branch a request takes: a weighted random member of each union (weights normalised

@@ -1,6 +1,7 @@
 // l5d-ts dashboard: polls /admin/metrics.json and renders, per router, request rate, success
 // rate, latency percentiles and connections for each server, service (logical name) and client
-// (bound id). Rates come from the difference of two polls. No external resources.
+// (bound id), and each client's endpoints with their failure-accrual state (alive, dead, probing)
+// and why, from /routers.json. Rates come from the difference of two polls. No external resources.
 
 (() => {
   const params = new URLSearchParams(location.search);
@@ -16,9 +17,13 @@
     "endpoints",
   ];
   const LATENCY = "request_latency_ms.";
+  const REMOVED = "failure_accrual/removed";
   const KINDS = ["server", "service", "client"];
 
-  /** @type {Array<{label: string, dtab: string, servers: Array<{ip: string, port: number}>}>} */
+  /**
+   * @type {Array<{label: string, dtab: string, servers: Array<{ip: string, port: number}>,
+   *   clients: Array<{id: string, endpoints: Array<object>}>}>}
+   */
   let routers = [];
   let prev = null;
   let prevAt = 0;
@@ -56,6 +61,9 @@
         if (li >= 0) {
           name = tail.slice(0, li);
           stat = tail.slice(li + 1);
+        } else if (kind === "client" && tail.endsWith(`/${REMOVED}`)) {
+          name = tail.slice(0, -REMOVED.length - 1);
+          stat = "removed";
         } else {
           const si = tail.lastIndexOf("/");
           name = tail.slice(0, si);
@@ -104,7 +112,11 @@
     const names = [...scope.keys()].sort();
     if (names.length === 0) return el("p", { class: "muted" }, `no ${kind}s yet`);
     const extra =
-      kind === "server" ? ["connections"] : kind === "client" ? ["endpoints", "inflight"] : [];
+      kind === "server"
+        ? ["connections"]
+        : kind === "client"
+          ? ["endpoints", "removed", "inflight"]
+          : [];
     const head = el(
       "tr",
       {},
@@ -145,6 +157,59 @@
           ...extra.map((x) => el("td", { class: x }, m[x] === undefined ? "–" : String(m[x]))),
           el("td", { class: "requests" }, String(m.requests ?? 0)),
           el("td", {}, String(m.failures ?? 0)),
+        ),
+      );
+    }
+    return t;
+  }
+
+  const STATE_CLASS = { alive: "good", probing: "warn", dead: "bad" };
+
+  function fmtAge(ms) {
+    const s = Math.max(0, Math.round(ms / 1000));
+    return s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`;
+  }
+
+  /** Each client's endpoints: failure-accrual state (alive, dead, probing), since when, why. */
+  function endpointsTable(clients) {
+    const rows = [];
+    for (const c of [...(clients || [])].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+      for (const e of c.endpoints) rows.push({ client: c.id, e });
+    }
+    if (rows.length === 0) return el("p", { class: "muted" }, "no endpoints yet");
+    const t = el(
+      "table",
+      { class: "endpoints" },
+      el(
+        "tr",
+        {},
+        el("th", {}, "client (bound id)"),
+        el("th", {}, "endpoint"),
+        el("th", {}, "state"),
+        el("th", {}, "for"),
+        el("th", {}, "why"),
+        el("th", {}, "requests"),
+        el("th", {}, "inflight"),
+      ),
+    );
+    const now = Date.now();
+    for (const { client, e } of rows) {
+      const acc = e.accrual || { state: e.state || "alive" };
+      let why = acc.reason || "";
+      if (acc.state === "dead" && acc.backoffMs) why += ` (marked dead for ${acc.backoffMs} ms)`;
+      if (acc.state === "probing")
+        why += acc.probeInFlight ? " (probe in flight)" : " (next request probes)";
+      t.append(
+        el(
+          "tr",
+          { "data-client": client, "data-endpoint": e.key, "data-state": acc.state },
+          el("td", {}, client),
+          el("td", {}, e.key),
+          el("td", { class: `state ${STATE_CLASS[acc.state] || ""}` }, acc.state),
+          el("td", { class: "since" }, acc.since ? fmtAge(now - acc.since) : "–"),
+          el("td", { class: "reason" }, why.trim() || "–"),
+          el("td", { class: "requests" }, String(e.requests ?? 0)),
+          el("td", { class: "inflight" }, String(e.inflight ?? 0)),
         ),
       );
     }
@@ -232,6 +297,8 @@
         table("service", cur.service, old?.service, dt),
         el("h3", {}, "Clients"),
         table("client", cur.client, old?.client, dt),
+        el("h3", {}, "Endpoints"),
+        endpointsTable(r.clients),
       );
       frag.append(sec);
     }
@@ -243,14 +310,14 @@
   async function poll() {
     const status = document.getElementById("status");
     try {
-      if (routers.length === 0) {
-        const res = await fetch("/routers.json", { cache: "no-store" });
-        routers = (await res.json()).map((r) => ({
-          label: r.label,
-          dtab: r.dtab,
-          servers: r.servers,
-        }));
-      }
+      // every poll: the clients' endpoints and their accrual state change
+      const rres = await fetch("/routers.json", { cache: "no-store" });
+      routers = (await rres.json()).map((r) => ({
+        label: r.label,
+        dtab: r.dtab,
+        servers: r.servers,
+        clients: r.clients,
+      }));
       const res = await fetch("/admin/metrics.json", { cache: "no-store" });
       const metrics = await res.json();
       const now = performance.now();
