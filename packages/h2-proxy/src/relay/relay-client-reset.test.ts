@@ -9,8 +9,8 @@
  *   failure in accrual (the accrual here ejects on a single counted failure).
  */
 import type { Socket } from "node:net";
+import { encodeFrame, encodeHeaderBlock, Flag, FrameType } from "@l5d/h2";
 import { afterEach, describe, expect, it } from "vitest";
-import { encodeFrame, encodeHeaderBlock, FrameFlag, FrameType } from "../dataplane/h2-frames.js";
 import { grpcFrame, RawH2Client, waitFor } from "../dataplane/test-support.js";
 import {
   type AccrualRig,
@@ -23,8 +23,8 @@ import { type RawUpstream, rawUpstream } from "./raw-upstream-rig.js";
 
 const NO_ERROR = 0;
 const CANCEL = 8;
-const END_HEADERS = FrameFlag.END_HEADERS;
-const END_STREAM = FrameFlag.END_STREAM;
+const END_HEADERS = Flag.END_HEADERS;
+const END_STREAM = Flag.END_STREAM;
 const CANCELLED = "failures/com.twitter.finagle.CancelledRequestException";
 
 const REQUEST = encodeHeaderBlock([
