@@ -539,24 +539,44 @@ export class RelayStream implements RelayRequest {
 
   /**
    * DATA before the response's HEADERS: a malformed response (RFC 9113 §8.1), a stream error.
-   * The upstream stream is reset (PROTOCOL_ERROR), the bytes' connection window given back, and
-   * the request fails as an upstream error instead of passing a headerless body downstream.
+   * The bytes' connection window is given back and the request fails as an upstream error
+   * instead of passing a headerless body downstream.
    */
   onRespDataFirst(flowLen: number): void {
-    const up = this.up;
-    if (up !== undefined) {
-      if (flowLen > 0) up.conn.consumed(flowLen);
-      if (!this.upClosed) {
-        this.upClosed = true;
-        up.conn.rstStream(this.upId, ErrorCode.PROTOCOL_ERROR);
-      }
+    if (flowLen > 0) this.up?.conn.consumed(flowLen);
+    this.upMalformed("response DATA before its HEADERS");
+  }
+
+  /**
+   * A malformed response (RFC 9113 §8.1.1): a stream error PROTOCOL_ERROR. The upstream stream
+   * is reset with it and the request fails (502 / gRPC INTERNAL, `l5d-err` naming the upstream
+   * and `why`; the client's stream is reset if the response had started): nothing malformed
+   * goes downstream.
+   */
+  upMalformed(why: string): void {
+    if (!this.upClosed) this.up?.conn.rstStream(this.upId, ErrorCode.PROTOCOL_ERROR);
+    this.onUpStreamError(ErrorCode.PROTOCOL_ERROR, why);
+  }
+
+  /**
+   * The upstream stream broke the protocol and was reset with `code` (sent by the caller). A
+   * response that was complete stands (only the rest of the request is dropped); otherwise the
+   * request fails as an upstream error (see `upMalformed`).
+   */
+  onUpStreamError(code: number, why: string): void {
+    if (this.done) return;
+    this.upClosed = true;
+    if (this.respEnded) {
+      this.dropRequest = true;
+      this.maybeDone();
+      return;
     }
     const err = new DataplaneError(
       "UPSTREAM_PROTOCOL_ERROR",
-      `${this.endpoint}: response DATA before its HEADERS`,
+      `${this.endpoint}: ${why}`,
       GrpcStatus.INTERNAL,
       502,
-      ErrorCode.PROTOCOL_ERROR,
+      code,
     );
     this.upFailed(err, false, ErrorCode.INTERNAL_ERROR);
   }
