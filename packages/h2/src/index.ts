@@ -10,6 +10,13 @@ export {
   type FrameHandler,
 } from "./frame-conn.js";
 export {
+  checkRequestHeaders,
+  checkResponseHeaders,
+  checkTrailers,
+  type MessageInfo,
+  parseContentLength,
+} from "./header-validation.js";
+export {
   blockBound,
   encodeLiteralBlock,
   type HeaderField,
