@@ -32,6 +32,20 @@ export {
   type Frame,
 } from "./raw-frames.js";
 export {
+  afterRecv,
+  afterReset,
+  afterSend,
+  isClosed,
+  isConnectionError,
+  PeerStreams,
+  RECENT_CLOSED,
+  StreamState,
+  streamStateName,
+  Verdict,
+  verdict,
+  verdictCode,
+} from "./stream-state.js";
+export {
   CLIENT_PREFACE,
   DEFAULT_HEADER_TABLE_SIZE,
   DEFAULT_MAX_FRAME,
