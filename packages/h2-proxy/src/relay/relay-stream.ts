@@ -117,6 +117,8 @@ export class RelayStream implements RelayRequest {
   /** The request's trailers (hop-by-hop removed), kept for replays. */
   reqTrailers: HeaderField[] | undefined;
   reqEnded: boolean;
+  /** The request's content-length (-1: none), checked against its DATA by `DownConn` (RFC 9113 §8.1.1). */
+  contentLength = -1;
   /** Response headers went downstream. */
   responded = false;
   done = false;
@@ -912,7 +914,7 @@ export class RelayStream implements RelayRequest {
     if (!this.done) {
       this.done = true;
       this.holding = false;
-      this.down.streams.delete(this.id);
+      this.down.forget(this);
       this.up?.streams.delete(this.upId);
       this.down.relay.streams--;
       this.releaseQueued();
