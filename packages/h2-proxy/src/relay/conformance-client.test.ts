@@ -9,9 +9,9 @@
 import type * as http2 from "node:http2";
 import type { Socket } from "node:net";
 import {
+  ErrorCode,
   encodeFrame,
   encodeHeaderBlock,
-  ErrorCode,
   errorCodeName,
   Flag,
   type Frame,
@@ -54,7 +54,7 @@ function data(id: number, body: string, flags = 0): Buffer {
 
 function u32(...vs: number[]): Buffer {
   const b = Buffer.alloc(4 * vs.length);
-  vs.forEach((v, i) => b.writeUInt32BE(v >>> 0, 4 * i));
+  for (let i = 0; i < vs.length; i++) b.writeUInt32BE((vs[i] as number) >>> 0, 4 * i);
   return b;
 }
 
@@ -658,8 +658,7 @@ describe("RFC 9113 conformance of the relay's upstream (client) side", () => {
       // one ACK for the preface's SETTINGS, one for this one
       await waitFor(
         () =>
-          framesOf(r.up, FrameType.SETTINGS).filter((f) => (f.flags & Flag.ACK) !== 0).length ===
-          2,
+          framesOf(r.up, FrameType.SETTINGS).filter((f) => (f.flags & Flag.ACK) !== 0).length === 2,
         5_000,
         "two SETTINGS ACKs",
       );
@@ -829,6 +828,187 @@ describe("RFC 9113 conformance of the relay's upstream (client) side", () => {
         encodeFrame(FrameType.CONTINUATION, 0, id, encodeHeaderBlock(more)),
       ]);
       expect(await goaway(r.up)).toBe("PROTOCOL_ERROR");
+    });
+  });
+
+  describe("8 malformed responses: RST_STREAM(PROTOCOL_ERROR) upstream, a clean error downstream", () => {
+    /**
+     * A malformed response (RFC 9113 §8.1.1) before anything went downstream: the upstream stream
+     * is reset with PROTOCOL_ERROR, the client gets a 502 naming the upstream and the reason, and
+     * the upstream connection goes on.
+     */
+    async function rejected(respond: (id: number) => Buffer[], reason: string): Promise<Run> {
+      const r = await run((id) => [...respond(id), ping()]);
+      badGateway(r, `malformed response: ${reason}`);
+      expect(await reset(r.up, 1)).toBe("PROTOCOL_ERROR");
+      await stillServing(r.up);
+      return r;
+    }
+
+    /** Malformed after the response started: the client's stream is reset instead. */
+    async function cutShort(respond: (id: number) => Buffer[], reason: string): Promise<Run> {
+      const r = await run((id) => [...respond(id), ping()]);
+      expect(r.res.headers[":status"]).toBe(200);
+      expect(r.res.rstCode).toBe(ErrorCode.INTERNAL_ERROR);
+      expect(await reset(r.up, 1)).toBe("PROTOCOL_ERROR");
+      expect((await r.result()).error?.message).toContain(`malformed response: ${reason}`);
+      await stillServing(r.up);
+      return r;
+    }
+
+    it("8.2 an upper-case field name makes the response malformed", async () => {
+      await rejected(
+        (id) => [headers(id, [...OK, ["X-Upper", "1"]], END_HEADERS | END_STREAM)],
+        'upper-case header field name "X-Upper"',
+      );
+    });
+
+    it("8.2.1 a field value with CR, LF or NUL makes the response malformed", async () => {
+      await rejected(
+        (id) => [headers(id, [...OK, ["x-a", "b\r\nx-injected: 1"]], END_HEADERS | END_STREAM)],
+        "NUL, CR or LF in the value of x-a",
+      );
+    });
+
+    it("8.2.2 a connection-specific field makes the response malformed", async () => {
+      await rejected(
+        (id) => [headers(id, [...OK, ["connection", "keep-alive"]], END_HEADERS | END_STREAM)],
+        "connection-specific header field connection",
+      );
+    });
+
+    it("8.2.2 transfer-encoding makes the response malformed", async () => {
+      await rejected(
+        (id) => [headers(id, [...OK, ["transfer-encoding", "chunked"]]), data(id, "x", END_STREAM)],
+        "connection-specific header field transfer-encoding",
+      );
+    });
+
+    it("8.3 an unknown pseudo-header makes the response malformed", async () => {
+      await rejected(
+        (id) => [headers(id, [...OK, [":foo", "bar"]], END_HEADERS | END_STREAM)],
+        "unknown pseudo-header :foo",
+      );
+    });
+
+    it("8.3 a request pseudo-header in a response makes it malformed", async () => {
+      await rejected(
+        (id) => [headers(id, [...OK, [":path", "/"]], END_HEADERS | END_STREAM)],
+        "request pseudo-header :path in a response",
+      );
+    });
+
+    it("8.3 a pseudo-header after a regular field makes the response malformed", async () => {
+      await rejected(
+        (id) => [headers(id, [["x-a", "b"], ...OK], END_HEADERS | END_STREAM)],
+        "pseudo-header :status after a regular field",
+      );
+    });
+
+    it("8.3.2 a response without :status is malformed", async () => {
+      await rejected(
+        (id) => [headers(id, [["x-a", "b"]], END_HEADERS | END_STREAM)],
+        "missing :status",
+      );
+    });
+
+    it("8.3.2 a response with two :status is malformed", async () => {
+      await rejected(
+        (id) => [headers(id, [...OK, [":status", "204"]], END_HEADERS | END_STREAM)],
+        "duplicated :status",
+      );
+    });
+
+    it("8.6 status 101 (Switching Protocols) makes the response malformed", async () => {
+      await rejected(
+        (id) => [headers(id, [[":status", "101"]]), headers(id, OK, END_HEADERS | END_STREAM)],
+        "status 101",
+      );
+    });
+
+    it("8.1 an informational response with END_STREAM is malformed", async () => {
+      await rejected(
+        (id) => [headers(id, [[":status", "103"]], END_HEADERS | END_STREAM)],
+        "informational status 103 with END_STREAM",
+      );
+    });
+
+    it("8.1 an informational response then the final one is well-formed", async () => {
+      const r = await run((id) => [
+        headers(id, [
+          [":status", "103"],
+          ["link", "</a>; rel=preload"],
+        ]),
+        headers(id, [...OK, ["content-length", "2"]]),
+        data(id, "ok", END_STREAM),
+      ]);
+      expect(r.res.headers[":status"]).toBe(200);
+      expect(r.res.body.toString()).toBe("ok");
+      expect(framesOf(r.up, FrameType.RST_STREAM)).toHaveLength(0);
+    });
+
+    it("8.1 a pseudo-header in trailers makes the response malformed", async () => {
+      await cutShort(
+        (id) => [headers(id, OK), data(id, "body"), headers(id, OK, END_HEADERS | END_STREAM)],
+        "pseudo-header :status in trailers",
+      );
+    });
+
+    it("8.1 trailers without END_STREAM make the response malformed", async () => {
+      await cutShort(
+        (id) => [headers(id, OK), data(id, "body"), headers(id, [["x-t", "1"]])],
+        "a header block after the response's without END_STREAM",
+      );
+    });
+
+    it("8.1.1 a content-length above the DATA received makes the response malformed", async () => {
+      await cutShort(
+        (id) => [headers(id, [...OK, ["content-length", "10"]]), data(id, "abcd", END_STREAM)],
+        "content-length 10 but 4 bytes of DATA",
+      );
+    });
+
+    it("8.1.1 DATA beyond the content-length makes the response malformed (and is not relayed)", async () => {
+      const r = await cutShort(
+        (id) => [
+          headers(id, [...OK, ["content-length", "2"]]),
+          data(id, "ab"),
+          data(id, "cd", END_STREAM),
+        ],
+        "more DATA than its content-length 2 (4 bytes)",
+      );
+      expect(r.res.body.toString()).toBe("ab");
+    });
+
+    it("8.1.1 a content-length with no DATA at all (END_STREAM on the HEADERS) is malformed", async () => {
+      await rejected(
+        (id) => [headers(id, [...OK, ["content-length", "5"]], END_HEADERS | END_STREAM)],
+        "content-length 5 but 0 bytes of DATA",
+      );
+    });
+
+    it("8.1.1 a content-length is not checked against a response to HEAD (no content)", async () => {
+      const r = await run(
+        (id) => [headers(id, [...OK, ["content-length", "5"]], END_HEADERS | END_STREAM)],
+        { ...GET, ":method": "HEAD" },
+      );
+      expect(r.res.headers[":status"]).toBe(200);
+      expect(r.res.headers["content-length"]).toBe("5");
+      expect(framesOf(r.up, FrameType.RST_STREAM)).toHaveLength(0);
+    });
+
+    it("8.1.1 a gRPC client gets INTERNAL with l5d-err for a malformed response", async () => {
+      const r = await run(
+        (id) => [headers(id, [...OK, ["Content-Type", "application/grpc"]]), ping()],
+        GRPC,
+      );
+      expect(r.res.headers[":status"]).toBe(200);
+      expect(r.res.headers["grpc-status"]).toBe("13");
+      const err = decodeURIComponent(String(r.res.headers["l5d-err"]));
+      expect(err).toContain(`127.0.0.1:${r.up.endpoint.port}`);
+      expect(err).toContain('malformed response: upper-case header field name "Content-Type"');
+      expect(await reset(r.up, 1)).toBe("PROTOCOL_ERROR");
+      await stillServing(r.up);
     });
   });
 });

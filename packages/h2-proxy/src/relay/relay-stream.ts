@@ -21,6 +21,12 @@ import type { AttemptResult, Exchange, ExchangeOptions } from "../router/exchang
 import type { ForwardOutcome } from "../router/routable-request.js";
 import { RelayExchange } from "./relay-exchange.js";
 import type { DownConn } from "./relay-server.js";
+import {
+  dataProblem,
+  type ResponseLength,
+  responseHeadersProblem,
+  trailersProblem,
+} from "./response-check.js";
 import type { UpConn } from "./upstream.js";
 
 /**
@@ -101,7 +107,7 @@ const EXCHANGE_OVER: AttemptResult = {
  * requeue endpoint. In exchange mode (`exchange()`, the router's retries) each attempt's
  * response is held (not written downstream) until the router commits or discards it.
  */
-export class RelayStream implements RelayRequest {
+export class RelayStream implements RelayRequest, ResponseLength {
   readonly headers: IncomingHttpHeaders;
   readonly isGrpc: boolean;
   readonly startedAt = performance.now();
@@ -144,6 +150,9 @@ export class RelayStream implements RelayRequest {
   gotHeaders = false;
   /** The current attempt's response is complete (END_STREAM received). */
   respEnded = false;
+  /** The current attempt's response `content-length` (-1: none) and DATA bytes, checked. */
+  respLength = -1;
+  respBytes = 0;
   /** The current upstream stream was reset or its connection lost (no RST_STREAM owed to it). */
   upClosed = false;
   /** The rest of the request is dropped once the response is complete (the upstream is done). */
@@ -460,6 +469,14 @@ export class RelayStream implements RelayRequest {
 
   onRespHeaders(fields: HeaderField[], end: boolean): void {
     if (this.done) return;
+    // RFC 9113 §8.1.1: a malformed response never goes downstream
+    const why = this.gotHeaders
+      ? trailersProblem(fields, end, this)
+      : responseHeadersProblem(fields, end, this.headers[":method"], this);
+    if (why !== undefined) {
+      this.upMalformed(`malformed response: ${why}`);
+      return;
+    }
     const out = withoutHopByHop(fields);
     if (!this.gotHeaders) {
       for (let i = 0; i < fields.length; i++) {
@@ -514,6 +531,13 @@ export class RelayStream implements RelayRequest {
   onRespData(data: Buffer, end: boolean, flowLen: number): void {
     if (!this.gotHeaders) {
       this.onRespDataFirst(flowLen);
+      return;
+    }
+    const why = dataProblem(data.length, end, this);
+    if (why !== undefined) {
+      // dropped: its connection window goes back
+      if (flowLen > 0) this.up?.conn.consumed(flowLen);
+      this.upMalformed(`malformed response: ${why}`);
       return;
     }
     this.bytesOut += data.length;

@@ -1,178 +1,146 @@
 /**
  * The states of the streams on one upstream connection, seen from the client side (RFC 9113
- * §5.1), and the rules that follow for frames the upstream (the server) sends on them. The relay
- * opens odd streams only and never lets the server open any (SETTINGS_ENABLE_PUSH = 0), so:
+ * §5.1, in `@l5d/h2`'s `StreamState` names), and the rules that follow for frames the upstream
+ * (the server) sends on them. The relay opens odd streams only and never lets the server open
+ * any (SETTINGS_ENABLE_PUSH = 0), so:
  *
  * - idle: an even id, or an odd one we have not opened yet. HEADERS there is an unexpected stream
  *   identifier (§5.1.1), DATA / RST_STREAM / WINDOW_UPDATE a frame on an idle stream (§5.1,
  *   §6.4): connection errors PROTOCOL_ERROR. PRIORITY is allowed on any stream.
- * - open / half-closed (local): everything is delivered (END_STREAM sent moves open to
- *   half-closed (local)).
- * - half-closed (remote) (END_STREAM received, ours not sent): DATA or HEADERS is a stream error
- *   STREAM_CLOSED (§5.1); WINDOW_UPDATE and RST_STREAM are delivered.
+ * - open / half-closed (local): everything is delivered.
+ * - half-closed (remote): DATA or HEADERS is a stream error STREAM_CLOSED (§5.1); WINDOW_UPDATE
+ *   and RST_STREAM are delivered.
  * - closed after END_STREAM both ways: DATA or HEADERS is a connection error STREAM_CLOSED
  *   (§5.1); WINDOW_UPDATE and RST_STREAM may still arrive for a short while (ignored).
- * - closed by a RST_STREAM we received: any frame but PRIORITY is a stream error STREAM_CLOSED
+ * - closed by the upstream's RST_STREAM: any frame but PRIORITY is a stream error STREAM_CLOSED
  *   (§5.1); a RST_STREAM is ignored (§5.4.2: never a RST_STREAM in answer to one).
- * - closed by a RST_STREAM we sent: frames are ignored (§5.1: the peer may have sent them
- *   before it saw ours), DATA still counted against the connection window (§6.9).
+ * - closed by our RST_STREAM: frames are ignored (§5.1: the peer may have sent them before it
+ *   saw ours), DATA still counted against the connection window (§6.9). Once we reset a stream
+ *   for a frame on it, later frames are ignored too (one RST_STREAM, not one per frame).
  *
- * Closed streams are remembered (their way of closing) for the last {@link CLOSED_KEPT}; an
- * older one is treated as reset by us (its frames ignored). `UpFrameConn` keeps the table current
- * as frames are sent: END_STREAM and RST_STREAM on the way out, whoever sends them.
+ * Closed streams keep their cause for the last {@link CLOSED_KEPT}; an older one is "closed,
+ * forgotten" (its frames ignored). `UpFrameConn` keeps the states current as frames are sent:
+ * END_STREAM and RST_STREAM on the way out, whoever sends them.
  */
-import { ConnectionError, ErrorCode, Flag, FrameConn, FrameType, type HeaderField } from "@l5d/h2";
+import {
+  afterRecv,
+  afterSend,
+  ConnectionError,
+  ErrorCode,
+  Flag,
+  FrameConn,
+  FrameType,
+  type HeaderField,
+  StreamState,
+  Verdict,
+  verdict,
+} from "@l5d/h2";
 
-/** Bits of a stream's state: what was sent and received on it. */
-const LOCAL_END = 1;
-const REMOTE_END = 2;
-const RESET_SENT = 4;
-const RESET_RECEIVED = 8;
-const BOTH_ENDS = LOCAL_END | REMOTE_END;
-const RESET = RESET_SENT | RESET_RECEIVED;
-
-/** How many closed streams keep their way of closing (older ones: treated as reset by us). */
+/** How many closed streams keep their cause (older ones: `ClosedForgotten`). */
 export const CLOSED_KEPT = 1024;
 
-/** What to do with a frame the upstream sent on a stream (connection errors are thrown). */
-export const Receive = {
-  /** Hand it to the stream. */
-  DELIVER: 0,
-  /** Drop it (its DATA still gives back connection window). */
-  IGNORE: 1,
-  /** A stream error STREAM_CLOSED: reset the stream with it (once; later frames are ignored). */
-  STREAM_CLOSED: 2,
-} as const;
-export type Receive = (typeof Receive)[keyof typeof Receive];
-
-/** RFC 9113 §5.1 state names, for messages and tests. */
-export type StreamStateName =
-  | "idle"
-  | "open"
-  | "half-closed (local)"
-  | "half-closed (remote)"
-  | "closed";
-
 export class UpStreams {
-  /** Streams opened and not yet closed: their state bits. */
-  readonly #open = new Map<number, number>();
-  /** Recently closed streams: how they closed (insertion order: the oldest is evicted first). */
-  readonly #closed = new Map<number, number>();
+  /** Streams opened and not closed: open, half-closed (local) or half-closed (remote). */
+  readonly #open = new Map<number, StreamState>();
+  /** Recently closed streams and how (insertion order: the oldest is evicted first). */
+  readonly #closed = new Map<number, StreamState>();
   /** The next stream id the client opens: odd ids from here on are idle. */
   #next = 1;
 
-  /** We opened stream `id` (the ids are increasing: RFC 9113 §5.1.1). */
+  /** We opened stream `id` (sending its HEADERS; ids increase: RFC 9113 §5.1.1). */
   opened(id: number): void {
-    this.#open.set(id, 0);
+    this.#open.set(id, StreamState.Open);
     this.#next = id + 2;
   }
 
-  /** Open streams (not closed both ways or reset). */
+  /** Streams not closed yet. */
   get openCount(): number {
     return this.#open.size;
   }
 
-  stateName(id: number): StreamStateName {
-    const st = this.#open.get(id);
-    if (st === undefined) return this.#isIdle(id) ? "idle" : "closed";
-    if (st & LOCAL_END) return "half-closed (local)";
-    if (st & REMOTE_END) return "half-closed (remote)";
-    return "open";
+  /** The state of stream `id`. */
+  stateOf(id: number): StreamState {
+    const s = this.#open.get(id) ?? this.#closed.get(id);
+    if (s !== undefined) return s;
+    // even ids: the server cannot open streams (no push)
+    return (id & 1) === 0 || id >= this.#next ? StreamState.Idle : StreamState.ClosedForgotten;
   }
 
   /** We sent END_STREAM on `id`. */
   sentEnd(id: number): void {
-    this.#set(id, LOCAL_END);
+    const s = this.#open.get(id);
+    if (s !== undefined) this.#set(id, afterSend(s, true));
   }
 
   /**
-   * We are about to send RST_STREAM on `id`: false when there is nothing to reset (we did
-   * already, or the stream is idle or forgotten: §6.4, no RST_STREAM on an idle stream).
+   * We are about to send RST_STREAM on `id`: false when we did already (nothing more to send).
+   * The stream is then closed, reset by us, whatever it was (§5.1: frames after our RST_STREAM
+   * are ignored). An idle stream is left idle (a stream error on a PRIORITY frame).
    */
   sendingReset(id: number): boolean {
-    const st = this.#open.get(id) ?? this.#closed.get(id);
-    if (st === undefined) return false;
-    if (st & RESET_SENT) return false;
-    this.#set(id, RESET_SENT);
+    const s = this.stateOf(id);
+    if (s === StreamState.ClosedResetByUs) return false;
+    if (s !== StreamState.Idle) this.#set(id, StreamState.ClosedResetByUs);
     return true;
   }
 
-  /** A WINDOW_UPDATE for `id` is worth sending (the stream is not closed). */
+  /** A WINDOW_UPDATE for `id` is worth sending: the upstream may still send on it. */
   receiving(id: number): boolean {
-    return this.#open.has(id);
-  }
-
-  /** The upstream sent HEADERS or DATA on `id` (`end`: with END_STREAM). */
-  onMessageFrame(id: number, what: "HEADERS" | "DATA", end: boolean): Receive {
-    const st = this.#open.get(id);
-    if (st !== undefined && (st & REMOTE_END) === 0) {
-      if (end) this.#set(id, REMOTE_END);
-      return Receive.DELIVER;
-    }
-    if (st !== undefined) return Receive.STREAM_CLOSED; // half-closed (remote)
-    const closed = this.#closedState(id, what);
-    if (closed & RESET_SENT) return Receive.IGNORE;
-    if (closed & RESET_RECEIVED) return Receive.STREAM_CLOSED;
-    throw new ConnectionError(
-      ErrorCode.STREAM_CLOSED,
-      `${what} on stream ${id} after its END_STREAM (closed)`,
-    );
-  }
-
-  /** The upstream sent RST_STREAM on `id`. */
-  onReset(id: number): Receive {
-    if (this.#open.has(id)) {
-      this.#set(id, RESET_RECEIVED);
-      return Receive.DELIVER;
-    }
-    this.#closedState(id, "RST_STREAM");
-    return Receive.IGNORE;
-  }
-
-  /** The upstream sent a stream WINDOW_UPDATE on `id`. */
-  onWindowUpdate(id: number): Receive {
-    if (this.#open.has(id)) return Receive.DELIVER;
-    const closed = this.#closedState(id, "WINDOW_UPDATE");
-    if (closed & RESET_SENT) return Receive.IGNORE;
-    if (closed & RESET_RECEIVED) return Receive.STREAM_CLOSED;
-    return Receive.IGNORE; // after END_STREAM both ways: may still arrive (§5.1)
-  }
-
-  /** Even ids (the server cannot open streams: no push) and odd ones not opened yet. */
-  #isIdle(id: number): boolean {
-    return (id & 1) === 0 || id >= this.#next;
+    const s = this.#open.get(id);
+    return s !== undefined && s !== StreamState.HalfClosedRemote;
   }
 
   /**
-   * The state bits of a stream not open: a connection error PROTOCOL_ERROR when it is idle,
-   * RESET_SENT when it closed too long ago to be remembered.
+   * The upstream sent HEADERS or DATA (`what`) on `id`, with END_STREAM or not: `Accept`,
+   * `Ignore` or `StreamClosed` (the caller resets the stream); connection errors are thrown.
    */
-  #closedState(id: number, what: string): number {
-    if (this.#isIdle(id)) {
+  onMessageFrame(id: number, what: "HEADERS" | "DATA", end: boolean): Verdict {
+    const s = this.stateOf(id);
+    if (s === StreamState.Idle) throw idleError(id, what);
+    const v = verdict(s, what === "HEADERS");
+    if (v === Verdict.Accept) {
+      if (end) this.#set(id, afterRecv(s, true));
+      return v;
+    }
+    if (v === Verdict.ConnectionStreamClosed) {
       throw new ConnectionError(
-        ErrorCode.PROTOCOL_ERROR,
-        what === "HEADERS"
-          ? `HEADERS on stream ${id}, which the client did not open (RFC 9113 §5.1.1)`
-          : `${what} on idle stream ${id}`,
+        ErrorCode.STREAM_CLOSED,
+        `${what} on stream ${id} after END_STREAM both ways (closed)`,
       );
     }
-    return this.#closed.get(id) ?? RESET_SENT;
+    return v;
   }
 
-  #set(id: number, bits: number): void {
-    const st = this.#open.get(id);
-    if (st === undefined) {
-      const c = this.#closed.get(id);
-      if (c !== undefined) this.#closed.set(id, c | bits);
-      return;
-    }
-    const next = st | bits;
-    if ((next & BOTH_ENDS) !== BOTH_ENDS && (next & RESET) === 0) {
-      this.#open.set(id, next);
+  /** The upstream sent RST_STREAM on `id`: `Accept` (deliver it) or `Ignore` (closed already). */
+  onReset(id: number): Verdict {
+    const s = this.stateOf(id);
+    if (s === StreamState.Idle) throw idleError(id, "RST_STREAM");
+    if (!this.#open.has(id)) return Verdict.Ignore;
+    this.#set(id, StreamState.ClosedResetByPeer);
+    return Verdict.Accept;
+  }
+
+  /** The upstream sent a stream WINDOW_UPDATE on `id`: `Accept`, `Ignore` or `StreamClosed`. */
+  onWindowUpdate(id: number): Verdict {
+    const s = this.stateOf(id);
+    if (s === StreamState.Idle) throw idleError(id, "WINDOW_UPDATE");
+    if (this.#open.has(id)) return Verdict.Accept;
+    // after the upstream's reset: a stream error; after END_STREAM both ways: may still come
+    return s === StreamState.ClosedResetByPeer ? Verdict.StreamClosed : Verdict.Ignore;
+  }
+
+  #set(id: number, s: StreamState): void {
+    if (
+      s === StreamState.Open ||
+      s === StreamState.HalfClosedLocal ||
+      s === StreamState.HalfClosedRemote
+    ) {
+      this.#open.set(id, s);
       return;
     }
     this.#open.delete(id);
-    this.#closed.set(id, next);
+    this.#closed.delete(id); // re-inserted last: a new closing counts as recent
+    this.#closed.set(id, s);
     if (this.#closed.size > CLOSED_KEPT) {
       const oldest = this.#closed.keys().next().value as number;
       this.#closed.delete(oldest);
@@ -180,10 +148,20 @@ export class UpStreams {
   }
 }
 
+/** A frame on an idle stream (RFC 9113 §5.1, §5.1.1): a connection error PROTOCOL_ERROR. */
+function idleError(id: number, what: string): ConnectionError {
+  return new ConnectionError(
+    ErrorCode.PROTOCOL_ERROR,
+    what === "HEADERS"
+      ? `HEADERS on stream ${id}, which the client did not open (RFC 9113 §5.1.1)`
+      : `${what} on idle stream ${id}`,
+  );
+}
+
 /**
  * The upstream connection's `FrameConn`: every END_STREAM and RST_STREAM it sends moves its
  * streams' states (`streams`), and it sends no second RST_STREAM and no WINDOW_UPDATE on a
- * stream that is over (RFC 9113 §5.1: only PRIORITY may be sent on a closed stream).
+ * stream the upstream sends nothing more on (RFC 9113 §5.1: only PRIORITY on a closed stream).
  */
 export class UpFrameConn extends FrameConn {
   readonly streams = new UpStreams();

@@ -7,16 +7,18 @@ import {
   CLIENT_PREFACE,
   ConnectionError,
   ErrorCode,
+  errorCodeName,
   type FrameHandler,
   FrameType,
   type HeaderField,
   MAX_WINDOW,
   SettingsId,
+  Verdict,
 } from "@l5d/h2";
 import { type Endpoint, endpointKey } from "../dataplane/upstream-pool.js";
 import type { DownConn } from "./relay-server.js";
 import type { RelayRequest, RelayStream } from "./relay-stream.js";
-import { Receive, UpFrameConn } from "./up-streams.js";
+import { UpFrameConn } from "./up-streams.js";
 
 export class UpConn implements FrameHandler {
   /** The relayed request on each upstream stream (the streams' wire states: `conn.streams`). */
@@ -108,17 +110,17 @@ export class UpConn implements FrameHandler {
 
   onHeaders(id: number, fields: HeaderField[], endStream: boolean): void {
     const r = this.conn.streams.onMessageFrame(id, "HEADERS", endStream);
-    if (r === Receive.DELIVER) this.streams.get(id)?.onRespHeaders(fields, endStream);
-    else if (r === Receive.STREAM_CLOSED) this.#streamClosed(id, "HEADERS");
+    if (r === Verdict.Accept) this.streams.get(id)?.onRespHeaders(fields, endStream);
+    else if (r === Verdict.StreamClosed) this.#streamClosed(id, "HEADERS");
   }
 
   onData(id: number, data: Buffer, endStream: boolean, flowLen: number): void {
     const r = this.conn.streams.onMessageFrame(id, "DATA", endStream);
-    const s = r === Receive.DELIVER ? this.streams.get(id) : undefined;
+    const s = r === Verdict.Accept ? this.streams.get(id) : undefined;
     if (s === undefined) {
       // not relayed: its connection window goes back at once
       this.conn.consumed(flowLen);
-      if (r === Receive.STREAM_CLOSED) this.#streamClosed(id, "DATA");
+      if (r === Verdict.StreamClosed) this.#streamClosed(id, "DATA");
       return;
     }
     s.onRespData(data, endStream, flowLen);
@@ -128,14 +130,14 @@ export class UpConn implements FrameHandler {
     const r = this.conn.streams.onReset(id);
     const s = this.streams.get(id);
     // also a reset FrameConn made (a stream WINDOW_UPDATE of 0), which the relay did not see
-    if (s !== undefined && (r === Receive.DELIVER || !s.upClosed)) s.onUpReset(code);
+    if (s !== undefined && (r === Verdict.Accept || !s.upClosed)) s.onUpReset(code);
   }
 
   onWindow(id: number, delta: number): void {
     if (id !== 0) {
       const r = this.conn.streams.onWindowUpdate(id);
-      if (r === Receive.STREAM_CLOSED) this.#streamClosed(id, "WINDOW_UPDATE");
-      if (r !== Receive.DELIVER) return;
+      if (r === Verdict.StreamClosed) this.#streamClosed(id, "WINDOW_UPDATE");
+      if (r !== Verdict.Accept) return;
       const s = this.streams.get(id);
       if (s?.toUp === undefined) return;
       if (s.toUp.window + delta > MAX_WINDOW) {
@@ -165,6 +167,19 @@ export class UpConn implements FrameHandler {
       s.toUp.window += delta;
       s.flushUp();
     }
+  }
+
+  /**
+   * A stream error FrameConn found and answered with RST_STREAM(`code`) already: a PRIORITY of
+   * the wrong size or depending on itself, a HEADERS depending on itself (dropped).
+   */
+  onStreamError(id: number, code: number, type: number): void {
+    const what = type === FrameType.HEADERS ? "HEADERS" : "PRIORITY";
+    // a HEADERS on a stream we did not open is a connection error still (§5.1.1)
+    if (type === FrameType.HEADERS) this.conn.streams.onMessageFrame(id, "HEADERS", false);
+    this.streams
+      .get(id)
+      ?.onUpStreamError(code, `stream error ${errorCodeName(code)} on a ${what} frame`);
   }
 
   /** A frame on a stream closed for it: a stream error STREAM_CLOSED (RFC 9113 §5.1). */
