@@ -23,6 +23,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { ForwardResult } from "../dataplane/forward.js";
 import { h2Client, type SimpleResponse, waitFor } from "../dataplane/test-support.js";
 import { type RawUpstream, rawUpstream } from "./raw-upstream-rig.js";
+import { retryableStatusCodes, startRelayRouterRig } from "./relay-router-rig.js";
 import { startRelayServer } from "./relay-server.js";
 
 const cleanup: Array<() => Promise<void>> = [];
@@ -1009,6 +1010,50 @@ describe("RFC 9113 conformance of the relay's upstream (client) side", () => {
       expect(err).toContain('malformed response: upper-case header field name "Content-Type"');
       expect(await reset(r.up, 1)).toBe("PROTOCOL_ERROR");
       await stillServing(r.up);
+    });
+
+    it("8.1.1 through the router (held responses): a malformed response or trailers fail the attempt, never reach the client", async () => {
+      // the first request's response has bad headers, the second's bad trailers (held until
+      // complete, so even its good headers and DATA never go downstream)
+      const up = await rawUpstream((socket, id) => {
+        if (id === 1) {
+          socket.write(headers(id, [...OK, ["content-type", "application/grpc"], [":path", "/"]]));
+          return;
+        }
+        socket.write(headers(id, [...OK, ["content-type", "application/grpc"]]));
+        socket.write(data(id, "\0\0\0\0\0"));
+        socket.write(
+          headers(
+            id,
+            [
+              ["grpc-status", "0"],
+              [":status", "200"],
+            ],
+            END_HEADERS | END_STREAM,
+          ),
+        );
+      });
+      const rig = await startRelayRouterRig([up.endpoint.port], {
+        classifier: retryableStatusCodes([14]),
+      });
+      cleanup.push(
+        () => up.close(),
+        () => rig.close(),
+      );
+      for (const reason of [
+        "pseudo-header :path after a regular field",
+        "pseudo-header :status in trailers",
+      ]) {
+        const res = await request(rig.session, GRPC);
+        expect(res.headers[":status"]).toBe(200);
+        expect(res.headers["grpc-status"]).toBe("13");
+        expect(decodeURIComponent(String(res.headers["l5d-err"]))).toContain(
+          `malformed response: ${reason}`,
+        );
+        expect(res.body.length).toBe(0);
+      }
+      expect(framesOf(up, FrameType.RST_STREAM).map((f) => f.streamId)).toEqual([1, 3]);
+      expect(framesOf(up, FrameType.GOAWAY)).toHaveLength(0);
     });
   });
 });
