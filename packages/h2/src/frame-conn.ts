@@ -6,6 +6,7 @@
 import type { Socket } from "node:net";
 import { blockBound, type HeaderField, HpackDecoder, HpackEncoder, HpackError } from "./hpack.js";
 import { CHUNK_BYTES, COPY_MAX, OutBuffer } from "./out-buffer.js";
+import { type PeerStreams, StreamState } from "./stream-state.js";
 import {
   CLIENT_PREFACE,
   DEFAULT_HEADER_TABLE_SIZE,
@@ -40,6 +41,13 @@ export interface FrameHandler {
   onWindow(id: number, delta: number): void;
   onGoaway(lastStreamId: number, code: number): void;
   onClose(err: Error | undefined): void;
+  /**
+   * A stream error the connection found in a frame (RFC 9113 §5.4.2) and already answered with
+   * RST_STREAM(`code`): a PRIORITY of the wrong size or depending on itself, a HEADERS depending
+   * on itself (its block was decoded, HPACK stays in sync, and dropped). `type` is the frame's;
+   * after a HEADERS the stream id counts as used. The stream may be idle (PRIORITY).
+   */
+  onStreamError?(id: number, code: number, type: number): void;
 }
 
 /** Writes a 9-byte frame header (RFC 9113 §4.1) at `at`. */
@@ -96,7 +104,14 @@ export class FrameConn {
    * peer streaming CONTINUATION forever is a connection error (ENHANCE_YOUR_CALM), not memory.
    */
   maxBlockBytes = 1 << 20;
+  /**
+   * The owner's record of the peer's streams (server side): every RST_STREAM we send is noted
+   * there as "closed, reset by us", so frames the peer had in flight are ignored (RFC 9113 §5.1).
+   */
+  peerStreams: PeerStreams | undefined;
   #blockBytes = 0;
+  /** The header block being gathered came with a priority depending on its own stream. */
+  #blockSelfDep = false;
   /** Bytes of a frame header split across reads (under 9), copied out of the read chunk. */
   #buf: Buffer | undefined;
   /**
@@ -192,7 +207,14 @@ export class FrameConn {
   }
 
   rstStream(id: number, code: number): void {
+    this.peerStreams?.closed(id, StreamState.ClosedResetByUs);
     this.#frame32(FrameType.RST_STREAM, id, code);
+  }
+
+  /** A stream error found here (RFC 9113 §5.4.2): RST_STREAM(`code`), and the owner told. */
+  #streamError(id: number, code: number, type: number): void {
+    this.rstStream(id, code);
+    this.handler.onStreamError?.(id, code, type);
   }
 
   /** Sends a liveness PING; `pingOutstanding` stays set until the peer ACKs it. */
@@ -392,13 +414,21 @@ export class FrameConn {
           start += 1;
           end -= padLength(b, s, e);
         }
-        if (flags & Flag.PRIORITY) start += 5;
+        let selfDep = false;
+        if (flags & Flag.PRIORITY) {
+          // RFC 9113 §5.3.1: a stream cannot depend on itself (a stream error, once decoded)
+          if (start + 5 <= end) selfDep = (read32(b, start) & 0x7fffffff) === id;
+          start += 5;
+        }
         // padding and priority fields must fit in the payload (RFC 9113 §6.2)
         if (start > end) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "HEADERS too short");
         const endStream = (flags & Flag.END_STREAM) !== 0;
         if (flags & Flag.END_HEADERS) {
-          this.handler.onHeaders(id, this.#decoder.decode(b, start, end), endStream);
+          const fields = this.#decoder.decode(b, start, end);
+          if (selfDep) this.#streamError(id, ErrorCode.PROTOCOL_ERROR, FrameType.HEADERS);
+          else this.handler.onHeaders(id, fields, endStream);
         } else {
+          this.#blockSelfDep = selfDep;
           // kept across reads: a copy, not a view of a read chunk
           this.#block = [Buffer.from(b.subarray(start, end))];
           this.#blockBytes = end - start;
@@ -418,7 +448,10 @@ export class FrameConn {
         block.push(Buffer.from(b.subarray(s, e)));
         if (flags & Flag.END_HEADERS) {
           this.#block = undefined;
-          this.handler.onHeaders(id, this.#decoder.decode(Buffer.concat(block)), this.#blockEnd);
+          const fields = this.#decoder.decode(Buffer.concat(block));
+          if (this.#blockSelfDep)
+            this.#streamError(id, ErrorCode.PROTOCOL_ERROR, FrameType.HEADERS);
+          else this.handler.onHeaders(id, fields, this.#blockEnd);
         }
         return;
       }
@@ -487,8 +520,21 @@ export class FrameConn {
         }
         return;
       }
+      case FrameType.PRIORITY:
+        // RFC 9113 §6.3: validated, then ignored (the priority scheme is deprecated, §5.3.2)
+        if (id === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "PRIORITY on stream 0");
+        if (len !== 5) this.#streamError(id, ErrorCode.FRAME_SIZE_ERROR, FrameType.PRIORITY);
+        else if ((read32(b, s) & 0x7fffffff) === id) {
+          this.#streamError(id, ErrorCode.PROTOCOL_ERROR, FrameType.PRIORITY);
+        }
+        return;
+      case FrameType.PUSH_PROMISE:
+        // RFC 9113 §8.4: a client never pushes (§6.6), and we disable push towards us
+        // (SETTINGS_ENABLE_PUSH 0): either way a connection error
+        throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "PUSH_PROMISE (push is disabled)");
       default:
-        // PRIORITY, PUSH_PROMISE (we disable push), unknown types: ignored
+        // unknown frame types are ignored (RFC 9113 §4.1, §5.5); inside a header block they
+        // were a PROTOCOL_ERROR above
         return;
     }
   }

@@ -264,6 +264,8 @@ export class HpackDecoder {
         this.#add(f);
         out[n++] = f;
       } else if (b & 0x20) {
+        // RFC 7541 §4.2: size updates only at the beginning of a block
+        if (n > 0) throw new HpackError("dynamic table size update after a header field");
         const size = this.#int(block, 5);
         if (size > this.#limit) throw new HpackError(`table size update ${size} > ${this.#limit}`);
         this.#maxSize = size;

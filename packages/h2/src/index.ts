@@ -10,6 +10,13 @@ export {
   type FrameHandler,
 } from "./frame-conn.js";
 export {
+  checkRequestHeaders,
+  checkResponseHeaders,
+  checkTrailers,
+  type MessageInfo,
+  parseContentLength,
+} from "./header-validation.js";
+export {
   blockBound,
   encodeLiteralBlock,
   type HeaderField,
@@ -24,6 +31,20 @@ export {
   encodeHeaderBlock,
   type Frame,
 } from "./raw-frames.js";
+export {
+  afterRecv,
+  afterReset,
+  afterSend,
+  isClosed,
+  isConnectionError,
+  PeerStreams,
+  RECENT_CLOSED,
+  StreamState,
+  streamStateName,
+  Verdict,
+  verdict,
+  verdictCode,
+} from "./stream-state.js";
 export {
   CLIENT_PREFACE,
   DEFAULT_HEADER_TABLE_SIZE,

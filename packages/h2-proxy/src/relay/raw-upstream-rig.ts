@@ -2,7 +2,8 @@
  * Test support: a raw HTTP/2 upstream that speaks frames itself, for behaviours a node:http2
  * server never shows (a GOAWAY below an opened stream, DATA before the response HEADERS...).
  * SETTINGS are exchanged; each new request stream's HEADERS goes to `onRequest`, which writes
- * whatever frames it likes; every frame received is recorded.
+ * whatever frames it likes; every frame received is recorded, and the connections the relay
+ * closed (its FIN) are counted.
  */
 import { createServer, type Socket } from "node:net";
 import { CLIENT_PREFACE, decodeFrames, encodeFrame, type Frame, FrameType } from "@l5d/h2";
@@ -14,6 +15,10 @@ export interface RawUpstream {
   readonly requests: number;
   /** Every frame received from the relay, in order. */
   readonly frames: readonly Frame[];
+  /** Connections accepted. */
+  readonly connections: number;
+  /** Connections the relay closed (the end of its byte stream). */
+  readonly closedByRelay: number;
   close(): Promise<void>;
 }
 
@@ -21,10 +26,12 @@ export async function rawUpstream(
   onRequest: (socket: Socket, streamId: number) => void,
 ): Promise<RawUpstream> {
   const sockets = new Set<Socket>();
-  const state = { requests: 0, frames: [] as Frame[] };
+  const state = { requests: 0, frames: [] as Frame[], connections: 0, closedByRelay: 0 };
   const server = createServer((socket) => {
     sockets.add(socket);
+    state.connections++;
     socket.on("error", () => {});
+    socket.once("end", () => state.closedByRelay++);
     socket.once("close", () => sockets.delete(socket));
     socket.write(encodeFrame(FrameType.SETTINGS, 0, 0, Buffer.alloc(0)));
     let buf: Buffer = Buffer.alloc(0);
@@ -58,6 +65,12 @@ export async function rawUpstream(
     endpoint: { host: "127.0.0.1", port },
     get requests() {
       return state.requests;
+    },
+    get connections() {
+      return state.connections;
+    },
+    get closedByRelay() {
+      return state.closedByRelay;
     },
     frames: state.frames,
     close: () =>

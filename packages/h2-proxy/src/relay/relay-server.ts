@@ -19,13 +19,24 @@
 import { createServer, type Server, type Socket } from "node:net";
 import {
   ConnectionError,
+  checkRequestHeaders,
+  checkTrailers,
   DEFAULT_WINDOW,
   ErrorCode,
   FrameConn,
   type FrameHandler,
+  FrameType,
   type HeaderField,
+  isConnectionError,
   MAX_WINDOW,
+  type MessageInfo,
+  PeerStreams,
   SettingsId,
+  StreamState,
+  streamStateName,
+  Verdict,
+  verdict,
+  verdictCode,
 } from "@l5d/h2";
 import { acceptConnection } from "../dataplane/accept-connection.js";
 import { GrpcStatus } from "../dataplane/errors.js";
@@ -93,9 +104,16 @@ export interface DownLimits {
 export class DownConn implements FrameHandler {
   readonly streams = new Map<number, RelayStream>();
   readonly conn: FrameConn;
+  /**
+   * The client's streams beyond the open ones (RFC 9113 §5.1): the highest id opened (above:
+   * idle), ids skipped, and how recent streams closed (`FrameConn` notes our RST_STREAMs).
+   */
+  readonly peer = new PeerStreams();
   lastId = 0;
   /** GOAWAY sent (graceful close): new streams are refused. */
   draining = false;
+  /** What the request check learned (content-length); reused for every request. */
+  readonly #info: MessageInfo = { contentLength: -1 };
 
   constructor(
     readonly relay: Relay,
@@ -104,6 +122,7 @@ export class DownConn implements FrameHandler {
   ) {
     this.conn = new FrameConn(socket, 24);
     this.conn.handler = this;
+    this.conn.peerStreams = this.peer;
     // no push; our stream limit, per-stream window and header list size (RFC 9113 §6.5.2)
     this.conn.settings([
       [SettingsId.ENABLE_PUSH, 0],
@@ -118,22 +137,39 @@ export class DownConn implements FrameHandler {
     }
   }
 
+  /** The RFC 9113 §5.1 state of an open stream as its receiving side sees it. */
+  static stateOf(s: RelayStream): StreamState {
+    return s.reqEnded ? StreamState.HalfClosedRemote : StreamState.Open;
+  }
+
   onHeaders(id: number, fields: HeaderField[], endStream: boolean): void {
     const s = this.streams.get(id);
     if (s !== undefined) {
-      s.onReqTrailers(fields);
+      this.#onTrailers(s, fields, endStream);
       return;
     }
     if (id % 2 === 0)
       throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `HEADERS on even stream ${id}`);
-    if (id <= this.lastId) return; // trailers of a finished stream
-    this.lastId = id;
-    this.conn.lastPeerStream = id;
+    const closed = this.peer.open(id);
+    if (closed !== undefined) {
+      // a stream that is over (§5.1 closed), or an id below one already used (§5.1.1)
+      this.#onNotOpen(id, closed, true);
+      return;
+    }
+    this.#opened(id);
     if (this.draining || this.streams.size >= this.limits.maxStreams) {
       this.conn.rstStream(id, ErrorCode.REFUSED_STREAM);
       return;
     }
+    // RFC 9113 §8.1.1: a malformed request is a stream error and never reaches the router
+    const info = this.#info;
+    const why = checkRequestHeaders(fields, info);
+    if (why !== undefined || (endStream && info.contentLength > 0)) {
+      this.#malformed(id, undefined, why ?? "content-length without DATA");
+      return;
+    }
     const st = new RelayStream(this, id, fields, endStream);
+    st.contentLength = info.contentLength;
     this.streams.set(id, st);
     this.relay.streams++;
     let size = 0;
@@ -156,14 +192,102 @@ export class DownConn implements FrameHandler {
     }
   }
 
+  /** Stream `id` is the client's newest (GOAWAY's last stream id). */
+  #opened(id: number): void {
+    this.lastId = id;
+    this.conn.lastPeerStream = id;
+  }
+
+  /** A HEADERS on an open stream: the request's trailers (§8.1), the request's end. */
+  #onTrailers(s: RelayStream, fields: HeaderField[], endStream: boolean): void {
+    const v = verdict(DownConn.stateOf(s), true);
+    if (v !== Verdict.Accept) {
+      // half-closed (remote): a stream error STREAM_CLOSED (§5.1)
+      this.#resetStream(s, verdictCode(v));
+      return;
+    }
+    // trailers end the stream (§8.1); a second HEADERS without END_STREAM is malformed
+    const why = endStream
+      ? checkTrailers(fields)
+      : "HEADERS without END_STREAM after the request headers";
+    if (why !== undefined) {
+      this.#malformed(s.id, s, why);
+      return;
+    }
+    if (s.contentLength >= 0 && s.bytesIn !== s.contentLength) {
+      this.#malformed(s.id, s, `content-length ${s.contentLength} but ${s.bytesIn} bytes of DATA`);
+      return;
+    }
+    s.onReqTrailers(fields);
+  }
+
+  /**
+   * A frame (HEADERS, else DATA) on a stream that is not open: what §5.1 says for its state.
+   * Throws for a connection error; else resets or ignores.
+   */
+  #onNotOpen(id: number, state: StreamState, headers: boolean): void {
+    const v = verdict(state, headers);
+    if (isConnectionError(v)) {
+      throw new ConnectionError(
+        verdictCode(v),
+        `${headers ? "HEADERS" : "DATA"} on ${streamStateName(state)} stream ${id}`,
+      );
+    }
+    if (v === Verdict.StreamClosed) this.conn.rstStream(id, ErrorCode.STREAM_CLOSED);
+  }
+
+  /**
+   * A malformed request (RFC 9113 §8.1.1): RST_STREAM(PROTOCOL_ERROR) to the client; its relay
+   * stream, if any, is ended (the upstream stream cancelled). The router never sees it.
+   */
+  #malformed(id: number, s: RelayStream | undefined, why: string): void {
+    if (s === undefined) {
+      this.conn.rstStream(id, ErrorCode.PROTOCOL_ERROR);
+      return;
+    }
+    s.error ??= new Error(`malformed request: ${why}`);
+    this.#resetStream(s, ErrorCode.PROTOCOL_ERROR);
+  }
+
+  /** A stream error on an open stream: RST_STREAM(`code`) and the relay stream ended. */
+  #resetStream(s: RelayStream, code: number): void {
+    this.conn.rstStream(s.id, code);
+    s.onDownReset(code);
+  }
+
+  /** The relay stream is over (`RelayStream.finish`): its close is recorded for late frames. */
+  forget(s: RelayStream): void {
+    this.streams.delete(s.id);
+    // a reset (either way) was recorded when it happened and wins over this record
+    if (s.reqEnded) this.peer.closed(s.id, StreamState.ClosedEndStream);
+  }
+
   onData(id: number, data: Buffer, endStream: boolean, flowLen: number): void {
     const s = this.streams.get(id);
     if (s === undefined) {
-      // RFC 9113 §5.1: DATA on an idle stream is a connection error; on a closed one, dropped
-      if (id > this.lastId || id % 2 === 0)
+      if (id % 2 === 0)
         throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `DATA on idle stream ${id}`);
+      // RFC 9113 §5.1: idle: a connection error; closed: by how it closed. Not relayed: its
+      // connection window goes back at once
+      this.#onNotOpen(id, this.peer.stateOf(id), false);
       this.conn.consumed(flowLen);
       return;
+    }
+    const v = verdict(DownConn.stateOf(s), false);
+    if (v !== Verdict.Accept) {
+      this.conn.consumed(flowLen);
+      this.#resetStream(s, verdictCode(v));
+      return;
+    }
+    const cl = s.contentLength;
+    if (cl >= 0) {
+      // §8.1.1: the DATA must add up to content-length, never past it
+      const total = s.bytesIn + data.length;
+      if (total > cl || (endStream && total !== cl)) {
+        this.conn.consumed(flowLen);
+        this.#malformed(id, s, `content-length ${cl} but ${total} bytes of DATA`);
+        return;
+      }
     }
     s.onReqData(data, endStream, flowLen);
   }
@@ -171,13 +295,33 @@ export class DownConn implements FrameHandler {
   onRstStream(id: number, code: number): void {
     if (id > this.lastId || id % 2 === 0)
       throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `RST_STREAM on idle stream ${id}`);
-    this.streams.get(id)?.onDownReset(code);
+    const s = this.streams.get(id);
+    if (s === undefined) return;
+    this.peer.closed(id, StreamState.ClosedResetByPeer);
+    s.onDownReset(code);
+  }
+
+  onStreamError(id: number, code: number, type: number): void {
+    const s = this.streams.get(id);
+    if (s !== undefined) {
+      s.onDownReset(code);
+      return;
+    }
+    // a HEADERS we reset (self-dependent) used its id: the stream opened and closed at once
+    if (type === FrameType.HEADERS && id % 2 === 1 && this.peer.open(id) === undefined) {
+      this.#opened(id);
+    }
   }
 
   onWindow(id: number, delta: number): void {
     if (id !== 0) {
       const s = this.streams.get(id);
-      if (s === undefined) return;
+      if (s === undefined) {
+        // RFC 9113 §5.1: WINDOW_UPDATE on an idle stream is a connection error; closed: ignored
+        if (id > this.lastId || id % 2 === 0)
+          throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `WINDOW_UPDATE on idle stream ${id}`);
+        return;
+      }
       if (s.toDown.window + delta > MAX_WINDOW) {
         // a stream error (RFC 9113 §6.9.1): that stream is reset, the connection goes on
         this.conn.rstStream(id, ErrorCode.FLOW_CONTROL_ERROR);

@@ -21,6 +21,12 @@ import type { AttemptResult, Exchange, ExchangeOptions } from "../router/exchang
 import type { ForwardOutcome } from "../router/routable-request.js";
 import { RelayExchange } from "./relay-exchange.js";
 import type { DownConn } from "./relay-server.js";
+import {
+  dataProblem,
+  type ResponseLength,
+  responseHeadersProblem,
+  trailersProblem,
+} from "./response-check.js";
 import type { UpConn } from "./upstream.js";
 
 /**
@@ -109,7 +115,7 @@ const EXCHANGE_OVER: AttemptResult = {
  * requeue endpoint. In exchange mode (`exchange()`, the router's retries) each attempt's
  * response is held (not written downstream) until the router commits or discards it.
  */
-export class RelayStream implements RelayRequest {
+export class RelayStream implements RelayRequest, ResponseLength {
   readonly headers: IncomingHttpHeaders;
   readonly isGrpc: boolean;
   readonly startedAt = performance.now();
@@ -125,6 +131,8 @@ export class RelayStream implements RelayRequest {
   /** The request's trailers (hop-by-hop removed), kept for replays. */
   reqTrailers: HeaderField[] | undefined;
   reqEnded: boolean;
+  /** The request's content-length (-1: none), checked against its DATA by `DownConn` (RFC 9113 §8.1.1). */
+  contentLength = -1;
   /** Response headers went downstream. */
   responded = false;
   done = false;
@@ -150,6 +158,9 @@ export class RelayStream implements RelayRequest {
   gotHeaders = false;
   /** The current attempt's response is complete (END_STREAM received). */
   respEnded = false;
+  /** The current attempt's response `content-length` (-1: none) and DATA bytes, checked. */
+  respLength = -1;
+  respBytes = 0;
   /** The current upstream stream was reset or its connection lost (no RST_STREAM owed to it). */
   upClosed = false;
   /** The rest of the request is dropped once the response is complete (the upstream is done). */
@@ -466,6 +477,14 @@ export class RelayStream implements RelayRequest {
 
   onRespHeaders(fields: HeaderField[], end: boolean): void {
     if (this.done) return;
+    // RFC 9113 §8.1.1: a malformed response never goes downstream
+    const why = this.gotHeaders
+      ? trailersProblem(fields, end, this)
+      : responseHeadersProblem(fields, end, this.headers[":method"], this);
+    if (why !== undefined) {
+      this.upMalformed(`malformed response: ${why}`);
+      return;
+    }
     const out = withoutHopByHop(fields);
     if (!this.gotHeaders) {
       for (let i = 0; i < fields.length; i++) {
@@ -522,6 +541,13 @@ export class RelayStream implements RelayRequest {
       this.onRespDataFirst(flowLen);
       return;
     }
+    const why = dataProblem(data.length, end, this);
+    if (why !== undefined) {
+      // dropped: its connection window goes back
+      if (flowLen > 0) this.up?.conn.consumed(flowLen);
+      this.upMalformed(`malformed response: ${why}`);
+      return;
+    }
     this.bytesOut += data.length;
     if (end) this.respEnded = true;
     const half = this.toDown;
@@ -547,24 +573,44 @@ export class RelayStream implements RelayRequest {
 
   /**
    * DATA before the response's HEADERS: a malformed response (RFC 9113 §8.1), a stream error.
-   * The upstream stream is reset (PROTOCOL_ERROR), the bytes' connection window given back, and
-   * the request fails as an upstream error instead of passing a headerless body downstream.
+   * The bytes' connection window is given back and the request fails as an upstream error
+   * instead of passing a headerless body downstream.
    */
   onRespDataFirst(flowLen: number): void {
-    const up = this.up;
-    if (up !== undefined) {
-      if (flowLen > 0) up.conn.consumed(flowLen);
-      if (!this.upClosed) {
-        this.upClosed = true;
-        up.conn.rstStream(this.upId, ErrorCode.PROTOCOL_ERROR);
-      }
+    if (flowLen > 0) this.up?.conn.consumed(flowLen);
+    this.upMalformed("response DATA before its HEADERS");
+  }
+
+  /**
+   * A malformed response (RFC 9113 §8.1.1): a stream error PROTOCOL_ERROR. The upstream stream
+   * is reset with it and the request fails (502 / gRPC INTERNAL, `l5d-err` naming the upstream
+   * and `why`; the client's stream is reset if the response had started): nothing malformed
+   * goes downstream.
+   */
+  upMalformed(why: string): void {
+    if (!this.upClosed) this.up?.conn.rstStream(this.upId, ErrorCode.PROTOCOL_ERROR);
+    this.onUpStreamError(ErrorCode.PROTOCOL_ERROR, why);
+  }
+
+  /**
+   * The upstream stream broke the protocol and was reset with `code` (sent by the caller). A
+   * response that was complete stands (only the rest of the request is dropped); otherwise the
+   * request fails as an upstream error (see `upMalformed`).
+   */
+  onUpStreamError(code: number, why: string): void {
+    if (this.done) return;
+    this.upClosed = true;
+    if (this.respEnded) {
+      this.dropRequest = true;
+      this.maybeDone();
+      return;
     }
     const err = new DataplaneError(
       "UPSTREAM_PROTOCOL_ERROR",
-      `${this.endpoint}: response DATA before its HEADERS`,
+      `${this.endpoint}: ${why}`,
       GrpcStatus.INTERNAL,
       502,
-      ErrorCode.PROTOCOL_ERROR,
+      code,
     );
     this.upFailed(err, false, ErrorCode.INTERNAL_ERROR);
   }
@@ -828,7 +874,7 @@ export class RelayStream implements RelayRequest {
     const err = connected
       ? new DataplaneError(
           "UPSTREAM_CONNECTION_LOST",
-          `${this.endpoint}: connection lost`,
+          `${this.endpoint}: connection lost${up.lastError ? ` (${up.lastError.message})` : ""}`,
           GrpcStatus.UNAVAILABLE,
           502,
         )
@@ -910,7 +956,7 @@ export class RelayStream implements RelayRequest {
     if (!this.done) {
       this.done = true;
       this.holding = false;
-      this.down.streams.delete(this.id);
+      this.down.forget(this);
       this.up?.streams.delete(this.upId);
       this.down.relay.streams--;
       this.releaseQueued();

@@ -5,20 +5,25 @@
 import { connect as netConnect } from "node:net";
 import {
   CLIENT_PREFACE,
+  ConnectionError,
   ErrorCode,
-  FrameConn,
+  errorCodeName,
   type FrameHandler,
   FrameType,
   type HeaderField,
+  MAX_WINDOW,
   SettingsId,
+  Verdict,
 } from "@l5d/h2";
 import { type Endpoint, endpointKey } from "../dataplane/upstream-pool.js";
 import type { DownConn } from "./relay-server.js";
 import type { RelayRequest, RelayStream } from "./relay-stream.js";
+import { UpFrameConn } from "./up-streams.js";
 
 export class UpConn implements FrameHandler {
+  /** The relayed request on each upstream stream (the streams' wire states: `conn.streams`). */
   readonly streams = new Map<number, RelayStream>();
-  readonly conn: FrameConn;
+  readonly conn: UpFrameConn;
   nextId = 1;
   goingAway = false;
   /** The TCP connect succeeded (the handshake may still be pending). */
@@ -40,7 +45,7 @@ export class UpConn implements FrameHandler {
     ep: Endpoint,
   ) {
     const socket = netConnect({ host: ep.host, port: ep.port, noDelay: true });
-    this.conn = new FrameConn(socket, 0);
+    this.conn = new UpFrameConn(socket, 0);
     this.conn.handler = this;
     socket.once("connect", () => {
       this.tcpConnected = true;
@@ -94,40 +99,95 @@ export class UpConn implements FrameHandler {
     const id = this.nextId;
     this.nextId += 2;
     this.streams.set(id, s);
+    this.conn.streams.opened(id);
     if (this.nextId > 0x7fff0000) this.goingAway = true;
     return id;
   }
 
+  // Frames the upstream sends on a stream are checked against the stream's state first
+  // (`UpStreams`: idle and closed streams, RFC 9113 §5.1); connection errors are thrown (FrameConn
+  // answers them with GOAWAY), stream errors reset the stream here.
+
   onHeaders(id: number, fields: HeaderField[], endStream: boolean): void {
-    this.streams.get(id)?.onRespHeaders(fields, endStream);
+    const r = this.conn.streams.onMessageFrame(id, "HEADERS", endStream);
+    if (r === Verdict.Accept) this.streams.get(id)?.onRespHeaders(fields, endStream);
+    else if (r === Verdict.StreamClosed) this.#streamClosed(id, "HEADERS");
   }
 
   onData(id: number, data: Buffer, endStream: boolean, flowLen: number): void {
-    const s = this.streams.get(id);
+    const r = this.conn.streams.onMessageFrame(id, "DATA", endStream);
+    const s = r === Verdict.Accept ? this.streams.get(id) : undefined;
     if (s === undefined) {
+      // not relayed: its connection window goes back at once
       this.conn.consumed(flowLen);
+      if (r === Verdict.StreamClosed) this.#streamClosed(id, "DATA");
       return;
     }
     s.onRespData(data, endStream, flowLen);
   }
 
   onRstStream(id: number, code: number): void {
-    this.streams.get(id)?.onUpReset(code);
+    const r = this.conn.streams.onReset(id);
+    const s = this.streams.get(id);
+    // also a reset FrameConn made (a stream WINDOW_UPDATE of 0), which the relay did not see
+    if (s !== undefined && (r === Verdict.Accept || !s.upClosed)) s.onUpReset(code);
   }
 
   onWindow(id: number, delta: number): void {
     if (id !== 0) {
+      const r = this.conn.streams.onWindowUpdate(id);
+      if (r === Verdict.StreamClosed) this.#streamClosed(id, "WINDOW_UPDATE");
+      if (r !== Verdict.Accept) return;
       const s = this.streams.get(id);
       if (s?.toUp === undefined) return;
+      if (s.toUp.window + delta > MAX_WINDOW) {
+        // RFC 9113 §6.9.1: a stream error FLOW_CONTROL_ERROR, the connection goes on
+        this.conn.rstStream(id, ErrorCode.FLOW_CONTROL_ERROR);
+        s.onUpStreamError(
+          ErrorCode.FLOW_CONTROL_ERROR,
+          "WINDOW_UPDATE took the stream's send window past 2^31-1",
+        );
+        return;
+      }
       s.toUp.window += delta;
       s.flushUp();
       return;
+    }
+    // a new SETTINGS_INITIAL_WINDOW_SIZE: a window it takes past 2^31-1 is a connection error
+    // (RFC 9113 §6.9.2)
+    if (delta > 0) {
+      for (const s of this.streams.values()) {
+        if (s.toUp !== undefined && s.toUp.window + delta > MAX_WINDOW) {
+          throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, "stream window over 2^31-1");
+        }
+      }
     }
     for (const s of this.streams.values()) {
       if (s.toUp === undefined) continue;
       s.toUp.window += delta;
       s.flushUp();
     }
+  }
+
+  /**
+   * A stream error FrameConn found and answered with RST_STREAM(`code`) already: a PRIORITY of
+   * the wrong size or depending on itself, a HEADERS depending on itself (dropped).
+   */
+  onStreamError(id: number, code: number, type: number): void {
+    const what = type === FrameType.HEADERS ? "HEADERS" : "PRIORITY";
+    // a HEADERS on a stream we did not open is a connection error still (§5.1.1)
+    if (type === FrameType.HEADERS) this.conn.streams.onMessageFrame(id, "HEADERS", false);
+    this.streams
+      .get(id)
+      ?.onUpStreamError(code, `stream error ${errorCodeName(code)} on a ${what} frame`);
+  }
+
+  /** A frame on a stream closed for it: a stream error STREAM_CLOSED (RFC 9113 §5.1). */
+  #streamClosed(id: number, what: string): void {
+    this.conn.rstStream(id, ErrorCode.STREAM_CLOSED);
+    this.streams
+      .get(id)
+      ?.onUpStreamError(ErrorCode.STREAM_CLOSED, `${what} on stream ${id} after it was closed`);
   }
 
   onGoaway(lastStreamId: number): void {
