@@ -5,6 +5,8 @@ export type DataplaneErrorCode =
   | "UPSTREAM_RESET"
   /** The client reset its request before the response was complete (not the upstream's doing). */
   | "CLIENT_RESET"
+  /** The data plane refused the request as malformed after routing (never the endpoint's failure). */
+  | "REQUEST_MALFORMED"
   | "UPSTREAM_CONNECTION_LOST"
   | "UPSTREAM_PROTOCOL_ERROR"
   | "DEADLINE_EXCEEDED"

@@ -10,6 +10,8 @@
  * - the endpoint reset the stream with PROTOCOL_ERROR in answer to the request: the request was
  *   malformed (RFC 9113 §8.1.1), its sender's fault. A malformed *response* (the data plane
  *   resets the upstream itself, `UPSTREAM_PROTOCOL_ERROR`) does count against the endpoint.
+ * - the data plane refused the request itself as malformed once routed (`REQUEST_MALFORMED`;
+ *   requests it rejects before routing never reach the router at all).
  * A deadline the router enforces (`DEADLINE_EXCEEDED`) is the endpoint's slowness: it counts.
  */
 import { H2Code } from "../dataplane/errors.js";
@@ -41,9 +43,9 @@ export function isClientReset(o: ForwardOutcome): boolean {
 /** The client's part in an outcome, or undefined when the outcome is the endpoint's. */
 export function clientCause(o: ForwardOutcome): ClientCause | undefined {
   if (isClientReset(o)) return "cancelled";
-  if (codeOf(o.error) === "UPSTREAM_RESET" && rstCodeOf(o) === H2Code.PROTOCOL_ERROR) {
-    return "malformed";
-  }
+  const code = codeOf(o.error);
+  if (code === "REQUEST_MALFORMED") return "malformed";
+  if (code === "UPSTREAM_RESET" && rstCodeOf(o) === H2Code.PROTOCOL_ERROR) return "malformed";
   return undefined;
 }
 

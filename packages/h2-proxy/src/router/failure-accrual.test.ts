@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { DataplaneError } from "../dataplane/errors.js";
+import { accrualVerdict } from "./accrual-verdict.js";
 import { FailureAccrual } from "./failure-accrual.js";
 import {
   ConsecutiveFailuresPolicy,
@@ -77,5 +78,45 @@ describe("FailureAccrual probes", () => {
       "success rate 0.800 < 0.9 over the last 30 s, 5 responses (io.l5d.successRateWindowed); last: grpc-status 14",
     );
     acc.close();
+  });
+});
+
+describe("accrualVerdict", () => {
+  const err = (code: ConstructorParameters<typeof DataplaneError>[0], rst?: number) => ({
+    error: new DataplaneError(code, code, 13, 502, rst),
+  });
+  it("counts the classifier's verdict, except what the client caused", () => {
+    const cases: Array<
+      [string, Parameters<typeof accrualVerdict>[0], "success" | "failure", string]
+    > = [
+      ["a success", { status: 200, grpcStatus: 0 }, "success", "success"],
+      ["a 5xx", { status: 503 }, "failure", "failure"],
+      ["an upstream INTERNAL_ERROR reset", err("UPSTREAM_RESET", 2), "failure", "failure"],
+      ["a malformed response", err("UPSTREAM_PROTOCOL_ERROR", 1), "failure", "failure"],
+      ["the router's deadline", err("DEADLINE_EXCEEDED"), "failure", "failure"],
+      ["a connect failure", err("UPSTREAM_CONNECT_FAILED"), "failure", "failure"],
+      [
+        "an upstream PROTOCOL_ERROR reset (malformed request)",
+        err("UPSTREAM_RESET", 1),
+        "failure",
+        "ignored",
+      ],
+      [
+        "a request the data plane refused as malformed",
+        err("REQUEST_MALFORMED"),
+        "failure",
+        "ignored",
+      ],
+      ["a client reset (relay)", err("CLIENT_RESET", 8), "failure", "ignored"],
+      [
+        "a client reset (node:http2: reset, no error)",
+        { status: 200, reset: 8 },
+        "success",
+        "ignored",
+      ],
+    ];
+    for (const [what, outcome, cls, verdict] of cases) {
+      expect([what, accrualVerdict(outcome, cls)]).toEqual([what, verdict]);
+    }
   });
 });
