@@ -74,6 +74,8 @@ export interface RelayServer {
   readonly connections: number;
   /** Open relayed streams. */
   readonly streams: number;
+  /** DATA bytes queued in the relayed streams (waiting for a receiver's window), both directions. */
+  readonly bufferedBytes: number;
   /**
    * Graceful close (the `ProxyServer.close` contract): stop accepting, GOAWAY (last stream id)
    * on every client connection, let in-flight streams finish for up to `graceMs` (default 10 s),
@@ -271,6 +273,9 @@ export async function startRelayServer(opts: RelayServerOptions): Promise<RelayS
     },
     get streams() {
       return relay.streams;
+    },
+    get bufferedBytes() {
+      return relay.bufferedBytes();
     },
     close(graceMs = 10_000) {
       closing ??= (async () => {
