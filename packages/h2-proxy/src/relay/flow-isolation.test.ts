@@ -52,7 +52,7 @@ function smallRequests(
           void simpleRequest(client, { ":path": path, ":authority": "svc" }).then((r) => {
             clearTimeout(timer);
             resolve(
-              r.headers[":status"] === 200 && r.body.toString() === "ok"
+              Number(r.headers[":status"]) === 200 && r.body.toString() === "ok"
                 ? performance.now() - t0
                 : -1,
             );
@@ -206,7 +206,7 @@ describe("relay flow control: a stalled reader holds back only its own stream", 
           { ":method": "POST", ":path": "/echo", ":authority": "svc" },
           b,
         ).then((r) => ({
-          ok: r.headers[":status"] === 200 && r.body.equals(b),
+          ok: Number(r.headers[":status"]) === 200 && r.body.equals(b),
           ms: performance.now() - t0,
         }));
       }),
