@@ -2,8 +2,9 @@
  * The relay's retryable exchange: the `Exchange` contract of the router's retry loop on a
  * `RelayStream`. Each attempt is a new upstream stream carrying the request's headers and its
  * buffered DATA; its response is held as frames not yet written downstream (the upstream's
- * window for them is given back only when they are written, or dropped on `discard()`, which
- * also sends RST_STREAM(CANCEL) upstream). The stream does the work; this is its face.
+ * stream window for them is given back only when they are written, their connection window on
+ * arrival; `discard()` drops them and sends RST_STREAM(CANCEL) upstream). The stream does the
+ * work; this is its face.
  */
 import type { Endpoint } from "../dataplane/upstream-pool.js";
 import type { AttemptResult, Exchange } from "../router/exchange.js";

@@ -7,7 +7,7 @@
  * targeted inputs check the RFC 9113 error codes answered.
  */
 import * as net from "node:net";
-import { FrameType } from "@l5d/h2";
+import { DEFAULT_WINDOW, ErrorCode, FrameType } from "@l5d/h2";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   type GrpcBackend,
@@ -445,7 +445,7 @@ describe("relay frame fuzz", () => {
     });
   }
 
-  it("§6.9.1 DATA past the connection window (upstream not answering): GOAWAY(FLOW_CONTROL_ERROR)", async () => {
+  it("§6.9.1 DATA past the stream window (upstream not answering): RST_STREAM(FLOW_CONTROL_ERROR), the connection serves on", async () => {
     // an upstream that accepts and never speaks: the request's DATA stays queued in the relay
     const silent = net.createServer((s) => s.on("error", () => {}));
     const held = new Set<net.Socket>();
@@ -462,12 +462,28 @@ describe("relay frame fuzz", () => {
     try {
       await using raw = await RawH2Client.connect(r.port);
       raw.socket.write(rawFrame(FrameType.HEADERS, 0x4, 1, GRPC_HEADERS));
-      // the relay grants 1 MiB on the connection, plus at most what it could write upstream
-      // (64 KiB: the silent upstream never opens its window): 70 frames overrun it
+      // the connection window goes back as DATA is queued, the stream window only as it is
+      // written upstream (at most 64 KiB: the silent upstream never opens its window): 70
+      // frames overrun the stream's window, and the queue never holds more than that window
       const chunk = rawFrame(FrameType.DATA, 0, 1, Buffer.alloc(16_384));
       for (let i = 0; i < 70; i++) raw.socket.write(chunk);
-      await waitFor(() => raw.received(FrameType.GOAWAY).length > 0, 3_000, "GOAWAY");
-      expect(raw.received(FrameType.GOAWAY)[0]?.payload.readUInt32BE(4)).toBe(3);
+      let most = 0;
+      await waitFor(
+        () => {
+          most = Math.max(most, r.bufferedBytes);
+          return raw.received(FrameType.RST_STREAM, 1).length > 0;
+        },
+        3_000,
+        "RST_STREAM",
+      );
+      expect(raw.received(FrameType.RST_STREAM, 1)[0]?.payload.readUInt32BE(0)).toBe(
+        ErrorCode.FLOW_CONTROL_ERROR,
+      );
+      expect(most).toBeLessThanOrEqual(DEFAULT_WINDOW);
+      // a stream error: the connection serves on (a PING is answered, no GOAWAY)
+      raw.send(FrameType.PING, 0, 0, Buffer.from("flowctrl"));
+      await waitFor(() => raw.received(FrameType.PING).length > 0, 3_000, "PING ACK");
+      expect(raw.received(FrameType.GOAWAY)).toHaveLength(0);
       await waitFor(() => r.streams === 0, 2_000, "the stream to be gone");
     } finally {
       await r.close(0);

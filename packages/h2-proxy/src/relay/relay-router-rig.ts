@@ -15,7 +15,7 @@ import { ConsecutiveFailuresPolicy } from "../router/failure-accrual-policies.js
 import { headerTokenIdentifier } from "../router/identifier-header-token.js";
 import type { ResponseClassifier } from "../router/response-classifier.js";
 import { H2Router, ServerScope } from "../router/router.js";
-import type { ServicePolicy } from "../router/service-policy.js";
+import type { ClientPolicy, ServicePolicy } from "../router/service-policy.js";
 import { type RelayServer, startRelayServer } from "./relay-server.js";
 
 /** The bound client id every rig request is routed to (metrics scope `rt/rt/client/<id>/…`). */
@@ -35,6 +35,8 @@ export interface RelayRouterRigOptions {
   readonly classifier: ResponseClassifier;
   /** Overrides of the service policy (retries, buffers, timeouts). */
   readonly policy?: Partial<ServicePolicy> | undefined;
+  /** Overrides of the client policy (requeue budget...). */
+  readonly client?: Partial<ClientPolicy> | undefined;
   /** The relay's upstream connect timeout (its default when undefined). */
   readonly connectTimeoutMs?: number | undefined;
 }
@@ -73,6 +75,7 @@ export async function startRelayRouterRig(
     }),
     client: () => ({
       failureAccrual: () => new ConsecutiveFailuresPolicy(1000, { kind: "constant", ms: 100 }),
+      ...opts.client,
     }),
   });
   const scope = new ServerScope(metrics, "rt", "127.0.0.1", 0);

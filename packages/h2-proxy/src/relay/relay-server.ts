@@ -3,9 +3,10 @@
  * objects. Each downstream connection is parsed frame by frame; a request's header block is
  * decoded (full HPACK) into the headers the router reads, and `forward` re-encodes it (literal
  * fields, edits applied) as a new stream on a shared upstream connection per endpoint. DATA
- * frames are passed through with flow-control accounting in both directions: window is given back
- * to a sender only once its bytes were written to the other side, and a receiver's window is
- * never overrun (DATA waits in a per-stream queue). Trailers are forwarded, RST_STREAM is mapped
+ * frames are passed through with flow-control accounting in both directions (`flow-half.ts`): a
+ * sender gets its connection window back once DATA is queued, its stream window once the bytes
+ * were written to the other side, and a receiver's window is never overrun (DATA waits in a
+ * per-stream queue). Trailers are forwarded, RST_STREAM is mapped
  * both ways, SETTINGS/PING are answered, GOAWAY stops new streams on a connection.
  *
  * Deadlines (`grpc-timeout`, the router's `deadlineMs`) are enforced and propagated.
@@ -87,6 +88,8 @@ export interface RelayServer {
   readonly connections: number;
   /** Open relayed streams. */
   readonly streams: number;
+  /** DATA bytes queued in the relayed streams (waiting for a receiver's window), both directions. */
+  readonly bufferedBytes: number;
   /**
    * Graceful close (the `ProxyServer.close` contract): stop accepting, GOAWAY (last stream id)
    * on every client connection, let in-flight streams finish for up to `graceMs` (default 10 s),
@@ -417,6 +420,9 @@ export async function startRelayServer(opts: RelayServerOptions): Promise<RelayS
     },
     get streams() {
       return relay.streams;
+    },
+    get bufferedBytes() {
+      return relay.bufferedBytes();
     },
     close(graceMs = 10_000) {
       closing ??= (async () => {

@@ -1,16 +1,9 @@
 /**
  * One relayed request (`RelayStream`): the downstream stream, the upstream stream it is mapped
- * to, and the per-direction flow-control queues (`Half`, `flush`).
+ * to, and its two outbound halves (`Half`, flow control: `flow-half.ts`).
  */
 import type { IncomingHttpHeaders } from "node:http2";
-import {
-  ErrorCode,
-  errorCodeName,
-  Flag,
-  type FrameConn,
-  FrameType,
-  type HeaderField,
-} from "@l5d/h2";
+import { DEFAULT_WINDOW, ErrorCode, errorCodeName, type HeaderField } from "@l5d/h2";
 import { DataplaneError, GrpcStatus, grpcStatusForRstCode } from "../dataplane/errors.js";
 import type { ForwardResult } from "../dataplane/forward.js";
 import { encodeGrpcTimeout, parseGrpcTimeout } from "../dataplane/grpc-timeout.js";
@@ -19,6 +12,7 @@ import { encodeGrpcMessage, type LocalError } from "../dataplane/respond-error.j
 import { type Endpoint, endpointKey } from "../dataplane/upstream-pool.js";
 import type { AttemptResult, Exchange, ExchangeOptions } from "../router/exchange.js";
 import type { ForwardOutcome } from "../router/routable-request.js";
+import { enqueue, flush, forgetOwed, Half, type Pending, sendNow } from "./flow-half.js";
 import { RelayExchange } from "./relay-exchange.js";
 import type { DownConn } from "./relay-server.js";
 import {
@@ -58,12 +52,6 @@ export interface RelayRequest {
   exchange(opts: ExchangeOptions): Exchange;
 }
 
-export interface Pending {
-  data: Buffer;
-  end: boolean;
-  flowLen: number;
-}
-
 /**
  * The empty log of a half that keeps what it sends: shared and frozen (`logSent` replaces it with
  * a new array on the first DATA, so nothing is allocated for a request that sends none).
@@ -73,25 +61,6 @@ const NOTHING_SENT = Object.freeze([]) as unknown as Buffer[];
 const NO_FIELDS = Object.freeze([]) as unknown as HeaderField[];
 /** Fields `buildHeaders` reserves beyond the request's: the router's `l5d-*` edits, `grpc-timeout`. */
 const EDIT_ROOM = 8;
-
-/** A stream's outbound half towards one peer: send window and a queue of DATA waiting for it. */
-export class Half {
-  window: number;
-  queue: Pending[] = [];
-  /** Trailers waiting behind queued DATA (encoded when sent: HPACK state follows wire order). */
-  tail: HeaderField[] | undefined;
-  ended = false;
-  /**
-   * The DATA sent through this half, kept for a replay on another upstream stream (request
-   * direction only); dropped (undefined) once more than `logLimit` bytes were sent.
-   */
-  log: Buffer[] | undefined;
-  logBytes = 0;
-  logLimit = 0;
-  constructor(initial: number) {
-    this.window = initial;
-  }
-}
 
 /** An attempt asked for after the request ended (its client reset it while it was routed): not sent. */
 const EXCHANGE_OVER: AttemptResult = {
@@ -124,10 +93,12 @@ export class RelayStream implements RelayRequest, ResponseLength {
   toUp: Half | undefined;
   readonly toDown: Half;
   /**
-   * Request DATA received before the first upstream stream (held: its window is not given back
-   * yet); created on first use: the router usually opens the upstream stream before any DATA.
+   * Request DATA received before the first upstream stream (held: its stream window is not given
+   * back yet); created on first use: the router usually opens the upstream stream before any DATA.
    */
   early: Pending[] | undefined;
+  /** The stream window owed to the client for `early` (its flow-controlled bytes). */
+  earlyOwed = 0;
   /** The request's trailers (hop-by-hop removed), kept for replays. */
   reqTrailers: HeaderField[] | undefined;
   reqEnded: boolean;
@@ -324,6 +295,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
     }
     if (prev === undefined) {
       if (this.early !== undefined) half.queue = this.early;
+      half.owed = this.earlyOwed;
       this.early = undefined;
       half.tail = this.reqTrailers;
     } else {
@@ -332,6 +304,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
         for (const b of prev.log) q.push({ data: b, end: false, flowLen: 0 });
       for (const p of prev.queue) q.push(p);
       half.queue = q;
+      half.owed = prev.owed;
       half.tail = prev.tail;
       if (prev.ended) {
         if (this.reqTrailers !== undefined) half.tail = this.reqTrailers;
@@ -361,7 +334,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
     const prev = this.toUp;
     if (this.ex !== undefined || this.attempts > 1 || this.gotHeaders) return false;
     if (prev !== undefined && prev.log === undefined) return false;
-    this.up?.streams.delete(this.upId);
+    this.up?.release(this.upId);
     const next = this.requeue?.() ?? this.target;
     if (next === undefined) return false;
     this.send(next);
@@ -431,22 +404,51 @@ export class RelayStream implements RelayRequest, ResponseLength {
   onReqData(data: Buffer, end: boolean, flowLen: number): void {
     this.bytesIn += data.length;
     if (end) this.reqEnded = true;
+    const down = this.down;
+    // the client's connection window goes back at once: the bytes are this stream's now (its
+    // stream window only once they are written upstream, which bounds what can queue here)
+    if (flowLen > 0) down.conn.consumed(flowLen);
+    // the stream window we advertise (or the default, which a client may use before our SETTINGS)
+    const limit = Math.max(down.limits.initialWindow, DEFAULT_WINDOW);
     const half = this.toUp;
     if (half === undefined) {
+      if (this.earlyOwed + flowLen > limit) {
+        this.onReqOverrun();
+        return;
+      }
+      this.earlyOwed += flowLen;
       const p = { data, end, flowLen };
       if (this.early === undefined) this.early = [p];
       else this.early.push(p);
       return;
     }
+    if (half.owed + flowLen > limit) {
+      this.onReqOverrun();
+      return;
+    }
     const up = this.up;
     if (up !== undefined && !half.ended && !this.parked && !this.upClosed) {
       // the usual case, nothing queued ahead and window enough: straight through, no queue entry
-      if (sendNow(half, data, end, flowLen, up.conn, this.upId, this.down.conn, this.id)) {
+      if (sendNow(half, data, end, flowLen, up.conn, this.upId, down.conn, this.id)) {
         if (half.ended) this.maybeDone();
         return;
       }
     }
-    this.queueUp({ data, end, flowLen });
+    enqueue(half, data, end, flowLen);
+    this.flushUp();
+  }
+
+  /** The client sent DATA past the stream window we advertised: a stream error (RFC 9113 §6.9). */
+  onReqOverrun(): void {
+    this.down.conn.rstStream(this.id, ErrorCode.FLOW_CONTROL_ERROR);
+    this.error = new DataplaneError(
+      "UPSTREAM_RESET",
+      "the client sent DATA past the stream window (FLOW_CONTROL_ERROR)",
+      GrpcStatus.CANCELLED,
+      499,
+      ErrorCode.FLOW_CONTROL_ERROR,
+    );
+    this.onDownReset(ErrorCode.FLOW_CONTROL_ERROR);
   }
 
   onReqTrailers(fields: HeaderField[]): void {
@@ -457,16 +459,11 @@ export class RelayStream implements RelayRequest, ResponseLength {
     this.flushUp();
   }
 
-  queueUp(p: Pending): void {
-    (this.toUp as Half).queue.push(p);
-    this.flushUp();
-  }
-
   flushUp(): void {
     const half = this.toUp;
     const up = this.up;
     // nothing more on an upstream stream that was reset (the rest waits for a replay, or is
-    // given back as window when the request finishes)
+    // dropped when the request finishes: its connection window went back on arrival)
     if (half === undefined || up === undefined || half.ended || this.parked || this.upClosed)
       return;
     flush(half, up.conn, this.upId, this.down.conn, this.id);
@@ -537,29 +534,35 @@ export class RelayStream implements RelayRequest, ResponseLength {
   }
 
   onRespData(data: Buffer, end: boolean, flowLen: number): void {
+    const up = this.up as UpConn;
+    // the upstream's connection window goes back at once (held or queued bytes must not pin the
+    // shared connection); its stream window only once the bytes are written downstream
+    if (flowLen > 0) up.conn.consumed(flowLen);
     if (!this.gotHeaders) {
-      this.onRespDataFirst(flowLen);
+      this.upStreamError(ErrorCode.PROTOCOL_ERROR, "response DATA before its HEADERS");
+      return;
+    }
+    const half = this.toDown;
+    if (half.owed + flowLen > up.streamWindow) {
+      this.upStreamError(ErrorCode.FLOW_CONTROL_ERROR, "response DATA past the stream window");
       return;
     }
     const why = dataProblem(data.length, end, this);
     if (why !== undefined) {
-      // dropped: its connection window goes back
-      if (flowLen > 0) this.up?.conn.consumed(flowLen);
+      // dropped (its connection window went back above)
       this.upMalformed(`malformed response: ${why}`);
       return;
     }
     this.bytesOut += data.length;
     if (end) this.respEnded = true;
-    const half = this.toDown;
-    const up = this.up;
-    if (!this.holding && !half.ended && up !== undefined) {
+    if (!this.holding && !half.ended) {
       // straight through when nothing is queued ahead and the client's windows allow it
       if (sendNow(half, data, end, flowLen, this.down.conn, this.id, up.conn, this.upId)) {
         if (half.ended) this.maybeDone();
         return;
       }
     }
-    half.queue.push({ data, end, flowLen });
+    enqueue(half, data, end, flowLen);
     if (this.holding) {
       this.heldBytes += data.length;
       if (end) this.settleHeld(undefined, false);
@@ -572,13 +575,14 @@ export class RelayStream implements RelayRequest, ResponseLength {
   }
 
   /**
-   * DATA before the response's HEADERS: a malformed response (RFC 9113 §8.1), a stream error.
-   * The bytes' connection window is given back and the request fails as an upstream error
-   * instead of passing a headerless body downstream.
+   * A stream error of the upstream's found here: DATA before the response's HEADERS (a malformed
+   * response, RFC 9113 §8.1) or past the stream window we advertised (§6.9). The upstream stream
+   * is reset with `code` and the request fails as an upstream error (see `onUpStreamError`)
+   * instead of passing the bytes on.
    */
-  onRespDataFirst(flowLen: number): void {
-    if (flowLen > 0) this.up?.conn.consumed(flowLen);
-    this.upMalformed("response DATA before its HEADERS");
+  upStreamError(code: number, what: string): void {
+    if (!this.upClosed) this.up?.conn.rstStream(this.upId, code);
+    this.onUpStreamError(code, what);
   }
 
   /**
@@ -588,8 +592,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
    * goes downstream.
    */
   upMalformed(why: string): void {
-    if (!this.upClosed) this.up?.conn.rstStream(this.upId, ErrorCode.PROTOCOL_ERROR);
-    this.onUpStreamError(ErrorCode.PROTOCOL_ERROR, why);
+    this.upStreamError(ErrorCode.PROTOCOL_ERROR, why);
   }
 
   /**
@@ -665,7 +668,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
     }
     if (err !== undefined) this.error = err;
     // nothing more is needed from this upstream stream; its late frames are dropped
-    if (this.upId !== 0) this.up?.streams.delete(this.upId);
+    if (this.upId !== 0) this.up?.release(this.upId);
     const resolve = this.attemptResolve;
     this.attemptResolve = undefined;
     resolve?.({
@@ -700,16 +703,12 @@ export class RelayStream implements RelayRequest, ResponseLength {
     this.flushDown();
   }
 
-  /** Gives the upstream connection back the window of held response bytes never written. */
+  /**
+   * The upstream stream of the held response is over: no stream window is owed for its bytes
+   * any more (their connection window went back when they arrived).
+   */
   releaseHeld(): void {
-    const q = this.toDown.queue;
-    if (q.length === 0 || this.up === undefined) return;
-    let owed = 0;
-    for (const p of q) {
-      owed += p.flowLen;
-      p.flowLen = 0;
-    }
-    if (owed > 0 && !this.up.conn.closed) this.up.conn.consumed(owed);
+    forgetOwed(this.toDown);
   }
 
   discard(): void {
@@ -752,7 +751,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
       }
       for (const n in extra) held.push([n, extra[n] as string]);
       this.responded = true;
-      // the upstream stream is over: its window for the held bytes goes back now
+      // the upstream stream is over: no stream window is owed for the held bytes
       this.releaseHeld();
       if (!this.toUpDone()) {
         // the response is complete before the request: drop the rest of it (as the upstream did)
@@ -874,7 +873,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
     const err = connected
       ? new DataplaneError(
           "UPSTREAM_CONNECTION_LOST",
-          `${this.endpoint}: connection lost${up.lastError ? ` (${up.lastError.message})` : ""}`,
+          `${this.endpoint}: connection lost${up.goawayError ? ` (${up.goawayError})` : up.lastError ? ` (${up.lastError.message})` : ""}`,
           GrpcStatus.UNAVAILABLE,
           502,
         )
@@ -924,7 +923,8 @@ export class RelayStream implements RelayRequest, ResponseLength {
       504,
     );
     this.cancelUp();
-    this.up?.streams.delete(this.upId);
+    forgetOwed(this.toDown);
+    this.up?.release(this.upId);
     if (this.isGrpc && !this.toDown.ended) {
       // what was received goes out, then trailers with grpc-status 4
       this.grpcStatus = GrpcStatus.DEADLINE_EXCEEDED;
@@ -957,9 +957,8 @@ export class RelayStream implements RelayRequest, ResponseLength {
       this.done = true;
       this.holding = false;
       this.down.forget(this);
-      this.up?.streams.delete(this.upId);
+      this.up?.release(this.upId);
       this.down.relay.streams--;
-      this.releaseQueued();
     }
     const ar = this.attemptResolve;
     if (ar !== undefined) {
@@ -985,25 +984,6 @@ export class RelayStream implements RelayRequest, ResponseLength {
       endpoint: this.endpoint,
       retried: this.attempts > 1,
     });
-  }
-
-  /**
-   * Connection windows owed for DATA that will never be relayed now (the stream is over): the
-   * shared connections would otherwise lose that window for good.
-   */
-  releaseQueued(): void {
-    const down = this.down.conn;
-    let owed = 0;
-    if (this.early !== undefined) for (const p of this.early) owed += p.flowLen;
-    const tu = this.toUp;
-    if (tu !== undefined) {
-      for (const p of tu.queue) {
-        owed += p.flowLen;
-        p.flowLen = 0;
-      }
-    }
-    if (owed > 0 && !down.closed) down.consumed(owed);
-    this.releaseHeld();
   }
 }
 
@@ -1045,108 +1025,4 @@ function onDeadline(s: RelayStream): void {
 function onClassificationTimeout(s: RelayStream): void {
   s.classTimer = undefined;
   if (!s.parked) s.streamThrough();
-}
-
-/**
- * Sends a half's queued DATA (and then its trailers) as far as the receiver's stream and
- * connection windows allow; the bytes sent are given back to the sender as window, and kept
- * in the half's log (for a replay) while it has one.
- */
-export function flush(
-  half: Half,
-  to: FrameConn,
-  toId: number,
-  from: FrameConn,
-  fromId: number,
-): void {
-  const q = half.queue;
-  while (q.length > 0) {
-    const p = q[0] as Pending;
-    const allowed = Math.min(half.window, to.sendWindow, to.peerMaxFrame);
-    if (p.data.length > allowed) {
-      if (allowed <= 0) return;
-      // split: send what fits now
-      const head = p.data.subarray(0, allowed);
-      p.data = p.data.subarray(allowed);
-      half.window -= allowed;
-      to.sendWindow -= allowed;
-      to.frame(FrameType.DATA, 0, toId, head);
-      if (half.log !== undefined) logSent(half, head);
-      continue;
-    }
-    q.shift();
-    if (sendWhole(half, p.data, p.end, p.flowLen, to, toId, from, fromId)) return;
-  }
-  sendTail(half, to, toId);
-}
-
-/**
- * One DATA frame's worth of bytes sent at once, without a queue entry, when nothing is queued
- * ahead of it and the receiver's windows take all of it: what {@link flush} would do for a
- * one-entry queue. False (nothing done) otherwise: the caller queues it.
- */
-function sendNow(
-  half: Half,
-  data: Buffer,
-  end: boolean,
-  flowLen: number,
-  to: FrameConn,
-  toId: number,
-  from: FrameConn,
-  fromId: number,
-): boolean {
-  const len = data.length;
-  if (half.queue.length > 0 || len > half.window || len > to.sendWindow || len > to.peerMaxFrame) {
-    return false;
-  }
-  if (!sendWhole(half, data, end, flowLen, to, toId, from, fromId)) sendTail(half, to, toId);
-  return true;
-}
-
-/**
- * Sends `data` whole as one DATA frame (the windows take it: checked by the caller), END_STREAM
- * on it when it ends the half and no trailers follow; gives the sender its window back. True
- * when the half ended with it.
- */
-function sendWhole(
-  half: Half,
-  data: Buffer,
-  end: boolean,
-  flowLen: number,
-  to: FrameConn,
-  toId: number,
-  from: FrameConn,
-  fromId: number,
-): boolean {
-  const len = data.length;
-  half.window -= len;
-  to.sendWindow -= len;
-  const last = end && half.tail === undefined;
-  if (len > 0 || last) to.frame(FrameType.DATA, last ? Flag.END_STREAM : 0, toId, data);
-  if (half.log !== undefined && len > 0) logSent(half, data);
-  // the sender's window: its bytes are now written to the other side
-  if (flowLen > 0) {
-    from.consumed(flowLen);
-    if (!end) from.windowUpdate(fromId, flowLen);
-  }
-  if (last) half.ended = true;
-  return last;
-}
-
-/** The half's trailers, once nothing is queued ahead of them (they end the half). */
-function sendTail(half: Half, to: FrameConn, toId: number): void {
-  if (half.tail === undefined) return;
-  to.headers(toId, half.tail, true);
-  half.tail = undefined;
-  half.ended = true;
-}
-
-/** Keeps sent request DATA for a replay, up to the half's limit (then nothing is kept). */
-function logSent(half: Half, data: Buffer): void {
-  half.logBytes += data.length;
-  const log = half.log;
-  if (half.logBytes > half.logLimit) half.log = undefined;
-  // a one-element array for the usual single DATA frame (a push would reserve 17 slots)
-  else if (log !== undefined && log.length === 0) half.log = [data];
-  else log?.push(data);
 }

@@ -6,6 +6,7 @@ import { connect as netConnect } from "node:net";
 import {
   CLIENT_PREFACE,
   ConnectionError,
+  DEFAULT_WINDOW,
   ErrorCode,
   errorCodeName,
   type FrameHandler,
@@ -20,12 +21,32 @@ import type { DownConn } from "./relay-server.js";
 import type { RelayRequest, RelayStream } from "./relay-stream.js";
 import { UpFrameConn } from "./up-streams.js";
 
+/**
+ * After a GOAWAY with an error code, the time the streams at or below its last-stream-id get to
+ * finish before they fail and the connection is destroyed: a server that sends GOAWAY(error)
+ * and never closes its socket (node:http2 after a header block over its limit) would otherwise
+ * leave them waiting for ever.
+ */
+export const GOAWAY_ERROR_DRAIN_MS = 2_000;
+
 export class UpConn implements FrameHandler {
   /** The relayed request on each upstream stream (the streams' wire states: `conn.streams`). */
   readonly streams = new Map<number, RelayStream>();
   readonly conn: UpFrameConn;
+  /**
+   * The stream window advertised to the upstream (its SETTINGS_INITIAL_WINDOW_SIZE is left at
+   * the default): it can never have more response DATA outstanding per stream, which bounds
+   * what a stream queues while its client reads slowly.
+   */
+  readonly streamWindow = DEFAULT_WINDOW;
   nextId = 1;
+  /** No new streams here (a GOAWAY, or stream ids running out): closed once its streams are done. */
   goingAway = false;
+  /** The lowest last-stream-id of the GOAWAYs received (a later one may lower it, RFC 9113 §6.8). */
+  goawayLastId = 0x7fffffff;
+  /** Why the connection is going away after a GOAWAY with an error code (named in `l5d-err`). */
+  goawayError: string | undefined;
+  #drainTimer: NodeJS.Timeout | undefined;
   /** The TCP connect succeeded (the handshake may still be pending). */
   tcpConnected = false;
   /**
@@ -190,18 +211,56 @@ export class UpConn implements FrameHandler {
       ?.onUpStreamError(ErrorCode.STREAM_CLOSED, `${what} on stream ${id} after it was closed`);
   }
 
-  onGoaway(lastStreamId: number): void {
+  /**
+   * The upstream goes away: new requests go to a new connection at once; the streams above
+   * `lastStreamId` were not processed and are refused (requeued); those at or below it finish,
+   * then the connection is closed. After an error code they get `GOAWAY_ERROR_DRAIN_MS` (the
+   * sender may never close its socket nor answer them), then fail and the connection is
+   * destroyed. A graceful two-step shutdown (2^31-1 first, then the real last stream id) is two
+   * calls: the second refuses what the first let through.
+   */
+  onGoaway(lastStreamId: number, code: number): void {
     this.goingAway = true;
     if (this.relay.ups.get(this.key) === this) this.relay.ups.delete(this.key);
-    for (const [id, s] of [...this.streams])
-      if (id > lastStreamId) s.onUpReset(ErrorCode.REFUSED_STREAM);
-    if (this.streams.size === 0) this.conn.destroy();
+    if (lastStreamId < this.goawayLastId) this.goawayLastId = lastStreamId;
+    const last = this.goawayLastId;
+    for (const [id, s] of [...this.streams]) if (id > last) s.onUpReset(ErrorCode.REFUSED_STREAM);
+    if (code !== ErrorCode.NO_ERROR && this.#drainTimer === undefined) {
+      this.goawayError = `GOAWAY ${errorCodeName(code)}, last stream ${last}`;
+      this.#drainTimer = setTimeout(this.#onDrainTimeout, GOAWAY_ERROR_DRAIN_MS);
+      this.#drainTimer.unref();
+    }
+    this.closeIfDone();
+  }
+
+  readonly #onDrainTimeout = (): void => {
+    this.#drainTimer = undefined;
+    if (this.conn.closed) return;
+    this.goawayError = `${this.goawayError}: not finished within ${GOAWAY_ERROR_DRAIN_MS} ms`;
+    // the streams left fail as lost (they may have been processed: no requeue)
+    this.conn.destroy();
+  };
+
+  /** The stream is done with this connection (its late frames are dropped). */
+  release(id: number): void {
+    if (this.streams.delete(id) && this.goingAway) this.closeIfDone();
+  }
+
+  /** A going-away connection whose streams are all done is closed (what we wrote leaves first). */
+  closeIfDone(): void {
+    if (!this.goingAway || this.streams.size > 0 || this.conn.closed) return;
+    this.conn.goaway(0, ErrorCode.NO_ERROR);
+    this.conn.end();
   }
 
   onClose(err: Error | undefined): void {
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
+    }
+    if (this.#drainTimer !== undefined) {
+      clearTimeout(this.#drainTimer);
+      this.#drainTimer = undefined;
     }
     if (this.relay.ups.get(this.key) === this) this.relay.ups.delete(this.key);
     this.lastError ??= err;
@@ -254,6 +313,19 @@ export class Relay {
       this.ups.set(key, up);
     }
     return up;
+  }
+
+  /** DATA bytes the relayed streams hold in their queues, both directions (a diagnostic: walks them). */
+  bufferedBytes(): number {
+    let n = 0;
+    for (const c of this.conns) {
+      for (const s of c.streams.values()) {
+        for (const p of s.toDown.queue) n += p.data.length;
+        if (s.toUp !== undefined) for (const p of s.toUp.queue) n += p.data.length;
+        if (s.early !== undefined) for (const p of s.early) n += p.data.length;
+      }
+    }
+    return n;
   }
 
   connectFailed(key: string, err: Error | undefined): void {
