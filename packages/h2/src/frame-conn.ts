@@ -5,6 +5,16 @@
  */
 import type { Socket } from "node:net";
 import { blockBound, type HeaderField, HpackDecoder, HpackEncoder, HpackError } from "./hpack.js";
+import {
+  DEFAULT_LIMITS,
+  Flood,
+  FloodGuard,
+  type H2Limits,
+  LimitError,
+  type OnLimit,
+  SMALL_DATA,
+  SMALL_WINDOW_UPDATE,
+} from "./limits.js";
 import { CHUNK_BYTES, COPY_MAX, OutBuffer } from "./out-buffer.js";
 import {
   CLIENT_PREFACE,
@@ -97,6 +107,15 @@ export class FrameConn {
    */
   maxBlockBytes = 1 << 20;
   #blockBytes = 0;
+  /** Abuse limits (`limits.ts`): flood counters, header list and CONTINUATION bounds. */
+  guard = new FloodGuard(DEFAULT_LIMITS);
+  /** Told once when a limit closes this connection (the daemon logs and counts it). */
+  onLimit: OnLimit | undefined;
+  /** A SETTINGS frame (not an ACK) arrived: the peer's preface is complete. */
+  settingsReceived = false;
+  #blockFrames = 0;
+  /** Control frames answered while the socket's output was backed up (a peer not reading). */
+  #ctlQueued = 0;
   /** Bytes of a frame header split across reads (under 9), copied out of the read chunk. */
   #buf: Buffer | undefined;
   /**
@@ -169,6 +188,46 @@ export class FrameConn {
     out.pos = at + 9 + len;
   }
 
+  /** Applies `limits` to what the peer sends from now on. */
+  setLimits(limits: H2Limits): void {
+    this.guard = new FloodGuard(limits);
+    this.#decoder.maxListBytes = limits.maxHeaderListBytes;
+    this.#decoder.maxFields = limits.maxHeaderFields;
+  }
+
+  /**
+   * A control frame we answer with (ACK, RST_STREAM) is queued: counted while the socket holds
+   * unsent output, reset when it has drained. False when the peer stopped reading past the bound.
+   */
+  #controlOk(): boolean {
+    if (this.socket.writableLength === 0) {
+      this.#ctlQueued = 0;
+      return true;
+    }
+    return ++this.#ctlQueued <= this.guard.limits.maxQueuedControlFrames;
+  }
+
+  #controlQueueError(): LimitError {
+    return new LimitError(
+      "control_queue",
+      ErrorCode.ENHANCE_YOUR_CALM,
+      `control_queue: more than ${this.guard.limits.maxQueuedControlFrames} control frames queued to a peer that does not read`,
+    );
+  }
+
+  /**
+   * A limit crossed outside frame parsing (our own RST_STREAMs): the connection is failed on the
+   * next turn, not under the caller's feet.
+   */
+  trip(e: LimitError): void {
+    if (this.closed) return;
+    setImmediate(() => {
+      if (this.closed) return;
+      this.onLimit?.(e.limit, e.message);
+      this.#fail(e.code, e.message);
+    });
+  }
+
   settings(entries: ReadonlyArray<readonly [number, number]> = []): void {
     if (this.closed) return;
     const out = this.#out;
@@ -192,6 +251,7 @@ export class FrameConn {
   }
 
   rstStream(id: number, code: number): void {
+    if (!this.#controlOk()) this.trip(this.#controlQueueError());
     this.#frame32(FrameType.RST_STREAM, id, code);
   }
 
@@ -287,6 +347,7 @@ export class FrameConn {
     // an ended connection still reads until the peer closes: nothing of it reaches the handler
     // after onClose (a frame pending across reads would otherwise be dispatched when it completes)
     if (this.closed) return;
+    this.guard.now = performance.now();
     let buf = chunk;
     let off = 0;
     const pend = this.#pend;
@@ -352,10 +413,11 @@ export class FrameConn {
       this.#onFrame(type, flags, id, buf, start, start + len);
       return true;
     } catch (e) {
+      if (e instanceof LimitError) this.onLimit?.(e.limit, e.message);
       const code =
         e instanceof HpackError
           ? ErrorCode.COMPRESSION_ERROR
-          : e instanceof ConnectionError
+          : e instanceof ConnectionError || e instanceof LimitError
             ? e.code
             : ErrorCode.PROTOCOL_ERROR;
       this.#fail(code, (e as Error).message);
@@ -379,6 +441,8 @@ export class FrameConn {
             "DATA past the connection window",
           );
         }
+        if (len < SMALL_DATA && (flags & Flag.END_STREAM) === 0)
+          this.guard.count(len === 0 ? Flood.EMPTY : Flood.SMALL);
         const data =
           flags & Flag.PADDED ? b.subarray(s + 1, e - padLength(b, s, e)) : b.subarray(s, e);
         this.handler.onData(id, data, (flags & Flag.END_STREAM) !== 0, len);
@@ -399,6 +463,8 @@ export class FrameConn {
         if (flags & Flag.END_HEADERS) {
           this.handler.onHeaders(id, this.#decoder.decode(b, start, end), endStream);
         } else {
+          if (start === end) this.guard.count(Flood.EMPTY);
+          this.#blockFrames = 0;
           // kept across reads: a copy, not a view of a read chunk
           this.#block = [Buffer.from(b.subarray(start, end))];
           this.#blockBytes = end - start;
@@ -415,6 +481,15 @@ export class FrameConn {
         if (this.#blockBytes > this.maxBlockBytes) {
           throw new ConnectionError(11, `header block over ${this.maxBlockBytes} bytes`);
         }
+        if (len === 0 && (flags & Flag.END_HEADERS) === 0) this.guard.count(Flood.EMPTY);
+        const maxFrames = this.guard.limits.maxContinuationFrames;
+        if (++this.#blockFrames > maxFrames) {
+          throw new LimitError(
+            "continuation_flood",
+            ErrorCode.ENHANCE_YOUR_CALM,
+            `continuation_flood: more than ${maxFrames} CONTINUATION frames in a header block`,
+          );
+        }
         block.push(Buffer.from(b.subarray(s, e)));
         if (flags & Flag.END_HEADERS) {
           this.#block = undefined;
@@ -425,6 +500,7 @@ export class FrameConn {
       case FrameType.RST_STREAM:
         if (id === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "RST_STREAM on stream 0");
         if (len !== 4) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "RST_STREAM size");
+        this.guard.count(Flood.RESETS);
         this.handler.onRstStream(id, read32(b, s));
         return;
       case FrameType.SETTINGS: {
@@ -434,6 +510,8 @@ export class FrameConn {
           return;
         }
         if (len % 6 !== 0) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "SETTINGS size");
+        this.settingsReceived = true;
+        this.guard.count(Flood.SETTINGS);
         // validated before any is applied: a MAX_FRAME_SIZE of 0 would make `headers()` loop
         for (let i = s; i < e; i += 6) checkSetting(b.readUInt16BE(i), read32(b, i + 2));
         for (let i = s; i < e; i += 6) {
@@ -450,14 +528,18 @@ export class FrameConn {
             this.peerMaxFrame = v;
           }
         }
+        if (!this.#controlOk()) throw this.#controlQueueError();
         this.frame(FrameType.SETTINGS, Flag.ACK, 0);
         return;
       }
       case FrameType.PING:
         if (id !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "PING on a stream");
         if (len !== 8) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "PING size");
-        if ((flags & Flag.ACK) === 0) this.frame(FrameType.PING, Flag.ACK, 0, b.subarray(s, e));
-        else this.pingOutstanding = false;
+        if ((flags & Flag.ACK) === 0) {
+          this.guard.count(Flood.PINGS);
+          if (!this.#controlOk()) throw this.#controlQueueError();
+          this.frame(FrameType.PING, Flag.ACK, 0, b.subarray(s, e));
+        } else this.pingOutstanding = false;
         return;
       case FrameType.GOAWAY:
         if (id !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "GOAWAY on a stream");
@@ -467,6 +549,8 @@ export class FrameConn {
       case FrameType.WINDOW_UPDATE: {
         if (len !== 4) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "WINDOW_UPDATE size");
         const inc = read32(b, s) & 0x7fffffff;
+        if (inc < SMALL_WINDOW_UPDATE)
+          this.guard.count(inc === 0 ? Flood.STREAM_ERRORS : Flood.SMALL);
         if (id === 0) {
           if (inc === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "WINDOW_UPDATE of 0");
           // RFC 9113 §6.9.1: a window past 2^31-1 is a connection error
