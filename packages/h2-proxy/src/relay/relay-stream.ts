@@ -810,7 +810,7 @@ export class RelayStream implements RelayRequest {
     const err = connected
       ? new DataplaneError(
           "UPSTREAM_CONNECTION_LOST",
-          `${this.endpoint}: connection lost`,
+          `${this.endpoint}: connection lost${up.lastError ? ` (${up.lastError.message})` : ""}`,
           GrpcStatus.UNAVAILABLE,
           502,
         )
