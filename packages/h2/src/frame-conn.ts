@@ -116,6 +116,7 @@ export class FrameConn {
   #blockFrames = 0;
   /** Control frames answered while the socket's output was backed up (a peer not reading). */
   #ctlQueued = 0;
+  #tripped = false;
   /** Bytes of a frame header split across reads (under 9), copied out of the read chunk. */
   #buf: Buffer | undefined;
   /**
@@ -161,6 +162,14 @@ export class FrameConn {
   frame(type: number, flags: number, id: number, payload?: Buffer): void {
     if (this.closed) return;
     const len = payload === undefined ? 0 : payload.length;
+    if (type === FrameType.DATA && this.socket.writableLength > this.guard.limits.maxBufferedBytes)
+      this.trip(
+        new LimitError(
+          "buffered_bytes",
+          ErrorCode.ENHANCE_YOUR_CALM,
+          `buffered_bytes: over ${this.guard.limits.maxBufferedBytes} bytes written and not read by the peer`,
+        ),
+      );
     const out = this.#out;
     const copy = len <= COPY_MAX;
     const b = out.reserve(copy ? 9 + len : 9);
@@ -220,7 +229,8 @@ export class FrameConn {
    * next turn, not under the caller's feet.
    */
   trip(e: LimitError): void {
-    if (this.closed) return;
+    if (this.closed || this.#tripped) return;
+    this.#tripped = true;
     setImmediate(() => {
       if (this.closed) return;
       this.onLimit?.(e.limit, e.message);

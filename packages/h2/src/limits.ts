@@ -41,6 +41,12 @@ export interface H2Limits {
    * output is backed up: a peer that does not read gets closed (CVE-2019-9512/9515).
    */
   readonly maxQueuedControlFrames: number;
+  /**
+   * Bytes written to the socket and not yet taken by the peer: a peer that opens large windows
+   * and then stops reading is closed past it (zero-window / slow-read buffering, CVE-2019-9517;
+   * per-stream buffering is bounded by the stream windows).
+   */
+  readonly maxBufferedBytes: number;
 }
 
 /** Defaults of `H2Limits` (documented in the root README's config reference). */
@@ -55,6 +61,7 @@ export const DEFAULT_LIMITS: H2Limits = {
   maxStreamErrorsPerSecond: 100,
   maxSmallFramesPerSecond: 10_000,
   maxQueuedControlFrames: 10_000,
+  maxBufferedBytes: 16 * 1024 * 1024,
 };
 
 /** A WINDOW_UPDATE increment under this is a "small" frame (data dribble). */
@@ -71,6 +78,7 @@ export type LimitName =
   | "stream_errors"
   | "small_frames"
   | "control_queue"
+  | "buffered_bytes"
   | "continuation_flood"
   | "header_list"
   | "hpack_table"
@@ -88,6 +96,7 @@ export const LIMIT_NAMES: readonly LimitName[] = [
   "stream_errors",
   "small_frames",
   "control_queue",
+  "buffered_bytes",
   "continuation_flood",
   "header_list",
   "hpack_table",
@@ -180,7 +189,9 @@ export class FloodGuard {
 }
 
 /** `partial` over the defaults; a value that is not a positive number is a bad option. */
-export function resolveLimits(partial: Partial<H2Limits> | undefined): H2Limits {
+export function resolveLimits(
+  partial: { readonly [K in keyof H2Limits]?: number | undefined } | undefined,
+): H2Limits {
   if (partial === undefined) return DEFAULT_LIMITS;
   const out: Record<string, number> = { ...DEFAULT_LIMITS };
   for (const [k, v] of Object.entries(partial)) {

@@ -66,7 +66,9 @@ export interface RelayServerOptions {
    * flood rates, CONTINUATION count, header fields, control-frame queue); unset keys default.
    * `maxHeaderListBytes` is `maxHeaderListSize`.
    */
-  readonly limits?: Partial<Omit<H2Limits, "maxHeaderListBytes">> | undefined;
+  readonly limits?:
+    | { readonly [K in Exclude<keyof H2Limits, "maxHeaderListBytes">]?: number | undefined }
+    | undefined;
   /** A client connection must send its preface and SETTINGS within this, else it is closed. Default 10 s. */
   readonly prefaceTimeoutMs?: number | undefined;
   /** A client connection with no open stream for this long is closed (GOAWAY). Default 180 s; 0: never. */
