@@ -75,7 +75,7 @@ export interface ServerConfig extends H2Settings {
   readonly maxSmallFramesPerSecond?: number;
   /** Control frames (ACKs, RST_STREAMs) queued to a peer that does not read. Default 10000. */
   readonly maxQueuedControlFrames?: number;
-  /** Bytes written to a connection's socket and not read by the peer. Default 16 MiB. */
+  /** Bytes written to a connection's socket and not read by the peer. Default 4 MiB. */
   readonly maxBufferedBytes?: number;
   /** Client preface + SETTINGS within this after accept. Default 10000. */
   readonly prefaceTimeoutMs?: number;

@@ -31,6 +31,15 @@ import {
 
 const PING_PAYLOAD = Buffer.from("l5d-live");
 
+/**
+ * Fairness: the work one read may do before the rest of it waits for the next turn of the event
+ * loop (other connections' reads run in between). A frame is one unit, a HEADERS or
+ * CONTINUATION (a stream opened, a block decoded) `HEADERS_UNITS`: a 64 KB read of a flood
+ * (1,300 rapid-reset streams) would otherwise hold the loop for tens of ms.
+ */
+const SLICE_UNITS = 1_024;
+const HEADERS_UNITS = 32;
+
 /** Raised for a connection error with its RFC 9113 §7 code (the connection gets GOAWAY). */
 export class ConnectionError extends Error {
   constructor(
@@ -116,6 +125,8 @@ export class FrameConn {
   #blockFrames = 0;
   /** Control frames answered while the socket's output was backed up (a peer not reading). */
   #ctlQueued = 0;
+  /** The rest of a read left for the next turn (the socket is paused meanwhile). */
+  #rest: Buffer | undefined;
   #tripped = false;
   /** Bytes of a frame header split across reads (under 9), copied out of the read chunk. */
   #buf: Buffer | undefined;
@@ -232,10 +243,24 @@ export class FrameConn {
     if (this.closed || this.#tripped) return;
     this.#tripped = true;
     setImmediate(() => {
-      if (this.closed) return;
-      this.onLimit?.(e.limit, e.message);
-      this.#fail(e.code, e.message);
+      if (!this.closed) this.#failLimit(e);
     });
+  }
+
+  /**
+   * A crossed limit: reported, then GOAWAY and close; a peer that does not read (its output
+   * backed up) is destroyed at once: a GOAWAY behind the backlog would never reach it.
+   */
+  #failLimit(e: LimitError): void {
+    this.onLimit?.(e.limit, e.message);
+    if (e.limit === "control_queue" || e.limit === "buffered_bytes") {
+      this.destroy(e);
+      return;
+    }
+    // nothing more is read from an abuser: what it keeps sending stays in the kernel (and is
+    // dropped with the socket), not read into memory to be ignored
+    this.socket.pause();
+    this.#fail(e.code, e.message);
   }
 
   settings(entries: ReadonlyArray<readonly [number, number]> = []): void {
@@ -384,9 +409,16 @@ export class FrameConn {
       this.#prefaceLeft -= skip;
       buf = buf.subarray(skip);
     }
+    let units = 0;
     while (buf.length - off >= 9 && !this.closed) {
+      if (units >= SLICE_UNITS) {
+        this.#yieldRest(buf.subarray(off));
+        return;
+      }
       const len =
         ((buf[off] as number) << 16) | ((buf[off + 1] as number) << 8) | (buf[off + 2] as number);
+      const t = buf[off + 3] as number;
+      units += t === FrameType.HEADERS || t === FrameType.CONTINUATION ? HEADERS_UNITS : 1;
       if (len > DEFAULT_MAX_FRAME) {
         // we never raise SETTINGS_MAX_FRAME_SIZE (RFC 9113 §4.2)
         this.#fail(ErrorCode.FRAME_SIZE_ERROR, `frame of ${len} bytes over ${DEFAULT_MAX_FRAME}`);
@@ -407,6 +439,21 @@ export class FrameConn {
     if (off < buf.length && !this.closed) this.#buf = Buffer.from(buf.subarray(off));
   }
 
+  /** Leaves `rest` (starting at a frame header) for the next turn; reads wait meanwhile. */
+  #yieldRest(rest: Buffer): void {
+    this.#rest = rest;
+    this.socket.pause();
+    setImmediate(this.#resume);
+  }
+
+  readonly #resume = (): void => {
+    const rest = this.#rest;
+    this.#rest = undefined;
+    if (rest === undefined || this.closed) return;
+    this.#onBytes(rest);
+    if (this.#rest === undefined && !this.closed) this.socket.resume();
+  };
+
   /**
    * The whole frame at `buf[off]` (header and payload present) to `#onFrame`; false when it was a
    * connection error (the connection is failing: stop parsing).
@@ -423,11 +470,14 @@ export class FrameConn {
       this.#onFrame(type, flags, id, buf, start, start + len);
       return true;
     } catch (e) {
-      if (e instanceof LimitError) this.onLimit?.(e.limit, e.message);
+      if (e instanceof LimitError) {
+        this.#failLimit(e);
+        return false;
+      }
       const code =
         e instanceof HpackError
           ? ErrorCode.COMPRESSION_ERROR
-          : e instanceof ConnectionError || e instanceof LimitError
+          : e instanceof ConnectionError
             ? e.code
             : ErrorCode.PROTOCOL_ERROR;
       this.#fail(code, (e as Error).message);

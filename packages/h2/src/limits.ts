@@ -61,7 +61,7 @@ export const DEFAULT_LIMITS: H2Limits = {
   maxStreamErrorsPerSecond: 100,
   maxSmallFramesPerSecond: 10_000,
   maxQueuedControlFrames: 10_000,
-  maxBufferedBytes: 16 * 1024 * 1024,
+  maxBufferedBytes: 4 * 1024 * 1024,
 };
 
 /** A WINDOW_UPDATE increment under this is a "small" frame (data dribble). */
