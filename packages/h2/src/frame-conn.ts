@@ -171,7 +171,8 @@ export class FrameConn {
   readonly #out: OutBuffer;
 
   frame(type: number, flags: number, id: number, payload?: Buffer): void {
-    if (this.closed) return;
+    // a tripped connection is closed on the next turn: nothing more is queued to it
+    if (this.closed || this.#tripped) return;
     const len = payload === undefined ? 0 : payload.length;
     if (type === FrameType.DATA && this.socket.writableLength > this.guard.limits.maxBufferedBytes)
       this.trip(

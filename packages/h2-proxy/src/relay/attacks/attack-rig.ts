@@ -207,45 +207,30 @@ export async function warmLoad(port: number, ms: number, concurrency = 32): Prom
   return n;
 }
 
-/** A node:http2 backend: `/probe` → 200 "ok"; `/big` → `bigBytes` of body; anything else "ok". */
+const BACKEND = here.includes(`${"/"}dist${"/"}`)
+  ? join(here, "backend-worker.js")
+  : join(here, "../../../dist/relay/attacks/backend-worker.js");
+
+/**
+ * A node:http2 backend in a worker thread: `/big` → `bigBytes` of body, else 200 "ok".
+ */
 export async function startBackend(bigBytes = 64 << 20): Promise<{
   port: number;
   close(): Promise<void>;
 }> {
-  const server = http2.createServer();
-  const sessions = new Set<http2.ServerHttp2Session>();
-  server.on("session", (s) => {
-    sessions.add(s);
-    s.on("error", () => {});
-    s.once("close", () => sessions.delete(s));
+  const w = new Worker(BACKEND, { workerData: { bigBytes } });
+  const port = await new Promise<number>((resolve, reject) => {
+    w.once("message", (p: number) => resolve(p));
+    w.once("error", reject);
   });
-  const chunk = Buffer.alloc(64 * 1024, 0x61);
-  server.on("stream", (stream, headers) => {
-    stream.on("error", () => {});
-    stream.respond({ ":status": 200 });
-    if (headers[":path"] !== "/big") {
-      stream.end("ok");
-      return;
-    }
-    let left = bigBytes;
-    const pump = (): void => {
-      while (left > 0 && !stream.destroyed) {
-        left -= chunk.length;
-        if (!stream.write(left <= 0 ? chunk : chunk)) {
-          stream.once("drain", pump);
-          return;
-        }
-      }
-      if (!stream.destroyed) stream.end();
-    };
-    pump();
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   return {
-    port: (server.address() as { port: number }).port,
+    port,
     close: async () => {
-      for (const s of sessions) s.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
+      const exited = new Promise<void>((r) => w.once("exit", () => r()));
+      w.postMessage("close");
+      const t = setTimeout(() => void w.terminate(), 2_000);
+      await exited;
+      clearTimeout(t);
     },
   };
 }
