@@ -28,6 +28,9 @@ import {
   H2Router,
   type IdentifierMaker,
   type IncomingProxyRequest,
+  LIMIT_NAMES,
+  type LimitName,
+  type LimitSide,
   type LoadBalancer,
   type LoadBalancerMaker,
   MetricsRegistry,
@@ -292,7 +295,7 @@ async function startServer(
   try {
     const proxy =
       s.dataPlane === "relay"
-        ? await startRelay(rr, s, scope, tracer, traced)
+        ? await startRelay(rr, s, scope, tracer, traced, limitReporter(rr, s, metrics, log))
         : await startProxyServer({
             host: s.ip,
             port: s.port,
@@ -316,6 +319,29 @@ async function startServer(
 }
 
 /**
+ * The relay's `onLimit` for one server: a counter per limit and side,
+ * `rt/<router>/server/<ip>/<port>/h2/limits/<name>` (client connections) and
+ * `.../h2/limits/upstream/<name>` (upstream connections), and one structured log line per event
+ * (warn; info for the routine idle-connection close).
+ */
+function limitReporter(
+  rr: RunningRouter,
+  s: ServerConfig,
+  metrics: MetricsRegistry,
+  log: Logger,
+): (name: LimitName, detail: string, side: LimitSide) => void {
+  const scope = `rt/${rr.config.label}/server/${s.ip}/${s.port}/h2/limits`;
+  const client = new Map(LIMIT_NAMES.map((n) => [n, metrics.counter(`${scope}/${n}`)]));
+  const upstream = new Map(LIMIT_NAMES.map((n) => [n, metrics.counter(`${scope}/upstream/${n}`)]));
+  return (name, detail, side) => {
+    (side === "client" ? client : upstream).get(name)?.incr();
+    const fields = { limit: name, side, server: `${s.ip}:${s.port}`, detail };
+    if (name === "idle_timeout") log.info(fields, "h2 limit: idle connection closed");
+    else log.warn(fields, `h2 limit ${name} fired (${side})`);
+  };
+}
+
+/**
  * A server on the frame-level relay (`dataPlane: relay`, issue #9): the same server options as
  * the node:http2 plane (stream limit, windows, header list size, maxConcurrentRequests,
  * clearContext, graceful close); requests reach the router without stream objects.
@@ -326,6 +352,7 @@ async function startRelay(
   scope: ServerScope,
   tracer: Tracer,
   traced: TracedServer,
+  onLimit: (name: LimitName, detail: string, side: LimitSide) => void,
 ): Promise<ProxyServer> {
   const max = s.maxConcurrentRequests;
   // The relay counts its open streams (this request included, until its response is over):
@@ -337,6 +364,23 @@ async function startRelay(
     maxConcurrentStreams: s.maxConcurrentStreamsPerConnection,
     initialWindowSize: s.initialStreamWindowBytes,
     maxHeaderListSize: s.maxHeaderListBytes,
+    limits: {
+      maxHeaderFields: s.maxHeaderFields,
+      maxContinuationFrames: s.maxContinuationFrames,
+      maxResetsPerSecond: s.maxResetsPerSecond,
+      maxPingsPerSecond: s.maxPingsPerSecond,
+      maxSettingsPerSecond: s.maxSettingsPerSecond,
+      maxEmptyFramesPerSecond: s.maxEmptyFramesPerSecond,
+      maxStreamErrorsPerSecond: s.maxStreamErrorsPerSecond,
+      maxSmallFramesPerSecond: s.maxSmallFramesPerSecond,
+      maxQueuedControlFrames: s.maxQueuedControlFrames,
+      maxBufferedBytes: s.maxBufferedBytes,
+    },
+    prefaceTimeoutMs: s.prefaceTimeoutMs,
+    idleTimeoutMs: s.idleTimeoutMs,
+    streamIdleTimeoutMs: s.streamIdleTimeoutMs,
+    maxConnections: s.maxConnections,
+    onLimit,
     onRequest(incoming: RelayRequest) {
       if (s.clearContext) {
         for (const k of Object.keys(incoming.headers)) {

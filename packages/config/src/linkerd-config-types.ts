@@ -25,7 +25,10 @@ export interface H2Settings {
   readonly maxFrameBytes?: number;
   /** Unset by default (HTTP/2's 4096). */
   readonly headerTableBytes?: number;
-  /** Unset by default (unlimited). */
+  /**
+   * Unset by default: servers on the relay enforce 64 KiB (requests, trailers, and upstream
+   * responses); the node:http2 plane and clients leave it unlimited.
+   */
   readonly maxHeaderListBytes?: number;
   /** Send WINDOW_UPDATE when this fraction of the window is consumed... Linkerd default 0.99. */
   readonly windowUpdateRatio?: number;
@@ -51,6 +54,37 @@ export interface ServerConfig extends H2Settings {
   readonly dataPlane: "node" | "relay";
   /** Announcer names (accepted; announcers are not implemented). */
   readonly announce?: readonly string[];
+  // ---- abuse limits (l5d-ts extension, issue #14; the relay data plane). Unset: the default.
+  // A flood limit crossed closes the connection with GOAWAY(ENHANCE_YOUR_CALM); each is counted
+  // (`rt/<router>/server/<ip>/<port>/h2/limits/<name>`) and logged once.
+  /** Fields per header list (requests, trailers, upstream responses). Default 1000. */
+  readonly maxHeaderFields?: number;
+  /** CONTINUATION frames per header block. Default 16. */
+  readonly maxContinuationFrames?: number;
+  /** RST_STREAMs received + streams refused per connection per second (rapid reset). Default 1000. */
+  readonly maxResetsPerSecond?: number;
+  /** PINGs per connection per second. Default 1000. */
+  readonly maxPingsPerSecond?: number;
+  /** SETTINGS frames per connection per second. Default 100. */
+  readonly maxSettingsPerSecond?: number;
+  /** Empty DATA/HEADERS/CONTINUATION frames (no END flag) per connection per second. Default 100. */
+  readonly maxEmptyFramesPerSecond?: number;
+  /** Stream errors the peer provokes (our RST_STREAMs) per connection per second. Default 100. */
+  readonly maxStreamErrorsPerSecond?: number;
+  /** Tiny WINDOW_UPDATEs (< 1024) and DATA frames (< 32 bytes, no END_STREAM) per second. Default 10000. */
+  readonly maxSmallFramesPerSecond?: number;
+  /** Control frames (ACKs, RST_STREAMs) queued to a peer that does not read. Default 10000. */
+  readonly maxQueuedControlFrames?: number;
+  /** Bytes written to a connection's socket and not read by the peer. Default 4 MiB. */
+  readonly maxBufferedBytes?: number;
+  /** Client preface + SETTINGS within this after accept. Default 10000. */
+  readonly prefaceTimeoutMs?: number;
+  /** A client connection with no open stream this long is closed. Default 180000; 0: never. */
+  readonly idleTimeoutMs?: number;
+  /** A stream with no frames either way this long is reset. Default 0: off. */
+  readonly streamIdleTimeoutMs?: number;
+  /** Client connections per server; more are refused at accept. Default 10000. */
+  readonly maxConnections?: number;
 }
 
 export interface RetryBudget {

@@ -86,6 +86,21 @@ const serverSchema = z.strictObject({
   announce: z.array(z.string()).optional(),
   tls: unsupported("TLS servers are not supported yet (plaintext h2c only)"),
   ...h2Shape(true),
+  // abuse limits (l5d-ts extension, issue #14; defaults in @l5d/h2 limits.ts and the relay)
+  maxHeaderFields: positiveInt().optional(),
+  maxContinuationFrames: positiveInt().optional(),
+  maxResetsPerSecond: positiveInt().optional(),
+  maxPingsPerSecond: positiveInt().optional(),
+  maxSettingsPerSecond: positiveInt().optional(),
+  maxEmptyFramesPerSecond: positiveInt().optional(),
+  maxStreamErrorsPerSecond: positiveInt().optional(),
+  maxSmallFramesPerSecond: positiveInt().optional(),
+  maxQueuedControlFrames: positiveInt().optional(),
+  maxBufferedBytes: positiveInt().optional(),
+  prefaceTimeoutMs: positiveInt().optional(),
+  idleTimeoutMs: nonNegativeInt().optional(),
+  streamIdleTimeoutMs: nonNegativeInt().optional(),
+  maxConnections: positiveInt().optional(),
 });
 
 const budgetSchema = z

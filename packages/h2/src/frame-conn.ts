@@ -5,6 +5,16 @@
  */
 import type { Socket } from "node:net";
 import { blockBound, type HeaderField, HpackDecoder, HpackEncoder, HpackError } from "./hpack.js";
+import {
+  DEFAULT_LIMITS,
+  Flood,
+  FloodGuard,
+  type H2Limits,
+  LimitError,
+  type OnLimit,
+  SMALL_DATA,
+  SMALL_WINDOW_UPDATE,
+} from "./limits.js";
 import { CHUNK_BYTES, COPY_MAX, OutBuffer } from "./out-buffer.js";
 import { type PeerStreams, StreamState } from "./stream-state.js";
 import {
@@ -21,6 +31,15 @@ import {
 } from "./wire.js";
 
 const PING_PAYLOAD = Buffer.from("l5d-live");
+
+/**
+ * Fairness: the work one read may do before the rest of it waits for the next turn of the event
+ * loop (other connections' reads run in between). A frame is one unit, a HEADERS or
+ * CONTINUATION (a stream opened, a block decoded) `HEADERS_UNITS`: a 64 KB read of a flood
+ * (1,300 rapid-reset streams) would otherwise hold the loop for tens of ms.
+ */
+const SLICE_UNITS = 1_024;
+const HEADERS_UNITS = 32;
 
 /** Raised for a connection error with its RFC 9113 §7 code (the connection gets GOAWAY). */
 export class ConnectionError extends Error {
@@ -112,6 +131,18 @@ export class FrameConn {
   #blockBytes = 0;
   /** The header block being gathered came with a priority depending on its own stream. */
   #blockSelfDep = false;
+  /** Abuse limits (`limits.ts`): flood counters, header list and CONTINUATION bounds. */
+  guard = new FloodGuard(DEFAULT_LIMITS);
+  /** Told once when a limit closes this connection (the daemon logs and counts it). */
+  onLimit: OnLimit | undefined;
+  /** A SETTINGS frame (not an ACK) arrived: the peer's preface is complete. */
+  settingsReceived = false;
+  #blockFrames = 0;
+  /** Control frames answered while the socket's output was backed up (a peer not reading). */
+  #ctlQueued = 0;
+  /** The rest of a read left for the next turn (the socket is paused meanwhile). */
+  #rest: Buffer | undefined;
+  #tripped = false;
   /** Bytes of a frame header split across reads (under 9), copied out of the read chunk. */
   #buf: Buffer | undefined;
   /**
@@ -155,8 +186,17 @@ export class FrameConn {
   readonly #out: OutBuffer;
 
   frame(type: number, flags: number, id: number, payload?: Buffer): void {
-    if (this.closed) return;
+    // a tripped connection is closed on the next turn: nothing more is queued to it
+    if (this.closed || this.#tripped) return;
     const len = payload === undefined ? 0 : payload.length;
+    if (type === FrameType.DATA && this.socket.writableLength > this.guard.limits.maxBufferedBytes)
+      this.trip(
+        new LimitError(
+          "buffered_bytes",
+          ErrorCode.ENHANCE_YOUR_CALM,
+          `buffered_bytes: over ${this.guard.limits.maxBufferedBytes} bytes written and not read by the peer`,
+        ),
+      );
     const out = this.#out;
     const copy = len <= COPY_MAX;
     const b = out.reserve(copy ? 9 + len : 9);
@@ -184,6 +224,61 @@ export class FrameConn {
     out.pos = at + 9 + len;
   }
 
+  /** Applies `limits` to what the peer sends from now on. */
+  setLimits(limits: H2Limits): void {
+    this.guard = new FloodGuard(limits);
+    this.#decoder.maxListBytes = limits.maxHeaderListBytes;
+    this.#decoder.maxFields = limits.maxHeaderFields;
+  }
+
+  /**
+   * A control frame we answer with (ACK, RST_STREAM) is queued: counted while the socket holds
+   * unsent output, reset when it has drained. False when the peer stopped reading past the bound.
+   */
+  #controlOk(): boolean {
+    if (this.socket.writableLength === 0) {
+      this.#ctlQueued = 0;
+      return true;
+    }
+    return ++this.#ctlQueued <= this.guard.limits.maxQueuedControlFrames;
+  }
+
+  #controlQueueError(): LimitError {
+    return new LimitError(
+      "control_queue",
+      ErrorCode.ENHANCE_YOUR_CALM,
+      `control_queue: more than ${this.guard.limits.maxQueuedControlFrames} control frames queued to a peer that does not read`,
+    );
+  }
+
+  /**
+   * A limit crossed outside frame parsing (our own RST_STREAMs): the connection is failed on the
+   * next turn, not under the caller's feet.
+   */
+  trip(e: LimitError): void {
+    if (this.closed || this.#tripped) return;
+    this.#tripped = true;
+    setImmediate(() => {
+      if (!this.closed) this.#failLimit(e);
+    });
+  }
+
+  /**
+   * A crossed limit: reported, then GOAWAY and close; a peer that does not read (its output
+   * backed up) is destroyed at once: a GOAWAY behind the backlog would never reach it.
+   */
+  #failLimit(e: LimitError): void {
+    this.onLimit?.(e.limit, e.message);
+    if (e.limit === "control_queue" || e.limit === "buffered_bytes") {
+      this.destroy(e);
+      return;
+    }
+    // nothing more is read from an abuser: what it keeps sending stays in the kernel (and is
+    // dropped with the socket), not read into memory to be ignored
+    this.socket.pause();
+    this.#fail(e.code, e.message);
+  }
+
   settings(entries: ReadonlyArray<readonly [number, number]> = []): void {
     if (this.closed) return;
     const out = this.#out;
@@ -208,6 +303,7 @@ export class FrameConn {
 
   rstStream(id: number, code: number): void {
     this.peerStreams?.closed(id, StreamState.ClosedResetByUs);
+    if (!this.#controlOk()) this.trip(this.#controlQueueError());
     this.#frame32(FrameType.RST_STREAM, id, code);
   }
 
@@ -309,6 +405,7 @@ export class FrameConn {
     // an ended connection still reads until the peer closes: nothing of it reaches the handler
     // after onClose (a frame pending across reads would otherwise be dispatched when it completes)
     if (this.closed) return;
+    this.guard.now = performance.now();
     let buf = chunk;
     let off = 0;
     const pend = this.#pend;
@@ -335,9 +432,16 @@ export class FrameConn {
       this.#prefaceLeft -= skip;
       buf = buf.subarray(skip);
     }
+    let units = 0;
     while (buf.length - off >= 9 && !this.closed) {
+      if (units >= SLICE_UNITS) {
+        this.#yieldRest(buf.subarray(off));
+        return;
+      }
       const len =
         ((buf[off] as number) << 16) | ((buf[off + 1] as number) << 8) | (buf[off + 2] as number);
+      const t = buf[off + 3] as number;
+      units += t === FrameType.HEADERS || t === FrameType.CONTINUATION ? HEADERS_UNITS : 1;
       if (len > DEFAULT_MAX_FRAME) {
         // we never raise SETTINGS_MAX_FRAME_SIZE (RFC 9113 §4.2)
         this.#fail(ErrorCode.FRAME_SIZE_ERROR, `frame of ${len} bytes over ${DEFAULT_MAX_FRAME}`);
@@ -358,6 +462,21 @@ export class FrameConn {
     if (off < buf.length && !this.closed) this.#buf = Buffer.from(buf.subarray(off));
   }
 
+  /** Leaves `rest` (starting at a frame header) for the next turn; reads wait meanwhile. */
+  #yieldRest(rest: Buffer): void {
+    this.#rest = rest;
+    this.socket.pause();
+    setImmediate(this.#resume);
+  }
+
+  readonly #resume = (): void => {
+    const rest = this.#rest;
+    this.#rest = undefined;
+    if (rest === undefined || this.closed) return;
+    this.#onBytes(rest);
+    if (this.#rest === undefined && !this.closed) this.socket.resume();
+  };
+
   /**
    * The whole frame at `buf[off]` (header and payload present) to `#onFrame`; false when it was a
    * connection error (the connection is failing: stop parsing).
@@ -374,6 +493,10 @@ export class FrameConn {
       this.#onFrame(type, flags, id, buf, start, start + len);
       return true;
     } catch (e) {
+      if (e instanceof LimitError) {
+        this.#failLimit(e);
+        return false;
+      }
       const code =
         e instanceof HpackError
           ? ErrorCode.COMPRESSION_ERROR
@@ -401,6 +524,8 @@ export class FrameConn {
             "DATA past the connection window",
           );
         }
+        if (len < SMALL_DATA && (flags & Flag.END_STREAM) === 0)
+          this.guard.count(len === 0 ? Flood.EMPTY : Flood.SMALL);
         const data =
           flags & Flag.PADDED ? b.subarray(s + 1, e - padLength(b, s, e)) : b.subarray(s, e);
         this.handler.onData(id, data, (flags & Flag.END_STREAM) !== 0, len);
@@ -429,6 +554,8 @@ export class FrameConn {
           else this.handler.onHeaders(id, fields, endStream);
         } else {
           this.#blockSelfDep = selfDep;
+          if (start === end) this.guard.count(Flood.EMPTY);
+          this.#blockFrames = 0;
           // kept across reads: a copy, not a view of a read chunk
           this.#block = [Buffer.from(b.subarray(start, end))];
           this.#blockBytes = end - start;
@@ -445,6 +572,15 @@ export class FrameConn {
         if (this.#blockBytes > this.maxBlockBytes) {
           throw new ConnectionError(11, `header block over ${this.maxBlockBytes} bytes`);
         }
+        if (len === 0 && (flags & Flag.END_HEADERS) === 0) this.guard.count(Flood.EMPTY);
+        const maxFrames = this.guard.limits.maxContinuationFrames;
+        if (++this.#blockFrames > maxFrames) {
+          throw new LimitError(
+            "continuation_flood",
+            ErrorCode.ENHANCE_YOUR_CALM,
+            `continuation_flood: more than ${maxFrames} CONTINUATION frames in a header block`,
+          );
+        }
         block.push(Buffer.from(b.subarray(s, e)));
         if (flags & Flag.END_HEADERS) {
           this.#block = undefined;
@@ -458,6 +594,7 @@ export class FrameConn {
       case FrameType.RST_STREAM:
         if (id === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "RST_STREAM on stream 0");
         if (len !== 4) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "RST_STREAM size");
+        this.guard.count(Flood.RESETS);
         this.handler.onRstStream(id, read32(b, s));
         return;
       case FrameType.SETTINGS: {
@@ -467,6 +604,8 @@ export class FrameConn {
           return;
         }
         if (len % 6 !== 0) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "SETTINGS size");
+        this.settingsReceived = true;
+        this.guard.count(Flood.SETTINGS);
         // validated before any is applied: a MAX_FRAME_SIZE of 0 would make `headers()` loop
         for (let i = s; i < e; i += 6) checkSetting(b.readUInt16BE(i), read32(b, i + 2));
         for (let i = s; i < e; i += 6) {
@@ -483,14 +622,18 @@ export class FrameConn {
             this.peerMaxFrame = v;
           }
         }
+        if (!this.#controlOk()) throw this.#controlQueueError();
         this.frame(FrameType.SETTINGS, Flag.ACK, 0);
         return;
       }
       case FrameType.PING:
         if (id !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "PING on a stream");
         if (len !== 8) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "PING size");
-        if ((flags & Flag.ACK) === 0) this.frame(FrameType.PING, Flag.ACK, 0, b.subarray(s, e));
-        else this.pingOutstanding = false;
+        if ((flags & Flag.ACK) === 0) {
+          this.guard.count(Flood.PINGS);
+          if (!this.#controlOk()) throw this.#controlQueueError();
+          this.frame(FrameType.PING, Flag.ACK, 0, b.subarray(s, e));
+        } else this.pingOutstanding = false;
         return;
       case FrameType.GOAWAY:
         if (id !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "GOAWAY on a stream");
@@ -500,6 +643,8 @@ export class FrameConn {
       case FrameType.WINDOW_UPDATE: {
         if (len !== 4) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "WINDOW_UPDATE size");
         const inc = read32(b, s) & 0x7fffffff;
+        if (inc < SMALL_WINDOW_UPDATE)
+          this.guard.count(inc === 0 ? Flood.STREAM_ERRORS : Flood.SMALL);
         if (id === 0) {
           if (inc === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "WINDOW_UPDATE of 0");
           // RFC 9113 §6.9.1: a window past 2^31-1 is a connection error

@@ -4,6 +4,8 @@
  * indexes stable fields in the peer's dynamic table, keeps per-request values literal and writes
  * raw (non-Huffman) strings into a shared slab.
  */
+import { LimitError } from "./limits.js";
+import { ErrorCode } from "./wire.js";
 
 /** Thrown for malformed header blocks (a connection error, COMPRESSION_ERROR, RFC 9113 §4.3). */
 export class HpackError extends Error {
@@ -238,6 +240,14 @@ export class HpackDecoder {
   #end = 0;
   /** `LiteralMemo`s by static index (allocated on first use). */
   #memo: Array<LiteralMemo | undefined> | undefined;
+  /**
+   * Limits checked while decoding (HPACK bomb: one 4 KB table entry referenced 4,000 times is a
+   * 16 MB list): once the list passes either, no more fields are collected and the returned
+   * list ends with the field that crossed (so the caller's size check sees it over); the rest
+   * of the block is still decoded for the dynamic table's sake, at no more than its own bytes.
+   */
+  maxListBytes = Number.POSITIVE_INFINITY;
+  maxFields = Number.POSITIVE_INFINITY;
 
   constructor(maxTableSize = 4096) {
     this.#maxSize = maxTableSize;
@@ -255,25 +265,46 @@ export class HpackDecoder {
     let n = 0;
     this.#pos = start;
     this.#end = end;
+    const maxBytes = this.maxListBytes;
+    const maxFields = this.maxFields;
+    let bytes = 0;
+    // past a limit: fields are not collected (the crossing one was)
+    let full = false;
+    let updates = 0;
     while (this.#pos < end) {
       const b = block[this.#pos] as number;
+      let f: readonly [string, string];
       if (b & 0x80) {
-        out[n++] = this.#get(this.#int(block, 7));
+        f = this.#get(this.#int(block, 7));
       } else if (b & 0x40) {
-        const f = this.#literal(block, 6);
+        f = this.#literal(block, 6);
         this.#add(f);
-        out[n++] = f;
       } else if (b & 0x20) {
         // RFC 7541 §4.2: size updates only at the beginning of a block
         if (n > 0) throw new HpackError("dynamic table size update after a header field");
         const size = this.#int(block, 5);
         if (size > this.#limit) throw new HpackError(`table size update ${size} > ${this.#limit}`);
+        // RFC 7541 §4.2: at the start of a block, at most two (a minimum, then the final size)
+        if (n > 0 || full || ++updates > 2) {
+          throw new LimitError(
+            "hpack_table",
+            ErrorCode.COMPRESSION_ERROR,
+            n > 0 || full
+              ? "dynamic table size update after a header field"
+              : "more than two dynamic table size updates in a block",
+          );
+        }
         this.#maxSize = size;
         this.#evict(0);
+        continue;
       } else {
         // literal without indexing (0000) or never indexed (0001): both 4-bit prefixes
-        out[n++] = this.#literal(block, 4);
+        f = this.#literal(block, 4);
       }
+      if (full) continue;
+      out[n++] = f;
+      bytes += f[0].length + f[1].length + 32;
+      if (bytes > maxBytes || n > maxFields) full = true;
     }
     const fields = out.slice(0, n);
     // a huge block's fields are not kept alive by the scratch list

@@ -24,6 +24,21 @@ export {
   HpackEncoder,
   HpackError,
 } from "./hpack.js";
+export {
+  DEFAULT_LIMITS,
+  Flood,
+  FloodGuard,
+  type H2Limits,
+  headerListSize,
+  LIMIT_NAMES,
+  LimitError,
+  type LimitName,
+  type OnLimit,
+  overHeaderLimits,
+  resolveLimits,
+  SMALL_DATA,
+  SMALL_WINDOW_UPDATE,
+} from "./limits.js";
 export { CHUNK_BYTES, COPY_MAX, MIN_CHUNK_BYTES, OutBuffer } from "./out-buffer.js";
 export {
   decodeFrames,

@@ -26,14 +26,19 @@ import {
   checkTrailers,
   DEFAULT_WINDOW,
   ErrorCode,
+  Flood,
   FrameConn,
   type FrameHandler,
   FrameType,
+  type H2Limits,
   type HeaderField,
+  headerListSize,
   isConnectionError,
+  type LimitName,
   MAX_WINDOW,
   type MessageInfo,
   PeerStreams,
+  resolveLimits,
   SettingsId,
   StreamState,
   streamStateName,
@@ -65,9 +70,32 @@ export interface RelayServerOptions {
   /**
    * SETTINGS_MAX_HEADER_LIST_SIZE advertised and enforced (RFC 7541 size: name + value + 32
    * per field). A request over it is answered locally (gRPC RESOURCE_EXHAUSTED, else HTTP 431);
-   * the connection stays up. Default 256 KiB.
+   * the connection stays up. Trailers count against it too (over it: the stream is failed).
+   * Checked while the block is decoded (an HPACK bomb stops at the limit). Also the bound on
+   * upstream responses' header lists. Default 64 KiB (no looser than common backends).
    */
   readonly maxHeaderListSize?: number | undefined;
+  /**
+   * Abuse limits of every connection, client and upstream side alike (`@l5d/h2` `H2Limits`:
+   * flood rates, CONTINUATION count, header fields, control-frame queue); unset keys default.
+   * `maxHeaderListBytes` is `maxHeaderListSize`.
+   */
+  readonly limits?:
+    | { readonly [K in Exclude<keyof H2Limits, "maxHeaderListBytes">]?: number | undefined }
+    | undefined;
+  /** A client connection must send its preface and SETTINGS within this, else it is closed. Default 10 s. */
+  readonly prefaceTimeoutMs?: number | undefined;
+  /** A client connection with no open stream for this long is closed (GOAWAY). Default 180 s; 0: never. */
+  readonly idleTimeoutMs?: number | undefined;
+  /** A stream with no frames in either direction for this long is reset. Default 0: off. */
+  readonly streamIdleTimeoutMs?: number | undefined;
+  /** Open client connections at most; a connection over it is closed at accept. Default 10,000. */
+  readonly maxConnections?: number | undefined;
+  /**
+   * A limit fired (once per event: the offending connection was closed, or the stream reset):
+   * `side` says whether a client connection or an upstream one crossed it.
+   */
+  readonly onLimit?: ((name: LimitName, detail: string, side: LimitSide) => void) | undefined;
   /**
    * Interval of the liveness sweep: every client connection is PINGed, and destroyed when the
    * previous sweep's PING is still unanswered. Default 10 s.
@@ -98,13 +126,22 @@ export interface RelayServer {
   close(graceMs?: number): Promise<void>;
 }
 
+/** Which side's connection crossed a limit. */
+export type LimitSide = "client" | "upstream";
+
 /** Per-server limits every downstream connection shares. */
 export interface DownLimits {
   readonly maxStreams: number;
   readonly initialWindow: number;
   readonly connectionWindow: number;
   readonly maxHeaderList: number;
+  readonly h2: H2Limits;
 }
+
+/** Default `prefaceTimeoutMs`, `idleTimeoutMs`, `maxConnections` (README: config reference). */
+export const PREFACE_TIMEOUT_MS = 10_000;
+export const IDLE_TIMEOUT_MS = 180_000;
+export const MAX_CONNECTIONS = 10_000;
 
 export class DownConn implements FrameHandler {
   readonly streams = new Map<number, RelayStream>();
@@ -119,6 +156,11 @@ export class DownConn implements FrameHandler {
   draining = false;
   /** What the request check learned (content-length); reused for every request. */
   readonly #info: MessageInfo = { contentLength: -1 };
+  /** Idle timeout: since when the sweep saw no open stream (0: busy), and the last id it saw. */
+  idleSince = 0;
+  idleLastId = 0;
+  /** Stream idle timeout: per stream, its byte count when last seen moving, and since when. */
+  streamMarks: Map<number, { mark: number; since: number }> | undefined;
 
   constructor(
     readonly relay: Relay,
@@ -128,6 +170,8 @@ export class DownConn implements FrameHandler {
     this.conn = new FrameConn(socket, 24);
     this.conn.handler = this;
     this.conn.peerStreams = this.peer;
+    this.conn.setLimits(limits.h2);
+    this.conn.onLimit = relay.onLimit === undefined ? undefined : this.#onLimit;
     // no push; our stream limit, per-stream window and header list size (RFC 9113 §6.5.2)
     this.conn.settings([
       [SettingsId.ENABLE_PUSH, 0],
@@ -146,6 +190,10 @@ export class DownConn implements FrameHandler {
   static stateOf(s: RelayStream): StreamState {
     return s.reqEnded ? StreamState.HalfClosedRemote : StreamState.Open;
   }
+  readonly #onLimit = (name: LimitName, detail: string): void => {
+    const a = this.conn.socket;
+    this.relay.onLimit?.(name, `${detail} (client ${a.remoteAddress}:${a.remotePort})`, "client");
+  };
 
   onHeaders(id: number, fields: HeaderField[], endStream: boolean): void {
     const s = this.streams.get(id);
@@ -163,6 +211,8 @@ export class DownConn implements FrameHandler {
     }
     this.#opened(id);
     if (this.draining || this.streams.size >= this.limits.maxStreams) {
+      // refused streams count with the client's resets (rapid reset, CVE-2023-44487)
+      this.conn.guard.count(Flood.RESETS);
       this.conn.rstStream(id, ErrorCode.REFUSED_STREAM);
       return;
     }
@@ -177,16 +227,14 @@ export class DownConn implements FrameHandler {
     st.contentLength = info.contentLength;
     this.streams.set(id, st);
     this.relay.streams++;
-    let size = 0;
-    for (let i = 0; i < fields.length; i++) {
-      const f = fields[i] as HeaderField;
-      size += f[0].length + f[1].length + 32;
-    }
-    if (size > this.limits.maxHeaderList) {
+    if (this.#overLimit(fields)) {
+      const size = headerListSize(fields);
       st.fail(
         GrpcStatus.RESOURCE_EXHAUSTED,
         431,
-        `request header list of ${size} bytes is over maxHeaderListSize (${this.limits.maxHeaderList})`,
+        fields.length > this.limits.h2.maxHeaderFields
+          ? `request header list of over ${this.limits.h2.maxHeaderFields} fields is over maxHeaderFields`
+          : `request header list of ${size} bytes is over maxHeaderListSize (${this.limits.maxHeaderList})`,
       );
       return;
     }
@@ -209,6 +257,19 @@ export class DownConn implements FrameHandler {
     if (v !== Verdict.Accept) {
       // half-closed (remote): a stream error STREAM_CLOSED (§5.1)
       this.#resetStream(s, verdictCode(v));
+      return;
+    }
+    if (this.#overLimit(fields)) {
+      // trailers count against the header list limit too
+      const size = headerListSize(fields);
+      const msg = `request trailers of ${fields.length} fields, ${size} bytes are over maxHeaderListSize (${this.limits.maxHeaderList})`;
+      this.#onLimit("header_list", msg);
+      if (!s.responded) s.fail(GrpcStatus.RESOURCE_EXHAUSTED, 431, msg);
+      else {
+        s.error ??= new Error(msg);
+        this.conn.rstStream(s.id, ErrorCode.CANCEL);
+        s.onDownReset(ErrorCode.CANCEL);
+      }
       return;
     }
     // trailers end the stream (§8.1); a second HEADERS without END_STREAM is malformed
@@ -265,6 +326,13 @@ export class DownConn implements FrameHandler {
     this.streams.delete(s.id);
     // a reset (either way) was recorded when it happened and wins over this record
     if (s.reqEnded) this.peer.closed(s.id, StreamState.ClosedEndStream);
+  }
+
+  #overLimit(fields: HeaderField[]): boolean {
+    return (
+      fields.length > this.limits.h2.maxHeaderFields ||
+      headerListSize(fields) > this.limits.maxHeaderList
+    );
   }
 
   onData(id: number, data: Buffer, endStream: boolean, flowLen: number): void {
@@ -329,6 +397,7 @@ export class DownConn implements FrameHandler {
       }
       if (s.toDown.window + delta > MAX_WINDOW) {
         // a stream error (RFC 9113 §6.9.1): that stream is reset, the connection goes on
+        this.conn.guard.count(Flood.STREAM_ERRORS);
         this.conn.rstStream(id, ErrorCode.FLOW_CONTROL_ERROR);
         s.onDownReset(ErrorCode.FLOW_CONTROL_ERROR);
         return;
@@ -371,13 +440,25 @@ export class DownConn implements FrameHandler {
 /** Starts the frame-level relay server: h2c with prior knowledge or HTTP/1.1 `Upgrade: h2c`. */
 export async function startRelayServer(opts: RelayServerOptions): Promise<RelayServer> {
   const relay = new Relay(opts.onRequest, opts.connectTimeoutMs);
+  const maxHeaderList = opts.maxHeaderListSize ?? 64 * 1024;
+  const h2 = resolveLimits({ ...opts.limits, maxHeaderListBytes: maxHeaderList });
   const limits: DownLimits = {
     maxStreams: opts.maxConcurrentStreams ?? 1000,
     initialWindow: opts.initialWindowSize ?? DEFAULT_WINDOW,
     connectionWindow: opts.connectionWindowSize ?? 1 << 20,
-    maxHeaderList: opts.maxHeaderListSize ?? 256 * 1024,
+    maxHeaderList,
+    h2,
   };
+  relay.h2Limits = h2;
+  relay.onLimit = opts.onLimit;
+  const onLimit = opts.onLimit ?? noop;
+  const prefaceMs = opts.prefaceTimeoutMs ?? PREFACE_TIMEOUT_MS;
+  const idleMs = opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+  const streamIdleMs = opts.streamIdleTimeoutMs ?? 0;
+  const maxConnections = opts.maxConnections ?? MAX_CONNECTIONS;
   const sockets = new Set<Socket>();
+  /** The HTTP/2 connection a socket became (for the preface timeout). */
+  const h2Of = new WeakMap<Socket, DownConn>();
   let closing: Promise<void> | undefined;
   // HTTP/2 starts here: at once (prior knowledge), or after an HTTP/1.1 `Upgrade: h2c`
   const toH2 = (socket: Socket): void => {
@@ -385,16 +466,55 @@ export async function startRelayServer(opts: RelayServerOptions): Promise<RelayS
       socket.destroy();
       return;
     }
-    relay.conns.add(new DownConn(relay, socket, limits));
+    const c = new DownConn(relay, socket, limits);
+    h2Of.set(socket, c);
+    relay.conns.add(c);
     socket.resume();
   };
+  // a socket that has not sent its preface and SETTINGS in time is closed
+  const prefaceExpired = (socket: Socket): void => {
+    const c = h2Of.get(socket);
+    if (socket.destroyed || c?.conn.settingsReceived === true) return;
+    onLimit(
+      "preface_timeout",
+      `no HTTP/2 preface and SETTINGS within ${prefaceMs} ms (client ${socket.remoteAddress}:${socket.remotePort})`,
+      "client",
+    );
+    if (c === undefined) socket.destroy();
+    else {
+      c.conn.goaway(0, ErrorCode.PROTOCOL_ERROR);
+      c.conn.end(new Error("preface timeout"));
+    }
+  };
   const server: Server = createServer((socket) => {
+    socket.on("error", noop);
+    if (sockets.size >= maxConnections) {
+      // refused at accept: nothing is read, nothing allocated for it
+      onLimit(
+        "connections",
+        `maxConnections (${maxConnections}) reached: refused ${socket.remoteAddress}:${socket.remotePort}`,
+        "client",
+      );
+      socket.destroy();
+      return;
+    }
     socket.setNoDelay(true);
     sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
-    socket.on("error", noop);
+    const timer = setTimeout(prefaceExpired, prefaceMs, socket);
+    timer.unref();
+    socket.once("close", () => {
+      clearTimeout(timer);
+      sockets.delete(socket);
+    });
     acceptConnection(socket, toH2);
   });
+  // idle connections and idle streams: checked by one sweep, at a quarter of the shorter timeout
+  const tick = Math.max(50, Math.min(1_000, Math.min(idleMs || 4e3, streamIdleMs || 4e3) / 4));
+  const timeouts =
+    idleMs > 0 || streamIdleMs > 0
+      ? setInterval(() => sweepTimeouts(relay, idleMs, streamIdleMs, onLimit), tick)
+      : undefined;
+  timeouts?.unref();
   // liveness: a client that does not answer a PING within one interval is gone
   const sweep = setInterval(() => {
     for (const c of relay.conns) {
@@ -428,6 +548,7 @@ export async function startRelayServer(opts: RelayServerOptions): Promise<RelayS
       closing ??= (async () => {
         const closed = new Promise<void>((r) => server.close(() => r()));
         clearInterval(sweep);
+        clearInterval(timeouts);
         // sockets not yet speaking HTTP/2 (classifying, upgrading) have nothing in flight
         const h2 = new Set<Socket>();
         for (const c of relay.conns) h2.add(c.conn.socket);
@@ -456,6 +577,83 @@ export async function startRelayServer(opts: RelayServerOptions): Promise<RelayS
 }
 
 function noop(): void {}
+
+/**
+ * The idle timeouts, once per sweep: a connection with no open stream and no new one since the
+ * last sweep for `idleMs` gets GOAWAY and is closed; a stream whose byte counts did not move for
+ * `streamIdleMs` is reset (Linkerd issue #2320).
+ */
+function sweepTimeouts(
+  relay: Relay,
+  idleMs: number,
+  streamIdleMs: number,
+  onLimit: (name: LimitName, detail: string, side: LimitSide) => void,
+): void {
+  const now = performance.now();
+  for (const c of relay.conns) {
+    if (c.conn.closed) continue;
+    if (idleMs > 0) {
+      if (c.streams.size > 0 || c.lastId !== c.idleLastId) {
+        c.idleSince = 0;
+        c.idleLastId = c.lastId;
+      } else if (c.idleSince === 0) c.idleSince = now;
+      else if (now - c.idleSince >= idleMs) {
+        const a = c.conn.socket;
+        onLimit(
+          "idle_timeout",
+          `no open stream for ${idleMs} ms (client ${a.remoteAddress}:${a.remotePort})`,
+          "client",
+        );
+        c.drain();
+        c.conn.end();
+        continue;
+      }
+    }
+    if (streamIdleMs > 0 && c.streams.size > 0) sweepStreams(c, now, streamIdleMs, onLimit);
+    else c.streamMarks = undefined;
+  }
+}
+
+function sweepStreams(
+  c: DownConn,
+  now: number,
+  streamIdleMs: number,
+  onLimit: (name: LimitName, detail: string, side: LimitSide) => void,
+): void {
+  let marks = c.streamMarks;
+  if (marks === undefined) {
+    marks = new Map();
+    c.streamMarks = marks;
+  }
+  for (const id of marks.keys()) if (!c.streams.has(id)) marks.delete(id);
+  for (const [id, s] of c.streams) {
+    const mark = s.bytesIn + s.bytesOut;
+    const m = marks.get(id);
+    if (m === undefined || m.mark !== mark) {
+      if (m === undefined) marks.set(id, { mark, since: now });
+      else {
+        m.mark = mark;
+        m.since = now;
+      }
+      continue;
+    }
+    if (now - m.since < streamIdleMs) continue;
+    marks.delete(id);
+    const msg = `stream idle for ${streamIdleMs} ms (no frames either way)`;
+    const a = c.conn.socket;
+    onLimit(
+      "stream_idle_timeout",
+      `${msg} (client ${a.remoteAddress}:${a.remotePort}, stream ${id})`,
+      "client",
+    );
+    if (!s.responded) s.fail(GrpcStatus.DEADLINE_EXCEEDED, 504, msg);
+    else {
+      s.error ??= new Error(msg);
+      c.conn.rstStream(id, ErrorCode.CANCEL);
+      s.onDownReset(ErrorCode.CANCEL);
+    }
+  }
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

@@ -6,18 +6,23 @@ import { connect as netConnect } from "node:net";
 import {
   CLIENT_PREFACE,
   ConnectionError,
+  DEFAULT_LIMITS,
   DEFAULT_WINDOW,
   ErrorCode,
   errorCodeName,
   type FrameHandler,
   FrameType,
+  type H2Limits,
   type HeaderField,
+  headerListSize,
+  type LimitName,
   MAX_WINDOW,
   SettingsId,
   Verdict,
 } from "@l5d/h2";
+import { DataplaneError, GrpcStatus } from "../dataplane/errors.js";
 import { type Endpoint, endpointKey } from "../dataplane/upstream-pool.js";
-import type { DownConn } from "./relay-server.js";
+import type { DownConn, LimitSide } from "./relay-server.js";
 import type { RelayRequest, RelayStream } from "./relay-stream.js";
 import { UpFrameConn } from "./up-streams.js";
 
@@ -68,6 +73,15 @@ export class UpConn implements FrameHandler {
     const socket = netConnect({ host: ep.host, port: ep.port, noDelay: true });
     this.conn = new UpFrameConn(socket, 0);
     this.conn.handler = this;
+    // the same abuse limits as the client side: a backend flooding us is closed, too
+    const limits = relay.h2Limits;
+    this.conn.setLimits(limits);
+    this.conn.maxBlockBytes = limits.maxHeaderListBytes + 16_384;
+    this.conn.onLimit = (name, detail) => {
+      const msg = `${detail} (upstream ${key})`;
+      this.lastError = new Error(msg);
+      relay.onLimit?.(name, msg, "upstream");
+    };
     socket.once("connect", () => {
       this.tcpConnected = true;
     });
@@ -131,8 +145,35 @@ export class UpConn implements FrameHandler {
 
   onHeaders(id: number, fields: HeaderField[], endStream: boolean): void {
     const r = this.conn.streams.onMessageFrame(id, "HEADERS", endStream);
-    if (r === Verdict.Accept) this.streams.get(id)?.onRespHeaders(fields, endStream);
-    else if (r === Verdict.StreamClosed) this.#streamClosed(id, "HEADERS");
+    if (r === Verdict.StreamClosed) {
+      this.#streamClosed(id, "HEADERS");
+      return;
+    }
+    const s = r === Verdict.Accept ? this.streams.get(id) : undefined;
+    if (s === undefined) return;
+    const limits = this.relay.h2Limits;
+    if (
+      fields.length > limits.maxHeaderFields ||
+      headerListSize(fields) > limits.maxHeaderListBytes
+    ) {
+      // response headers or trailers over the limit: that stream fails cleanly, the connection stays
+      const msg = `${this.key}: response header list over maxHeaderListSize (${limits.maxHeaderListBytes} bytes, ${limits.maxHeaderFields} fields)`;
+      this.relay.onLimit?.("header_list", msg, "upstream");
+      s.cancelUp();
+      s.upFailed(
+        new DataplaneError(
+          "UPSTREAM_PROTOCOL_ERROR",
+          msg,
+          GrpcStatus.RESOURCE_EXHAUSTED,
+          502,
+          ErrorCode.CANCEL,
+        ),
+        false,
+        ErrorCode.INTERNAL_ERROR,
+      );
+      return;
+    }
+    s.onRespHeaders(fields, endStream);
   }
 
   onData(id: number, data: Buffer, endStream: boolean, flowLen: number): void {
@@ -297,6 +338,10 @@ export class Relay {
   readonly ups = new Map<string, UpConn>();
   readonly backoff = new Map<string, Backoff>();
   streams = 0;
+  /** Abuse limits of every connection (client and upstream side; `startRelayServer` sets them). */
+  h2Limits: H2Limits = DEFAULT_LIMITS;
+  /** Told when a limit fires (`startRelayServer`'s `onLimit`). */
+  onLimit: ((name: LimitName, detail: string, side: LimitSide) => void) | undefined;
   constructor(
     readonly onRequest: (req: RelayRequest) => void,
     /** TCP connect + HTTP/2 handshake bound per connection attempt; a timeout is a failed connect. */
