@@ -301,3 +301,99 @@ describe("FrameConn input split anywhere", () => {
     expect(rec.events).toEqual([["close"]]);
   });
 });
+
+/** Records stream errors too (`onStreamError`). */
+class StreamErrors extends Recorder {
+  onStreamError(id: number, code: number, type: number): void {
+    this.events.push(["stream-error", id, code, type]);
+  }
+}
+
+describe("FrameConn frame checks (RFC 9113 §5.3.1, §6.3, §8.4)", () => {
+  const enc = new HpackEncoder();
+  const fields: HeaderField[] = [
+    [":method", "GET"],
+    [":path", "/x"],
+    ["x-indexed", "kept in the dynamic table"],
+  ];
+
+  /** Feeds `frames` after the preface and returns the events, the frames sent back by type. */
+  async function run(...frames: Buffer[]): Promise<{ events: unknown[]; reply: () => Buffer }> {
+    const rec = new StreamErrors();
+    const srv = net.createServer((sock) => {
+      const conn = new FrameConn(sock, PREFACE.length);
+      conn.handler = rec;
+    });
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+    const client = net.connect((srv.address() as net.AddressInfo).port, "127.0.0.1");
+    const got: Buffer[] = [];
+    client.on("data", (b: Buffer) => got.push(b));
+    client.on("error", () => {});
+    cleanup.push(() => {
+      client.destroy();
+      srv.close();
+    });
+    await new Promise<void>((r) => client.once("connect", r));
+    client.write(
+      Buffer.concat([PREFACE, ...frames, frame(FrameType.PING, 0, 0, Buffer.from("the-end!"))]),
+    );
+    const reply = (): Buffer => Buffer.concat(got);
+    await waitFor(
+      () =>
+        reply().includes(Buffer.from("the-end!")) ||
+        rec.events.some((e) => (e as unknown[])[0] === "close"),
+      5_000,
+      "the reply",
+    );
+    return { events: rec.events, reply };
+  }
+
+  it("answers a PRIORITY of the wrong size with RST_STREAM(FRAME_SIZE_ERROR), one depending on itself with PROTOCOL_ERROR", async () => {
+    const { events, reply } = await run(
+      frame(FrameType.PRIORITY, 0, 3, Buffer.from([0, 0, 0, 0, 16, 0])),
+      frame(FrameType.PRIORITY, 0, 5, Buffer.from([0, 0, 0, 5, 16])),
+      frame(FrameType.PRIORITY, 0, 7, Buffer.from([0, 0, 0, 1, 16])),
+    );
+    expect(events).toEqual([
+      ["stream-error", 3, 6, FrameType.PRIORITY],
+      ["stream-error", 5, 1, FrameType.PRIORITY],
+    ]);
+    expect(reply().includes(frame(FrameType.RST_STREAM, 0, 3, u32(6)))).toBe(true);
+    expect(reply().includes(frame(FrameType.RST_STREAM, 0, 5, u32(1)))).toBe(true);
+  });
+
+  it("resets a self-dependent HEADERS after decoding it: the HPACK table stays in step", async () => {
+    const first = enc.encode(fields);
+    const second = enc.encode(fields); // refers to the dynamic entry the first block added
+    const { events } = await run(
+      frame(
+        FrameType.HEADERS,
+        Flag.END_HEADERS | Flag.PRIORITY,
+        1,
+        Buffer.concat([Buffer.from([0, 0, 0, 1, 16]), first]),
+      ),
+      frame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, 3, second),
+    );
+    expect(events).toEqual([
+      ["stream-error", 1, 1, FrameType.HEADERS],
+      ["headers", 3, fields, true],
+    ]);
+  });
+
+  it("treats PRIORITY on stream 0 and a PUSH_PROMISE as connection errors PROTOCOL_ERROR", async () => {
+    for (const f of [
+      frame(FrameType.PRIORITY, 0, 0, Buffer.from([0, 0, 0, 1, 16])),
+      frame(
+        FrameType.PUSH_PROMISE,
+        Flag.END_HEADERS,
+        1,
+        Buffer.concat([u32(2), enc.encode(fields)]),
+      ),
+    ]) {
+      const { events, reply } = await run(f);
+      expect(events).toEqual([["close"]]);
+      // GOAWAY(last stream 0, PROTOCOL_ERROR), flushed before the close
+      expect(reply().includes(frame(FrameType.GOAWAY, 0, 0, u32(0, 1)))).toBe(true);
+    }
+  });
+});

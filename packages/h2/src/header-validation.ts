@@ -66,23 +66,18 @@ function badName(name: string, from: number): string | undefined {
   return undefined;
 }
 
+/** Any invalid byte of a field value (§8.2.1): a regular expression scans faster than a JS loop. */
+const BAD_VALUE = /[\0\r\n]|^[ \t]|[ \t]$/;
+
 /**
  * The reason `value` is not a valid field value (§8.2.1): NUL, CR or LF anywhere, or white
  * space (SP, HTAB) at either end.
  */
 function badValue(name: string, value: string): string | undefined {
-  const n = value.length;
-  if (n === 0) return undefined;
-  const first = value.charCodeAt(0);
-  const last = value.charCodeAt(n - 1);
-  if (first === 0x20 || first === 0x09 || last === 0x20 || last === 0x09) {
-    return `white space around the value of ${name}`;
-  }
-  for (let i = 0; i < n; i++) {
-    const c = value.charCodeAt(i);
-    if (c === 0x00 || c === 0x0a || c === 0x0d) return `NUL, CR or LF in the value of ${name}`;
-  }
-  return undefined;
+  if (!BAD_VALUE.test(value)) return undefined;
+  return /[\0\r\n]/.test(value)
+    ? `NUL, CR or LF in the value of ${name}`
+    : `white space around the value of ${name}`;
 }
 
 /**

@@ -108,6 +108,17 @@ describe("HPACK", () => {
       HpackError,
     );
   });
+
+  it("RFC 7541 §4.2: takes size updates at the start of a block only, up to our advertised size", () => {
+    const d = new HpackDecoder();
+    // two updates (0, then 128) before the first field: fine
+    expect(d.decode(Buffer.from("203f6182", "hex"))).toEqual([[":method", "GET"]]);
+    expect(() => new HpackDecoder().decode(Buffer.from("8220", "hex"))).toThrow(
+      /size update after a header field/,
+    );
+    // 4097 > SETTINGS_HEADER_TABLE_SIZE (4096, the default we advertise)
+    expect(() => new HpackDecoder().decode(Buffer.from("3fe21f82", "hex"))).toThrow(HpackError);
+  });
 });
 
 /** A literal without indexing, new name, raw name and a Huffman value of the given bytes. */

@@ -1,5 +1,12 @@
 import type { Socket } from "node:net";
-import { CLIENT_PREFACE, encodeFrame, encodeHeaderBlock, Flag, FrameType } from "@l5d/h2";
+import {
+  CLIENT_PREFACE,
+  ErrorCode,
+  encodeFrame,
+  encodeHeaderBlock,
+  Flag,
+  FrameType,
+} from "@l5d/h2";
 
 /** Largest HTTP/1.1 request head we read while looking for `Upgrade: h2c`. */
 const MAX_HEAD_BYTES = 64 * 1024;
@@ -26,12 +33,16 @@ interface RequestHead {
   readonly bodyStart: number;
 }
 
-function parseHead(buf: Buffer): RequestHead | "incomplete" | "invalid" {
+/**
+ * `"not-http"`: the first line is no HTTP/1.x request line, so the bytes were neither HTTP/1.1
+ * nor the HTTP/2 preface (`"invalid"`: an HTTP/1.1 request with a malformed head).
+ */
+function parseHead(buf: Buffer): RequestHead | "incomplete" | "invalid" | "not-http" {
   const end = buf.indexOf("\r\n\r\n", 0, "latin1");
   if (end < 0) return buf.length > MAX_HEAD_BYTES ? "invalid" : "incomplete";
   const lines = buf.toString("latin1", 0, end).split("\r\n");
   const requestLine = (lines[0] ?? "").split(" ");
-  if (requestLine.length !== 3 || !requestLine[2]?.startsWith("HTTP/1.")) return "invalid";
+  if (requestLine.length !== 3 || !requestLine[2]?.startsWith("HTTP/1.")) return "not-http";
   const headers: Array<[string, string]> = [];
   const headerMap = new Map<string, string>();
   for (let i = 1; i < lines.length; i++) {
@@ -52,6 +63,9 @@ function parseHead(buf: Buffer): RequestHead | "incomplete" | "invalid" {
     bodyStart: end + 4,
   };
 }
+
+/** GOAWAY's last stream id (0) and error code (PROTOCOL_ERROR). */
+const GOAWAY_PROTOCOL_ERROR = Buffer.from([0, 0, 0, 0, 0, 0, 0, ErrorCode.PROTOCOL_ERROR]);
 
 function reject(socket: Socket, status: string, message: string): void {
   socket.end(
@@ -84,6 +98,19 @@ export function handleHttp1(socket: Socket, first: Buffer, toH2: (socket: Socket
     if (head === undefined) {
       const parsed = parseHead(buf);
       if (parsed === "incomplete") return;
+      if (parsed === "not-http") {
+        // RFC 9113 §3.4: an invalid connection preface is a connection error PROTOCOL_ERROR
+        socket.off("data", onData);
+        socket.end(
+          encodeFrame(
+            FrameType.GOAWAY,
+            0,
+            0,
+            Buffer.concat([GOAWAY_PROTOCOL_ERROR, Buffer.from("invalid connection preface")]),
+          ),
+        );
+        return;
+      }
       if (parsed === "invalid") {
         fail("400 Bad Request", "malformed HTTP/1.1 request");
         return;

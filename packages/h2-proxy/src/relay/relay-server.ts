@@ -13,8 +13,10 @@
  * (`relay-stream.ts`, `relay-exchange.ts`); connect backoff per endpoint is in `upstream.ts`.
  * Per-connection limits (streams, windows, header list size), a liveness PING sweep and a
  * graceful close are in `DownConn` / `startRelayServer`; h2c Upgrade in the acceptor shared with
- * the node:http2 plane (`../dataplane/accept-connection.ts`). PRIORITY
- * frames are ignored.
+ * the node:http2 plane (`../dataplane/accept-connection.ts`). RFC 9113 conformance of what
+ * clients send: stream states (§5.1, `@l5d/h2` `stream-state.ts`), malformed requests (§8.1.1,
+ * `header-validation.ts`: RST_STREAM(PROTOCOL_ERROR), never routed), content-length against
+ * DATA. PRIORITY frames are validated (in `FrameConn`), then ignored.
  */
 import { createServer, type Server, type Socket } from "node:net";
 import {
