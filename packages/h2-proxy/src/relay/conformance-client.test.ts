@@ -111,6 +111,8 @@ function request(
 
 interface Run {
   readonly up: RawUpstream;
+  /** The client's session to the relay. */
+  readonly client: http2.ClientHttp2Session;
   readonly res: SimpleResponse;
   /** The forward's result (settles with the request). */
   result(): Promise<ForwardResult>;
@@ -144,6 +146,7 @@ async function run(
   const res = await request(client, req);
   return {
     up,
+    client,
     res,
     async result() {
       await waitFor(() => results.length > 0, 5_000, "the forward settles");
@@ -487,11 +490,20 @@ describe("RFC 9113 conformance of the relay's upstream (client) side", () => {
 
   describe("5.4.1 Connection Error Handling", () => {
     it("5.4.1 a connection error sends GOAWAY, then closes the TCP connection", async () => {
-      const r = await run(() => [encodeFrame(FrameType.PING, 0, 3, PING_DATA)]);
+      // the first connection gets a PING on a stream, the next one answers
+      let requests = 0;
+      const r = await run((id) =>
+        ++requests === 1
+          ? [encodeFrame(FrameType.PING, 0, 3, PING_DATA)]
+          : [headers(id, OK, END_HEADERS | END_STREAM)],
+      );
       expect(await goaway(r.up)).toBe("PROTOCOL_ERROR");
       expect(r.up.closedByRelay).toBe(1);
-      // the next request gets a new connection
-      expect(r.res.headers[":status"]).toBe(502);
+      badGateway(r, "connection lost (PING on a stream)");
+      // the next request goes to a new connection
+      const next = await request(r.client, GET);
+      expect(next.headers[":status"]).toBe(200);
+      expect(r.up.connections).toBe(2);
     });
   });
 

@@ -18,8 +18,9 @@
  *   saw ours), DATA still counted against the connection window (§6.9). Once we reset a stream
  *   for a frame on it, later frames are ignored too (one RST_STREAM, not one per frame).
  *
- * Closed streams keep their cause for the last {@link CLOSED_KEPT}; an older one is "closed,
- * forgotten" (its frames ignored). `UpFrameConn` keeps the states current as frames are sent:
+ * Closed streams keep their cause in a table of {@link CLOSED_KEPT} slots indexed by stream id
+ * (the ids are sequential: it holds the most recent ones, no search, no allocation); an older one
+ * is "closed, forgotten" (its frames ignored). `UpFrameConn` keeps the states current as frames are sent:
  * END_STREAM and RST_STREAM on the way out, whoever sends them.
  */
 import {
@@ -36,14 +37,16 @@ import {
   verdict,
 } from "@l5d/h2";
 
-/** How many closed streams keep their cause (older ones: `ClosedForgotten`). */
+/** Slots of closed streams' causes (a power of 2; older ones: `ClosedForgotten`). */
 export const CLOSED_KEPT = 1024;
+const SLOT_MASK = CLOSED_KEPT - 1;
 
 export class UpStreams {
   /** Streams opened and not closed: open, half-closed (local) or half-closed (remote). */
   readonly #open = new Map<number, StreamState>();
-  /** Recently closed streams and how (insertion order: the oldest is evicted first). */
-  readonly #closed = new Map<number, StreamState>();
+  /** Recently closed streams and how: slot `(id >> 1) & SLOT_MASK` (made on the first close). */
+  #closedIds: Int32Array | undefined;
+  #closedStates: Uint8Array | undefined;
   /** The next stream id the client opens: odd ids from here on are idle. */
   #next = 1;
 
@@ -60,8 +63,12 @@ export class UpStreams {
 
   /** The state of stream `id`. */
   stateOf(id: number): StreamState {
-    const s = this.#open.get(id) ?? this.#closed.get(id);
+    const s = this.#open.get(id);
     if (s !== undefined) return s;
+    const slot = (id >>> 1) & SLOT_MASK;
+    if (this.#closedIds !== undefined && this.#closedIds[slot] === id) {
+      return (this.#closedStates as Uint8Array)[slot] as StreamState;
+    }
     // even ids: the server cannot open streams (no push)
     return (id & 1) === 0 || id >= this.#next ? StreamState.Idle : StreamState.ClosedForgotten;
   }
@@ -139,12 +146,15 @@ export class UpStreams {
       return;
     }
     this.#open.delete(id);
-    this.#closed.delete(id); // re-inserted last: a new closing counts as recent
-    this.#closed.set(id, s);
-    if (this.#closed.size > CLOSED_KEPT) {
-      const oldest = this.#closed.keys().next().value as number;
-      this.#closed.delete(oldest);
+    let ids = this.#closedIds;
+    let states = this.#closedStates;
+    if (ids === undefined || states === undefined) {
+      ids = this.#closedIds = new Int32Array(CLOSED_KEPT);
+      states = this.#closedStates = new Uint8Array(CLOSED_KEPT);
     }
+    const slot = (id >>> 1) & SLOT_MASK;
+    ids[slot] = id;
+    states[slot] = s;
   }
 }
 
