@@ -12,7 +12,7 @@ import {
   type Frame,
   FrameType,
 } from "../dataplane/h2-frames.js";
-import type { Endpoint } from "../dataplane/upstream-pool.js";
+import type { Address as Endpoint } from "../router/address.js";
 
 export interface RawUpstream {
   readonly endpoint: Endpoint;

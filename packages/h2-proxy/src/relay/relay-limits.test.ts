@@ -10,6 +10,7 @@ import {
   type H2Backend,
   h2Client,
   RawH2Client,
+  relayForward,
   simpleRequest,
   startH2Backend,
   waitFor,
@@ -40,7 +41,7 @@ async function relay(b: H2Backend, opts: Partial<RelayServerOptions> = {}): Prom
     host: "127.0.0.1",
     port: 0,
     onRequest(req) {
-      void req.forward(b.endpoint);
+      void relayForward(req, b.endpoint);
     },
     ...opts,
   });

@@ -1,20 +1,20 @@
 /**
- * The frame-level relay (issue #9; the daemon's default data plane): HTTP/2 on raw sockets, no node:http2 stream
+ * The frame-level relay (issue #9; the daemon's data plane): HTTP/2 on raw sockets, no node:http2 stream
  * objects. Each downstream connection is parsed frame by frame; a request's header block is
- * decoded (full HPACK) into the headers the router reads, and `forward` re-encodes it (literal
- * fields, edits applied) as a new stream on a shared upstream connection per endpoint. DATA
+ * decoded (full HPACK) into the header list the router reads, and each attempt of its exchange
+ * re-encodes it (edits applied) as a new stream on a shared upstream connection per endpoint. DATA
  * frames are passed through with flow-control accounting in both directions: window is given back
  * to a sender only once its bytes were written to the other side, and a receiver's window is
  * never overrun (DATA waits in a per-stream queue). Trailers are forwarded, RST_STREAM is mapped
  * both ways, SETTINGS/PING are answered, GOAWAY stops new streams on a connection.
  *
- * Deadlines (`grpc-timeout`, the router's `deadlineMs`) are enforced and propagated.
- * Unprocessed requests are requeued and the router's retries run on held responses
- * (`relay-stream.ts`, `relay-exchange.ts`); connect backoff per endpoint is in `upstream.ts`.
+ * Deadlines (`grpc-timeout`, the router's `deadlineMs`) are enforced and propagated. The
+ * router's loop requeues unprocessed attempts and retries held responses (`relay-stream.ts`,
+ * `relay-exchange.ts`); connect backoff per endpoint and the draining of connections to
+ * departed endpoints are in `upstream.ts`.
  * Per-connection limits (streams, windows, header list size), a liveness PING sweep and a
- * graceful close are in `DownConn` / `startRelayServer`; h2c Upgrade in the acceptor shared with
- * the node:http2 plane (`../dataplane/accept-connection.ts`). PRIORITY
- * frames are ignored.
+ * graceful close are in `DownConn` / `startRelayServer`; h2c Upgrade in the acceptor
+ * (`../dataplane/accept-connection.ts`). PRIORITY frames are ignored.
  */
 import { createServer, type Server, type Socket } from "node:net";
 import { acceptConnection } from "../dataplane/accept-connection.js";
@@ -29,7 +29,7 @@ import {
 } from "./frame-conn.js";
 import type { HeaderField } from "./hpack.js";
 import { CANCEL, type RelayRequest, RelayStream } from "./relay-stream.js";
-import { Relay } from "./upstream.js";
+import { Relay, RelayUpstreams } from "./upstream.js";
 
 export type { RelayRequest } from "./relay-stream.js";
 
@@ -61,9 +61,15 @@ export interface RelayServerOptions {
   /**
    * Upstream connect timeout: the TCP connect and the server's SETTINGS must arrive within it,
    * else the connect failed (connect backoff; the waiting requests are unprocessed and requeued).
-   * Default 3 s, as the node:http2 plane's `UpstreamPool` `connectTimeoutMs`.
+   * Default 3 s (`CONNECT_TIMEOUT_MS`). Ignored when `upstreams` is given (it has its own).
    */
   readonly connectTimeoutMs?: number | undefined;
+  /**
+   * The upstream connections, shared by a router's servers and steered by the router
+   * (`RelayUpstreams`, the router's `Upstreams`); the caller closes it. Default: the server's
+   * own, closed with it.
+   */
+  readonly upstreams?: RelayUpstreams | undefined;
 }
 
 export interface RelayServer {
@@ -76,7 +82,8 @@ export interface RelayServer {
   /**
    * Graceful close (the `ProxyServer.close` contract): stop accepting, GOAWAY (last stream id)
    * on every client connection, let in-flight streams finish for up to `graceMs` (default 10 s),
-   * then destroy what is left; upstream connections are closed after.
+   * then destroy what is left; its own upstream connections are closed after (shared
+   * `upstreams` are the caller's to close).
    */
   close(graceMs?: number): Promise<void>;
 }
@@ -222,7 +229,11 @@ export class DownConn implements FrameHandler {
 
 /** Starts the frame-level relay server: h2c with prior knowledge or HTTP/1.1 `Upgrade: h2c`. */
 export async function startRelayServer(opts: RelayServerOptions): Promise<RelayServer> {
-  const relay = new Relay(opts.onRequest, opts.connectTimeoutMs);
+  const owned = opts.upstreams === undefined;
+  const relay = new Relay(
+    opts.onRequest,
+    opts.upstreams ?? new RelayUpstreams(opts.connectTimeoutMs),
+  );
   const limits: DownLimits = {
     maxStreams: opts.maxConcurrentStreams ?? 1000,
     initialWindow: opts.initialWindowSize ?? DEFAULT_WINDOW,
@@ -291,7 +302,7 @@ export async function startRelayServer(opts: RelayServerOptions): Promise<RelayS
           await sleep(10);
         }
         for (const c of relay.conns) c.conn.destroy();
-        for (const u of relay.ups.values()) u.conn.destroy();
+        if (owned) relay.upstreams.close();
         // ended sockets close when the client answers our FIN; a little time for that, bounded
         for (let i = 0; i < 20 && sockets.size > 0; i++) await sleep(5);
         for (const s of sockets) s.destroy();

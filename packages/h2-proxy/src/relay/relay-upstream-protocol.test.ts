@@ -5,9 +5,14 @@
  * headerless body; the upstream connection and the relay go on serving.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { ForwardResult } from "../dataplane/forward.js";
 import { encodeFrame, encodeHeaderBlock, FrameType } from "../dataplane/h2-frames.js";
-import { h2Client, simpleRequest, waitFor } from "../dataplane/test-support.js";
+import {
+  type ForwardSummary,
+  h2Client,
+  relayForward,
+  simpleRequest,
+  waitFor,
+} from "../dataplane/test-support.js";
 import { rawUpstream } from "./raw-upstream-rig.js";
 import { startRelayServer } from "./relay-server.js";
 
@@ -28,12 +33,12 @@ describe("relay: an upstream's malformed response", () => {
       socket.write(encodeFrame(FrameType.HEADERS, 0x4, id, block));
       socket.write(encodeFrame(FrameType.DATA, 0x1, id, Buffer.from("ok")));
     });
-    const results: ForwardResult[] = [];
+    const results: ForwardSummary[] = [];
     const relay = await startRelayServer({
       host: "127.0.0.1",
       port: 0,
       onRequest(req) {
-        void req.forward(up.endpoint).then((r) => results.push(r));
+        void relayForward(req, up.endpoint).then((r) => results.push(r));
       },
     });
     const client = h2Client(relay.port);

@@ -1,9 +1,12 @@
 /**
  * The relay's upstream side: one shared HTTP/2 connection per endpoint (`UpConn`, client side,
- * odd stream ids) and the registry of them (`Relay`).
+ * odd stream ids), the registry of them with the connect backoff (`RelayUpstreams`, the
+ * router's `Upstreams` handle: `retain` closes the connections to departed endpoints), and a
+ * server's own state (`Relay`).
  */
 import { connect as netConnect } from "node:net";
-import { type Endpoint, endpointKey } from "../dataplane/upstream-pool.js";
+import { type Address, addressKey } from "../router/address.js";
+import type { Upstreams } from "../router/routable-request.js";
 import { FrameConn, type FrameHandler, FrameType } from "./frame-conn.js";
 import type { HeaderField } from "./hpack.js";
 import type { DownConn } from "./relay-server.js";
@@ -27,10 +30,13 @@ export class UpConn implements FrameHandler {
   /** Bytes of the server's first frame header seen so far (its type is byte 3). */
   #prefaceBytes = 0;
 
+  /** The endpoint left every replica set: no new streams; closed once the last one is over. */
+  draining = false;
+
   constructor(
-    readonly relay: Relay,
+    readonly relay: RelayUpstreams,
     readonly key: string,
-    ep: Endpoint,
+    ep: Address,
   ) {
     const socket = netConnect({ host: ep.host, port: ep.port, noDelay: true });
     this.conn = new FrameConn(socket, 0);
@@ -82,6 +88,32 @@ export class UpConn implements FrameHandler {
     );
     this.conn.destroy();
   };
+
+  /**
+   * Graceful close (the endpoint left the replica sets): no new streams go here; the in-flight
+   * ones finish, then GOAWAY(NO_ERROR) and the connection is closed.
+   */
+  drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    this.goingAway = true;
+    if (this.streams.size === 0) this.#closeDrained();
+  }
+
+  /** A stream is over on this connection: forgets it (closing a drained connection after its last). */
+  release(id: number): void {
+    if (this.streams.delete(id) && this.draining && this.streams.size === 0) this.#closeDrained();
+  }
+
+  #closeDrained(): void {
+    if (this.conn.closed) return;
+    if (!this.connected) {
+      this.conn.destroy();
+      return;
+    }
+    this.conn.goaway(0, 0);
+    this.conn.end();
+  }
 
   open(s: RelayStream): number {
     const id = this.nextId;
@@ -136,8 +168,9 @@ export class UpConn implements FrameHandler {
       this.#timer = undefined;
     }
     if (this.relay.ups.get(this.key) === this) this.relay.ups.delete(this.key);
+    this.relay.draining.delete(this);
     this.lastError ??= err;
-    if (!this.connected) this.relay.connectFailed(this.key, this.lastError);
+    if (!this.connected && !this.draining) this.relay.connectFailed(this.key, this.lastError);
     for (const s of [...this.streams.values()]) s.onUpLost();
   }
 }
@@ -160,24 +193,27 @@ interface Backoff {
 }
 
 /**
- * The downstream connections, the upstream connection per endpoint, and the connect backoff
- * per endpoint: a refused (or timed-out: `connectTimeoutMs`) endpoint is not reconnected to for every request (100 ms doubling to
- * 10 s, ±20 %); meanwhile its requests fail at once as unprocessed, so the router requeues them
- * elsewhere and its failure accrual sees the endpoint failing, as on the node:http2 plane.
+ * The upstream connection per endpoint and the connect backoff per endpoint: a refused (or
+ * timed-out: `connectTimeoutMs`) endpoint is not reconnected to for every request (100 ms
+ * doubling to 10 s, ±20 %); meanwhile its requests fail at once as unprocessed, so the router
+ * requeues them elsewhere and its failure accrual sees the endpoint failing.
+ *
+ * The router's `Upstreams` handle: `retain(addresses)` (the endpoints still in some replica
+ * set) drains the connections to every other endpoint — no new streams, in-flight ones finish,
+ * then the connection is closed — and forgets their backoff. Shared by a router's servers.
  */
-export class Relay {
-  readonly conns = new Set<DownConn>();
+export class RelayUpstreams implements Upstreams {
   readonly ups = new Map<string, UpConn>();
   readonly backoff = new Map<string, Backoff>();
-  streams = 0;
+  /** Connections to departed endpoints, closing once their streams are over. */
+  readonly draining = new Set<UpConn>();
   constructor(
-    readonly onRequest: (req: RelayRequest) => void,
     /** TCP connect + HTTP/2 handshake bound per connection attempt; a timeout is a failed connect. */
     readonly connectTimeoutMs: number = CONNECT_TIMEOUT_MS,
   ) {}
 
   /** The connection new streams to `ep` go to (connecting lazily); undefined in connect backoff. */
-  upstream(ep: Endpoint, key: string = endpointKey(ep)): UpConn | undefined {
+  upstream(ep: Address, key: string = addressKey(ep)): UpConn | undefined {
     let up = this.ups.get(key);
     if (up === undefined || up.goingAway || up.conn.closed) {
       const b = this.backoff.get(key);
@@ -205,5 +241,44 @@ export class Relay {
     const b = this.backoff.get(key);
     const ms = b === undefined ? 0 : Math.max(0, Math.round(b.until - performance.now()));
     return `${key} is unavailable (${b?.error ?? "connect failed"}); reconnecting in ${ms} ms`;
+  }
+
+  retain(addresses: Iterable<Address>): void {
+    const keep = new Set<string>();
+    for (const a of addresses) keep.add(addressKey(a));
+    for (const [key, up] of this.ups) {
+      if (keep.has(key)) continue;
+      this.ups.delete(key);
+      if (up.conn.closed) continue;
+      this.draining.add(up);
+      up.drain();
+    }
+    for (const key of this.backoff.keys()) if (!keep.has(key)) this.backoff.delete(key);
+  }
+
+  /** Destroys every upstream connection (the servers are closed: nothing is in flight). */
+  close(): void {
+    for (const up of [...this.ups.values(), ...this.draining]) up.conn.destroy();
+    this.ups.clear();
+    this.draining.clear();
+  }
+}
+
+/** A relay server's state: its downstream connections and open streams, and its upstreams. */
+export class Relay {
+  readonly conns = new Set<DownConn>();
+  streams = 0;
+  constructor(
+    readonly onRequest: (req: RelayRequest) => void,
+    readonly upstreams: RelayUpstreams,
+  ) {}
+
+  /** The connection new streams to `ep` go to; undefined in connect backoff. */
+  upstream(ep: Address, key: string): UpConn | undefined {
+    return this.upstreams.upstream(ep, key);
+  }
+
+  unavailableMessage(key: string): string {
+    return this.upstreams.unavailableMessage(key);
   }
 }

@@ -1,0 +1,10 @@
+/** Where the data plane sends an attempt: an upstream `host:port` (the router's `Endpoint`s are addresses). */
+export interface Address {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** `host:port` of an address (the key of its upstream connection). */
+export function addressKey(a: Address): string {
+  return `${a.host}:${a.port}`;
+}
