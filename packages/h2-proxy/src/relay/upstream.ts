@@ -29,6 +29,8 @@ export class UpConn implements FrameHandler {
   #timer: NodeJS.Timeout | undefined;
   /** Bytes of the server's first frame header seen so far (its type is byte 3). */
   #prefaceBytes = 0;
+  /** The connect timeout: the endpoint's client's, else the registry's default. */
+  readonly #timeoutMs: number;
 
   /** The endpoint left every replica set: no new streams; closed once the last one is over. */
   draining = false;
@@ -51,7 +53,8 @@ export class UpConn implements FrameHandler {
     socket.prependListener("data", this.#onPreface);
     // a SYN never answered (a vanished pod IP) would otherwise hang until the kernel gives up
     // (~2 min), and a server that accepts but never speaks HTTP/2 forever
-    this.#timer = setTimeout(this.#onTimeout, relay.connectTimeoutMs);
+    this.#timeoutMs = ep.connectTimeoutMs ?? relay.connectTimeoutMs;
+    this.#timer = setTimeout(this.#onTimeout, this.#timeoutMs);
     this.#timer.unref();
     socket.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
     this.conn.settings([[2, 0]]);
@@ -80,7 +83,7 @@ export class UpConn implements FrameHandler {
   readonly #onTimeout = (): void => {
     this.#timer = undefined;
     if (this.connected || this.conn.closed) return;
-    const ms = this.relay.connectTimeoutMs;
+    const ms = this.#timeoutMs;
     this.lastError = new Error(
       this.tcpConnected
         ? `HTTP/2 handshake timed out after ${ms} ms (no SETTINGS from the server)`

@@ -2,6 +2,11 @@
 export interface Address {
   readonly host: string;
   readonly port: number;
+  /**
+   * The connect timeout of the client this address belongs to (`client.connectTimeoutMs`), for
+   * a new connection to it; unset: the data plane's default.
+   */
+  readonly connectTimeoutMs?: number | undefined;
 }
 
 /** `host:port` of an address (the key of its upstream connection). */

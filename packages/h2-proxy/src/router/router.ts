@@ -502,8 +502,11 @@ export class H2Router {
     const key = bound.id.show;
     let c = this.#clients.get(key);
     if (!c) {
-      c = new BoundClient(bound, this.opts.loadBalancer(bound.id), () =>
-        this.#endpointsChanged(key),
+      c = new BoundClient(
+        bound,
+        this.opts.loadBalancer(bound.id),
+        () => this.#endpointsChanged(key),
+        this.opts.client?.(bound.id).connectTimeoutMs,
       );
       this.#clients.set(key, c);
       const client = c;
