@@ -266,7 +266,7 @@ describe("data plane: relay", () => {
         });
       });
       const results: ForwardSummary[] = [];
-      await using proxy = await startProxyServerCollecting(backend.endpoint, results);
+      await using proxy = await startRelayCollecting(backend.endpoint, results);
       await using session = h2Client(proxy.port);
       const req = session.request(GRPC_POST);
       req.on("error", () => {});
@@ -545,7 +545,7 @@ describe("data plane: relay", () => {
   });
 });
 
-async function startProxyServerCollecting(
+async function startRelayCollecting(
   target: { host: string; port: number },
   results: ForwardSummary[],
 ): Promise<AsyncDisposable & { port: number }> {

@@ -1,7 +1,7 @@
 /**
  * The relay's connection semantics against real loopback peers: advertised and enforced
  * per-connection limits, protocol errors (GOAWAY with the right code, the server stays up),
- * the liveness sweep and the graceful close (the `ProxyServer.close(graceMs)` contract).
+ * the liveness sweep and the graceful close (`close(graceMs)`).
  */
 import type * as http2 from "node:http2";
 import { afterEach, describe, expect, it } from "vitest";

@@ -45,7 +45,7 @@ export interface RelayServerOptions {
   readonly maxConcurrentStreams?: number | undefined;
   /** Per-stream receive window advertised to clients (Linkerd `initialStreamWindowBytes`): 65,535. */
   readonly initialWindowSize?: number | undefined;
-  /** Connection-level receive window given to clients. Default 1 MiB (as the node:http2 plane). */
+  /** Connection-level receive window given to clients. Default 1 MiB. */
   readonly connectionWindowSize?: number | undefined;
   /**
    * SETTINGS_MAX_HEADER_LIST_SIZE advertised and enforced (RFC 7541 size: name + value + 32
@@ -80,7 +80,7 @@ export interface RelayServer {
   /** Open relayed streams. */
   readonly streams: number;
   /**
-   * Graceful close (the `ProxyServer.close` contract): stop accepting, GOAWAY (last stream id)
+   * Graceful close: stop accepting, GOAWAY (last stream id)
    * on every client connection, let in-flight streams finish for up to `graceMs` (default 10 s),
    * then destroy what is left; its own upstream connections are closed after (shared
    * `upstreams` are the caller's to close).

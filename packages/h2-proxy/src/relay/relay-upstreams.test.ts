@@ -10,13 +10,16 @@ import type * as http2 from "node:http2";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   type H2Backend,
+  h2Client,
   type SimpleResponse,
   simpleRequest,
   startH2Backend,
+  startStaticProxy,
   waitFor,
 } from "../dataplane/test-support.js";
 import { nonRetryable5XX } from "../router/response-classifier.js";
 import { loopbackAddr, type RelayRouterRig, startRelayRouterRig } from "./relay-router-rig.js";
+import { RelayUpstreams } from "./upstream.js";
 
 const open: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -150,6 +153,23 @@ describe("relay: upstream connections follow the replica set", () => {
     expect(out).toBeDefined();
     await waitFor(() => out?.sessions.size === 0, 3000, "the departed endpoint's connection");
     expect(r.upstreams.draining.size).toBe(0);
+  });
+});
+
+describe("relay: RelayUpstreams without a router", () => {
+  it("an attempt to an endpoint no longer retained is served on a connection closed after it", async () => {
+    const a = await holdingBackend();
+    const upstreams = new RelayUpstreams();
+    await using proxy = await startStaticProxy(a.endpoint, { upstreams });
+    upstreams.retain([]);
+    await using client = h2Client(proxy.port);
+    for (let i = 0; i < 3; i++) {
+      const res = await simpleRequest(client, get("/x"));
+      expect(res.body.toString()).toBe(`ok ${a.port}`);
+      await waitFor(() => a.sessions.size === 0, 3000, "the one-off connection to close");
+    }
+    expect(upstreams.ups.size).toBe(0);
+    expect(upstreams.draining.size).toBe(0);
   });
 });
 

@@ -103,6 +103,12 @@ export class UpConn implements FrameHandler {
     if (this.streams.size === 0) this.#closeDrained();
   }
 
+  /** Draining from the start (a departed endpoint): closed after the streams about to open. */
+  drainAfterUse(): void {
+    this.draining = true;
+    this.goingAway = true;
+  }
+
   /** A stream is over on this connection: forgets it (closing a drained connection after its last). */
   release(id: number): void {
     if (this.streams.delete(id) && this.draining && this.streams.size === 0) this.#closeDrained();
@@ -178,13 +184,13 @@ export class UpConn implements FrameHandler {
   }
 }
 
-/** Reconnect backoff after a failed connect (the node:http2 plane's `UpstreamPool` defaults). */
+/** Reconnect backoff after a failed connect: 100 ms doubling to 10 s, ±20 % jitter. */
 const BACKOFF_BASE_MS = 100;
 const BACKOFF_MAX_MS = 10_000;
 const BACKOFF_JITTER = 0.2;
 /**
  * Connect timeout: TCP connect and the server's SETTINGS within it, else the connect failed
- * (the node:http2 plane's `UpstreamPool` `connectTimeoutMs` default).
+ * (`client.connectTimeoutMs` in the config).
  */
 export const CONNECT_TIMEOUT_MS = 3_000;
 
@@ -210,6 +216,8 @@ export class RelayUpstreams implements Upstreams {
   readonly backoff = new Map<string, Backoff>();
   /** Connections to departed endpoints, closing once their streams are over. */
   readonly draining = new Set<UpConn>();
+  /** The endpoint keys of the last `retain` (undefined before any: every endpoint is kept). */
+  #retained: Set<string> | undefined;
   constructor(
     /** TCP connect + HTTP/2 handshake bound per connection attempt; a timeout is a failed connect. */
     readonly connectTimeoutMs: number = CONNECT_TIMEOUT_MS,
@@ -222,6 +230,13 @@ export class RelayUpstreams implements Upstreams {
       const b = this.backoff.get(key);
       if (b !== undefined && performance.now() < b.until) return undefined;
       up = new UpConn(this, key, ep);
+      if (this.#retained !== undefined && !this.#retained.has(key)) {
+        // an attempt to an endpoint that already left (a requeue racing an update): this
+        // connection serves it and closes after, it is not kept for others
+        this.draining.add(up);
+        up.drainAfterUse();
+        return up;
+      }
       this.ups.set(key, up);
     }
     return up;
@@ -249,6 +264,7 @@ export class RelayUpstreams implements Upstreams {
   retain(addresses: Iterable<Address>): void {
     const keep = new Set<string>();
     for (const a of addresses) keep.add(addressKey(a));
+    this.#retained = keep;
     for (const [key, up] of this.ups) {
       if (keep.has(key)) continue;
       this.ups.delete(key);

@@ -509,6 +509,8 @@ export class H2Router {
         this.opts.client?.(bound.id).connectTimeoutMs,
       );
       this.#clients.set(key, c);
+      // its first addresses were observed inside the constructor, before it was listed here
+      this.#endpointsChanged(key);
       const client = c;
       const scope = `rt/${this.label}/client/${scopeOf(key)}`;
       this.opts.metrics.gauge(`${scope}/inflight`, () => client.inflight);
