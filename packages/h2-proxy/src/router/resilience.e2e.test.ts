@@ -236,7 +236,7 @@ describe("resilience under load (loopback, relay)", () => {
       ["ewma", () => new EwmaBalancer()],
     ] as const) {
       const fast = await backend("ok", 1);
-      const slow = await backend("ok", 40);
+      const slow = await backend("ok", 80);
       const r = await setup([fast, slow], { balancer: mk });
       const calls = await load(r, 200, 8);
       expect(calls.every((c) => c.grpcStatus === 0)).toBe(true);
