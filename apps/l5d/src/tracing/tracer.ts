@@ -193,7 +193,7 @@ export class TracedRequest implements TraceableRequest {
   }
 
   /** One attempt of a traced exchange (see {@link TracedExchange}). */
-  async attemptTraced(
+  attemptTraced(
     inner: Exchange,
     endpoint: UpstreamAddress,
     edits: HeaderEdits,
@@ -201,7 +201,19 @@ export class TracedRequest implements TraceableRequest {
     const client = this.#clientContext();
     const traced = this.#tracedEdits(client, edits);
     const tracer = this.#tracer;
+    // not recording: the context is propagated, no span (no extra promise either)
     if (!tracer) return inner.attempt(endpoint, traced);
+    return this.#attemptRecorded(tracer, client, inner, endpoint, edits, traced);
+  }
+
+  async #attemptRecorded(
+    tracer: Tracer,
+    client: TraceContext,
+    inner: Exchange,
+    endpoint: UpstreamAddress,
+    edits: HeaderEdits,
+    traced: HeaderEdits,
+  ): Promise<AttemptResult> {
     this.#noteDst(edits);
     this.#pending++;
     const start = nowUs();

@@ -9,7 +9,7 @@ import type { Dtab, NameBound, NameInterpreter, NameTree, Path } from "@l5d/dtab
 import { GrpcStatus, H2Code } from "../dataplane/errors.js";
 import type { Histogram } from "../metrics/histogram.js";
 import { type Counter, type MetricsRegistry, scopeOf } from "../metrics/metrics-registry.js";
-import { startBackoff } from "./backoff.js";
+import { type Backoff, type BackoffConfig, startBackoff } from "./backoff.js";
 import { BindingCache } from "./binding-cache.js";
 import { BoundClient } from "./bound-client.js";
 import { readLocalDtab, USER_DTAB } from "./dtab-headers.js";
@@ -374,7 +374,8 @@ export class H2Router {
     first: Endpoint,
   ): Promise<Routed> {
     const policy = service.policy;
-    const backoff = startBackoff(policy.retries?.backoff ?? { kind: "constant", ms: 0 });
+    // made at the first retry: a request that is not retried allocates none
+    let backoff: Backoff | undefined;
     let endpoint = first;
     let retries = 0;
     let requeues = 0;
@@ -404,6 +405,7 @@ export class H2Router {
         cstats.requeueBudgetExhausted.incr();
       }
       if (cls === "retryable" && ex.replayable && !ex.done) {
+        backoff ??= startBackoff(policy.retries?.backoff ?? NO_BACKOFF);
         const delay = backoff.next();
         const remaining = ex.remainingMs();
         if (remaining === undefined || delay < remaining) {
@@ -670,6 +672,7 @@ export class H2Router {
 }
 
 const REMOVE_HEADERS: readonly string[] = [USER_DTAB];
+const NO_BACKOFF: BackoffConfig = { kind: "constant", ms: 0 };
 
 /**
  * Picks the branch a request takes: a weighted random member of each union (weights normalised
