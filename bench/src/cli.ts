@@ -15,7 +15,7 @@ export interface BenchOptions {
   cpuProf: boolean;
 }
 
-const NAMES: readonly ProxyName[] = ["l5d", "l5d-node", "naive", "nginx", "haproxy", "nghttpx"];
+const NAMES: readonly ProxyName[] = ["l5d", "naive", "nginx", "haproxy", "nghttpx"];
 
 /** Raised for a bad command line. */
 export class UsageError extends Error {

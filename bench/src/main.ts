@@ -151,9 +151,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       );
     }
     const versions: Record<string, string> = { h2load: h2.version };
-    const defaultSet = opts.quick
-      ? ["l5d", "l5d-node", "naive", "nghttpx"]
-      : PROXIES.map((p) => p.name);
+    const defaultSet = opts.quick ? ["l5d", "naive", "nghttpx"] : PROXIES.map((p) => p.name);
     const chosen = PROXIES.filter((p) => (opts.only ?? defaultSet).includes(p.name));
     const kinds: ProxyKind[] = [];
     for (const k of chosen) {
@@ -340,12 +338,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (naiveUs !== undefined) {
       process.stdout.write(
         `reference (naive node:http2 proxy, not l5d): ${quickLine(naiveUs, ngUs).replace(/^l5d_/, "naive_")}\n`,
-      );
-    }
-    const nodeUs = cpu("l5d-node");
-    if (nodeUs !== undefined) {
-      process.stdout.write(
-        `l5d on the node:http2 data plane (servers[].dataPlane: node): ${quickLine(nodeUs, ngUs).replace(/^l5d_/, "l5d_node_")}\n`,
       );
     }
     process.stdout.write(`${quickLine(cpu("l5d"), ngUs)}\n`);

@@ -7,7 +7,7 @@ import { HAPROXY_CFG, L5D_YAML, NGHTTPX_CONF, NGINX_CONF, render } from "./templ
 import type { ToolName, ToolStatus } from "./tools.js";
 
 /** The proxies the harness knows how to run. */
-export type ProxyName = "l5d" | "l5d-node" | "naive" | "nginx" | "haproxy" | "nghttpx";
+export type ProxyName = "l5d" | "naive" | "nginx" | "haproxy" | "nghttpx";
 
 /** Everything a proxy kind needs to start. */
 export interface StartContext {
@@ -64,8 +64,8 @@ async function started(ctx: StartContext, child: Child, port: number): Promise<C
   return child;
 }
 
-/** l5d with one of its data planes: `relay` (frame-level, the default) or `node` (node:http2). */
-function l5dKind(name: "l5d" | "l5d-node", dataPlane: "node" | "relay", label: string): ProxyKind {
+/** l5d (its one data plane: the frame-level relay). */
+function l5dKind(name: "l5d", label: string): ProxyKind {
   return {
     name,
     label,
@@ -87,7 +87,6 @@ function l5dKind(name: "l5d" | "l5d-node", dataPlane: "node" | "relay", label: s
           UP_PORT: upstreamPort,
           LISTEN_HOST: HOST,
           LISTEN_PORT: listenPort,
-          DATA_PLANE: dataPlane,
         }),
       );
       // the image's entry point (the esbuild bundle), malloc settings and node flags
@@ -117,13 +116,7 @@ function l5dKind(name: "l5d" | "l5d-node", dataPlane: "node" | "relay", label: s
 
 export const l5d = l5dKind(
   "l5d",
-  "relay",
-  "l5d (apps/l5d, h2 router, io.l5d.header.token, default data plane: the frame-level relay)",
-);
-export const l5dNode = l5dKind(
-  "l5d-node",
-  "node",
-  "l5d on the node:http2 data plane (servers[].dataPlane: node)",
+  "l5d (apps/l5d, h2 router, io.l5d.header.token, the frame-level relay)",
 );
 
 export const naive: ProxyKind = {
@@ -215,7 +208,7 @@ export const nghttpx: ProxyKind = {
 };
 
 /** Every proxy kind, in report order. */
-export const PROXIES: readonly ProxyKind[] = [l5d, l5dNode, naive, nginx, haproxy, nghttpx];
+export const PROXIES: readonly ProxyKind[] = [l5d, naive, nginx, haproxy, nghttpx];
 
 /**
  * Starts `hops` instances of `kind` in a chain ending at `backendPort` (the last one started

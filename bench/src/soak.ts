@@ -4,7 +4,7 @@ import { join, relative } from "node:path";
 import { grpcFrame, probe } from "./grpc.js";
 import { l5dEntry, l5dEnv, l5dNodeFlags } from "./l5d-flags.js";
 import { freePort, waitForPort } from "./net.js";
-import { l5d, l5dNode, naive, type ProxyKind, type StartContext, startChain } from "./peers.js";
+import { l5d, naive, type ProxyKind, type StartContext, startChain } from "./peers.js";
 import { sampleTrees } from "./proc.js";
 import { runH2load } from "./runner.js";
 import { type RssSample, soakVerdict } from "./soak-verdict.js";
@@ -14,8 +14,7 @@ import { ensureTools } from "./tools.js";
 /** Options of bench/soak.mjs. */
 export interface SoakOptions {
   minutes: number;
-  /** `l5d` (default: l5d on its default data plane, the frame-level relay), `l5d-node`
-   * (the node:http2 data plane) or `naive`. */
+  /** `l5d` (default) or `naive` (the naive node:http2 reference proxy). */
   proxy: SoakProxy;
   /** total req/s of the steady load. */
   rate: number;
@@ -23,15 +22,11 @@ export interface SoakOptions {
   sampleS: number;
 }
 
-type SoakProxy = "l5d" | "l5d-node" | "naive";
-const PROXIES: Readonly<Record<SoakProxy, ProxyKind>> = {
-  l5d,
-  "l5d-node": l5dNode,
-  naive,
-};
+type SoakProxy = "l5d" | "naive";
+const PROXIES: Readonly<Record<SoakProxy, ProxyKind>> = { l5d, naive };
 
 const USAGE =
-  "usage: node bench/soak.mjs [--minutes=10] [--proxy=l5d|l5d-node|naive] [--rate=2000] [--sample-s=30]";
+  "usage: node bench/soak.mjs [--minutes=10] [--proxy=l5d|naive] [--rate=2000] [--sample-s=30]";
 
 /** Parses soak flags; throws Error with the usage on a bad flag. */
 export function parseSoakArgs(argv: readonly string[]): SoakOptions {

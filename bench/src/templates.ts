@@ -74,5 +74,5 @@ routers:
   label: bench
   identifier: {kind: io.l5d.header.token}
   dtab: /svc/* => /$/inet/{{UP_HOST}}/{{UP_PORT}};
-  servers: [{port: {{LISTEN_PORT}}, ip: {{LISTEN_HOST}}, dataPlane: {{DATA_PLANE}}}]
+  servers: [{port: {{LISTEN_PORT}}, ip: {{LISTEN_HOST}}}]
 `;

@@ -5,7 +5,6 @@
  */
 import { readFileSync } from "node:fs";
 import { formatConfigErrors, type LinkerdConfig, parseLinkerdConfig } from "@l5d/config";
-import { installFastAsyncBind } from "@l5d/h2-proxy";
 import { type Logger, pino } from "pino";
 import { registerAdminRoutes } from "./admin/admin-routes.js";
 import { AdminServer, text } from "./admin/admin-server.js";
@@ -130,9 +129,6 @@ export async function runDaemon(args: string[]): Promise<number> {
     process.stderr.write(`l5d: ${a.error ?? "missing config file"}\n${USAGE}`);
     return 1;
   }
-  // node:http2 pays two util.deprecate wrappers per upstream request inside AsyncResource#bind;
-  // the daemon owns its process, so it swaps in an equivalent bind (issue #9, docs/performance.md)
-  installFastAsyncBind();
   const loaded = loadConfigFile(a.file);
   if (!loaded.ok) {
     process.stderr.write(`l5d: ${loaded.message}\n`);

@@ -1,6 +1,6 @@
 import type { BuildContext } from "@l5d/config";
 import { Path } from "@l5d/dtab";
-import type { Identification, Identifier } from "@l5d/h2-proxy";
+import { headerList, type Identification, type Identifier } from "@l5d/h2-proxy";
 import { type Standin, startStandin } from "@l5d/k8s-standin";
 import { afterEach, describe, expect, it } from "vitest";
 import { freePort } from "./__tests__/support.js";
@@ -79,11 +79,8 @@ describe("io.l5d.ingress identifier against the API stand-in", () => {
     return ingressIdentifierFactory.make(cfg, ctx)(Path.read(dstPrefix));
   }
 
-  const req = (authority: string, path = "/helloworld.Hello/Greeting") => ({
-    ":authority": authority,
-    ":path": path,
-    ":method": "POST",
-  });
+  const req = (authority: string, path = "/helloworld.Hello/Greeting") =>
+    headerList({ ":authority": authority, ":path": path, ":method": "POST" });
 
   it("has Linkerd's defaults and a strict schema", () => {
     expect(ingressIdentifierSchema.parse({ kind: "io.l5d.ingress" })).toEqual({
@@ -112,7 +109,7 @@ describe("io.l5d.ingress identifier against the API stand-in", () => {
     expect(show(id.identify(req("world.example")))).toBe("/svc/other/80/world");
     expect(show(id.identify(req("nginx.example")))).toBe(`unidentified: ${NO_MATCH_REASON}`);
     // `host` stands in for `:authority` (HTTP/1.1 upgrades)
-    expect(show(id.identify({ host: "world.example:80", ":path": "/" }))).toBe(
+    expect(show(id.identify(headerList({ host: "world.example:80", ":path": "/" })))).toBe(
       "/svc/other/80/world",
     );
 

@@ -6,7 +6,12 @@
  */
 import type { BuildContext, PluginFactory } from "@l5d/config";
 import { Path } from "@l5d/dtab";
-import type { Identification, Identifier, IdentifierMaker } from "@l5d/h2-proxy";
+import {
+  headerValue,
+  type Identification,
+  type Identifier,
+  type IdentifierMaker,
+} from "@l5d/h2-proxy";
 import { K8sApi, type K8sConnection, makeKubeConfig, Reflector } from "@l5d/namers";
 import { z } from "zod";
 import {
@@ -119,10 +124,9 @@ export function ingressIdentifier(
     const identifier: Identifier = {
       identify(headers) {
         if (!watch.synced) return { kind: "unidentified", reason: watch.notSyncedReason() };
-        const auth = headers[":authority"] ?? headers.host;
-        const host = typeof auth === "string" && auth !== "" ? stripPort(auth) : undefined;
-        const rawPath = headers[":path"];
-        const path = requestPath(typeof rawPath === "string" ? rawPath : "/");
+        const auth = headerValue(headers, ":authority") ?? headerValue(headers, "host");
+        const host = auth !== undefined && auth !== "" ? stripPort(auth) : undefined;
+        const path = requestPath(headerValue(headers, ":path") ?? "/");
         const backend = matchIngresses(watch.ingresses, host, path, opts);
         if (!backend) return { kind: "unidentified", reason: NO_MATCH_REASON };
         let id = names.get(backend);

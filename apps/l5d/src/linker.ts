@@ -27,7 +27,6 @@ import {
   GrpcStatus,
   H2Router,
   type IdentifierMaker,
-  type IncomingProxyRequest,
   LIMIT_NAMES,
   type LimitName,
   type LimitSide,
@@ -35,30 +34,31 @@ import {
   type LoadBalancerMaker,
   MetricsRegistry,
   P2cBalancer,
-  type ProxyServer,
   type RelayRequest,
+  type RelayServer,
+  RelayUpstreams,
   type ResponseClassifier,
   ServerScope,
   type ServicePolicy,
-  startProxyServer,
   startRelayServer,
-  UpstreamPool,
 } from "@l5d/h2-proxy";
 import type { Logger } from "pino";
+import { clearContext } from "./clear-context.js";
 import type { Telemeter } from "./telemetry/telemeter.js";
-import { type TracedServer, Tracer } from "./tracing/tracer.js";
+import { Tracer } from "./tracing/tracer.js";
 
 export interface RunningServer {
   readonly router: string;
   readonly ip: string;
   readonly port: number;
-  readonly proxy: ProxyServer;
+  readonly proxy: RelayServer;
 }
 
 export interface RunningRouter {
   readonly config: RouterConfig;
   readonly router: H2Router;
-  readonly pool: UpstreamPool;
+  /** The upstream connections its servers share (drained by the router as endpoints leave). */
+  readonly upstreams: RelayUpstreams;
   readonly servers: RunningServer[];
 }
 
@@ -166,6 +166,7 @@ export function buildPlugins(config: LinkerdConfig, opts: LinkOptions) {
       const fa = params.failureAccrual;
       return {
         requeueBudget: params.requeueBudget,
+        connectTimeoutMs: params.connectTimeoutMs,
         ...(fa ? { failureAccrual: make<FailureAccrualMaker>(fa, ctxFor({}, fa.path)) } : {}),
       };
     };
@@ -198,7 +199,7 @@ export async function link(config: LinkerdConfig, opts: LinkOptions): Promise<Li
     );
     for (const r of running) {
       r.router.close();
-      await r.pool.close(1000).catch(() => {});
+      r.upstreams.close();
     }
     for (const t of telemeters) await t.close?.();
     for (const c of closers.reverse()) await c();
@@ -206,10 +207,12 @@ export async function link(config: LinkerdConfig, opts: LinkOptions): Promise<Li
   try {
     for (const b of built.routers) {
       const r = b.config;
-      const pool = new UpstreamPool({
-        initialWindowSize:
-          r.client.kind === "io.l5d.global" ? r.client.params.initialStreamWindowBytes : undefined,
-      });
+      // the router-level connect timeout; io.l5d.static prefixes set theirs per client (ClientPolicy)
+      const upstreams = new RelayUpstreams(
+        r.client.kind === "io.l5d.global"
+          ? r.client.params.connectTimeoutMs
+          : r.client.defaults.connectTimeoutMs,
+      );
       const log = opts.log.child({ router: r.label });
       const router = new H2Router({
         label: r.label,
@@ -219,20 +222,19 @@ export async function link(config: LinkerdConfig, opts: LinkOptions): Promise<Li
         loadBalancer: b.balancerFor,
         client: b.clientPolicy,
         service: b.servicePolicy,
-        pool,
+        upstreams,
         metrics,
         bindingTimeoutMs: r.bindingTimeoutMs,
         idleTtlMs: r.bindingCache.idleTtlSecs * 1000,
         cacheCapacity: r.bindingCache.trees,
         log,
-        onEndpointsChanged: (eps) => pool.retain(eps),
         onRequestDone: telemeters.some((t) => t.onRequest)
           ? (rec) => {
               for (const t of telemeters) t.onRequest?.(rec);
             }
           : undefined,
       } as ConstructorParameters<typeof H2Router>[0]);
-      const rr: RunningRouter = { config: r, router, pool, servers: [] };
+      const rr: RunningRouter = { config: r, router, upstreams, servers: [] };
       running.push(rr);
       for (const s of r.servers) {
         const proxy = await startServer(rr, s, metrics, log, tracer);
@@ -254,64 +256,70 @@ export async function link(config: LinkerdConfig, opts: LinkOptions): Promise<Li
   };
 }
 
-const CTX_PREFIX = "l5d-ctx-";
-
+/**
+ * A server of a router: the frame-level relay with the server config's stream limit, windows,
+ * header list size, `maxConcurrentRequests` (read from the relay's open stream count: no
+ * per-request listener), `clearContext` and graceful close; its requests go to the router
+ * (through the tracer), upstream connections are the router's (`RelayUpstreams`).
+ */
 async function startServer(
   rr: RunningRouter,
   s: ServerConfig,
   metrics: MetricsRegistry,
   log: Logger,
   tracer: Tracer,
-): Promise<ProxyServer> {
+): Promise<RelayServer> {
   const scope = new ServerScope(metrics, rr.config.label, s.ip, s.port);
-  const max = s.maxConcurrentRequests;
-  let inflight = 0;
   const traced = { router: rr.config.label, ip: s.ip, port: s.port };
-  // counted only when a limit is configured ('close' fires once per stream)
-  const done = () => {
-    inflight--;
-  };
-  const onRequest = (incoming: IncomingProxyRequest) => {
-    if (s.clearContext) {
-      for (const k of Object.keys(incoming.headers)) {
-        if (k.startsWith(CTX_PREFIX) || k === "l5d-dtab") delete incoming.headers[k];
-      }
-    }
-    const req = tracer.wrap(incoming, traced);
-    if (max !== undefined && inflight >= max) {
-      req.respondError({
-        grpcStatus: GrpcStatus.RESOURCE_EXHAUSTED,
-        httpStatus: 503,
-        message: `[${rr.config.label}] server ${s.ip}:${s.port} is at maxConcurrentRequests (${max})`,
-      });
-      return;
-    }
-    if (max !== undefined) {
-      inflight++;
-      req.stream.on("close", done);
-    }
-    rr.router.handle(req, scope);
-  };
+  const max = s.maxConcurrentRequests;
+  // The relay counts its open streams (this request included, until its response is over).
+  let open = (): number => 0;
   try {
-    const proxy =
-      s.dataPlane === "relay"
-        ? await startRelay(rr, s, scope, tracer, traced, limitReporter(rr, s, metrics, log))
-        : await startProxyServer({
-            host: s.ip,
-            port: s.port,
-            maxConcurrentStreams: s.maxConcurrentStreamsPerConnection,
-            initialWindowSize: s.initialStreamWindowBytes,
-            maxHeaderListSize: s.maxHeaderListBytes,
-            pool: rr.pool,
-            onRequest,
+    const relay = await startRelayServer({
+      host: s.ip,
+      port: s.port,
+      maxConcurrentStreams: s.maxConcurrentStreamsPerConnection,
+      initialWindowSize: s.initialStreamWindowBytes,
+      maxHeaderListSize: s.maxHeaderListBytes,
+      upstreams: rr.upstreams,
+      limits: {
+        maxHeaderFields: s.maxHeaderFields,
+        maxContinuationFrames: s.maxContinuationFrames,
+        maxResetsPerSecond: s.maxResetsPerSecond,
+        maxPingsPerSecond: s.maxPingsPerSecond,
+        maxSettingsPerSecond: s.maxSettingsPerSecond,
+        maxEmptyFramesPerSecond: s.maxEmptyFramesPerSecond,
+        maxStreamErrorsPerSecond: s.maxStreamErrorsPerSecond,
+        maxSmallFramesPerSecond: s.maxSmallFramesPerSecond,
+        maxQueuedControlFrames: s.maxQueuedControlFrames,
+        maxBufferedBytes: s.maxBufferedBytes,
+      },
+      prefaceTimeoutMs: s.prefaceTimeoutMs,
+      idleTimeoutMs: s.idleTimeoutMs,
+      streamIdleTimeoutMs: s.streamIdleTimeoutMs,
+      maxConnections: s.maxConnections,
+      onLimit: limitReporter(rr, s, metrics, log),
+      onRequest(incoming: RelayRequest) {
+        const req = tracer.wrap(s.clearContext ? clearContext(incoming) : incoming, traced);
+        if (max !== undefined && open() > max) {
+          req.respondError({
+            grpcStatus: GrpcStatus.RESOURCE_EXHAUSTED,
+            httpStatus: 503,
+            message: `[${rr.config.label}] server ${s.ip}:${s.port} is at maxConcurrentRequests (${max})`,
           });
-    traced.port = proxy.port;
+          return;
+        }
+        rr.router.handle(req, scope);
+      },
+    });
+    open = () => relay.streams;
+    traced.port = relay.port;
     metrics.gauge(
       `rt/${rr.config.label}/server/${s.ip}/${s.port}/connections`,
-      () => proxy.connections,
+      () => relay.connections,
     );
-    metrics.gauge(`rt/${rr.config.label}/server/${s.ip}/${s.port}/streams`, () => proxy.streams);
-    return proxy;
+    metrics.gauge(`rt/${rr.config.label}/server/${s.ip}/${s.port}/streams`, () => relay.streams);
+    return relay;
   } catch (e) {
     log.error({ err: (e as Error).message }, "cannot start server");
     throw new LinkerBuildError(`routers[${rr.config.label}].servers ${s.ip}:${s.port}`, e);
@@ -338,78 +346,5 @@ function limitReporter(
     const fields = { limit: name, side, server: `${s.ip}:${s.port}`, detail };
     if (name === "idle_timeout") log.info(fields, "h2 limit: idle connection closed");
     else log.warn(fields, `h2 limit ${name} fired (${side})`);
-  };
-}
-
-/**
- * A server on the frame-level relay (`dataPlane: relay`, issue #9): the same server options as
- * the node:http2 plane (stream limit, windows, header list size, maxConcurrentRequests,
- * clearContext, graceful close); requests reach the router without stream objects.
- */
-async function startRelay(
-  rr: RunningRouter,
-  s: ServerConfig,
-  scope: ServerScope,
-  tracer: Tracer,
-  traced: TracedServer,
-  onLimit: (name: LimitName, detail: string, side: LimitSide) => void,
-): Promise<ProxyServer> {
-  const max = s.maxConcurrentRequests;
-  // The relay counts its open streams (this request included, until its response is over):
-  // maxConcurrentRequests reads that count instead of a per-request close listener.
-  let open = (): number => 0;
-  const relay = await startRelayServer({
-    host: s.ip,
-    port: s.port,
-    maxConcurrentStreams: s.maxConcurrentStreamsPerConnection,
-    initialWindowSize: s.initialStreamWindowBytes,
-    maxHeaderListSize: s.maxHeaderListBytes,
-    limits: {
-      maxHeaderFields: s.maxHeaderFields,
-      maxContinuationFrames: s.maxContinuationFrames,
-      maxResetsPerSecond: s.maxResetsPerSecond,
-      maxPingsPerSecond: s.maxPingsPerSecond,
-      maxSettingsPerSecond: s.maxSettingsPerSecond,
-      maxEmptyFramesPerSecond: s.maxEmptyFramesPerSecond,
-      maxStreamErrorsPerSecond: s.maxStreamErrorsPerSecond,
-      maxSmallFramesPerSecond: s.maxSmallFramesPerSecond,
-      maxQueuedControlFrames: s.maxQueuedControlFrames,
-      maxBufferedBytes: s.maxBufferedBytes,
-    },
-    prefaceTimeoutMs: s.prefaceTimeoutMs,
-    idleTimeoutMs: s.idleTimeoutMs,
-    streamIdleTimeoutMs: s.streamIdleTimeoutMs,
-    maxConnections: s.maxConnections,
-    onLimit,
-    onRequest(incoming: RelayRequest) {
-      if (s.clearContext) {
-        for (const k of Object.keys(incoming.headers)) {
-          if (k.startsWith(CTX_PREFIX) || k === "l5d-dtab") delete incoming.headers[k];
-        }
-      }
-      const req = tracer.wrap(incoming, traced);
-      if (max !== undefined && open() > max) {
-        req.respondError({
-          grpcStatus: GrpcStatus.RESOURCE_EXHAUSTED,
-          httpStatus: 503,
-          message: `[${rr.config.label}] server ${s.ip}:${s.port} is at maxConcurrentRequests (${max})`,
-        });
-        return;
-      }
-      rr.router.handle(req, scope);
-    },
-  });
-  open = () => relay.streams;
-  return {
-    host: relay.host,
-    port: relay.port,
-    pool: rr.pool,
-    get connections() {
-      return relay.connections;
-    },
-    get streams() {
-      return relay.streams;
-    },
-    close: (graceMs?: number) => relay.close(graceMs),
   };
 }

@@ -45,13 +45,6 @@ export interface ServerConfig extends H2Settings {
   readonly clearContext: boolean;
   /** Default 1000 (Linkerd ≥1.5.1). */
   readonly maxConcurrentStreamsPerConnection: number;
-  /**
-   * The data plane serving this server (l5d-ts extension, issue #9). `relay` (default): the
-   * frame-level relay (HTTP/2 frames relayed on raw sockets, ~5× less CPU per request than
-   * node:http2, same features: requeues, retries, h2c Upgrade, limits, graceful close). `node`:
-   * node:http2 stream objects, kept as the reference implementation and fallback.
-   */
-  readonly dataPlane: "node" | "relay";
   /** Announcer names (accepted; announcers are not implemented). */
   readonly announce?: readonly string[];
   // ---- abuse limits (l5d-ts extension, issue #14; the relay data plane). Unset: the default.
@@ -119,6 +112,11 @@ export interface ClientParams extends H2Settings {
   readonly failFast: boolean;
   /** No per-attempt timeout by default. */
   readonly requestAttemptTimeoutMs?: number;
+  /**
+   * l5d-ts: the upstream connect timeout (TCP connect + the server's HTTP/2 SETTINGS), ms.
+   * Default 3000. A timeout is a failed connect (connect backoff; the request is requeued).
+   */
+  readonly connectTimeoutMs: number;
   readonly hostConnectionPool?: HostConnectionPool;
   readonly clientSession?: { readonly idleTimeMs?: number; readonly lifeTimeMs?: number };
   /** Default false. */

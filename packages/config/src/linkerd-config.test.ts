@@ -220,7 +220,6 @@ describe("parseLinkerdConfig: the tutorial config", () => {
         ip: "0.0.0.0",
         clearContext: false,
         maxConcurrentStreamsPerConnection: 1000,
-        dataPlane: "relay",
         initialStreamWindowBytes: 65535,
         maxFrameBytes: 16384,
         windowUpdateRatio: 0.99,
@@ -305,13 +304,44 @@ describe("parseLinkerdConfig: defaults and options", () => {
     expect(c.telemetry).toEqual([]);
   });
 
-  it("selects a server's data plane: node (default) or the frame-level relay", () => {
-    const c = parseOk(
-      `routers:\n- protocol: h2\n  servers:\n  - {}\n  - {port: 4143, dataPlane: node}\n`,
-    );
-    expect(c.routers[0]?.servers.map((s) => s.dataPlane)).toEqual(["relay", "node"]);
-    const errors = errorsOf(`routers:\n- protocol: h2\n  servers:\n  - {dataPlane: fast}\n`);
-    expect(errors.join("\n")).toMatch(/dataPlane/);
+  it("rejects servers[].dataPlane: the node:http2 data plane was removed, the relay is the only one", () => {
+    for (const v of ["node", "relay"]) {
+      const errors = errorsOf(
+        `routers:\n- protocol: h2\n  servers:\n  - {}\n  - {port: 4143, dataPlane: ${v}}\n`,
+      );
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(/^routers\[0\]\.servers\[1\]\.dataPlane: /);
+      expect(errors[0]).toContain("node:http2 data plane was removed");
+      expect(errors[0]).toContain("relay is the only data plane");
+    }
+  });
+
+  it("reads client.connectTimeoutMs: default 3000, router-level and per io.l5d.static prefix", () => {
+    const d = parseOk(`routers:\n- protocol: h2\n  servers:\n  - {}\n`).routers[0]?.client;
+    expect(d?.kind === "io.l5d.global" && d.params.connectTimeoutMs).toBe(3000);
+    const g = parseOk(
+      `routers:\n- protocol: h2\n  servers:\n  - {}\n  client:\n    connectTimeoutMs: 250\n`,
+    ).routers[0]?.client;
+    expect(g?.kind === "io.l5d.global" && g.params.connectTimeoutMs).toBe(250);
+    const s = parseOk(`routers:
+- protocol: h2
+  servers:
+  - {}
+  client:
+    kind: io.l5d.static
+    configs:
+    - prefix: /#/io.l5d.fs/slow
+      connectTimeoutMs: 9000
+`).routers[0]?.client;
+    if (s?.kind !== "io.l5d.static") throw new Error("expected a static client section");
+    expect(resolveClientParams(s, Path.read("/#/io.l5d.fs/slow")).connectTimeoutMs).toBe(9000);
+    expect(resolveClientParams(s, Path.read("/#/io.l5d.fs/other")).connectTimeoutMs).toBe(3000);
+    for (const bad of ["0", "-5", "fast"]) {
+      const errors = errorsOf(
+        `routers:\n- protocol: h2\n  servers:\n  - {}\n  client:\n    connectTimeoutMs: ${bad}\n`,
+      );
+      expect(errors.join("\n")).toMatch(/^routers\[0\]\.client\.connectTimeoutMs: /);
+    }
   });
 
   it("accepts a list of identifiers, custom prefixes and static clients", () => {

@@ -81,8 +81,10 @@ const serverSchema = z.strictObject({
   maxConcurrentRequests: positiveInt().optional(),
   clearContext: bool().default(false),
   maxConcurrentStreamsPerConnection: positiveInt().default(1000),
-  /** Data plane (l5d-ts extension, issue #9): `relay` (frame-level relay, default) or `node` (node:http2). */
-  dataPlane: z.enum(["node", "relay"]).default("relay"),
+  /** Removed (issue #14): the frame-level relay is the only data plane. */
+  dataPlane: unsupported(
+    "the node:http2 data plane was removed; the frame-level relay is the only data plane (delete this key)",
+  ),
   announce: z.array(z.string()).optional(),
   tls: unsupported("TLS servers are not supported yet (plaintext h2c only)"),
   ...h2Shape(true),
@@ -133,6 +135,8 @@ function clientShape(r: Registries, defaults: boolean) {
     requeueBudget: defaults ? budgetSchema : budgetSchema.optional(),
     failFast: defaults ? bool().default(false) : bool().optional(),
     requestAttemptTimeoutMs: positiveInt().optional(),
+    /** l5d-ts: upstream TCP connect + HTTP/2 handshake bound (ms); a timeout is a failed connect. */
+    connectTimeoutMs: defaults ? positiveInt().default(3000) : positiveInt().optional(),
     hostConnectionPool: z
       .strictObject({
         minSize: nonNegativeInt().default(0),

@@ -2,8 +2,8 @@
 // Side-by-side CPU per request of proxy commands in ONE run (a script, not a test; issue #9).
 //   node packages/h2-proxy/bench/cpu-compare.mjs <requests> <rounds> name=command ...
 // Starts bench/backend.mjs, then every command with {PORT} (its listen port) and {UP}
-// (backend host:port) substituted; {CFG} / {CFGRELAY} become an l5d config file (token
-// identifier, /svc/* => the backend; the second with `dataPlane: relay`). Each round runs
+// (backend host:port) substituted; {CFG} becomes an l5d config file (token identifier,
+// /svc/* => the backend). Each round runs
 // h2load -n <requests> -c 4 -m 32 (unary gRPC) against each proxy in turn and prints the proxy's
 // CPU µs/request (utime+stime from /proc), the backend's, req/s and VmHWM/VmRSS (MiB).
 // Run from the repository root, after building. Loopback only; every process is stopped at the end.
@@ -88,13 +88,11 @@ for (const s of specs) {
   let cmd = s.slice(i + 1);
   const port = await freePort();
   const admin = await freePort();
-  const relayCfg = cmd.includes("{CFGRELAY}");
-  cmd = cmd.replace("{CFGRELAY}", "{CFG}");
   if (cmd.includes("{CFG}")) {
     const cfg = join(dir, `${name}.yaml`);
     writeFileSync(
       cfg,
-      `admin: {port: ${admin}, ip: 127.0.0.1}\nrouters:\n- protocol: h2\n  label: bench\n  identifier: {kind: io.l5d.header.token}\n  dtab: /svc/* => /$/inet/127.0.0.1/${up};\n  servers: [{port: ${port}, ip: 127.0.0.1${relayCfg ? ", dataPlane: relay" : ""}}]\n`,
+      `admin: {port: ${admin}, ip: 127.0.0.1}\nrouters:\n- protocol: h2\n  label: bench\n  identifier: {kind: io.l5d.header.token}\n  dtab: /svc/* => /$/inet/127.0.0.1/${up};\n  servers: [{port: ${port}, ip: 127.0.0.1}]\n`,
     );
     cmd = cmd.replace("{CFG}", cfg);
   }

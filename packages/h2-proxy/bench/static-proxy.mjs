@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// One data plane with a static route, for side-by-side CPU runs (a script, not a test):
-//   node bench/static-proxy.mjs <relay|dataplane> <listenPort> <upstreamHost:port>
-// Every request is forwarded with the header edits the router makes (l5d-dst-*, l5d-reqid,
-// l5d-ctx-trace), so both data planes carry the same bytes. Needs `dist/` (build first).
-import { installFastAsyncBind, startProxyServer, startRelayServer } from "../dist/index.js";
+// The frame-level relay with a static route, for side-by-side CPU runs (a script, not a test):
+//   node bench/static-proxy.mjs <listenPort> <upstreamHost:port>
+// Every request is one attempt of an unheld exchange (a plain forward, as the router makes it
+// when no retries are configured) with the header edits the router makes (l5d-dst-*,
+// l5d-reqid, l5d-ctx-trace). Needs `dist/` (build first).
+import { startRelayServer } from "../dist/index.js";
 
-const [mode, listen, upstream] = process.argv.slice(2);
+const [listen, upstream] = process.argv.slice(2);
 const [host, port] = (upstream ?? "127.0.0.1:8080").split(":");
 const to = { host, port: Number(port) };
 const edits = (n) => ({
@@ -17,12 +18,18 @@ const edits = (n) => ({
   },
   remove: ["l5d-dtab"],
 });
-let n = 0;
-const onRequest = (req) => {
-  void req.forward(to, edits(++n));
+const PLAIN = {
+  holdResponses: false,
+  requestBufferBytes: 16_383,
+  responseBufferBytes: 16_383,
+  classificationTimeoutMs: 100,
 };
-const opts = { host: "127.0.0.1", port: Number(listen ?? 0), onRequest };
-if (mode === "dataplane") installFastAsyncBind();
-const server = mode === "relay" ? await startRelayServer(opts) : await startProxyServer(opts);
+let n = 0;
+const onRequest = async (req) => {
+  const ex = req.exchange(PLAIN);
+  const r = await ex.attempt(to, edits(++n));
+  if (r.held) await ex.commit();
+};
+const server = await startRelayServer({ host: "127.0.0.1", port: Number(listen ?? 0), onRequest });
 process.stdout.write(`listening ${server.port}\n`);
 for (const sig of ["SIGTERM", "SIGINT"]) process.on(sig, () => process.exit(0));

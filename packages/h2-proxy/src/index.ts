@@ -2,44 +2,20 @@ export {
   DataplaneError,
   type DataplaneErrorCode,
   decodeGrpcMessage,
-  type Endpoint as UpstreamAddress,
   encodeGrpcMessage,
   encodeGrpcTimeout,
-  endpointKey,
-  type ForwardOptions,
-  type ForwardResult,
-  forward,
-  forwardHeaders,
   GrpcStatus,
   grpcStatusForRstCode,
   H2Code,
-  type H2cServer,
-  type H2cServerOptions,
-  type HeaderEdits,
-  hasSlowAsyncBind,
-  type IncomingProxyRequest,
-  installFastAsyncBind,
   isGrpcContentType,
   isHopByHop,
-  type LocalError,
-  type ProxyForwardOptions,
-  type ProxyServer,
-  type ProxyServerOptions,
   parseGrpcTimeout,
-  respondError,
-  startH2cServer,
-  startProxyServer,
-  UpstreamEndpoint,
-  UpstreamPool,
-  type UpstreamPoolOptions,
-  type UpstreamState,
-  type UpstreamStateKind,
 } from "./dataplane/index.js";
 export { Histogram, type HistogramSnapshot } from "./metrics/histogram.js";
 export { Counter, Gauge, MetricsRegistry, scopeOf } from "./metrics/metrics-registry.js";
 export {
+  CONNECT_TIMEOUT_MS,
   encodeLiteralBlock,
-  type HeaderField,
   HpackDecoder,
   HpackError,
   IDLE_TIMEOUT_MS,
@@ -48,12 +24,13 @@ export {
   type LimitSide,
   MAX_CONNECTIONS,
   PREFACE_TIMEOUT_MS,
-  type RelayForwardOptions,
   type RelayRequest,
   type RelayServer,
   type RelayServerOptions,
+  RelayUpstreams,
   startRelayServer,
 } from "./relay/index.js";
+export { type Address, addressKey } from "./router/address.js";
 export {
   type Backoff,
   type BackoffConfig,
@@ -87,7 +64,7 @@ export {
   retryableRead5XX,
 } from "./router/classifier-h2.js";
 export { CTX_DTAB, readLocalDtab, USER_DTAB } from "./router/dtab-headers.js";
-export type { Exchange, ExchangeOptions } from "./router/exchange.js";
+export type { AttemptResult, Exchange, ExchangeOptions } from "./router/exchange.js";
 export {
   FailureAccrual,
   type FailureAccrualMaker,
@@ -101,8 +78,15 @@ export {
   SuccessRateWindowedPolicy,
 } from "./router/failure-accrual-policies.js";
 export {
-  composeIdentifiers,
+  type HeaderEdits,
+  type HeaderField,
+  type HeaderList,
+  headerList,
   headerValue,
+  headerValues,
+} from "./router/header-list.js";
+export {
+  composeIdentifiers,
   type Identification,
   type Identifier,
   type IdentifierMaker,
@@ -135,12 +119,12 @@ export {
   RetryBudget,
   type RetryBudgetConfig,
 } from "./router/retry-budget.js";
-export {
-  type AttemptResult,
-  RetryingExchange,
-  type RetryingExchangeOptions,
-} from "./router/retrying-exchange.js";
-export type { ForwardOutcome, RoutableRequest } from "./router/routable-request.js";
+export type {
+  ForwardOutcome,
+  LocalError,
+  RoutableRequest,
+  Upstreams,
+} from "./router/routable-request.js";
 export {
   H2Router,
   pickLeaf,

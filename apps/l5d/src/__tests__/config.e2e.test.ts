@@ -76,6 +76,18 @@ routers:
     expect(r.stderr).toMatch(/4140/);
   });
 
+  it("fails on servers[].dataPlane: the node:http2 data plane was removed", () => {
+    const p = file(
+      "dataplane.yaml",
+      "routers:\n- protocol: h2\n  servers:\n  - {port: 4142, dataPlane: node}\n",
+    );
+    const r = l5d(["--check", p]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      "routers[0].servers[0].dataPlane: the node:http2 data plane was removed; the frame-level relay is the only data plane",
+    );
+  });
+
   it("reports duplicate keys with their line", () => {
     const p = file(
       "dup.yaml",

@@ -1,17 +1,13 @@
 /**
  * gRPC's interop matrix through l5d: one router (one hop), and an outgoing router in front of
  * an incoming router (the mesh's two hops), each a real daemon with its dtab, identifier,
- * binding, balancer, metrics and tracing in the path. Both data planes: the frame-level relay
- * (`dataPlane: relay`, the default) and node:http2 (`dataPlane: node`).
+ * binding, balancer, metrics and tracing in the path (the frame-level relay, the only data
+ * plane).
  */
 import { defineInteropSuite } from "@l5d/h2-proxy/testing";
 import { freePort, startTestDaemon, type TestDaemon } from "./support.js";
 
-async function l5d(
-  label: string,
-  upstreamPort: number,
-  dataPlane: "node" | "relay",
-): Promise<TestDaemon> {
+async function l5d(label: string, upstreamPort: number): Promise<TestDaemon> {
   const [admin, port] = [await freePort(), await freePort()];
   return startTestDaemon(`
 admin: {port: ${admin}}
@@ -20,7 +16,7 @@ routers:
   label: ${label}
   identifier: {kind: io.l5d.header.path, segments: 1}
   dtab: /svc => /$/inet/127.0.0.1/${upstreamPort};
-  servers: [{port: ${port}, dataPlane: ${dataPlane}}]
+  servers: [{port: ${port}}]
 `);
 }
 
@@ -31,18 +27,12 @@ function streams(daemons: readonly TestDaemon[]): number {
   return n;
 }
 
-for (const [hops, dataPlane] of [
-  [1, "node"],
-  [2, "node"],
-  [1, "relay"],
-  [2, "relay"],
-] as const) {
-  const title = `gRPC interop through ${hops} l5d hop(s)${dataPlane === "relay" ? " (frame-level relay)" : ""}`;
-  defineInteropSuite(title, async (backend) => {
+for (const hops of [1, 2]) {
+  defineInteropSuite(`gRPC interop through ${hops} l5d hop(s)`, async (backend) => {
     const daemons: TestDaemon[] = [];
     let next = backend.port;
     for (let i = hops; i >= 1; i--) {
-      const d = await l5d(i === 1 ? "outgoing" : "incoming", next, dataPlane);
+      const d = await l5d(i === 1 ? "outgoing" : "incoming", next);
       daemons.unshift(d);
       next = Number(d.addr(i === 1 ? "outgoing" : "incoming").split(":")[1]);
     }

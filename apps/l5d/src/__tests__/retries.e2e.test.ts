@@ -1,8 +1,7 @@
 /**
- * Router retries through a real l5d daemon on both data planes (node:http2 and the frame-level
- * relay, `servers[].dataPlane`): a backend that answers every other call UNAVAILABLE behind a
- * router with `io.l5d.h2.grpc.retryableStatusCodes`; every call succeeds, the retries are
- * counted. On the relay each attempt also carries the trace context and is a CLIENT span
+ * Router retries through a real l5d daemon: a backend that answers every other call
+ * UNAVAILABLE behind a router with `io.l5d.h2.grpc.retryableStatusCodes`; every call succeeds,
+ * the retries are counted, and each attempt carries the trace context and is a CLIENT span
  * under the request's SERVER span.
  */
 import { createServer as createH2Server, type IncomingHttpHeaders } from "node:http2";
@@ -47,14 +46,13 @@ async function flakyBackend() {
   return { port: (server.address() as AddressInfo).port, seen };
 }
 
-for (const plane of ["node", "relay"] as const) {
-  describe(`router retries through l5d (${plane} data plane)`, () => {
-    it("retryable statuses are retried until success, each attempt traced", async () => {
-      const rx = await startSpanReceiver();
-      cleanup.push(() => rx.close());
-      const backend = await flakyBackend();
-      const port = await freePort();
-      const d = await startTestDaemon(`
+describe("router retries through l5d", () => {
+  it("retryable statuses are retried until success, each attempt traced", async () => {
+    const rx = await startSpanReceiver();
+    cleanup.push(() => rx.close());
+    const backend = await flakyBackend();
+    const port = await freePort();
+    const d = await startTestDaemon(`
 admin: {port: ${await freePort()}}
 telemetry:
 - kind: io.l5d.zipkin
@@ -74,52 +72,48 @@ routers:
     retries:
       budget: {minRetriesPerSec: 100, percentCanRetry: 1}
       backoff: {kind: constant, ms: 0}
-  servers: [{port: ${port}, dataPlane: ${plane}}]
+  servers: [{port: ${port}}]
 `);
-      cleanup.push(() => d[Symbol.asyncDispose]());
-      const calls = 5;
-      for (let i = 0; i < calls; i++) {
-        const body = Buffer.from([0, 0, 0, 0, 1, 0x40 + i]);
-        const r = await h2request(
-          `127.0.0.1:${port}`,
-          {
-            ":method": "POST",
-            ":path": "/test.Svc/Call",
-            "content-type": "application/grpc",
-            te: "trailers",
-          },
-          body,
-        );
-        expect(r.trailers["grpc-status"]).toBe("0");
-        expect(r.body.equals(body)).toBe(true);
-      }
-      expect(backend.seen).toHaveLength(2 * calls);
-      const m = await d.metrics();
-      const retries = Object.entries(m).find(([k]) =>
-        /^rt\/rt\/service\/.*\/retries\/total$/.test(k),
+    cleanup.push(() => d[Symbol.asyncDispose]());
+    const calls = 5;
+    for (let i = 0; i < calls; i++) {
+      const body = Buffer.from([0, 0, 0, 0, 1, 0x40 + i]);
+      const r = await h2request(
+        `127.0.0.1:${port}`,
+        {
+          ":method": "POST",
+          ":path": "/test.Svc/Call",
+          "content-type": "application/grpc",
+          te: "trailers",
+        },
+        body,
       );
-      expect(retries?.[1]).toBe(calls);
-      // on the relay every attempt carries the trace context (one trace, a new span per
-      // attempt); node:http2's RetryingExchange bypasses the tracer (it sends no l5d-ctx-trace)
-      if (plane === "relay") {
-        const ctx = backend.seen.map((h) => decodeL5dCtxTrace(String(h["l5d-ctx-trace"])));
-        for (const c of ctx) expect(c).toBeDefined();
-        for (let i = 0; i < calls; i++) {
-          const [a, b] = [ctx[2 * i], ctx[2 * i + 1]];
-          expect(a?.traceId).toBe(b?.traceId);
-          expect(a?.spanId).not.toBe(b?.spanId);
-        }
-        await rx.waitFor(() => rx.zipkin.length >= 3 * calls);
-        const servers = rx.zipkin.filter((s) => s.kind === "SERVER");
-        const clients = rx.zipkin.filter((s) => s.kind === "CLIENT");
-        expect(servers).toHaveLength(calls);
-        expect(clients).toHaveLength(2 * calls);
-        for (const c of clients) {
-          expect(servers.some((s) => s.id === c.parentId && s.traceId === c.traceId)).toBe(true);
-        }
-        const failed = clients.filter((c) => c.tags?.["grpc.status_code"] === "14");
-        expect(failed).toHaveLength(calls);
-      }
-    });
+      expect(r.trailers["grpc-status"]).toBe("0");
+      expect(r.body.equals(body)).toBe(true);
+    }
+    expect(backend.seen).toHaveLength(2 * calls);
+    const m = await d.metrics();
+    const retries = Object.entries(m).find(([k]) =>
+      /^rt\/rt\/service\/.*\/retries\/total$/.test(k),
+    );
+    expect(retries?.[1]).toBe(calls);
+    // every attempt carries the trace context (one trace, a new span per attempt)
+    const ctx = backend.seen.map((h) => decodeL5dCtxTrace(String(h["l5d-ctx-trace"])));
+    for (const c of ctx) expect(c).toBeDefined();
+    for (let i = 0; i < calls; i++) {
+      const [a, b] = [ctx[2 * i], ctx[2 * i + 1]];
+      expect(a?.traceId).toBe(b?.traceId);
+      expect(a?.spanId).not.toBe(b?.spanId);
+    }
+    await rx.waitFor(() => rx.zipkin.length >= 3 * calls);
+    const servers = rx.zipkin.filter((s) => s.kind === "SERVER");
+    const clients = rx.zipkin.filter((s) => s.kind === "CLIENT");
+    expect(servers).toHaveLength(calls);
+    expect(clients).toHaveLength(2 * calls);
+    for (const c of clients) {
+      expect(servers.some((s) => s.id === c.parentId && s.traceId === c.traceId)).toBe(true);
+    }
+    const failed = clients.filter((c) => c.tags?.["grpc.status_code"] === "14");
+    expect(failed).toHaveLength(calls);
   });
-}
+});

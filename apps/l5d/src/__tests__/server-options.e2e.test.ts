@@ -1,6 +1,5 @@
 /**
- * A server's options on both data planes (`servers[].dataPlane`: node:http2 and the frame-level
- * relay) through a real l5d daemon: maxConcurrentRequests (RESOURCE_EXHAUSTED above it, the slot
+ * A server's options through a real l5d daemon: maxConcurrentRequests (RESOURCE_EXHAUSTED above it, the slot
  * is free again once the response is over), initialStreamWindowBytes advertised, clearContext,
  * and the graceful close of the daemon (an in-flight request finishes).
  */
@@ -66,12 +65,11 @@ const GRPC = {
 };
 const EMPTY = Buffer.from([0, 0, 0, 0, 0]);
 
-for (const plane of ["node", "relay"] as const) {
-  describe(`server options through l5d (${plane} data plane)`, () => {
-    it("maxConcurrentRequests, initialStreamWindowBytes, clearContext, graceful close", async () => {
-      const backend = await holdingBackend();
-      const port = await freePort();
-      const d = await startTestDaemon(`
+describe("server options through l5d", () => {
+  it("maxConcurrentRequests, initialStreamWindowBytes, clearContext, graceful close", async () => {
+    const backend = await holdingBackend();
+    const port = await freePort();
+    const d = await startTestDaemon(`
 admin: {port: ${await freePort()}}
 routers:
 - protocol: h2
@@ -80,79 +78,77 @@ routers:
   dtab: /svc => /$/inet/127.0.0.1/${backend.port};
   servers:
   - port: ${port}
-    dataPlane: ${plane}
     maxConcurrentRequests: 1
     initialStreamWindowBytes: 262144
     clearContext: true
 `);
-      let disposed = false;
-      cleanup.push(() => (disposed ? Promise.resolve() : d[Symbol.asyncDispose]()));
+    let disposed = false;
+    cleanup.push(() => (disposed ? Promise.resolve() : d[Symbol.asyncDispose]()));
 
-      // the advertised per-stream window
-      const session = connect(`http://127.0.0.1:${port}`);
-      session.on("error", () => {});
-      cleanup.push(async () => session.destroy());
-      const settings = await new Promise<{ initialWindowSize?: number | undefined }>((r) =>
-        session.once("remoteSettings", r),
-      );
-      expect(settings.initialWindowSize).toBe(262_144);
+    // the advertised per-stream window
+    const session = connect(`http://127.0.0.1:${port}`);
+    session.on("error", () => {});
+    cleanup.push(async () => session.destroy());
+    const settings = await new Promise<{ initialWindowSize?: number | undefined }>((r) =>
+      session.once("remoteSettings", r),
+    );
+    expect(settings.initialWindowSize).toBe(262_144);
 
-      // one request in flight (held by the backend): a second one is over the limit
-      const first = session.request({ ...GRPC, "x-hold": "1" });
-      first.on("error", () => {});
-      let firstTrailers: IncomingHttpHeaders | undefined;
-      first.on("trailers", (t) => {
-        firstTrailers = t;
-      });
-      first.on("data", () => {});
-      first.end(EMPTY);
-      await until(() => backend.held.length === 1, "the held request at the backend");
-      const over = await h2request(`127.0.0.1:${port}`, GRPC, EMPTY);
-      const status = over.headers["grpc-status"] ?? over.trailers["grpc-status"];
-      expect(status).toBe("8");
-      expect(String(over.headers["grpc-message"])).toMatch(/maxConcurrentRequests \(1\)/);
-      // the slot is free again once the held response is over
-      (backend.held[0] as ServerHttp2Stream).respond(
-        { ":status": 200, "content-type": "application/grpc", "grpc-status": "0" },
-        { endStream: true },
-      );
-      await until(() => firstTrailers !== undefined || first.closed, "the first response");
-      const again = await h2request(
-        `127.0.0.1:${port}`,
-        { ...GRPC, "l5d-ctx-deadline": "1", "l5d-dtab": "/svc=>/x", "l5d-ctx-foo": "bar" },
-        EMPTY,
-      );
-      expect(again.headers["grpc-status"] ?? again.trailers["grpc-status"]).toBe("0");
-      // clearContext: the incoming context headers were dropped
-      const last = backend.seen.at(-1) as IncomingHttpHeaders;
-      expect(last["l5d-dtab"]).toBeUndefined();
-      expect(last["l5d-ctx-foo"]).toBeUndefined();
-
-      // graceful close: an in-flight request still completes
-      const inflight = session.request({ ...GRPC, "x-hold": "2" });
-      inflight.on("error", () => {});
-      let done = false;
-      let grpcStatus: unknown;
-      inflight.on("response", (h) => {
-        grpcStatus = h["grpc-status"];
-      });
-      inflight.on("data", () => {});
-      inflight.on("close", () => {
-        done = true;
-      });
-      inflight.end(EMPTY);
-      await until(() => backend.held.length === 2, "the second held request");
-      disposed = true;
-      const closing = d[Symbol.asyncDispose]();
-      await new Promise((r) => setTimeout(r, 50));
-      expect(done).toBe(false);
-      (backend.held[1] as ServerHttp2Stream).respond(
-        { ":status": 200, "content-type": "application/grpc", "grpc-status": "0" },
-        { endStream: true },
-      );
-      await until(() => done, "the in-flight request during the close");
-      expect(grpcStatus).toBe("0");
-      await closing;
+    // one request in flight (held by the backend): a second one is over the limit
+    const first = session.request({ ...GRPC, "x-hold": "1" });
+    first.on("error", () => {});
+    let firstTrailers: IncomingHttpHeaders | undefined;
+    first.on("trailers", (t) => {
+      firstTrailers = t;
     });
+    first.on("data", () => {});
+    first.end(EMPTY);
+    await until(() => backend.held.length === 1, "the held request at the backend");
+    const over = await h2request(`127.0.0.1:${port}`, GRPC, EMPTY);
+    const status = over.headers["grpc-status"] ?? over.trailers["grpc-status"];
+    expect(status).toBe("8");
+    expect(String(over.headers["grpc-message"])).toMatch(/maxConcurrentRequests \(1\)/);
+    // the slot is free again once the held response is over
+    (backend.held[0] as ServerHttp2Stream).respond(
+      { ":status": 200, "content-type": "application/grpc", "grpc-status": "0" },
+      { endStream: true },
+    );
+    await until(() => firstTrailers !== undefined || first.closed, "the first response");
+    const again = await h2request(
+      `127.0.0.1:${port}`,
+      { ...GRPC, "l5d-ctx-deadline": "1", "l5d-dtab": "/svc=>/x", "l5d-ctx-foo": "bar" },
+      EMPTY,
+    );
+    expect(again.headers["grpc-status"] ?? again.trailers["grpc-status"]).toBe("0");
+    // clearContext: the incoming context headers were dropped
+    const last = backend.seen.at(-1) as IncomingHttpHeaders;
+    expect(last["l5d-dtab"]).toBeUndefined();
+    expect(last["l5d-ctx-foo"]).toBeUndefined();
+
+    // graceful close: an in-flight request still completes
+    const inflight = session.request({ ...GRPC, "x-hold": "2" });
+    inflight.on("error", () => {});
+    let done = false;
+    let grpcStatus: unknown;
+    inflight.on("response", (h) => {
+      grpcStatus = h["grpc-status"];
+    });
+    inflight.on("data", () => {});
+    inflight.on("close", () => {
+      done = true;
+    });
+    inflight.end(EMPTY);
+    await until(() => backend.held.length === 2, "the second held request");
+    disposed = true;
+    const closing = d[Symbol.asyncDispose]();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(done).toBe(false);
+    (backend.held[1] as ServerHttp2Stream).respond(
+      { ":status": 200, "content-type": "application/grpc", "grpc-status": "0" },
+      { endStream: true },
+    );
+    await until(() => done, "the in-flight request during the close");
+    expect(grpcStatus).toBe("0");
+    await closing;
   });
-}
+});

@@ -5,7 +5,7 @@
  * wins, then `b3`, then `x-b3-*`; on the way out all are written so either kind of
  * application can continue the trace.
  */
-import type { IncomingHttpHeaders } from "node:http2";
+import { type HeaderList, headerValue } from "@l5d/h2-proxy";
 import {
   decodeL5dCtxTrace,
   encodeL5dCtxTrace,
@@ -25,11 +25,7 @@ export const B3_PARENT_SPAN_ID = "x-b3-parentspanid";
 export const B3_SAMPLED = "x-b3-sampled";
 export const B3_FLAGS = "x-b3-flags";
 
-function header(h: IncomingHttpHeaders, name: string): string | undefined {
-  const v = h[name];
-  if (v === undefined) return undefined;
-  return Array.isArray(v) ? v[0] : v;
-}
+const header = headerValue;
 
 function parseB3Sampled(v: string | undefined): { sampled?: boolean; debug?: boolean } {
   if (v === undefined) return {};
@@ -52,7 +48,7 @@ export function parseB3Single(v: string): TraceContext | undefined {
 }
 
 /** Parses `x-b3-traceid`, `x-b3-spanid`, `x-b3-parentspanid`, `x-b3-sampled`, `x-b3-flags`. */
-export function parseB3Multi(h: IncomingHttpHeaders): TraceContext | undefined {
+export function parseB3Multi(h: HeaderList): TraceContext | undefined {
   const traceId = header(h, B3_TRACE_ID)?.trim().toLowerCase();
   const spanId = header(h, B3_SPAN_ID)?.trim().toLowerCase();
   if (!traceId || !spanId || !isTraceId(traceId) || !isSpanId(spanId)) return undefined;
@@ -78,7 +74,7 @@ export interface IncomingTrace {
 }
 
 /** What trace context a request carries. Invalid headers are ignored, as in Linkerd. */
-export function readIncomingTrace(h: IncomingHttpHeaders): IncomingTrace {
+export function readIncomingTrace(h: HeaderList): IncomingTrace {
   let parent: TraceContext | undefined;
   let source: IncomingTrace["source"];
   const l5d = header(h, L5D_CTX_TRACE);
@@ -151,8 +147,12 @@ export function writeTraceHeaders(
 }
 
 /** True when a request carries any B3 context header (then B3 is written onward too). */
-export function hasB3(h: IncomingHttpHeaders): boolean {
-  return h[B3_SINGLE] !== undefined || h[B3_TRACE_ID] !== undefined || h[B3_SPAN_ID] !== undefined;
+export function hasB3(h: HeaderList): boolean {
+  for (let i = 0; i < h.length; i++) {
+    const n = (h[i] as readonly [string, string])[0];
+    if (n === B3_SINGLE || n === B3_TRACE_ID || n === B3_SPAN_ID) return true;
+  }
+  return false;
 }
 
 /** Headers the next hop must not get from the incoming request. */

@@ -1,3 +1,4 @@
+import { headerList } from "@l5d/h2-proxy";
 import { describe, expect, it } from "vitest";
 import { parseB3Single, readIncomingTrace, traceHeaders } from "./propagation.js";
 import { decodeL5dCtxTrace, encodeL5dCtxTrace, newId } from "./trace-context.js";
@@ -83,29 +84,33 @@ describe("B3 and l5d-sample", () => {
       sampled: true,
       debug: false,
     });
-    const multi = readIncomingTrace({
-      "x-b3-traceid": "463ac35c9f6413ad",
-      "x-b3-spanid": "a2fb4a1d1a96d312",
-      "x-b3-sampled": "0",
-    });
+    const multi = readIncomingTrace(
+      headerList({
+        "x-b3-traceid": "463ac35c9f6413ad",
+        "x-b3-spanid": "a2fb4a1d1a96d312",
+        "x-b3-sampled": "0",
+      }),
+    );
     expect(multi).toMatchObject({
       source: "x-b3",
       parent: { traceId: "463ac35c9f6413ad", spanId: "a2fb4a1d1a96d312", sampled: false },
     });
     const l5d = encodeL5dCtxTrace({ traceId: "00000000000000aa", spanId: "00000000000000bb" });
     expect(
-      readIncomingTrace({
-        "l5d-ctx-trace": l5d,
-        "x-b3-traceid": "463ac35c9f6413ad",
-        "x-b3-spanid": "a2fb4a1d1a96d312",
-      }).parent?.traceId,
+      readIncomingTrace(
+        headerList({
+          "l5d-ctx-trace": l5d,
+          "x-b3-traceid": "463ac35c9f6413ad",
+          "x-b3-spanid": "a2fb4a1d1a96d312",
+        }),
+      ).parent?.traceId,
     ).toBe("00000000000000aa");
   });
 
   it("accepts l5d-sample in [0, 1] only", () => {
-    expect(readIncomingTrace({ "l5d-sample": "0.5" }).sampleRate).toBe(0.5);
-    expect(readIncomingTrace({ "l5d-sample": "1.5" }).sampleRate).toBeUndefined();
-    expect(readIncomingTrace({ "l5d-sample": "x" }).sampleRate).toBeUndefined();
+    expect(readIncomingTrace(headerList({ "l5d-sample": "0.5" })).sampleRate).toBe(0.5);
+    expect(readIncomingTrace(headerList({ "l5d-sample": "1.5" })).sampleRate).toBeUndefined();
+    expect(readIncomingTrace(headerList({ "l5d-sample": "x" })).sampleRate).toBeUndefined();
   });
 
   it("writes l5d-ctx-trace, l5d-reqid (the trace id, as Linkerd) and B3", () => {

@@ -1,8 +1,8 @@
 /**
  * Request tracing without touching the router: each request a server accepts is wrapped so that
- * its trace context is read (`l5d-ctx-trace`, `l5d-sample`, B3), a server span starts, and every
- * `forward` the router makes becomes a client span whose context is written onto the forwarded
- * request through header edits. Spans go to the tracing telemeters when the trace is sampled.
+ * its trace context is read (`l5d-ctx-trace`, `l5d-sample`, B3), a server span starts, and its
+ * exchange is wrapped so that every attempt the router makes (first try, requeue, retry)
+ * becomes a client span whose context is written onto that attempt through header edits. Spans go to the tracing telemeters when the trace is sampled.
  *
  * Span tree per linker hop: SERVER (child of the caller's span) → CLIENT (child of the server
  * span), and the next hop's SERVER span is the child of that CLIENT span. Trace context is
@@ -10,17 +10,17 @@
  * `l5d-reqid`; B3 headers too when spans are recorded or the caller sent B3); sampling is decided only
  * when something records spans.
  */
-import type {
-  AttemptResult,
-  Exchange,
-  ExchangeOptions,
-  ForwardOutcome,
-  ForwardResult,
-  HeaderEdits,
-  IncomingProxyRequest,
-  LocalError,
-  ProxyForwardOptions,
-  Endpoint as UpstreamAddress,
+import {
+  type AttemptResult,
+  type Exchange,
+  type ExchangeOptions,
+  type ForwardOutcome,
+  type HeaderEdits,
+  type HeaderList,
+  headerValue,
+  type LocalError,
+  type RoutableRequest,
+  type Address as UpstreamAddress,
 } from "@l5d/h2-proxy";
 import {
   B3_SINGLE,
@@ -33,14 +33,11 @@ import { endpointOf, nowUs, type Span, type SpanEndpoint, type SpanSink } from "
 import { newId, type TraceContext, traceIdLow } from "./trace-context.js";
 
 /**
- * What the tracer wraps: the data plane's request, with `stream` only when the data plane has
- * stream objects (the frame-level relay has none: the server span then ends with the last forward).
+ * What the tracer wraps: the data plane's request as the router takes it. The server span ends
+ * when the exchange is over (a response committed or streamed through) or the request was
+ * answered locally.
  */
-export type TraceableRequest = Omit<IncomingProxyRequest, "stream"> & {
-  readonly stream?: IncomingProxyRequest["stream"];
-  /** The relay's retryable exchange (router retries without a stream); see `Exchange`. */
-  readonly exchange?: ((opts: ExchangeOptions) => Exchange) | undefined;
-};
+export type TraceableRequest = RoutableRequest;
 
 /** The server a request arrived on. */
 export interface TracedServer {
@@ -73,11 +70,7 @@ export class Tracer {
   }
 
   /** Wraps a request as it arrives (after `clearContext`, before any routing). */
-  wrap<R extends TraceableRequest>(
-    req: R,
-    server: TracedServer,
-  ): R extends IncomingProxyRequest ? IncomingProxyRequest : TraceableRequest;
-  wrap(req: TraceableRequest, server: TracedServer): TraceableRequest {
+  wrap(req: TraceableRequest, server: TracedServer): TracedRequest {
     const incoming = readIncomingTrace(req.headers);
     const p = incoming.parent;
     const debug = p?.debug === true;
@@ -98,7 +91,7 @@ export class Tracer {
       req,
       ctx,
       server,
-      incoming.source === "b3" || req.headers[B3_SINGLE] !== undefined,
+      incoming.source === "b3" || headerValue(req.headers, B3_SINGLE) !== undefined,
       // B3 is written when spans are recorded or the caller speaks B3; otherwise only Linkerd's
       // own l5d-ctx-trace and l5d-reqid (what Linkerd 1's default propagator sends)
       this.recording || hasB3(req.headers),
@@ -133,12 +126,12 @@ function withTraceRemovals(remove: readonly string[] | undefined): readonly stri
 const DST_HEADERS: readonly string[] = ["l5d-dst-service", "l5d-dst-client", "l5d-dst-residual"];
 const NO_DST: Readonly<Record<string, string>> = {};
 
-function firstHeader(v: string | string[] | undefined): string {
-  return Array.isArray(v) ? (v[0] ?? "") : (v ?? "");
+function firstHeader(h: HeaderList, name: string): string {
+  return headerValue(h, name) ?? "";
 }
 
-/** The request as the router sees it, with tracing around `forward` and `respondError`. */
-class TracedRequest implements TraceableRequest {
+/** The request as the router sees it, with tracing around its exchange and `respondError`. */
+export class TracedRequest implements TraceableRequest {
   readonly #req: TraceableRequest;
   readonly #ctx: TraceContext;
   readonly #server: TracedServer;
@@ -171,12 +164,6 @@ class TracedRequest implements TraceableRequest {
     this.#b3Multi = b3Multi;
     this.#tracer = tracer;
     this.#startUs = tracer ? nowUs() : 0;
-    if (tracer) {
-      req.stream?.once("close", () => {
-        this.#closedAtUs = nowUs();
-        if (this.#pending === 0) this.#emitServer();
-      });
-    }
   }
 
   get headers() {
@@ -185,15 +172,6 @@ class TracedRequest implements TraceableRequest {
 
   get isGrpc() {
     return this.#req.isGrpc;
-  }
-
-  /** The server stream; undefined at run time on the frame-level relay (the router checks). */
-  get stream(): IncomingProxyRequest["stream"] {
-    return this.#req.stream as IncomingProxyRequest["stream"];
-  }
-
-  get aborted() {
-    return this.#req.aborted;
   }
 
   /**
@@ -209,35 +187,13 @@ class TracedRequest implements TraceableRequest {
     return this.#ctx;
   }
 
-  forward(
-    endpoint: UpstreamAddress,
-    edits?: HeaderEdits,
-    opts?: ProxyForwardOptions,
-  ): Promise<ForwardResult> {
-    const client = this.#clientContext();
-    const traced = this.#tracedEdits(client, edits);
-    const tracer = this.#tracer;
-    if (!tracer) return this.#req.forward(endpoint, traced, opts);
-    return this.#forwardTraced(tracer, client, endpoint, edits, traced, opts);
-  }
-
-  /**
-   * The data plane's retryable exchange (the frame-level relay's), when it has one: each attempt
-   * carries the trace context and becomes a client span, as a `forward` does. A getter, so the
-   * router sees `undefined` where the data plane has none (node:http2: `RetryingExchange`).
-   */
-  get exchange(): ((opts: ExchangeOptions) => Exchange) | undefined {
-    return this.#req.exchange === undefined ? undefined : this.openExchange;
-  }
-
-  /** Called as `req.exchange(opts)` (so `this` is the request). */
-  openExchange(opts: ExchangeOptions): Exchange {
-    const open = this.#req.exchange as (opts: ExchangeOptions) => Exchange;
-    return new TracedExchange(this, open.call(this.#req, opts));
+  /** The request's exchange, traced: each attempt carries the trace context and is a client span. */
+  exchange(opts: ExchangeOptions): Exchange {
+    return new TracedExchange(this, this.#req.exchange(opts));
   }
 
   /** One attempt of a traced exchange (see {@link TracedExchange}). */
-  async attemptTraced(
+  attemptTraced(
     inner: Exchange,
     endpoint: UpstreamAddress,
     edits: HeaderEdits,
@@ -245,7 +201,19 @@ class TracedRequest implements TraceableRequest {
     const client = this.#clientContext();
     const traced = this.#tracedEdits(client, edits);
     const tracer = this.#tracer;
+    // not recording: the context is propagated, no span (no extra promise either)
     if (!tracer) return inner.attempt(endpoint, traced);
+    return this.#attemptRecorded(tracer, client, inner, endpoint, edits, traced);
+  }
+
+  async #attemptRecorded(
+    tracer: Tracer,
+    client: TraceContext,
+    inner: Exchange,
+    endpoint: UpstreamAddress,
+    edits: HeaderEdits,
+    traced: HeaderEdits,
+  ): Promise<AttemptResult> {
     this.#noteDst(edits);
     this.#pending++;
     const start = nowUs();
@@ -340,30 +308,6 @@ class TracedRequest implements TraceableRequest {
     });
   }
 
-  async #forwardTraced(
-    tracer: Tracer,
-    client: TraceContext,
-    endpoint: UpstreamAddress,
-    edits: HeaderEdits | undefined,
-    traced: HeaderEdits,
-    opts: ProxyForwardOptions | undefined,
-  ): Promise<ForwardResult> {
-    this.#noteDst(edits);
-    this.#pending++;
-    const start = nowUs();
-    let r: ForwardResult | undefined;
-    try {
-      r = await this.#req.forward(endpoint, traced, opts);
-      return r;
-    } finally {
-      this.#pending--;
-      this.#clientSpan(tracer, client, endpoint, start, r);
-      // without a stream (frame-level relay) the exchange is over when its forward is
-      if (this.#req.stream === undefined) this.#closedAtUs = this.#lastForwardEndUs;
-      if (this.#closedAtUs !== undefined && this.#pending === 0) this.#emitServer();
-    }
-  }
-
   respondError(e: LocalError): void {
     if (this.#tracer) {
       this.#status = this.#req.isGrpc ? 200 : e.httpStatus;
@@ -371,14 +315,14 @@ class TracedRequest implements TraceableRequest {
       this.#error = e.message;
     }
     this.#req.respondError(e);
-    if (this.#tracer && this.#req.stream === undefined && this.#pending === 0) {
+    if (this.#tracer && this.#pending === 0) {
       this.#closedAtUs = nowUs();
       this.#emitServer();
     }
   }
 
   #name(): string {
-    const path = firstHeader(this.#req.headers[":path"]);
+    const path = firstHeader(this.#req.headers, ":path");
     const q = path.indexOf("?");
     return q >= 0 ? path.slice(0, q) : path;
   }
@@ -391,10 +335,10 @@ class TracedRequest implements TraceableRequest {
     const h = this.#req.headers;
     const tags: Record<string, string> = {
       "l5d.router": this.#server.router,
-      "http.method": firstHeader(h[":method"]),
-      "http.path": firstHeader(h[":path"]),
+      "http.method": firstHeader(h, ":method"),
+      "http.path": firstHeader(h, ":path"),
     };
-    const authority = firstHeader(h[":authority"]) || firstHeader(h.host);
+    const authority = firstHeader(h, ":authority") || firstHeader(h, "host");
     if (authority) tags["http.host"] = authority;
     const d = this.#dst ?? NO_DST;
     if (d["l5d-dst-service"]) tags["l5d.dst.service"] = d["l5d-dst-service"];
@@ -411,7 +355,6 @@ class TracedRequest implements TraceableRequest {
     const end = Math.max(this.#closedAtUs ?? nowUs(), this.#lastForwardEndUs);
     const tags = this.#commonTags();
     addStatusTags(tags, this.#status, this.#grpcStatus, this.#error);
-    const sock = this.#req.stream?.session?.socket;
     const ctx = this.#ctx;
     tracer.emit({
       traceId: ctx.traceId,
@@ -422,7 +365,6 @@ class TracedRequest implements TraceableRequest {
       timestampUs: this.#startUs,
       durationUs: Math.max(1, end - this.#startUs),
       localEndpoint: this.#local(),
-      remoteEndpoint: sock ? endpointOf(sock.remoteAddress, sock.remotePort) : undefined,
       tags,
       error: this.#error,
       debug: ctx.debug || undefined,
@@ -443,7 +385,7 @@ function addStatusTags(
   else if (status !== undefined && status >= 500) tags.error = `http ${status}`;
 }
 
-/** A relay exchange whose attempts are traced (client spans, trace context on each attempt). */
+/** An exchange whose attempts are traced (client spans, trace context on each attempt). */
 class TracedExchange implements Exchange {
   readonly #req: TracedRequest;
   readonly #inner: Exchange;

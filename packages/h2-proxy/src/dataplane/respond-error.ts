@@ -1,16 +1,4 @@
-import type { ServerHttp2Stream } from "node:http2";
-import { H2Code } from "./errors.js";
-import { resetStream } from "./reset-stream.js";
-
-/** A locally generated answer. */
-export interface LocalError {
-  /** gRPC status for gRPC requests (e.g. 14 UNAVAILABLE). */
-  readonly grpcStatus: number;
-  /** HTTP status for other requests (400, 502, 503, 504). */
-  readonly httpStatus: number;
-  /** Human-readable reason; sent as `grpc-message`, `l5d-err` and the text body. */
-  readonly message: string;
-}
+/** `grpc-message` encoding (the gRPC over HTTP/2 spec) for locally answered errors. */
 
 /**
  * Percent-encodes a `grpc-message` per the gRPC over HTTP/2 spec: UTF-8 bytes outside
@@ -48,47 +36,4 @@ export function decodeGrpcMessage(value: string): string {
     } else bytes.push(c & 0xff);
   }
   return Buffer.from(bytes).toString("utf8");
-}
-
-/**
- * Answers a request locally. gRPC requests get a trailers-only response (`:status 200`,
- * `content-type: application/grpc`, `grpc-status`, percent-encoded `grpc-message`); other
- * requests get `httpStatus` with a text body. Both carry `l5d-err` (URL-encoded message), as
- * Linkerd does. When response headers were already sent, gRPC streams end with the status in
- * trailers if possible, otherwise the stream is reset with INTERNAL_ERROR.
- * Any unread request body is discarded so the client's window never stalls.
- */
-export function respondError(stream: ServerHttp2Stream, isGrpc: boolean, e: LocalError): void {
-  if (stream.destroyed || stream.closed) return;
-  if (stream.headersSent) {
-    resetStream(stream, H2Code.INTERNAL_ERROR);
-    return;
-  }
-  const l5dErr = encodeURIComponent(e.message);
-  try {
-    if (isGrpc) {
-      stream.respond(
-        {
-          ":status": 200,
-          "content-type": "application/grpc",
-          "grpc-status": String(e.grpcStatus),
-          "grpc-message": encodeGrpcMessage(e.message),
-          "l5d-err": l5dErr,
-        },
-        { endStream: true },
-      );
-    } else {
-      stream.respond({
-        ":status": e.httpStatus,
-        "content-type": "text/plain; charset=utf-8",
-        "l5d-err": l5dErr,
-      });
-      stream.end(`${e.message}\n`);
-    }
-  } catch {
-    // The stream went away between the check and the write: reset it.
-    resetStream(stream, H2Code.INTERNAL_ERROR);
-    return;
-  }
-  if (!stream.readableEnded) stream.resume();
 }

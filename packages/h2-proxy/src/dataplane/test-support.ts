@@ -9,12 +9,19 @@ import * as net from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import { CLIENT_PREFACE, decodeFrames, encodeFrame, type Frame, FrameType } from "@l5d/h2";
 import { prng, waitFor } from "@l5d/h2/testing";
-import { startRelayServer } from "../relay/relay-server.js";
+import {
+  type RelayServer,
+  type RelayServerOptions,
+  startRelayServer,
+} from "../relay/relay-server.js";
+import { RelayUpstreams } from "../relay/upstream.js";
+import { type Address, addressKey } from "../router/address.js";
+import type { ForwardOutcome, HeaderEdits, RoutableRequest } from "../router/routable-request.js";
 
 export { prng, waitFor };
 
-import { type ProxyServer, type ProxyServerOptions, startProxyServer } from "./proxy-server.js";
-import { type Endpoint, UpstreamPool } from "./upstream-pool.js";
+/** An upstream address (the router's `Address`). */
+export type Endpoint = Address;
 
 const identity = (b: Buffer): Buffer => b;
 
@@ -218,116 +225,100 @@ export async function startGrpcBackend(port = 0): Promise<GrpcBackend> {
   };
 }
 
-/** A proxy with a static route, disposable; disposal waits for its connections to reach zero. */
-export interface StaticProxy extends AsyncDisposable {
-  readonly server: ProxyServer;
-  readonly port: number;
-  readonly endpoint: Endpoint;
-  /** Server streams handed to the router so far (latest last). */
-  readonly seen: http2.ServerHttp2Stream[];
+/** What {@link relayForward} resolves to: the final attempt's outcome, where it went, whether requeued. */
+export interface ForwardSummary extends ForwardOutcome {
+  /** `host:port` of the last attempt. */
+  readonly endpoint: string;
+  /** The request was requeued (a second attempt). */
+  readonly retried: boolean;
 }
-
-/** The two data planes a suite runs against: node:http2 streams and the frame-level relay. */
-export type DataPlane = "node" | "relay";
-export const DATA_PLANES: readonly DataPlane[] = ["node", "relay"];
-
-let plane: DataPlane = process.env.L5D_TEST_DATAPLANE === "relay" ? "relay" : "node";
 
 /**
- * The data plane `startStaticProxy` / `startChain` start from now on. A suite run on both planes
- * calls it in a `beforeAll` of each plane's `describe` (a file's describes run in order).
+ * A plain forward for tests of the relay without a router: the router's loop in miniature (one
+ * attempt of an exchange whose responses are not held; an unprocessed attempt is requeued once,
+ * on `requeue()` or the same endpoint; a failure held for the router is committed, i.e. answered
+ * locally). The daemon always goes through `H2Router`, which owns requeue budgets and retries.
  */
-export function useDataPlane(p: DataPlane): void {
-  plane = p;
+export async function relayForward(
+  req: RoutableRequest,
+  target: Address,
+  edits: HeaderEdits = {},
+  opts: { deadlineMs?: number | undefined; requeue?: () => Address | undefined } = {},
+): Promise<ForwardSummary> {
+  const ex = req.exchange({
+    holdResponses: false,
+    requestBufferBytes: 16_383,
+    responseBufferBytes: 16_383,
+    classificationTimeoutMs: 100,
+    deadlineMs: opts.deadlineMs,
+  });
+  let endpoint = target;
+  let retried = false;
+  for (;;) {
+    const r = await ex.attempt(endpoint, edits);
+    if (r.held && r.unprocessed && !retried && ex.replayable && !ex.done) {
+      retried = true;
+      ex.discard();
+      endpoint = opts.requeue?.() ?? endpoint;
+      continue;
+    }
+    if (r.held) await ex.commit();
+    return { ...r.outcome, endpoint: addressKey(endpoint), retried };
+  }
 }
 
-/** Starts a proxy forwarding every request to `target`, on the current data plane. */
+/** A relay with a static route, disposable; disposal waits for its connections to reach zero. */
+export interface StaticProxy extends AsyncDisposable {
+  readonly server: RelayServer;
+  /** Its upstream connections (closed on dispose). */
+  readonly upstreams: RelayUpstreams;
+  readonly port: number;
+  readonly endpoint: Endpoint;
+}
+
+/** Starts a relay forwarding every request to `target` ({@link relayForward}, `l5d-test-hop: 1` set). */
 export async function startStaticProxy(
   target: Endpoint,
-  opts: Partial<Omit<ProxyServerOptions, "onRequest">> & {
+  opts: Partial<Omit<RelayServerOptions, "onRequest" | "host" | "port">> & {
     delayMs?: number;
     deadlineMs?: number;
   } = {},
 ): Promise<StaticProxy> {
-  const seen: http2.ServerHttp2Stream[] = [];
-  if (plane === "relay") return startStaticRelay(target, opts);
-  const server = await startProxyServer({
+  const { delayMs, deadlineMs, ...serverOpts } = opts;
+  const upstreams = opts.upstreams ?? new RelayUpstreams(opts.connectTimeoutMs);
+  const server = await startRelayServer({
     host: "127.0.0.1",
     port: 0,
-    ...opts,
+    ...serverOpts,
+    upstreams,
     onRequest(req) {
-      seen.push(req.stream);
-      if (seen.length > 1000) seen.splice(0, 500);
       const go = (): void => {
-        void req.forward(target, { set: { "l5d-test-hop": "1" } }, { deadlineMs: opts.deadlineMs });
+        void relayForward(req, target, { set: { "l5d-test-hop": "1" } }, { deadlineMs });
       };
-      if (opts.delayMs !== undefined) setTimeout(go, opts.delayMs);
+      if (delayMs !== undefined) setTimeout(go, delayMs);
       else go();
     },
   });
   const dispose = async (): Promise<void> => {
     await server.close(1000);
+    upstreams.close();
     await waitFor(() => server.connections === 0, 5000, "proxy connections to close");
   };
   return {
     server,
+    upstreams,
     port: server.port,
     endpoint: { host: "127.0.0.1", port: server.port },
-    seen,
     [Symbol.asyncDispose]: dispose,
   };
 }
 
-/**
- * The frame-level relay in place of the node:http2 data plane (`useDataPlane("relay")`, or
- * `L5D_TEST_DATAPLANE=relay` for a whole run), with the same server options. Its `pool` lists
- * nothing and `seen` stays empty: the relay has no pool entries or stream objects.
- */
-async function startStaticRelay(
-  target: Endpoint,
-  opts: Partial<Omit<ProxyServerOptions, "onRequest">> & {
-    delayMs?: number;
-    deadlineMs?: number;
-  } = {},
-): Promise<StaticProxy> {
-  const relay = await startRelayServer({
-    host: "127.0.0.1",
-    port: 0,
-    maxConcurrentStreams: opts.maxConcurrentStreams,
-    initialWindowSize: opts.initialWindowSize,
-    maxHeaderListSize: opts.maxHeaderListSize,
-    livenessCheckMs: opts.livenessCheckMs,
-    onRequest(req) {
-      const go = (): void => {
-        void req.forward(target, { set: { "l5d-test-hop": "1" } }, { deadlineMs: opts.deadlineMs });
-      };
-      if (opts.delayMs !== undefined) setTimeout(go, opts.delayMs);
-      else go();
-    },
-  });
-  const server: ProxyServer = {
-    host: relay.host,
-    port: relay.port,
-    pool: new UpstreamPool(),
-    get connections() {
-      return relay.connections;
-    },
-    get streams() {
-      return relay.streams;
-    },
-    close: (graceMs?: number) => relay.close(graceMs),
-  };
-  const dispose = async (): Promise<void> => {
-    await relay.close(1000);
-    await server.pool.close();
-  };
-  return {
-    server,
-    port: relay.port,
-    endpoint: { host: "127.0.0.1", port: relay.port },
-    seen: [],
-    [Symbol.asyncDispose]: dispose,
-  };
+/** Upstream streams a relay has open (every upstream connection's). */
+export function upstreamStreams(p: StaticProxy): number {
+  let n = 0;
+  for (const u of p.upstreams.ups.values()) n += u.streams.size;
+  for (const u of p.upstreams.draining) n += u.streams.size;
+  return n;
 }
 
 /** `hops` static proxies in a chain ending at `target`; returns them client-side first. */
@@ -564,4 +555,20 @@ export function grpcFrame(msg: Buffer): Buffer {
   return b;
 }
 
-export { UpstreamPool };
+function endNothing(this: http2.Http2Stream): http2.Http2Stream {
+  return this;
+}
+
+/**
+ * Sends RST_STREAM(`code`) on a node:http2 test peer's stream *without* ending it first:
+ * `stream.close(code)` calls `stream.end()` when the writable side is still open, which
+ * flushes an END_STREAM before the RST_STREAM (the peer would see a truncated message, not a
+ * reset). Shadowing `end` on the instance makes `close` submit only the RST_STREAM.
+ */
+export function resetStream(stream: http2.Http2Stream, code: number): void {
+  if (stream.destroyed || stream.closed) return;
+  if (code !== 0 && !stream.writableEnded) {
+    (stream as { end: unknown }).end = endNothing;
+  }
+  stream.close(code);
+}

@@ -20,8 +20,13 @@ import {
   SettingsId,
 } from "@l5d/h2";
 import { afterEach, describe, expect, it } from "vitest";
-import type { ForwardResult } from "../dataplane/forward.js";
-import { h2Client, type SimpleResponse, waitFor } from "../dataplane/test-support.js";
+import {
+  type ForwardSummary,
+  h2Client,
+  relayForward,
+  type SimpleResponse,
+  waitFor,
+} from "../dataplane/test-support.js";
 import { type RawUpstream, rawUpstream } from "./raw-upstream-rig.js";
 import { retryableStatusCodes, startRelayRouterRig } from "./relay-router-rig.js";
 import { startRelayServer } from "./relay-server.js";
@@ -115,7 +120,7 @@ interface Run {
   readonly client: http2.ClientHttp2Session;
   readonly res: SimpleResponse;
   /** The forward's result (settles with the request). */
-  result(): Promise<ForwardResult>;
+  result(): Promise<ForwardSummary>;
 }
 
 /**
@@ -129,12 +134,12 @@ async function run(
   const up = await rawUpstream((socket, id) => {
     for (const f of respond(id, socket)) socket.write(f);
   });
-  const results: ForwardResult[] = [];
+  const results: ForwardSummary[] = [];
   const relay = await startRelayServer({
     host: "127.0.0.1",
     port: 0,
     onRequest(r) {
-      void r.forward(up.endpoint).then((x) => results.push(x));
+      void relayForward(r, up.endpoint).then((x) => results.push(x));
     },
   });
   const client = h2Client(relay.port);
@@ -150,7 +155,7 @@ async function run(
     res,
     async result() {
       await waitFor(() => results.length > 0, 5_000, "the forward settles");
-      return results[0] as ForwardResult;
+      return results[0] as ForwardSummary;
     },
   };
 }
@@ -433,7 +438,7 @@ describe("RFC 9113 conformance of the relay's upstream (client) side", () => {
         host: "127.0.0.1",
         port: 0,
         onRequest(r) {
-          void r.forward(up.endpoint);
+          void relayForward(r, up.endpoint);
         },
       });
       const client = h2Client(relay.port);

@@ -25,6 +25,7 @@ import {
 } from "@l5d/h2";
 import { waitFor } from "@l5d/h2/testing";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { relayForward } from "../dataplane/test-support.js";
 import { type RelayServer, startRelayServer } from "./relay-server.js";
 
 const BODY = "hello conformance\n";
@@ -58,7 +59,7 @@ beforeAll(async () => {
     port: 0,
     maxConcurrentStreams: 10,
     onRequest(req) {
-      void req.forward({ host: "127.0.0.1", port });
+      void relayForward(req, { host: "127.0.0.1", port });
     },
   });
 });

@@ -15,6 +15,7 @@ import {
   h2Client,
   payload,
   RawH2Client,
+  relayForward,
   SVC_CALL,
   simpleRequest,
   startH2Backend,
@@ -73,7 +74,7 @@ describe("relay flow control: a stalled reader holds back only its own stream", 
       const relay = await startRelayServer({
         host: "127.0.0.1",
         port: 0,
-        onRequest: (req) => void req.forward(backend.endpoint),
+        onRequest: (req) => void relayForward(req, backend.endpoint),
       });
       cleanup.push(
         () => backend.close(),
@@ -174,7 +175,7 @@ describe("relay flow control: a stalled reader holds back only its own stream", 
       host: "127.0.0.1",
       port: 0,
       connectionWindowSize: DEFAULT_WINDOW,
-      onRequest: (req) => void req.forward(backend.endpoint),
+      onRequest: (req) => void relayForward(req, backend.endpoint),
     });
     cleanup.push(
       () => backend.close(),

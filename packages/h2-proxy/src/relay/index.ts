@@ -16,4 +16,4 @@ export {
   type RelayServerOptions,
   startRelayServer,
 } from "./relay-server.js";
-export { REQUEUE_BUFFER_BYTES, type RelayForwardOptions } from "./relay-stream.js";
+export { CONNECT_TIMEOUT_MS, RelayUpstreams } from "./upstream.js";

@@ -7,7 +7,7 @@
  */
 import { createServer, type Socket } from "node:net";
 import { CLIENT_PREFACE, decodeFrames, encodeFrame, type Frame, FrameType } from "@l5d/h2";
-import type { Endpoint } from "../dataplane/upstream-pool.js";
+import type { Address as Endpoint } from "../router/address.js";
 
 export interface RawUpstream {
   readonly endpoint: Endpoint;

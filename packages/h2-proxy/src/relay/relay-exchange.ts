@@ -1,14 +1,14 @@
 /**
- * The relay's retryable exchange: the `Exchange` contract of the router's retry loop on a
- * `RelayStream`. Each attempt is a new upstream stream carrying the request's headers and its
- * buffered DATA; its response is held as frames not yet written downstream (the upstream's
+ * The relay's exchange: the `Exchange` contract of the router's loop on a `RelayStream`. Each
+ * attempt is a new upstream stream carrying the request's headers and its buffered DATA. With
+ * `holdResponses` its response is held as frames not yet written downstream (the upstream's
  * stream window for them is given back only when they are written, their connection window on
- * arrival; `discard()` drops them and sends RST_STREAM(CANCEL) upstream). The stream does the
- * work; this is its face.
+ * arrival; `discard()` drops them and sends RST_STREAM(CANCEL) upstream); without, it streams
+ * through as it arrives. The stream does the work; this is its face.
  */
-import type { Endpoint } from "../dataplane/upstream-pool.js";
+import type { Address } from "../router/address.js";
 import type { AttemptResult, Exchange } from "../router/exchange.js";
-import type { HeaderEdits } from "../router/routable-request.js";
+import type { HeaderEdits } from "../router/header-list.js";
 import type { RelayStream } from "./relay-stream.js";
 
 export class RelayExchange implements Exchange {
@@ -30,7 +30,7 @@ export class RelayExchange implements Exchange {
     return this.#s.remainingMs();
   }
 
-  attempt(endpoint: Endpoint, edits: HeaderEdits): Promise<AttemptResult> {
+  attempt(endpoint: Address, edits: HeaderEdits): Promise<AttemptResult> {
     return this.#s.attempt(endpoint, edits);
   }
 

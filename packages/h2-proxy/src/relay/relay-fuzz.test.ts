@@ -16,6 +16,7 @@ import {
   payload,
   prng,
   RawH2Client,
+  relayForward,
   simpleRequest,
   startGrpcBackend,
   testClient,
@@ -306,7 +307,7 @@ describe("relay frame fuzz", () => {
       port: 0,
       // short: a fuzzed request that leaves its body open does not hold a stream for long
       onRequest(req) {
-        void req.forward(backend.endpoint, undefined, { deadlineMs: 2_000 });
+        void relayForward(req, backend.endpoint, undefined, { deadlineMs: 2_000 });
       },
     });
   });
@@ -456,7 +457,7 @@ describe("relay frame fuzz", () => {
       host: "127.0.0.1",
       port: 0,
       onRequest(req) {
-        void req.forward({ host: "127.0.0.1", port });
+        void relayForward(req, { host: "127.0.0.1", port });
       },
     });
     try {

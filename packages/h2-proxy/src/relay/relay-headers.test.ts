@@ -7,7 +7,13 @@
  */
 import type * as http2 from "node:http2";
 import { afterEach, describe, expect, it } from "vitest";
-import { h2Client, simpleRequest, startH2Backend } from "../dataplane/test-support.js";
+import {
+  h2Client,
+  relayForward,
+  simpleRequest,
+  startH2Backend,
+} from "../dataplane/test-support.js";
+import { headerValue } from "../router/header-list.js";
 import { startRelayServer } from "./relay-server.js";
 import type { RelayRequest } from "./relay-stream.js";
 
@@ -41,17 +47,17 @@ async function recordingBackend(): Promise<{
 }
 
 describe("relay: headers forwarded", () => {
-  it("drops fields deleted from req.headers before forward (clearContext), keeps the rest", async () => {
+  it("drops the fields named in the edits' removals (clearContext's), keeps the rest", async () => {
     const backend = await recordingBackend();
     const relay = await startRelayServer({
       host: "127.0.0.1",
       port: 0,
       onRequest(req: RelayRequest) {
-        // what the daemon does for a server with clearContext: true
-        for (const k of Object.keys(req.headers)) {
-          if (k.startsWith("l5d-ctx-") || k === "l5d-dtab") delete req.headers[k];
-        }
-        void req.forward(backend.endpoint, { set: { "l5d-dst-service": "/svc/x" } });
+        // what the daemon passes for a server with clearContext: true
+        const remove = req.headers
+          .map((f) => f[0])
+          .filter((n) => n.startsWith("l5d-ctx-") || n === "l5d-dtab");
+        void relayForward(req, backend.endpoint, { set: { "l5d-dst-service": "/svc/x" }, remove });
       },
     });
     cleanup.push(() => relay.close());
@@ -86,8 +92,10 @@ describe("relay: headers forwarded", () => {
       host: "127.0.0.1",
       port: 0,
       onRequest(req: RelayRequest) {
-        const n = String(req.headers["x-n"]);
-        void req.forward(backend.endpoint, { set: { "l5d-reqid": `id-${n}`, "x-set": "same" } });
+        const n = String(headerValue(req.headers, "x-n"));
+        void relayForward(req, backend.endpoint, {
+          set: { "l5d-reqid": `id-${n}`, "x-set": "same" },
+        });
       },
     });
     cleanup.push(() => relay.close());

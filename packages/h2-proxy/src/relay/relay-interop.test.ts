@@ -1,4 +1,5 @@
-import type { Endpoint } from "../dataplane/upstream-pool.js";
+import { relayForward } from "../dataplane/test-support.js";
+import type { Address as Endpoint } from "../router/address.js";
 import { defineInteropSuite } from "../testing/interop-suite.js";
 import { type RelayServer, startRelayServer } from "./relay-server.js";
 
@@ -8,7 +9,10 @@ function relayTo(to: Endpoint): Promise<RelayServer> {
     host: "127.0.0.1",
     port: 0,
     onRequest(req) {
-      void req.forward(to, { set: { "l5d-dst-service": "/svc/interop" }, remove: ["l5d-dtab"] });
+      void relayForward(req, to, {
+        set: { "l5d-dst-service": "/svc/interop" },
+        remove: ["l5d-dtab"],
+      });
     },
   });
 }

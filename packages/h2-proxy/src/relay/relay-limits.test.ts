@@ -1,7 +1,7 @@
 /**
  * The relay's connection semantics against real loopback peers: advertised and enforced
  * per-connection limits, protocol errors (GOAWAY with the right code, the server stays up),
- * the liveness sweep and the graceful close (the `ProxyServer.close(graceMs)` contract).
+ * the liveness sweep and the graceful close (`close(graceMs)`).
  */
 import type * as http2 from "node:http2";
 import { ErrorCode, FrameType } from "@l5d/h2";
@@ -10,6 +10,7 @@ import {
   type H2Backend,
   h2Client,
   RawH2Client,
+  relayForward,
   simpleRequest,
   startH2Backend,
   waitFor,
@@ -40,7 +41,7 @@ async function relay(b: H2Backend, opts: Partial<RelayServerOptions> = {}): Prom
     host: "127.0.0.1",
     port: 0,
     onRequest(req) {
-      void req.forward(b.endpoint);
+      void relayForward(req, b.endpoint);
     },
     ...opts,
   });

@@ -9,18 +9,21 @@ import * as http2 from "node:http2";
 import { createServer } from "node:net";
 import { encodeFrame, FrameType } from "@l5d/h2";
 import { afterEach, describe, expect, it } from "vitest";
-import type { ForwardResult } from "../dataplane/forward.js";
 import {
+  type ForwardSummary,
   type H2Backend,
   h2Client,
   payload,
+  relayForward,
   simpleRequest,
   startH2Backend,
 } from "../dataplane/test-support.js";
-import type { Endpoint } from "../dataplane/upstream-pool.js";
+import type { Address as Endpoint } from "../router/address.js";
 import { type RawUpstream, rawUpstream } from "./raw-upstream-rig.js";
 import { type RelayServer, startRelayServer } from "./relay-server.js";
-import { REQUEUE_BUFFER_BYTES } from "./relay-stream.js";
+
+/** The request DATA kept for a replay (Linkerd `retryBufferSize.requestBytes`, the default). */
+const REQUEUE_BUFFER_BYTES = 16_383;
 
 const { NGHTTP2_REFUSED_STREAM } = http2.constants;
 
@@ -97,7 +100,7 @@ function goawayServer(): Promise<RawUpstream> {
 
 interface Rig {
   relay: RelayServer;
-  results: ForwardResult[];
+  results: ForwardSummary[];
   requeues: number;
 }
 
@@ -108,18 +111,17 @@ async function relayWithRequeue(first: Endpoint, second: Endpoint | undefined): 
     host: "127.0.0.1",
     port: 0,
     onRequest(req) {
-      void req
-        .forward(
-          first,
-          { set: { "l5d-dst-service": "/svc/x" } },
-          {
-            requeue: () => {
-              rig.requeues++;
-              return second;
-            },
+      void relayForward(
+        req,
+        first,
+        { set: { "l5d-dst-service": "/svc/x" } },
+        {
+          requeue: () => {
+            rig.requeues++;
+            return second;
           },
-        )
-        .then((r) => rig.results.push(r));
+        },
+      ).then((r) => rig.results.push(r));
     },
   });
   return rig;

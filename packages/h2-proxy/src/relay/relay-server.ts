@@ -1,21 +1,22 @@
 /**
- * The frame-level relay (issue #9; the daemon's default data plane): HTTP/2 on raw sockets, no node:http2 stream
+ * The frame-level relay (issue #9; the daemon's data plane): HTTP/2 on raw sockets, no node:http2 stream
  * objects. Each downstream connection is parsed frame by frame; a request's header block is
- * decoded (full HPACK) into the headers the router reads, and `forward` re-encodes it (literal
- * fields, edits applied) as a new stream on a shared upstream connection per endpoint. DATA
+ * decoded (full HPACK) into the header list the router reads, and each attempt of its exchange
+ * re-encodes it (edits applied) as a new stream on a shared upstream connection per endpoint. DATA
  * frames are passed through with flow-control accounting in both directions (`flow-half.ts`): a
  * sender gets its connection window back once DATA is queued, its stream window once the bytes
  * were written to the other side, and a receiver's window is never overrun (DATA waits in a
  * per-stream queue). Trailers are forwarded, RST_STREAM is mapped
  * both ways, SETTINGS/PING are answered, GOAWAY stops new streams on a connection.
  *
- * Deadlines (`grpc-timeout`, the router's `deadlineMs`) are enforced and propagated.
- * Unprocessed requests are requeued and the router's retries run on held responses
- * (`relay-stream.ts`, `relay-exchange.ts`); connect backoff per endpoint is in `upstream.ts`.
+ * Deadlines (`grpc-timeout`, the router's `deadlineMs`) are enforced and propagated. The
+ * router's loop requeues unprocessed attempts and retries held responses (`relay-stream.ts`,
+ * `relay-exchange.ts`); connect backoff per endpoint and the draining of connections to
+ * departed endpoints are in `upstream.ts`.
  * Per-connection limits (streams, windows, header list size), a liveness PING sweep and a
- * graceful close are in `DownConn` / `startRelayServer`; h2c Upgrade in the acceptor shared with
- * the node:http2 plane (`../dataplane/accept-connection.ts`). RFC 9113 conformance of what
- * clients send: stream states (§5.1, `@l5d/h2` `stream-state.ts`), malformed requests (§8.1.1,
+ * graceful close are in `DownConn` / `startRelayServer`; h2c Upgrade in the acceptor
+ * (`../dataplane/accept-connection.ts`). RFC 9113 conformance of what clients send: stream
+ * states (§5.1, `@l5d/h2` `stream-state.ts`), malformed requests (§8.1.1,
  * `header-validation.ts`: RST_STREAM(PROTOCOL_ERROR), never routed), content-length against
  * DATA. PRIORITY frames are validated (in `FrameConn`), then ignored.
  */
@@ -49,7 +50,7 @@ import {
 import { acceptConnection } from "../dataplane/accept-connection.js";
 import { GrpcStatus } from "../dataplane/errors.js";
 import { type RelayRequest, RelayStream } from "./relay-stream.js";
-import { Relay } from "./upstream.js";
+import { Relay, RelayUpstreams } from "./upstream.js";
 
 export type { RelayRequest } from "./relay-stream.js";
 
@@ -65,7 +66,7 @@ export interface RelayServerOptions {
   readonly maxConcurrentStreams?: number | undefined;
   /** Per-stream receive window advertised to clients (Linkerd `initialStreamWindowBytes`): 65,535. */
   readonly initialWindowSize?: number | undefined;
-  /** Connection-level receive window given to clients. Default 1 MiB (as the node:http2 plane). */
+  /** Connection-level receive window given to clients. Default 1 MiB. */
   readonly connectionWindowSize?: number | undefined;
   /**
    * SETTINGS_MAX_HEADER_LIST_SIZE advertised and enforced (RFC 7541 size: name + value + 32
@@ -104,9 +105,15 @@ export interface RelayServerOptions {
   /**
    * Upstream connect timeout: the TCP connect and the server's SETTINGS must arrive within it,
    * else the connect failed (connect backoff; the waiting requests are unprocessed and requeued).
-   * Default 3 s, as the node:http2 plane's `UpstreamPool` `connectTimeoutMs`.
+   * Default 3 s (`CONNECT_TIMEOUT_MS`). Ignored when `upstreams` is given (it has its own).
    */
   readonly connectTimeoutMs?: number | undefined;
+  /**
+   * The upstream connections, shared by a router's servers and steered by the router
+   * (`RelayUpstreams`, the router's `Upstreams`); the caller closes it. Default: the server's
+   * own, closed with it.
+   */
+  readonly upstreams?: RelayUpstreams | undefined;
 }
 
 export interface RelayServer {
@@ -119,9 +126,10 @@ export interface RelayServer {
   /** DATA bytes queued in the relayed streams (waiting for a receiver's window), both directions. */
   readonly bufferedBytes: number;
   /**
-   * Graceful close (the `ProxyServer.close` contract): stop accepting, GOAWAY (last stream id)
+   * Graceful close: stop accepting, GOAWAY (last stream id)
    * on every client connection, let in-flight streams finish for up to `graceMs` (default 10 s),
-   * then destroy what is left; upstream connections are closed after.
+   * then destroy what is left; its own upstream connections are closed after (shared
+   * `upstreams` are the caller's to close).
    */
   close(graceMs?: number): Promise<void>;
 }
@@ -439,7 +447,9 @@ export class DownConn implements FrameHandler {
 
 /** Starts the frame-level relay server: h2c with prior knowledge or HTTP/1.1 `Upgrade: h2c`. */
 export async function startRelayServer(opts: RelayServerOptions): Promise<RelayServer> {
-  const relay = new Relay(opts.onRequest, opts.connectTimeoutMs);
+  const owned = opts.upstreams === undefined;
+  const upstreams = opts.upstreams ?? new RelayUpstreams(opts.connectTimeoutMs);
+  const relay = new Relay(opts.onRequest, upstreams);
   const maxHeaderList = opts.maxHeaderListSize ?? 64 * 1024;
   const h2 = resolveLimits({ ...opts.limits, maxHeaderListBytes: maxHeaderList });
   const limits: DownLimits = {
@@ -449,8 +459,13 @@ export async function startRelayServer(opts: RelayServerOptions): Promise<RelayS
     maxHeaderList,
     h2,
   };
-  relay.h2Limits = h2;
   relay.onLimit = opts.onLimit;
+  // the upstream connections' limits: this server's (the first server's, when the router's
+  // servers share one `RelayUpstreams`)
+  if (owned || upstreams.onLimit === undefined) {
+    upstreams.h2Limits = h2;
+    upstreams.onLimit = opts.onLimit;
+  }
   const onLimit = opts.onLimit ?? noop;
   const prefaceMs = opts.prefaceTimeoutMs ?? PREFACE_TIMEOUT_MS;
   const idleMs = opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
@@ -563,7 +578,7 @@ export async function startRelayServer(opts: RelayServerOptions): Promise<RelayS
           await sleep(10);
         }
         for (const c of relay.conns) c.conn.destroy();
-        for (const u of relay.ups.values()) u.conn.destroy();
+        if (owned) relay.upstreams.close();
         // ended sockets close when the client answers our FIN; a little time for that, bounded
         for (let i = 0; i < 20 && sockets.size > 0; i++) await sleep(5);
         for (const s of sockets) s.destroy();

@@ -2,16 +2,15 @@
  * One relayed request (`RelayStream`): the downstream stream, the upstream stream it is mapped
  * to, and its two outbound halves (`Half`, flow control: `flow-half.ts`).
  */
-import type { IncomingHttpHeaders } from "node:http2";
 import { DEFAULT_WINDOW, ErrorCode, errorCodeName, type HeaderField } from "@l5d/h2";
 import { DataplaneError, GrpcStatus, grpcStatusForRstCode } from "../dataplane/errors.js";
-import type { ForwardResult } from "../dataplane/forward.js";
 import { encodeGrpcTimeout, parseGrpcTimeout } from "../dataplane/grpc-timeout.js";
-import { type HeaderEdits, isGrpcContentType, isHopByHop } from "../dataplane/headers.js";
-import { encodeGrpcMessage, type LocalError } from "../dataplane/respond-error.js";
-import { type Endpoint, endpointKey } from "../dataplane/upstream-pool.js";
+import { isGrpcContentType, isHopByHop } from "../dataplane/headers.js";
+import { encodeGrpcMessage } from "../dataplane/respond-error.js";
+import { type Address, addressKey } from "../router/address.js";
 import type { AttemptResult, Exchange, ExchangeOptions } from "../router/exchange.js";
-import type { ForwardOutcome } from "../router/routable-request.js";
+import { type HeaderEdits, headerValue } from "../router/header-list.js";
+import type { ForwardOutcome, LocalError, RoutableRequest } from "../router/routable-request.js";
 import { enqueue, flush, forgetOwed, Half, type Pending, sendNow } from "./flow-half.js";
 import { RelayExchange } from "./relay-exchange.js";
 import type { DownConn } from "./relay-server.js";
@@ -24,32 +23,13 @@ import {
 import type { UpConn } from "./upstream.js";
 
 /**
- * Request DATA kept for the one replay of an unprocessed request (Linkerd's
- * `retryBufferSize.requestBytes` default): a longer request is not requeued.
+ * One request as the router sees it (`RoutableRequest`): its header list as decoded, and its
+ * exchange (`exchange(opts)`, then one `attempt` per upstream stream the router asks for).
  */
-export const REQUEUE_BUFFER_BYTES = 16_383;
-
-/** Options of {@link RelayRequest.forward} (the `ProxyForwardOptions` the router passes). */
-export interface RelayForwardOptions {
-  /** Router deadline (Linkerd `totalTimeoutMs`); combined with `grpc-timeout`, earlier wins. */
-  readonly deadlineMs?: number | undefined;
-  /** Endpoint for the one replay of a request the upstream left unprocessed (else the same). */
-  readonly requeue?: (() => Endpoint | undefined) | undefined;
-}
-
-/** One request as the router sees it (the `IncomingProxyRequest` contract, minus `stream`). */
-export interface RelayRequest {
-  readonly headers: IncomingHttpHeaders;
-  readonly isGrpc: boolean;
+export interface RelayRequest extends RoutableRequest {
+  readonly headers: HeaderField[];
+  /** The client reset the stream or it is otherwise over. */
   readonly aborted: boolean;
-  forward(
-    endpoint: Endpoint,
-    edits?: HeaderEdits,
-    opts?: RelayForwardOptions,
-  ): Promise<ForwardResult>;
-  respondError(e: LocalError): void;
-  /** A retryable exchange (held responses, replays) for the router's retry loop; instead of `forward`. */
-  exchange(opts: ExchangeOptions): Exchange;
 }
 
 /**
@@ -78,14 +58,15 @@ const EXCHANGE_OVER: AttemptResult = {
 };
 
 /**
- * One downstream request and the upstream stream it is currently relayed to. In `forward` mode
- * the response is passed through as it arrives, and a request the upstream left unprocessed
- * (connect failure, REFUSED_STREAM, above a GOAWAY's last stream id) is replayed once on the
- * requeue endpoint. In exchange mode (`exchange()`, the router's retries) each attempt's
- * response is held (not written downstream) until the router commits or discards it.
+ * One downstream request and the upstream stream it is currently relayed to, driven by the
+ * router through its exchange (`exchange()`, `relay-exchange.ts`): each attempt is a new
+ * upstream stream. With `holdResponses` (retries configured) an attempt's response is held (not
+ * written downstream) until the router commits or discards it; without, it streams through as
+ * it arrives. An attempt that fails before its response started (connect failure,
+ * REFUSED_STREAM, above a GOAWAY's last stream id) comes back to the router unanswered, which
+ * requeues it (the request's DATA is kept up to `requestBufferBytes` for that) or commits the error.
  */
 export class RelayStream implements RelayRequest, ResponseLength {
-  readonly headers: IncomingHttpHeaders;
   readonly isGrpc: boolean;
   readonly startedAt = performance.now();
   up: UpConn | undefined;
@@ -119,12 +100,12 @@ export class RelayStream implements RelayRequest, ResponseLength {
   /** Whether `grpc-timeout` is written upstream (gRPC, or the client sent one). */
   propagateTimeout = false;
   timer: NodeJS.Timeout | undefined;
-  resolve: ((r: ForwardResult) => void) | undefined;
+  /** Resolves `commit()` when the stream is over. */
+  resolve: (() => void) | undefined;
   /** The header list sent upstream (edits applied), replayed as is by a requeue or retry. */
   out: HeaderField[] = NO_FIELDS;
-  target: Endpoint | undefined;
+  target: Address | undefined;
   attempts = 0;
-  requeue: (() => Endpoint | undefined) | undefined;
   /** The current attempt's response headers arrived (then it is no longer requeued). */
   gotHeaders = false;
   /** The current attempt's response is complete (END_STREAM received). */
@@ -136,7 +117,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
   upClosed = false;
   /** The rest of the request is dropped once the response is complete (the upstream is done). */
   dropRequest = false;
-  replayLimit = REQUEUE_BUFFER_BYTES;
+  replayLimit = 0;
   // ---- exchange mode ----
   ex: ExchangeOptions | undefined;
   /** The current attempt's response is held back (not written downstream). */
@@ -155,21 +136,11 @@ export class RelayStream implements RelayRequest, ResponseLength {
   constructor(
     readonly down: DownConn,
     readonly id: number,
-    readonly fields: HeaderField[],
+    /** The request's header list as decoded (the router's `headers`; never modified). */
+    readonly headers: HeaderField[],
     endStream: boolean,
   ) {
-    const h: Record<string, string | string[]> = {};
-    for (let i = 0; i < fields.length; i++) {
-      const f = fields[i] as HeaderField;
-      const n = f[0];
-      const v = f[1];
-      const prev = h[n];
-      if (prev === undefined) h[n] = v;
-      else if (Array.isArray(prev)) prev.push(v);
-      else h[n] = [prev, v];
-    }
-    this.headers = h as IncomingHttpHeaders;
-    this.isGrpc = isGrpcContentType(h["content-type"] as string | undefined);
+    this.isGrpc = isGrpcContentType(headerValue(headers, "content-type"));
     this.reqEnded = endStream;
     this.toDown = new Half(down.conn.peerInitialWindow);
   }
@@ -178,25 +149,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
     return this.done;
   }
 
-  forward(
-    endpoint: Endpoint,
-    edits?: HeaderEdits,
-    opts?: RelayForwardOptions,
-  ): Promise<ForwardResult> {
-    return new Promise((resolve) => {
-      this.resolve = resolve;
-      if (this.done) {
-        this.finish();
-        return;
-      }
-      this.requeue = opts?.requeue;
-      this.startDeadline(opts?.deadlineMs);
-      this.out = this.buildHeaders(edits);
-      this.send(endpoint);
-    });
-  }
-
-  /** Starts exchange mode (see {@link RelayExchange}); the router then calls `attempt`. */
+  /** Starts the exchange (see {@link RelayExchange}); the router then calls `attempt`. */
   exchange(opts: ExchangeOptions): Exchange {
     this.ex = opts;
     this.replayLimit = opts.requestBufferBytes;
@@ -206,7 +159,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
 
   /** The deadline: `grpc-timeout` and the router's, the earlier wins; enforced and propagated. */
   startDeadline(routerMs: number | undefined): void {
-    const grpcTimeout = parseGrpcTimeout(this.headers["grpc-timeout"] as string | undefined);
+    const grpcTimeout = parseGrpcTimeout(headerValue(this.headers, "grpc-timeout"));
     const budget =
       grpcTimeout === undefined
         ? routerMs
@@ -222,26 +175,24 @@ export class RelayStream implements RelayRequest, ResponseLength {
   }
 
   /**
-   * The request's header list for upstream: hop-by-hop removed, edits applied, and without the
-   * fields deleted from `headers` since it arrived (the daemon's `clearContext` drops a client's
-   * `l5d-ctx-*` and `l5d-dtab` there, as the node:http2 plane forwards `headers` as they are).
+   * The request's header list for upstream: hop-by-hop removed, edits applied (`remove`: the
+   * router's `l5d-dtab`, the daemon's `clearContext` removals; `set` replaces every field of
+   * its names).
    */
   buildHeaders(edits: HeaderEdits | undefined): HeaderField[] {
     // sized once for the request's fields and the router's few edits (trimmed below)
-    const out: HeaderField[] = new Array(this.fields.length + EDIT_ROOM);
+    const out: HeaderField[] = new Array(this.headers.length + EDIT_ROOM);
     let k = 0;
     const set = edits?.set;
     const remove = edits?.remove;
-    const headers = this.headers;
     let authority = false;
-    const fields = this.fields;
+    const fields = this.headers;
     for (let i = 0; i < fields.length; i++) {
       const f = fields[i] as HeaderField;
       const n = f[0];
       if (n === ":authority") authority = true;
       if (
         isHopByHop(n, f[1]) ||
-        headers[n] === undefined ||
         remove?.includes(n) ||
         (set !== undefined && n in set) ||
         (this.propagateTimeout && n === "grpc-timeout")
@@ -253,15 +204,16 @@ export class RelayStream implements RelayRequest, ResponseLength {
     if (set !== undefined) for (const n in set) out[k++] = [n, set[n] as string];
     if (this.propagateTimeout) out[k++] = ["grpc-timeout", ""];
     out.length = k;
-    if (!authority && typeof this.headers.host === "string") {
+    if (!authority) {
       // an HTTP/1.1 Upgrade's Host: pseudo-headers go first (RFC 9113 §8.3)
-      out.unshift([":authority", this.headers.host]);
+      const host = headerValue(fields, "host");
+      if (host !== undefined) out.unshift([":authority", host]);
     }
     return out;
   }
 
   /** Opens the request on `endpoint`'s connection, or fails it (unprocessed) in connect backoff. */
-  send(endpoint: Endpoint): void {
+  send(endpoint: Address): void {
     this.attempts++;
     this.target = endpoint;
     this.endpoint = keyOf(endpoint);
@@ -289,10 +241,8 @@ export class RelayStream implements RelayRequest, ResponseLength {
   openOn(up: UpConn): void {
     const prev = this.toUp;
     const half = new Half(up.conn.peerInitialWindow);
-    if (this.ex !== undefined || this.attempts === 1) {
-      half.log = NOTHING_SENT;
-      half.logLimit = this.replayLimit;
-    }
+    half.log = NOTHING_SENT;
+    half.logLimit = this.replayLimit;
     if (prev === undefined) {
       if (this.early !== undefined) half.queue = this.early;
       half.owed = this.earlyOwed;
@@ -327,18 +277,6 @@ export class RelayStream implements RelayRequest, ResponseLength {
     up.conn.headers(this.upId, out, endStream);
     if (endStream) half.ended = true;
     this.flushUp();
-  }
-
-  /** The upstream stream was refused or lost before it answered: replays it once when allowed. */
-  tryRequeue(): boolean {
-    const prev = this.toUp;
-    if (this.ex !== undefined || this.attempts > 1 || this.gotHeaders) return false;
-    if (prev !== undefined && prev.log === undefined) return false;
-    this.up?.release(this.upId);
-    const next = this.requeue?.() ?? this.target;
-    if (next === undefined) return false;
-    this.send(next);
-    return true;
   }
 
   respondError(e: LocalError): void {
@@ -477,7 +415,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
     // RFC 9113 §8.1.1: a malformed response never goes downstream
     const why = this.gotHeaders
       ? trailersProblem(fields, end, this)
-      : responseHeadersProblem(fields, end, this.headers[":method"], this);
+      : responseHeadersProblem(fields, end, headerValue(this.headers, ":method"), this);
     if (why !== undefined) {
       this.upMalformed(`malformed response: ${why}`);
       return;
@@ -493,8 +431,8 @@ export class RelayStream implements RelayRequest, ResponseLength {
         return;
       }
       this.gotHeaders = true;
-      // a response started: the request was processed, no requeue any more
-      if (this.ex === undefined && this.toUp !== undefined) this.toUp.log = undefined;
+      // a response streamed through: no other attempt, the replay log is not needed any more
+      if (!this.holding && this.toUp !== undefined) this.toUp.log = undefined;
       if (end) {
         this.readGrpcStatus(fields);
         this.respEnded = true;
@@ -510,6 +448,8 @@ export class RelayStream implements RelayRequest, ResponseLength {
         }
         return;
       }
+      // not held (a plain forward): the response is committed as it starts
+      this.committed = true;
       this.responded = true;
       if (end) this.toDown.ended = true;
       this.down.conn.headers(this.id, out, end);
@@ -633,7 +573,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
     return this.toUp === undefined || this.toUp.log !== undefined;
   }
 
-  attempt(endpoint: Endpoint, edits: HeaderEdits): Promise<AttemptResult> {
+  attempt(endpoint: Address, edits: HeaderEdits): Promise<AttemptResult> {
     return new Promise((resolve) => {
       if (this.done || this.committed) {
         resolve(EXCHANGE_OVER);
@@ -641,7 +581,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
       }
       this.attemptResolve = resolve;
       this.attemptStartedAt = performance.now();
-      this.holding = true;
+      this.holding = (this.ex as ExchangeOptions).holdResponses;
       this.parked = false;
       this.out = this.buildHeaders(edits);
       this.send(endpoint);
@@ -735,7 +675,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
         resolve();
         return;
       }
-      this.resolve = () => resolve();
+      this.resolve = resolve;
       this.committed = true;
       this.holding = false;
       const held = this.heldHeaders;
@@ -821,7 +761,6 @@ export class RelayStream implements RelayRequest, ResponseLength {
       return;
     }
     if (!this.responded) {
-      if (unprocessed && this.tryRequeue()) return;
       this.error = err;
       this.fail(err.grpcStatus, err.httpStatus, err.message);
       return;
@@ -973,17 +912,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
     const resolve = this.resolve;
     if (resolve === undefined) return;
     this.resolve = undefined;
-    resolve({
-      status: this.status,
-      grpcStatus: this.grpcStatus,
-      error: this.error,
-      reset: this.reset,
-      bytesIn: this.bytesIn,
-      bytesOut: this.bytesOut,
-      durationMs: performance.now() - this.startedAt,
-      endpoint: this.endpoint,
-      retried: this.attempts > 1,
-    });
+    resolve();
   }
 }
 
@@ -1007,12 +936,12 @@ function isEndToEnd(f: HeaderField): boolean {
  * `host:port` per endpoint object, made once: the router hands the same endpoint objects to
  * every request, and a cached string also keeps its hash for the upstream-connection lookup.
  */
-const endpointKeys = new WeakMap<Endpoint, string>();
+const endpointKeys = new WeakMap<Address, string>();
 
-function keyOf(endpoint: Endpoint): string {
+function keyOf(endpoint: Address): string {
   let key = endpointKeys.get(endpoint);
   if (key === undefined) {
-    key = endpointKey(endpoint);
+    key = addressKey(endpoint);
     endpointKeys.set(endpoint, key);
   }
   return key;

@@ -7,8 +7,13 @@
 
 import { encodeFrame, encodeHeaderBlock, FrameType } from "@l5d/h2";
 import { afterEach, describe, expect, it } from "vitest";
-import type { ForwardResult } from "../dataplane/forward.js";
-import { h2Client, simpleRequest, waitFor } from "../dataplane/test-support.js";
+import {
+  type ForwardSummary,
+  h2Client,
+  relayForward,
+  simpleRequest,
+  waitFor,
+} from "../dataplane/test-support.js";
 import { rawUpstream } from "./raw-upstream-rig.js";
 import { startRelayServer } from "./relay-server.js";
 
@@ -29,12 +34,12 @@ describe("relay: an upstream's malformed response", () => {
       socket.write(encodeFrame(FrameType.HEADERS, 0x4, id, block));
       socket.write(encodeFrame(FrameType.DATA, 0x1, id, Buffer.from("ok")));
     });
-    const results: ForwardResult[] = [];
+    const results: ForwardSummary[] = [];
     const relay = await startRelayServer({
       host: "127.0.0.1",
       port: 0,
       onRequest(req) {
-        void req.forward(up.endpoint).then((r) => results.push(r));
+        void relayForward(req, up.endpoint).then((r) => results.push(r));
       },
     });
     const client = h2Client(relay.port);

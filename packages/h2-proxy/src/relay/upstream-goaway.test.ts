@@ -14,6 +14,7 @@ import {
   type H2Backend,
   h2Client,
   payload,
+  relayForward,
   type SimpleResponse,
   simpleRequest,
   startH2Backend,
@@ -94,7 +95,7 @@ describe("relay: upstream GOAWAY", () => {
       host: "127.0.0.1",
       port: 0,
       maxHeaderListSize: 256 * 1024,
-      onRequest: (req) => void req.forward(backend.endpoint),
+      onRequest: (req) => void relayForward(req, backend.endpoint),
     });
     cleanup.push(
       () => backend.close(),
@@ -168,7 +169,7 @@ describe("relay: upstream GOAWAY", () => {
     const relay = await startRelayServer({
       host: "127.0.0.1",
       port: 0,
-      onRequest: (req) => void req.forward(up.endpoint),
+      onRequest: (req) => void relayForward(req, up.endpoint),
     });
     cleanup.push(
       () => up.close(),
@@ -234,7 +235,7 @@ describe("relay: upstream GOAWAY", () => {
     const relay = await startRelayServer({
       host: "127.0.0.1",
       port: 0,
-      onRequest: (req) => void req.forward(up.endpoint),
+      onRequest: (req) => void relayForward(req, up.endpoint),
     });
     cleanup.push(
       () => up.close(),
@@ -274,7 +275,7 @@ describe("relay: upstream GOAWAY", () => {
     const relay = await startRelayServer({
       host: "127.0.0.1",
       port: 0,
-      onRequest: (req) => void req.forward((backend as H2Backend).endpoint),
+      onRequest: (req) => void relayForward(req, (backend as H2Backend).endpoint),
     });
     cleanup.push(
       () => (backend as H2Backend).close(),

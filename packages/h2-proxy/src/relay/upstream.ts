@@ -1,6 +1,8 @@
 /**
  * The relay's upstream side: one shared HTTP/2 connection per endpoint (`UpConn`, client side,
- * odd stream ids) and the registry of them (`Relay`).
+ * odd stream ids), the registry of them with the connect backoff (`RelayUpstreams`, the
+ * router's `Upstreams` handle: `retain` closes the connections to departed endpoints), and a
+ * server's own state (`Relay`).
  */
 import { connect as netConnect } from "node:net";
 import {
@@ -21,7 +23,8 @@ import {
   Verdict,
 } from "@l5d/h2";
 import { DataplaneError, GrpcStatus } from "../dataplane/errors.js";
-import { type Endpoint, endpointKey } from "../dataplane/upstream-pool.js";
+import { type Address, addressKey } from "../router/address.js";
+import type { Upstreams } from "../router/routable-request.js";
 import type { DownConn, LimitSide } from "./relay-server.js";
 import type { RelayRequest, RelayStream } from "./relay-stream.js";
 import { UpFrameConn } from "./up-streams.js";
@@ -64,11 +67,16 @@ export class UpConn implements FrameHandler {
   #timer: NodeJS.Timeout | undefined;
   /** Bytes of the server's first frame header seen so far (its type is byte 3). */
   #prefaceBytes = 0;
+  /** The connect timeout: the endpoint's client's, else the registry's default. */
+  readonly #timeoutMs: number;
+
+  /** The endpoint left every replica set: no new streams; closed once the last one is over. */
+  draining = false;
 
   constructor(
-    readonly relay: Relay,
+    readonly relay: RelayUpstreams,
     readonly key: string,
-    ep: Endpoint,
+    ep: Address,
   ) {
     const socket = netConnect({ host: ep.host, port: ep.port, noDelay: true });
     this.conn = new UpFrameConn(socket, 0);
@@ -92,7 +100,8 @@ export class UpConn implements FrameHandler {
     socket.prependListener("data", this.#onPreface);
     // a SYN never answered (a vanished pod IP) would otherwise hang until the kernel gives up
     // (~2 min), and a server that accepts but never speaks HTTP/2 forever
-    this.#timer = setTimeout(this.#onTimeout, relay.connectTimeoutMs);
+    this.#timeoutMs = ep.connectTimeoutMs ?? relay.connectTimeoutMs;
+    this.#timer = setTimeout(this.#onTimeout, this.#timeoutMs);
     this.#timer.unref();
     socket.write(CLIENT_PREFACE);
     this.conn.settings([[SettingsId.ENABLE_PUSH, 0]]);
@@ -121,7 +130,7 @@ export class UpConn implements FrameHandler {
   readonly #onTimeout = (): void => {
     this.#timer = undefined;
     if (this.connected || this.conn.closed) return;
-    const ms = this.relay.connectTimeoutMs;
+    const ms = this.#timeoutMs;
     this.lastError = new Error(
       this.tcpConnected
         ? `HTTP/2 handshake timed out after ${ms} ms (no SETTINGS from the server)`
@@ -129,6 +138,23 @@ export class UpConn implements FrameHandler {
     );
     this.conn.destroy();
   };
+
+  /**
+   * Graceful close (the endpoint left the replica sets): no new streams go here; the in-flight
+   * ones finish, then GOAWAY(NO_ERROR) and the connection is closed.
+   */
+  drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    this.goingAway = true;
+    this.closeIfDone();
+  }
+
+  /** Draining from the start (a departed endpoint): closed after the streams about to open. */
+  drainAfterUse(): void {
+    this.draining = true;
+    this.goingAway = true;
+  }
 
   open(s: RelayStream): number {
     const id = this.nextId;
@@ -282,14 +308,24 @@ export class UpConn implements FrameHandler {
     this.conn.destroy();
   };
 
-  /** The stream is done with this connection (its late frames are dropped). */
+  /**
+   * A stream is over on this connection: forgets it (its late frames are dropped), and closes a
+   * going-away or drained connection after its last stream.
+   */
   release(id: number): void {
     if (this.streams.delete(id) && this.goingAway) this.closeIfDone();
   }
 
-  /** A going-away connection whose streams are all done is closed (what we wrote leaves first). */
+  /**
+   * A going-away connection (an upstream GOAWAY, a departed endpoint) whose streams are all done
+   * is closed: GOAWAY(NO_ERROR) then FIN (what we wrote leaves first); before the handshake, at once.
+   */
   closeIfDone(): void {
     if (!this.goingAway || this.streams.size > 0 || this.conn.closed) return;
+    if (!this.connected) {
+      this.conn.destroy();
+      return;
+    }
     this.conn.goaway(0, ErrorCode.NO_ERROR);
     this.conn.end();
   }
@@ -304,19 +340,20 @@ export class UpConn implements FrameHandler {
       this.#drainTimer = undefined;
     }
     if (this.relay.ups.get(this.key) === this) this.relay.ups.delete(this.key);
+    this.relay.draining.delete(this);
     this.lastError ??= err;
-    if (!this.connected) this.relay.connectFailed(this.key, this.lastError);
+    if (!this.connected && !this.draining) this.relay.connectFailed(this.key, this.lastError);
     for (const s of [...this.streams.values()]) s.onUpLost();
   }
 }
 
-/** Reconnect backoff after a failed connect (the node:http2 plane's `UpstreamPool` defaults). */
+/** Reconnect backoff after a failed connect: 100 ms doubling to 10 s, ±20 % jitter. */
 const BACKOFF_BASE_MS = 100;
 const BACKOFF_MAX_MS = 10_000;
 const BACKOFF_JITTER = 0.2;
 /**
  * Connect timeout: TCP connect and the server's SETTINGS within it, else the connect failed
- * (the node:http2 plane's `UpstreamPool` `connectTimeoutMs` default).
+ * (`client.connectTimeoutMs` in the config).
  */
 export const CONNECT_TIMEOUT_MS = 3_000;
 
@@ -328,49 +365,48 @@ interface Backoff {
 }
 
 /**
- * The downstream connections, the upstream connection per endpoint, and the connect backoff
- * per endpoint: a refused (or timed-out: `connectTimeoutMs`) endpoint is not reconnected to for every request (100 ms doubling to
- * 10 s, ±20 %); meanwhile its requests fail at once as unprocessed, so the router requeues them
- * elsewhere and its failure accrual sees the endpoint failing, as on the node:http2 plane.
+ * The upstream connection per endpoint and the connect backoff per endpoint: a refused (or
+ * timed-out: `connectTimeoutMs`) endpoint is not reconnected to for every request (100 ms
+ * doubling to 10 s, ±20 %); meanwhile its requests fail at once as unprocessed, so the router
+ * requeues them elsewhere and its failure accrual sees the endpoint failing.
+ *
+ * The router's `Upstreams` handle: `retain(addresses)` (the endpoints still in some replica
+ * set) drains the connections to every other endpoint — no new streams, in-flight ones finish,
+ * then the connection is closed — and forgets their backoff. Shared by a router's servers.
  */
-export class Relay {
-  readonly conns = new Set<DownConn>();
+export class RelayUpstreams implements Upstreams {
   readonly ups = new Map<string, UpConn>();
   readonly backoff = new Map<string, Backoff>();
-  streams = 0;
-  /** Abuse limits of every connection (client and upstream side; `startRelayServer` sets them). */
+  /** Connections to departed endpoints, closing once their streams are over. */
+  readonly draining = new Set<UpConn>();
+  /** The endpoint keys of the last `retain` (undefined before any: every endpoint is kept). */
+  #retained: Set<string> | undefined;
+  /** Abuse limits of the upstream connections (`startRelayServer` sets them). */
   h2Limits: H2Limits = DEFAULT_LIMITS;
-  /** Told when a limit fires (`startRelayServer`'s `onLimit`). */
+  /** Told when a limit fires on an upstream connection (`startRelayServer`'s `onLimit`). */
   onLimit: ((name: LimitName, detail: string, side: LimitSide) => void) | undefined;
   constructor(
-    readonly onRequest: (req: RelayRequest) => void,
     /** TCP connect + HTTP/2 handshake bound per connection attempt; a timeout is a failed connect. */
     readonly connectTimeoutMs: number = CONNECT_TIMEOUT_MS,
   ) {}
 
   /** The connection new streams to `ep` go to (connecting lazily); undefined in connect backoff. */
-  upstream(ep: Endpoint, key: string = endpointKey(ep)): UpConn | undefined {
+  upstream(ep: Address, key: string = addressKey(ep)): UpConn | undefined {
     let up = this.ups.get(key);
     if (up === undefined || up.goingAway || up.conn.closed) {
       const b = this.backoff.get(key);
       if (b !== undefined && performance.now() < b.until) return undefined;
       up = new UpConn(this, key, ep);
+      if (this.#retained !== undefined && !this.#retained.has(key)) {
+        // an attempt to an endpoint that already left (a requeue racing an update): this
+        // connection serves it and closes after, it is not kept for others
+        this.draining.add(up);
+        up.drainAfterUse();
+        return up;
+      }
       this.ups.set(key, up);
     }
     return up;
-  }
-
-  /** DATA bytes the relayed streams hold in their queues, both directions (a diagnostic: walks them). */
-  bufferedBytes(): number {
-    let n = 0;
-    for (const c of this.conns) {
-      for (const s of c.streams.values()) {
-        for (const p of s.toDown.queue) n += p.data.length;
-        if (s.toUp !== undefined) for (const p of s.toUp.queue) n += p.data.length;
-        if (s.early !== undefined) for (const p of s.early) n += p.data.length;
-      }
-    }
-    return n;
   }
 
   connectFailed(key: string, err: Error | undefined): void {
@@ -390,5 +426,60 @@ export class Relay {
     const b = this.backoff.get(key);
     const ms = b === undefined ? 0 : Math.max(0, Math.round(b.until - performance.now()));
     return `${key} is unavailable (${b?.error ?? "connect failed"}); reconnecting in ${ms} ms`;
+  }
+
+  retain(addresses: Iterable<Address>): void {
+    const keep = new Set<string>();
+    for (const a of addresses) keep.add(addressKey(a));
+    this.#retained = keep;
+    for (const [key, up] of this.ups) {
+      if (keep.has(key)) continue;
+      this.ups.delete(key);
+      if (up.conn.closed) continue;
+      this.draining.add(up);
+      up.drain();
+    }
+    for (const key of this.backoff.keys()) if (!keep.has(key)) this.backoff.delete(key);
+  }
+
+  /** Destroys every upstream connection (the servers are closed: nothing is in flight). */
+  close(): void {
+    for (const up of [...this.ups.values(), ...this.draining]) up.conn.destroy();
+    this.ups.clear();
+    this.draining.clear();
+  }
+}
+
+/** A relay server's state: its downstream connections and open streams, and its upstreams. */
+export class Relay {
+  readonly conns = new Set<DownConn>();
+  streams = 0;
+  /** Told when a limit fires on a client connection (`startRelayServer`'s `onLimit`). */
+  onLimit: ((name: LimitName, detail: string, side: LimitSide) => void) | undefined;
+  constructor(
+    readonly onRequest: (req: RelayRequest) => void,
+    readonly upstreams: RelayUpstreams,
+  ) {}
+
+  /** The connection new streams to `ep` go to; undefined in connect backoff. */
+  upstream(ep: Address, key: string): UpConn | undefined {
+    return this.upstreams.upstream(ep, key);
+  }
+
+  unavailableMessage(key: string): string {
+    return this.upstreams.unavailableMessage(key);
+  }
+
+  /** DATA bytes the relayed streams hold in their queues, both directions (a diagnostic: walks them). */
+  bufferedBytes(): number {
+    let n = 0;
+    for (const c of this.conns) {
+      for (const s of c.streams.values()) {
+        for (const p of s.toDown.queue) n += p.data.length;
+        if (s.toUp !== undefined) for (const p of s.toUp.queue) n += p.data.length;
+        if (s.early !== undefined) for (const p of s.early) n += p.data.length;
+      }
+    }
+    return n;
   }
 }

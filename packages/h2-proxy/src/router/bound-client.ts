@@ -20,6 +20,8 @@ export class BoundClient {
     readonly bound: NameBound,
     readonly balancer: LoadBalancer,
     private readonly onChange: () => void = () => {},
+    /** The client's `connectTimeoutMs`, given to its endpoints (unset: the data plane's default). */
+    private readonly connectTimeoutMs?: number | undefined,
   ) {
     this.idShow = bound.id.show;
     this.#sub = bound.addr.observe((a) => this.#update(a));
@@ -45,7 +47,9 @@ export class BoundClient {
           prev.weight = weight;
           next.set(key, prev);
         } else {
-          next.set(key, new Endpoint(a.host, a.port, weight, a.meta));
+          const e = new Endpoint(a.host, a.port, weight, a.meta);
+          e.connectTimeoutMs = this.connectTimeoutMs;
+          next.set(key, e);
         }
       }
       this.#endpoints = next;

@@ -8,6 +8,7 @@
  */
 import type { PluginFactory } from "@l5d/config";
 import { z } from "zod";
+import { headerValue } from "./header-list.js";
 import { nonRetryable5XX, type ResponseClassifier } from "./response-classifier.js";
 
 const READ_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
@@ -20,7 +21,9 @@ function retryable5XX(methods: ReadonlySet<string> | undefined): ResponseClassif
       const failed = o.error !== undefined || (o.status !== undefined && o.status >= 500);
       if (!failed) return "success";
       if (methods === undefined) return "retryable";
-      return methods.has(String(req[":method"] ?? "").toUpperCase()) ? "retryable" : "failure";
+      return methods.has((headerValue(req, ":method") ?? "").toUpperCase())
+        ? "retryable"
+        : "failure";
     },
   };
 }

@@ -3,22 +3,16 @@
  * then every `l5d-dtab` value, each parsed as a whole dtab and concatenated in that order.
  * There is no comma splitting; `dtab-local` is ignored.
  */
-import type { IncomingHttpHeaders } from "node:http2";
 import { Dtab } from "@l5d/dtab";
+import { type HeaderList, headerValues } from "./header-list.js";
 
 export const CTX_DTAB = "l5d-ctx-dtab";
 export const USER_DTAB = "l5d-dtab";
 
-function values(headers: IncomingHttpHeaders, name: string): string[] {
-  const v = headers[name];
-  if (v === undefined) return [];
-  return Array.isArray(v) ? v : [String(v)];
-}
-
 /** The local dtab of a request; throws DtabParseError on a bad header value. */
-export function readLocalDtab(headers: IncomingHttpHeaders): Dtab {
-  const ctx = values(headers, CTX_DTAB);
-  const user = values(headers, USER_DTAB);
+export function readLocalDtab(headers: HeaderList): Dtab {
+  const ctx = headerValues(headers, CTX_DTAB);
+  const user = headerValues(headers, USER_DTAB);
   if (ctx.length === 0 && user.length === 0) return Dtab.empty;
   let d = Dtab.empty;
   for (const v of ctx) d = d.concat(Dtab.read(v));

@@ -1,15 +1,23 @@
 /**
- * The contract of a retryable exchange, shared by the node:http2 plane's `RetryingExchange` and
- * the frame-level relay's exchange: the router's retry loop (`H2Router#forwardRetrying`) drives
- * either through this interface, so there is one retry loop whatever moves the bytes.
+ * The contract of an exchange: one request's attempts, driven by the router's loop
+ * (`H2Router#forward`), which alone decides requeues and retries. The frame-level relay
+ * implements it (`../relay/relay-exchange.ts`); a plain forward is one attempt of an exchange
+ * whose responses are not held.
  */
 import { DataplaneError, GrpcStatus } from "../dataplane/errors.js";
-import type { Endpoint } from "../dataplane/upstream-pool.js";
-import type { ForwardOutcome, HeaderEdits } from "./routable-request.js";
+import type { Address } from "./address.js";
+import type { HeaderEdits } from "./header-list.js";
+import type { ForwardOutcome } from "./routable-request.js";
 
 export interface ExchangeOptions {
-  readonly isGrpc: boolean;
-  /** Linkerd `retryBufferSize.requestBytes` (16383). */
+  /**
+   * Hold each attempt's response (up to `responseBufferBytes`, `classificationTimeoutMs`) until
+   * the router commits or discards it: retries are possible. False: a response streams through
+   * as it arrives (nothing held, no added latency) and only an attempt that failed before its
+   * response started (e.g. unprocessed) comes back held, for a requeue or a local answer.
+   */
+  readonly holdResponses: boolean;
+  /** Linkerd `retryBufferSize.requestBytes` (16383): request DATA kept for replays. */
   readonly requestBufferBytes: number;
   /** Linkerd `retryBufferSize.responseBytes` (16383). */
   readonly responseBufferBytes: number;
@@ -37,7 +45,7 @@ export interface Exchange {
   /** Time left before the total deadline (ms), or undefined without one. */
   remainingMs(): number | undefined;
   /** Sends one attempt to `endpoint`. Resolves when its response is complete (held) or final. */
-  attempt(endpoint: Endpoint, edits: HeaderEdits): Promise<AttemptResult>;
+  attempt(endpoint: Address, edits: HeaderEdits): Promise<AttemptResult>;
   /** Drops the held response (before another attempt). */
   discard(): void;
   /**

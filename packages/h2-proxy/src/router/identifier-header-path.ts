@@ -6,7 +6,8 @@
 import type { PluginFactory } from "@l5d/config";
 import { Path } from "@l5d/dtab";
 import { z } from "zod";
-import { headerValue, type IdentifierMaker } from "./identifier.js";
+import { headerValue } from "./header-list.js";
+import type { IdentifierMaker } from "./identifier.js";
 
 export const headerPathSchema = z.strictObject({
   kind: z.literal("io.l5d.header.path"),

@@ -6,7 +6,8 @@
 import type { PluginFactory } from "@l5d/config";
 import { Path } from "@l5d/dtab";
 import { z } from "zod";
-import { headerValue, type Identification, type IdentifierMaker } from "./identifier.js";
+import { headerValue } from "./header-list.js";
+import type { Identification, IdentifierMaker } from "./identifier.js";
 
 export const headerTokenSchema = z.strictObject({
   kind: z.literal("io.l5d.header.token"),

@@ -2,8 +2,8 @@
  * Identifiers turn a request into a logical name (Linkerd's `RoutingFactory.Identifier`).
  * A router tries its identifiers in order until one identifies the request.
  */
-import type { IncomingHttpHeaders } from "node:http2";
 import type { Path } from "@l5d/dtab";
+import type { HeaderList } from "./header-list.js";
 
 export type Identification =
   | { readonly kind: "ok"; readonly name: Path }
@@ -11,7 +11,7 @@ export type Identification =
 
 export interface Identifier {
   /** May throw (e.g. a `:path` that is not a valid dtab path); the request then fails. */
-  identify(headers: IncomingHttpHeaders): Identification;
+  identify(headers: HeaderList): Identification;
 }
 
 /** What an identifier plugin builds: it gets the router's `dstPrefix`. */
@@ -31,10 +31,4 @@ export function composeIdentifiers(ids: readonly Identifier[]): Identifier {
       return { kind: "unidentified", reason: reasons.join("; ") };
     },
   };
-}
-
-export function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const v = headers[name];
-  if (v === undefined) return undefined;
-  return Array.isArray(v) ? v[0] : String(v);
 }

@@ -17,6 +17,8 @@ export class Endpoint {
   requests = 0;
   /** `host:port`, made once (read per request: stats, logs, the relay's connection lookup). */
   readonly key: string;
+  /** Its client's `connectTimeoutMs` (unset: the data plane's default). */
+  connectTimeoutMs: number | undefined = undefined;
 
   constructor(
     readonly host: string,

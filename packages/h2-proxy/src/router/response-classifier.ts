@@ -4,13 +4,13 @@
  * a 5xx status or a transport error is a non-retryable failure, anything else a success.
  * The other h2 kinds live in `classifier-h2.ts`, the gRPC ones in `classifier-grpc.ts`.
  */
-import type { IncomingHttpHeaders } from "node:http2";
+import type { HeaderList } from "./header-list.js";
 import type { ForwardOutcome } from "./routable-request.js";
 
 export type ResponseClass = "success" | "retryable" | "failure";
 
 export interface ResponseClassifier {
-  classify(outcome: ForwardOutcome, request: IncomingHttpHeaders): ResponseClass;
+  classify(outcome: ForwardOutcome, request: HeaderList): ResponseClass;
   /**
    * False when this classifier never answers `retryable`: the router then streams responses
    * straight through without the retry buffer. Unset means "may retry".

@@ -1,14 +1,14 @@
 /**
- * What the router needs from a request: the data plane (node:http2 today, maybe a frame-level
- * relay tomorrow) implements this, so routing does not depend on how bytes move.
+ * The seam between the router and the data plane, in the router's own types: what the router
+ * needs from a request (`RoutableRequest`) and from the data plane's upstream side
+ * (`Upstreams`). The frame-level relay (`../relay/`) implements both; the router depends on
+ * nothing of how bytes move.
  */
-import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
-import type { HeaderEdits } from "../dataplane/headers.js";
-import type { ProxyForwardOptions } from "../dataplane/proxy-server.js";
-import type { LocalError } from "../dataplane/respond-error.js";
+import type { Address } from "./address.js";
 import type { Exchange, ExchangeOptions } from "./exchange.js";
+import type { HeaderEdits, HeaderList } from "./header-list.js";
 
-export type { HeaderEdits, LocalError };
+export type { Address, HeaderEdits, HeaderList };
 
 export interface ForwardOutcome {
   /** HTTP status of the response, when one was received. */
@@ -21,29 +21,38 @@ export interface ForwardOutcome {
   readonly reset?: number | undefined;
 }
 
+/** An error answered locally: gRPC requests get `grpcStatus` (trailers-only), others `httpStatus`. */
+export interface LocalError {
+  readonly grpcStatus: number;
+  readonly httpStatus: number;
+  readonly message: string;
+}
+
 export interface RoutableRequest {
-  readonly headers: IncomingHttpHeaders;
+  /** The request's header list (pseudo-headers first), as received. */
+  readonly headers: HeaderList;
   readonly isGrpc: boolean;
   /**
-   * The server stream, when the data plane has one: the router's retrying exchange needs it
-   * (with `RouterOptions.pool`) to hold responses for classification and replay requests.
+   * The request's exchange: the router's loop (`H2Router`) drives every request through one,
+   * a plain forward being one attempt of it. Called once per request.
    */
-  readonly stream?: ServerHttp2Stream;
-  forward(
-    endpoint: { readonly host: string; readonly port: number },
-    edits: HeaderEdits,
-    opts?: ProxyForwardOptions,
-  ): Promise<ForwardOutcome>;
+  exchange(opts: ExchangeOptions): Exchange;
+  /** Answers the request locally (before any attempt). */
   respondError(e: LocalError): void;
-  /**
-   * A retryable exchange on this request, for data planes without a `stream` (the frame-level
-   * relay): the router's retry loop drives it as it drives `RetryingExchange`. Called at most
-   * once per request, instead of `forward`.
-   */
-  readonly exchange?: ((opts: ExchangeOptions) => Exchange) | undefined;
   /**
    * The request's id when the request already has one (the tracer's: Linkerd's `l5d-reqid` is
    * the trace id); the router then sends it as `l5d-reqid` instead of drawing a random one.
    */
   readonly requestId?: string | undefined;
+}
+
+/**
+ * The data plane's upstream connections, as the router steers them: `retain` names every
+ * address still in some replica set (called whenever the router's bound endpoints change);
+ * connections to the others are closed gracefully (no new streams, in-flight ones finish).
+ * `close()` closes every upstream connection (after the servers stopped).
+ */
+export interface Upstreams {
+  retain(addresses: Iterable<Address>): void;
+  close(): void;
 }

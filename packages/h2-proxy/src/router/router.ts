@@ -7,11 +7,10 @@
 import { randomBytes } from "node:crypto";
 import type { Dtab, NameBound, NameInterpreter, NameTree, Path } from "@l5d/dtab";
 import { GrpcStatus } from "../dataplane/errors.js";
-import type { UpstreamPool } from "../dataplane/upstream-pool.js";
 import type { Histogram } from "../metrics/histogram.js";
 import { type Counter, type MetricsRegistry, scopeOf } from "../metrics/metrics-registry.js";
 import { accrualVerdict, isClientReset } from "./accrual-verdict.js";
-import { startBackoff } from "./backoff.js";
+import { type Backoff, type BackoffConfig, startBackoff } from "./backoff.js";
 import { BindingCache } from "./binding-cache.js";
 import { BoundClient } from "./bound-client.js";
 import { readLocalDtab, USER_DTAB } from "./dtab-headers.js";
@@ -23,6 +22,7 @@ import {
 } from "./exchange.js";
 import { type EndpointAccrualView, FailureAccrual } from "./failure-accrual.js";
 import { defaultFailureAccrual } from "./failure-accrual-policies.js";
+import { headerValue } from "./header-list.js";
 import type { Identifier } from "./identifier.js";
 import type { Endpoint, LoadBalancer } from "./load-balancer.js";
 import {
@@ -31,12 +31,12 @@ import {
   type ResponseClassifier,
 } from "./response-classifier.js";
 import { RetryBudget } from "./retry-budget.js";
-import { RetryingExchange } from "./retrying-exchange.js";
 import type {
   ForwardOutcome,
   HeaderEdits,
   LocalError,
   RoutableRequest,
+  Upstreams,
 } from "./routable-request.js";
 import {
   type ClientPolicy,
@@ -71,14 +71,11 @@ export interface RouterOptions {
   /** Per-client policy (failure accrual, requeue budget); per `io.l5d.static` prefix. */
   readonly client?: (clientId: Path) => ClientPolicy;
   /**
-   * The upstream pool the data plane forwards through. With it (and a request exposing its
-   * `stream`), responses are held for classification and retryable failures are retried. The
-   * frame-level relay's requests bring their own exchange (`RoutableRequest.exchange`) instead.
+   * The data plane's upstream connections: told every endpoint any client still balances over
+   * whenever that set changes (`retain`), so connections to departed endpoints close.
    */
-  readonly pool?: UpstreamPool;
+  readonly upstreams?: Upstreams | undefined;
   readonly log?: RouterLogger;
-  /** Called with every endpoint any client uses, when that set changes (to drain the others). */
-  readonly onEndpointsChanged?: (inUse: readonly Endpoint[]) => void;
   /** Called after each request (recent-requests telemeter, tracing). */
   readonly onRequestDone?: (r: RequestRecord) => void;
 }
@@ -110,6 +107,8 @@ interface ScopeStats {
 /** A service's policy, retry budget and retry stats (`rt/<r>/service/<svc>/retries/...`). */
 interface ServiceState extends ScopeStats {
   policy: ServicePolicy;
+  /** The exchange options of its requests (made once per service). */
+  exchange: ExchangeOptions;
   classifier: ResponseClassifier;
   budget: RetryBudget;
   retries: Counter;
@@ -266,7 +265,7 @@ export class H2Router {
         throw this.#err(
           GrpcStatus.INVALID_ARGUMENT,
           400,
-          `Unknown destination: ${headers[":method"]} ${headers[":path"]} / ${id.reason}`,
+          `Unknown destination: ${headerValue(headers, ":method")} ${headerValue(headers, ":path")} / ${id.reason}`,
         );
       }
       name = id.name;
@@ -336,37 +335,15 @@ export class H2Router {
     if (local.dentries.length > 0) set["l5d-ctx-dtab"] = local.show;
     service.budget.deposit();
     const edits: HeaderEdits = { set, remove: REMOVE_HEADERS };
-    if (service.classifier.mayRetry !== false) {
-      const ex = this.#exchange(req, service.policy);
-      if (ex !== undefined) {
-        return this.#forwardRetrying(req, ex, edits, service, client, cstats, endpoint);
-      }
-    }
-    const policy = service.policy;
-    const t = performance.now();
-    const probe = this.#dispatch(client, cstats, endpoint);
-    let requeued = false;
-    let outcome: ForwardOutcome;
-    try {
-      outcome = await req.forward(endpoint, edits, {
-        deadlineMs: policy.totalTimeoutMs,
-        requeue: () => {
-          requeued = true;
-          cstats.requeues.incr();
-          if (!cstats.requeueBudget.tryWithdraw()) {
-            cstats.requeueBudgetExhausted.incr();
-            return undefined;
-          }
-          return client.balancer.pick();
-        },
-      });
-    } finally {
-      endpoint.inflight--;
-      client.inflight--;
-    }
-    const cls = service.classifier.classify(outcome, headers);
-    this.#settle(client, cstats, endpoint, outcome, cls, performance.now() - t, probe, requeued);
-    return { outcome, cls, service, client: cstats, endpoint };
+    return this.#forward(
+      req,
+      req.exchange(service.exchange),
+      edits,
+      service,
+      client,
+      cstats,
+      endpoint,
+    );
   }
 
   /** Counts a request sent to `endpoint`; true when it is the endpoint's accrual probe. */
@@ -405,29 +382,13 @@ export class H2Router {
   }
 
   /**
-   * The request's retryable exchange: on node:http2 (a `stream` and the pool) the router's
-   * `RetryingExchange`; on the frame-level relay the request's own `exchange()`; else none.
+   * The router's loop over one request's exchange: each attempt is dispatched, settled (balancer
+   * latency, failure accrual) and classified; an unprocessed attempt is requeued (requeue
+   * budget, at most `MAX_REQUEUES_PER_REQUEST`), a retryable one retried (retry budget, backoff,
+   * deadline), else the response is committed. A plain forward (responses not held) is one
+   * attempt, requeued only if it failed before its response started.
    */
-  #exchange(req: RoutableRequest, policy: ServicePolicy): Exchange | undefined {
-    const pool = this.opts.pool;
-    const stream = req.stream;
-    if ((stream === undefined || pool === undefined) && req.exchange === undefined) {
-      return undefined;
-    }
-    const opts: ExchangeOptions = {
-      isGrpc: req.isGrpc,
-      requestBufferBytes: policy.retryBufferSize?.requestBytes ?? 16_383,
-      responseBufferBytes: policy.retryBufferSize?.responseBytes ?? 16_383,
-      classificationTimeoutMs: policy.classificationTimeoutMs ?? 100,
-      deadlineMs: policy.totalTimeoutMs,
-    };
-    if (stream !== undefined && pool !== undefined) {
-      return new RetryingExchange(pool, stream, req.headers, opts);
-    }
-    return req.exchange?.(opts);
-  }
-
-  async #forwardRetrying(
+  async #forward(
     req: RoutableRequest,
     ex: Exchange,
     edits: HeaderEdits,
@@ -437,7 +398,8 @@ export class H2Router {
     first: Endpoint,
   ): Promise<Routed> {
     const policy = service.policy;
-    const backoff = startBackoff(policy.retries?.backoff ?? { kind: "constant", ms: 0 });
+    // made at the first retry: a request that is not retried allocates none
+    let backoff: Backoff | undefined;
     let endpoint = first;
     let retries = 0;
     let requeues = 0;
@@ -467,6 +429,7 @@ export class H2Router {
         cstats.requeueBudgetExhausted.incr();
       }
       if (cls === "retryable" && ex.replayable && !ex.done) {
+        backoff ??= startBackoff(policy.retries?.backoff ?? NO_BACKOFF);
         const delay = backoff.next();
         const remaining = ex.remainingMs();
         if (remaining === undefined || delay < remaining) {
@@ -521,9 +484,9 @@ export class H2Router {
       const h = req.headers;
       done({
         router: this.label,
-        method: String(h[":method"] ?? ""),
-        path: String(h[":path"] ?? ""),
-        authority: String(h[":authority"] ?? h.host ?? ""),
+        method: headerValue(h, ":method") ?? "",
+        path: headerValue(h, ":path") ?? "",
+        authority: headerValue(h, ":authority") ?? headerValue(h, "host") ?? "",
         ...(endpoint ? { endpoint: endpoint.key } : {}),
         ...(outcome.status !== undefined ? { status: outcome.status } : {}),
         ...(outcome.grpcStatus !== undefined ? { grpcStatus: outcome.grpcStatus } : {}),
@@ -567,10 +530,15 @@ export class H2Router {
     const key = bound.id.show;
     let c = this.#clients.get(key);
     if (!c) {
-      c = new BoundClient(bound, this.opts.loadBalancer(bound.id), () =>
-        this.#endpointsChanged(key),
+      c = new BoundClient(
+        bound,
+        this.opts.loadBalancer(bound.id),
+        () => this.#endpointsChanged(key),
+        this.opts.client?.(bound.id).connectTimeoutMs,
       );
       this.#clients.set(key, c);
+      // its first addresses were observed inside the constructor, before it was listed here
+      this.#endpointsChanged(key);
       const client = c;
       const scope = `rt/${this.label}/client/${scopeOf(key)}`;
       this.opts.metrics.gauge(`${scope}/inflight`, () => client.inflight);
@@ -616,10 +584,19 @@ export class H2Router {
       const scope = `rt/${this.label}/service/${scopeOf(nameShow)}`;
       const policy = this.opts.service?.(name) ?? {};
       const budget = new RetryBudget(policy.retries?.budget);
+      const classifier = policy.classifier ?? this.#classifier;
       s = {
         ...scopeStats(m, scope),
         policy,
-        classifier: policy.classifier ?? this.#classifier,
+        exchange: {
+          // a classifier that never answers "retryable": responses stream through unheld
+          holdResponses: classifier.mayRetry !== false,
+          requestBufferBytes: policy.retryBufferSize?.requestBytes ?? 16_383,
+          responseBufferBytes: policy.retryBufferSize?.responseBytes ?? 16_383,
+          classificationTimeoutMs: policy.classificationTimeoutMs ?? 100,
+          deadlineMs: policy.totalTimeoutMs,
+        },
+        classifier,
         budget,
         retries: m.counter(`${scope}/retries/total`),
         budgetExhausted: m.counter(`${scope}/retries/budget_exhausted`),
@@ -687,8 +664,7 @@ export class H2Router {
       const st = this.#clientStats.get(clientKey);
       if (c && st) st.accrual.retain(c.endpoints);
     }
-    const f = this.opts.onEndpointsChanged;
-    if (f) f(this.endpointsInUse());
+    this.opts.upstreams?.retain(this.endpointsInUse());
   }
 
   /** Every endpoint any client of this router currently balances over (one per `host:port`). */
@@ -763,6 +739,7 @@ export class H2Router {
 }
 
 const REMOVE_HEADERS: readonly string[] = [USER_DTAB];
+const NO_BACKOFF: BackoffConfig = { kind: "constant", ms: 0 };
 
 const ALIVE: EndpointAccrualView = { state: "alive" };
 

@@ -29,6 +29,8 @@ export interface ClientPolicy {
   readonly failureAccrual?: FailureAccrualMaker | undefined;
   /** Linkerd `requeueBudget` (retry-budget defaults): immediate retries of unprocessed requests. */
   readonly requeueBudget?: RetryBudgetConfig | undefined;
+  /** l5d-ts `connectTimeoutMs` (the data plane's default, 3 s): a new upstream connection's bound. */
+  readonly connectTimeoutMs?: number | undefined;
 }
 
 /** Requeues of one request at most (Finagle's RequeueFilter bound). */

@@ -10,7 +10,7 @@ import {
   testClient,
   waitFor,
 } from "../dataplane/test-support.js";
-import type { Endpoint } from "../dataplane/upstream-pool.js";
+import type { Address as Endpoint } from "../router/address.js";
 
 type Unary = (
   req: Buffer,

@@ -21,6 +21,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import {
   h2Client,
   RawH2Client,
+  relayForward,
   simpleRequest,
   startH2Backend,
 } from "../../dataplane/test-support.js";
@@ -47,7 +48,7 @@ async function relayTo(
     host: "127.0.0.1",
     port: 0,
     onRequest(req) {
-      void req.forward(endpoint);
+      void relayForward(req, endpoint);
     },
     onLimit(name, detail, side) {
       fired.push({ name, detail, side });

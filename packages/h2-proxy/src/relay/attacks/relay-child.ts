@@ -5,6 +5,7 @@
  * the backend and reports over IPC: `{ type: "ready", port }`, then one
  * `{ type: "limit", name, detail, side, at }` per limit event (`at`: Date.now()).
  */
+import { relayForward } from "../../dataplane/test-support.js";
 import { startRelayServer } from "../relay-server.js";
 
 interface ChildArgs {
@@ -22,7 +23,7 @@ const relay = await startRelayServer({
   port: 0,
   ...args.options,
   onRequest(req) {
-    void req.forward(endpoint);
+    void relayForward(req, endpoint);
   },
   onLimit(name, detail, side) {
     send({ type: "limit", name, detail, side, at: Date.now() });

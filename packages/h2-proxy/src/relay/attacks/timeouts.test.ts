@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import {
   h2Client,
   RawH2Client,
+  relayForward,
   simpleRequest,
   startH2Backend,
 } from "../../dataplane/test-support.js";
@@ -42,7 +43,7 @@ async function setup(opts: Partial<RelayServerOptions>, held: http2.ServerHttp2S
     host: "127.0.0.1",
     port: 0,
     onRequest(req) {
-      void req.forward(b.endpoint);
+      void relayForward(req, b.endpoint);
     },
     onLimit(name) {
       fired.push({ name, at: performance.now() });
