@@ -6,7 +6,6 @@ export {
   encodeGrpcTimeout,
   GrpcStatus,
   grpcStatusForRstCode,
-  H2Code,
   isGrpcContentType,
   isHopByHop,
   parseGrpcTimeout,

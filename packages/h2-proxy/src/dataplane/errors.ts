@@ -1,3 +1,5 @@
+import { ErrorCode } from "@l5d/h2";
+
 /** Stable codes of the data plane's errors. */
 export type DataplaneErrorCode =
   | "UPSTREAM_UNAVAILABLE"
@@ -9,8 +11,7 @@ export type DataplaneErrorCode =
   | "REQUEST_MALFORMED"
   | "UPSTREAM_CONNECTION_LOST"
   | "UPSTREAM_PROTOCOL_ERROR"
-  | "DEADLINE_EXCEEDED"
-  | "POOL_CLOSED";
+  | "DEADLINE_EXCEEDED";
 
 /** An error raised by the data plane, with a stable `code` and the gRPC/HTTP status it maps to. */
 export class DataplaneError extends Error {
@@ -44,29 +45,16 @@ export const GrpcStatus = {
   UNAVAILABLE: 14,
 } as const;
 
-/** HTTP/2 error codes (RFC 9113 §7). */
-export const H2Code = {
-  NO_ERROR: 0,
-  PROTOCOL_ERROR: 1,
-  INTERNAL_ERROR: 2,
-  FLOW_CONTROL_ERROR: 3,
-  STREAM_CLOSED: 5,
-  REFUSED_STREAM: 7,
-  CANCEL: 8,
-  ENHANCE_YOUR_CALM: 11,
-  INADEQUATE_SECURITY: 12,
-} as const;
-
 /** The gRPC status a client sees for an RST_STREAM code (gRPC over HTTP/2 spec, "Errors"). */
 export function grpcStatusForRstCode(code: number): number {
   switch (code) {
-    case H2Code.REFUSED_STREAM:
+    case ErrorCode.REFUSED_STREAM:
       return GrpcStatus.UNAVAILABLE;
-    case H2Code.CANCEL:
+    case ErrorCode.CANCEL:
       return GrpcStatus.CANCELLED;
-    case H2Code.ENHANCE_YOUR_CALM:
+    case ErrorCode.ENHANCE_YOUR_CALM:
       return GrpcStatus.RESOURCE_EXHAUSTED;
-    case H2Code.INADEQUATE_SECURITY:
+    case ErrorCode.INADEQUATE_SECURITY:
       return GrpcStatus.PERMISSION_DENIED;
     default:
       return GrpcStatus.INTERNAL;
@@ -75,5 +63,5 @@ export function grpcStatusForRstCode(code: number): number {
 
 /** The HTTP status a non-gRPC client sees when the upstream reset the stream before answering. */
 export function httpStatusForRstCode(code: number): number {
-  return code === H2Code.REFUSED_STREAM ? 503 : 502;
+  return code === ErrorCode.REFUSED_STREAM ? 503 : 502;
 }

@@ -4,7 +4,6 @@ export {
   type DataplaneErrorCode,
   GrpcStatus,
   grpcStatusForRstCode,
-  H2Code,
 } from "./errors.js";
 export { encodeGrpcTimeout, parseGrpcTimeout } from "./grpc-timeout.js";
 export { isGrpcContentType, isHopByHop } from "./headers.js";

@@ -48,7 +48,7 @@ import {
   verdictCode,
 } from "@l5d/h2";
 import { acceptConnection } from "../dataplane/accept-connection.js";
-import { GrpcStatus } from "../dataplane/errors.js";
+import { DataplaneError, GrpcStatus } from "../dataplane/errors.js";
 import { type RelayRequest, RelayStream } from "./relay-stream.js";
 import { Relay, RelayUpstreams } from "./upstream.js";
 
@@ -319,7 +319,14 @@ export class DownConn implements FrameHandler {
       this.conn.rstStream(id, ErrorCode.PROTOCOL_ERROR);
       return;
     }
-    s.error ??= new Error(`malformed request: ${why}`);
+    // the client's doing: never counted against the endpoint (router/accrual-verdict.ts)
+    s.error ??= new DataplaneError(
+      "REQUEST_MALFORMED",
+      `malformed request: ${why}`,
+      GrpcStatus.INTERNAL,
+      400,
+      ErrorCode.PROTOCOL_ERROR,
+    );
     this.#resetStream(s, ErrorCode.PROTOCOL_ERROR);
   }
 

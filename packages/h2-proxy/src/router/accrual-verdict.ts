@@ -14,7 +14,7 @@
  *   requests it rejects before routing never reach the router at all).
  * A deadline the router enforces (`DEADLINE_EXCEEDED`) is the endpoint's slowness: it counts.
  */
-import { H2Code } from "../dataplane/errors.js";
+import { ErrorCode } from "@l5d/h2";
 import { type ResponseClass, rstCodeOf } from "./response-classifier.js";
 import type { ForwardOutcome } from "./routable-request.js";
 
@@ -30,9 +30,8 @@ function codeOf(e: Error | undefined): string | undefined {
 }
 
 /**
- * True when the client reset its request before the response was complete. The relay marks
- * it with a `CLIENT_RESET` error; the node:http2 plane reports the client's RST_STREAM code in
- * `reset` without an error (its own resets of the client's stream carry the upstream's error).
+ * True when the client reset its request before the response was complete: the relay marks
+ * it with a `CLIENT_RESET` error (an outcome with a `reset` code and no error is read the same).
  */
 export function isClientReset(o: ForwardOutcome): boolean {
   const e = o.error;
@@ -45,7 +44,7 @@ export function clientCause(o: ForwardOutcome): ClientCause | undefined {
   if (isClientReset(o)) return "cancelled";
   const code = codeOf(o.error);
   if (code === "REQUEST_MALFORMED") return "malformed";
-  if (code === "UPSTREAM_RESET" && rstCodeOf(o) === H2Code.PROTOCOL_ERROR) return "malformed";
+  if (code === "UPSTREAM_RESET" && rstCodeOf(o) === ErrorCode.PROTOCOL_ERROR) return "malformed";
   return undefined;
 }
 

@@ -13,8 +13,8 @@
  * `compliant` says) and anything else a success.
  */
 import type { PluginFactory } from "@l5d/config";
+import { ErrorCode } from "@l5d/h2";
 import { z } from "zod";
-import { H2Code } from "../dataplane/errors.js";
 import { type ResponseClassifier, rstCodeOf } from "./response-classifier.js";
 
 const UNAVAILABLE = 14;
@@ -42,7 +42,7 @@ export function grpcClassifier(
         return retryable(o.grpcStatus) ? "retryable" : "failure";
       }
       if (o.error !== undefined) {
-        if (compliant && rstCodeOf(o) === H2Code.REFUSED_STREAM) return "retryable";
+        if (compliant && rstCodeOf(o) === ErrorCode.REFUSED_STREAM) return "retryable";
         return "failure";
       }
       if (o.status !== undefined && o.status >= 500) {

@@ -4,8 +4,9 @@
  * classifier that may retry drives a held exchange):
  * - a probe its client cancelled reopens the probe: the next request is the probe, and the
  *   endpoint comes back once healthy (it used to stay probing, out of rotation, for good);
- * - requests the client reset or cancelled, and requests the endpoint reset with PROTOCOL_ERROR
- *   (malformed), never mark a healthy endpoint dead, while its own failures still do;
+ * - requests the client reset or cancelled, requests the endpoint reset with PROTOCOL_ERROR
+ *   (malformed) and requests the relay found malformed after routing (content-length not
+ *   matching the DATA), never mark a healthy endpoint dead, while its own failures still do;
  * - the endpoint's state and why are in `H2Router.clients()` and the accrual metrics.
  */
 import * as http2 from "node:http2";
@@ -203,6 +204,11 @@ for (const [pathName, classifier] of PATHS)
       const malformed = [];
       for (let i = 0; i < N; i++) malformed.push(await call(r, { "x-answer": "protocol-error" }));
       expect(malformed.every((c) => c.grpcStatus === 13)).toBe(true);
+      // a content-length the DATA does not match: routed, then found malformed by the relay at
+      // its END_STREAM (RST_STREAM(PROTOCOL_ERROR) to the client, the upstream stream cancelled)
+      const lying = [];
+      for (let i = 0; i < N; i++) lying.push(await call(r, { "content-length": "100" }));
+      expect(lying.every((c) => c.status === undefined && !c.cancelled)).toBe(true);
       // the client gives up before any response, then mid-response
       const early = [];
       for (let i = 0; i < N; i++)
@@ -220,7 +226,7 @@ for (const [pathName, classifier] of PATHS)
       // still failed requests in the stats; the cancels under Finagle's CancelledRequestException
       const cancelledName = "failures/com.twitter.finagle.CancelledRequestException";
       await waitFor(
-        () => r.metric(`${SERVER_SCOPE}/failures`) === 3 * N,
+        () => r.metric(`${SERVER_SCOPE}/failures`) === 4 * N,
         2_000,
         "every request to be counted",
       );
@@ -239,7 +245,7 @@ for (const [pathName, classifier] of PATHS)
       expect(r.accrual(a.port).reason).toContain("INTERNAL_ERROR");
       expect(r.accrual(b.port).state).toBe("alive");
       console.log(
-        `[accrual ${pathName}] ${N} malformed + ${2 * N} cancelled requests: 0 removals; 5 INTERNAL_ERROR resets: 1`,
+        `[accrual ${pathName}] ${2 * N} malformed + ${2 * N} cancelled requests: 0 removals; 5 INTERNAL_ERROR resets: 1`,
       );
     });
 

@@ -1,5 +1,6 @@
+import { ErrorCode } from "@l5d/h2";
 import { describe, expect, it } from "vitest";
-import { DataplaneError, H2Code } from "../dataplane/errors.js";
+import { DataplaneError } from "../dataplane/errors.js";
 import { startBackoff } from "./backoff.js";
 import { grpcClassifierFactories } from "./classifier-grpc.js";
 import { h2ClassifierFactories } from "./classifier-h2.js";
@@ -56,7 +57,13 @@ describe("response classifiers", () => {
     expect(d.classify({ status: 200, grpcStatus: 0 }, post)).toBe("success");
     expect(d.classify({ status: 200, grpcStatus: 14 }, post)).toBe("retryable");
     expect(d.classify({ status: 200, grpcStatus: 13 }, post)).toBe("failure");
-    const refused = new DataplaneError("UPSTREAM_RESET", "refused", 14, 503, H2Code.REFUSED_STREAM);
+    const refused = new DataplaneError(
+      "UPSTREAM_RESET",
+      "refused",
+      14,
+      503,
+      ErrorCode.REFUSED_STREAM,
+    );
     expect(d.classify({ error: refused }, post)).toBe("failure");
     const c = classifier("io.l5d.h2.grpc.compliant");
     expect(c.classify({ error: refused }, post)).toBe("retryable");

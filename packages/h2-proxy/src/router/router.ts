@@ -358,8 +358,6 @@ export class H2Router {
    * Feeds one finished attempt to the balancer (latency) and failure accrual (its verdict,
    * `accrual-verdict.ts`: what the client caused is never the endpoint's failure). `probe`:
    * the attempt was the endpoint's probe (an attempt without a verdict reopens the probe).
-   * `requeued`: the endpoint never processed the request (connect failure, REFUSED_STREAM) and
-   * it went to another endpoint; that is the endpoint's failure, the final outcome is not its.
    */
   #settle(
     client: BoundClient,
@@ -369,13 +367,8 @@ export class H2Router {
     cls: ResponseClass,
     ms: number,
     probe: boolean,
-    requeued = false,
   ): void {
     client.balancer.record?.(endpoint, ms);
-    if (requeued) {
-      cstats.accrual.record(endpoint, false, probe, REQUEUED_OUTCOME);
-      return;
-    }
     const verdict = accrualVerdict(outcome, cls);
     if (verdict === "ignored") cstats.accrual.release(endpoint, probe);
     else cstats.accrual.record(endpoint, verdict === "success", probe, outcome);
@@ -742,11 +735,6 @@ const REMOVE_HEADERS: readonly string[] = [USER_DTAB];
 const NO_BACKOFF: BackoffConfig = { kind: "constant", ms: 0 };
 
 const ALIVE: EndpointAccrualView = { state: "alive" };
-
-/** The accrual failure of an endpoint whose request was requeued (it never processed it). */
-const REQUEUED_OUTCOME: ForwardOutcome = {
-  error: new Error("the request was not processed (connect failure or REFUSED_STREAM); requeued"),
-};
 
 /**
  * Picks the branch a request takes: a weighted random member of each union (weights normalised
