@@ -211,12 +211,28 @@ export class DownConn implements FrameHandler {
       );
       return;
     }
-    try {
-      this.relay.onRequest(st);
-    } catch (e) {
-      st.fail(GrpcStatus.INTERNAL, 500, `router failed: ${(e as Error).message}`);
-    }
+    // routed once the rest of this read is parsed: a stream the client resets in the same read
+    // (rapid reset, CVE-2023-44487) never reaches an upstream (whose own reset limits would
+    // otherwise close the connection every client shares)
+    this.#toRoute.push(st);
+    if (this.#toRoute.length === 1) queueMicrotask(this.#route);
   }
+
+  readonly #toRoute: RelayStream[] = [];
+  readonly #route = (): void => {
+    const list = this.#toRoute;
+    // bounded: the streams of one read (at most maxConcurrentStreams)
+    for (let i = 0; i < list.length; i++) {
+      const st = list[i] as RelayStream;
+      if (st.done) continue;
+      try {
+        this.relay.onRequest(st);
+      } catch (e) {
+        st.fail(GrpcStatus.INTERNAL, 500, `router failed: ${(e as Error).message}`);
+      }
+    }
+    list.length = 0;
+  };
 
   #overLimit(fields: HeaderField[]): boolean {
     return (
