@@ -276,7 +276,9 @@ export class FrameConn {
     // nothing more is read from an abuser: what it keeps sending stays in the kernel (and is
     // dropped with the socket), not read into memory to be ignored
     this.socket.pause();
-    this.#fail(e.code, e.message);
+    this.goaway(this.lastPeerStream, e.code);
+    // an abuser gets 50 ms to read its GOAWAY (a peer not reading never would), not 1 s
+    this.end(new Error(e.message), 50);
   }
 
   settings(entries: ReadonlyArray<readonly [number, number]> = []): void {
@@ -391,13 +393,13 @@ export class FrameConn {
 
   /**
    * Closes after what was written (a GOAWAY) has left: the socket is ended, not destroyed
-   * (a destroy drops corked writes), and destroyed if the peer has not closed within 1 s.
+   * (a destroy drops corked writes), and destroyed if the peer has not closed within `lingerMs`.
    */
-  end(err?: Error): void {
+  end(err?: Error, lingerMs = 1_000): void {
     const socket = this.socket;
     this.#out.flush();
     socket.end();
-    setTimeout(() => socket.destroy(), 1_000).unref();
+    setTimeout(() => socket.destroy(), lingerMs).unref();
     this.#closed(err);
   }
 

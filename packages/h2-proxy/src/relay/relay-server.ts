@@ -246,11 +246,11 @@ export class DownConn implements FrameHandler {
       );
       return;
     }
-    try {
-      this.relay.onRequest(st);
-    } catch (e) {
-      st.fail(GrpcStatus.INTERNAL, 500, `router failed: ${(e as Error).message}`);
-    }
+    // routed once the rest of this read is parsed: a stream the client resets in the same read
+    // (rapid reset, CVE-2023-44487) never reaches an upstream (whose own reset limits would
+    // otherwise close the connection every client shares)
+    this.#toRoute.push(st);
+    if (this.#toRoute.length === 1) queueMicrotask(this.#route);
   }
 
   /** Stream `id` is the client's newest (GOAWAY's last stream id). */
@@ -342,6 +342,22 @@ export class DownConn implements FrameHandler {
     // a reset (either way) was recorded when it happened and wins over this record
     if (s.reqEnded) this.peer.closed(s.id, StreamState.ClosedEndStream);
   }
+
+  readonly #toRoute: RelayStream[] = [];
+  readonly #route = (): void => {
+    const list = this.#toRoute;
+    // bounded: the streams of one read (at most maxConcurrentStreams)
+    for (let i = 0; i < list.length; i++) {
+      const st = list[i] as RelayStream;
+      if (st.done) continue;
+      try {
+        this.relay.onRequest(st);
+      } catch (e) {
+        st.fail(GrpcStatus.INTERNAL, 500, `router failed: ${(e as Error).message}`);
+      }
+    }
+    list.length = 0;
+  };
 
   #overLimit(fields: HeaderField[]): boolean {
     return (

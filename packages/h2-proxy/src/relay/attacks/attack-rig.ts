@@ -31,10 +31,15 @@ export interface RelayChild {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** The built child script (the tests run after `pnpm build`). */
-const CHILD = here.includes(`${"/"}dist${"/"}`)
-  ? join(here, "relay-child.js")
-  : join(here, "../../../dist/relay/attacks/relay-child.js");
+/**
+ * The built child script (the tests run after `pnpm build`); `L5D_ATTACK_CHILD` points at another
+ * build's copy (the "before" numbers: the same suite against an older relay).
+ */
+const CHILD =
+  process.env.L5D_ATTACK_CHILD ??
+  (here.includes(`${"/"}dist${"/"}`)
+    ? join(here, "relay-child.js")
+    : join(here, "../../../dist/relay/attacks/relay-child.js"));
 
 /** Starts the relay in a child process forwarding to `backendPort`, with JSON-safe `options`. */
 export async function startRelayChild(

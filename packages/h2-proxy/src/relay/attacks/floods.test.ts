@@ -234,17 +234,15 @@ describe("attack suite: floods (relay in a child process)", () => {
   );
 
   it(
-    "SETTINGS flood from a client that never reads: the control-frame queue bound",
+    "SETTINGS flood from a client that never reads (defaults: the rate limit closes it first)",
     async () => {
       const settings = repeat(encodeFrame(FrameType.SETTINGS, 0, 0, Buffer.alloc(0)), 1_000);
-      await run("control_queue_settings", {
-        limit: "control_queue",
-        child: { limits: { maxSettingsPerSecond: 1e9 } },
+      await run("settings_flood_unread", {
+        limit: ["settings_flood", "control_queue"],
         attack: {
           read: false,
           batch: () => settings,
           crossAfter: Number.POSITIVE_INFINITY,
-          maxRounds: 3,
         },
       });
     },

@@ -1,0 +1,105 @@
+/**
+ * Abuse limits through a real l5d daemon (issue #14): a `servers[]` limit key reaches the relay,
+ * a flood closes the connection with GOAWAY(ENHANCE_YOUR_CALM), the event is counted under the
+ * server scope (`rt/<router>/server/<ip>/<port>/h2/limits/<name>`) and logged once; a bad value
+ * names the key.
+ */
+import { connect } from "node:net";
+import { Writable } from "node:stream";
+import { formatConfigErrors, parseLinkerdConfig } from "@l5d/config";
+import { pino } from "pino";
+import { afterEach, describe, expect, it } from "vitest";
+import { startDaemon } from "../daemon.js";
+import { createRegistries } from "../plugins.js";
+import { freePort } from "./support.js";
+
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+const SETTINGS = Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]);
+const PING = Buffer.concat([Buffer.from([0, 0, 8, 6, 0, 0, 0, 0, 0]), Buffer.alloc(8)]);
+const GOAWAY = 7;
+const ENHANCE_YOUR_CALM = 11;
+
+/** The error code of the first GOAWAY frame in `buf` (raw frames). */
+function goawayCode(buf: Buffer): number | undefined {
+  for (let at = 0; at + 9 <= buf.length; ) {
+    const len = buf.readUIntBE(at, 3);
+    if (buf[at + 3] === GOAWAY && at + 9 + len <= buf.length) return buf.readUInt32BE(at + 13);
+    at += 9 + len;
+  }
+  return undefined;
+}
+
+const cleanup: Array<() => PromiseLike<unknown>> = [];
+afterEach(async () => {
+  while (cleanup.length) await cleanup.pop()?.();
+});
+
+describe("abuse limits through l5d", () => {
+  it("a PING flood: GOAWAY(ENHANCE_YOUR_CALM), one counter increment, one log line", async () => {
+    const port = await freePort();
+    const adminPort = await freePort();
+    const r = parseLinkerdConfig(
+      `
+admin: {port: ${adminPort}}
+routers:
+- protocol: h2
+  label: rt
+  dtab: /svc => /$/inet/127.0.0.1/1;
+  servers:
+  - port: ${port}
+    maxPingsPerSecond: 20
+`,
+      createRegistries(),
+    );
+    if (!r.ok) throw new Error(formatConfigErrors(r.errors));
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        for (const l of chunk.toString().split("\n")) if (l.trim()) lines.push(JSON.parse(l));
+        cb();
+      },
+    });
+    const d = await startDaemon(r.config, pino({ level: "info" }, sink), {});
+    cleanup.push(() => d.shutdown());
+
+    const socket = connect(port, "127.0.0.1");
+    socket.on("error", () => {});
+    cleanup.push(async () => socket.destroy());
+    let buf = Buffer.alloc(0);
+    socket.on("data", (c: Buffer) => {
+      buf = Buffer.concat([buf, c]);
+    });
+    const closed = new Promise<void>((res) => socket.once("close", () => res()));
+    await new Promise<void>((res) => socket.once("connect", () => res()));
+    socket.write(Buffer.concat([PREFACE, SETTINGS, ...Array.from({ length: 50 }, () => PING)]));
+    await closed;
+    expect(goawayCode(buf)).toBe(ENHANCE_YOUR_CALM);
+
+    const metrics = (await (
+      await fetch(`http://127.0.0.1:${adminPort}/admin/metrics.json`)
+    ).json()) as Record<string, number>;
+    expect(metrics[`rt/rt/server/127.0.0.1/${port}/h2/limits/ping_flood`]).toBe(1);
+    expect(metrics[`rt/rt/server/127.0.0.1/${port}/h2/limits/rapid_reset`]).toBe(0);
+    expect(metrics[`rt/rt/server/127.0.0.1/${port}/h2/limits/upstream/ping_flood`]).toBe(0);
+    const logged = lines.filter((l) => l.limit !== undefined);
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatchObject({ limit: "ping_flood", side: "client", level: 40 });
+    expect(String(logged[0]?.detail)).toMatch(/more than 20 per second/);
+  });
+
+  it("a bad limit value names the key", () => {
+    const r = parseLinkerdConfig(
+      `
+routers:
+- protocol: h2
+  dtab: /svc => /$/inet/127.0.0.1/1;
+  servers:
+  - port: 4142
+    maxResetsPerSecond: -5
+`,
+      createRegistries(),
+    );
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(formatConfigErrors(r.errors)).toMatch(/maxResetsPerSecond/);
+  });
+});
