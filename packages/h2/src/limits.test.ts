@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { HpackDecoder } from "./hpack.js";
+import { HpackDecoder, HpackError } from "./hpack.js";
 import {
   DEFAULT_LIMITS,
   Flood,
@@ -80,8 +80,9 @@ describe("HPACK decoder limits", () => {
   });
 
   it("rejects a table size update after a field, and a third one in a block", () => {
+    // after a field: RFC 7541 §4.2 (a decoding error: COMPRESSION_ERROR), checked before the limit
     const d = new HpackDecoder();
-    expect(() => d.decode(Buffer.from([0x82, 0x20]))).toThrow(LimitError);
+    expect(() => d.decode(Buffer.from([0x82, 0x20]))).toThrow(HpackError);
     const d2 = new HpackDecoder();
     expect(() => d2.decode(Buffer.from([0x20, 0x20, 0x20, 0x82]))).toThrow(/two dynamic table/);
     const d3 = new HpackDecoder();
