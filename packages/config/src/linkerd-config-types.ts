@@ -26,8 +26,7 @@ export interface H2Settings {
   /** Unset by default (HTTP/2's 4096). */
   readonly headerTableBytes?: number;
   /**
-   * Unset by default: servers on the relay enforce 64 KiB (requests, trailers, and upstream
-   * responses); the node:http2 plane and clients leave it unlimited.
+   * Unset by default: servers enforce 64 KiB (requests, trailers, and upstream responses).
    */
   readonly maxHeaderListBytes?: number;
   /** Send WINDOW_UPDATE when this fraction of the window is consumed... Linkerd default 0.99. */

@@ -1,7 +1,6 @@
 /**
- * What both data planes (`h2c-server.ts`, `../relay/relay-server.ts`) do with a new client
- * connection before HTTP/2 starts: the HTTP/2 preface (prior knowledge) goes straight to the
- * plane's HTTP/2 reader; anything else is HTTP/1.1, served by `handleHttp1`: an `Upgrade: h2c`
+ * What the relay (`../relay/relay-server.ts`) does with a new client connection before HTTP/2
+ * starts: the HTTP/2 preface (prior knowledge) goes straight to its HTTP/2 reader; anything else is HTTP/1.1, served by `handleHttp1`: an `Upgrade: h2c`
  * request gets 101 and becomes stream 1 (its body too), plain HTTP/1.1 gets 505, a malformed
  * HTTP/1.1 head 400, and bytes that are no HTTP/1.x request line either an invalid HTTP/2
  * preface: GOAWAY(PROTOCOL_ERROR) and a close (RFC 9113 §3.4).
