@@ -110,6 +110,22 @@ function call(
   });
 }
 
+/**
+ * A request whose `content-length` (100) its DATA (a 7-byte gRPC frame) does not match, the DATA
+ * sent only once the request reached a backend (which holds it unanswered): resolves with the
+ * RST_STREAM code the client got.
+ */
+async function lyingCall(r: AccrualRig, backends: Backend[]): Promise<number> {
+  const calls = (): number => backends.reduce((n, b) => n + b.calls, 0);
+  const before = calls();
+  const req = r.session.request({ ...SVC_CALL, "x-answer": "hang", "content-length": "100" });
+  req.on("error", () => {});
+  const closed = new Promise<number>((resolve) => req.on("close", () => resolve(req.rstCode ?? 0)));
+  await waitFor(() => calls() > before, 2_000, "the request to reach a backend");
+  req.end(grpcFrame(Buffer.from("hi")));
+  return closed;
+}
+
 let open: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {
   for (const o of open.reverse()) await o.close().catch(() => {});
@@ -204,11 +220,12 @@ for (const [pathName, classifier] of PATHS)
       const malformed = [];
       for (let i = 0; i < N; i++) malformed.push(await call(r, { "x-answer": "protocol-error" }));
       expect(malformed.every((c) => c.grpcStatus === 13)).toBe(true);
-      // a content-length the DATA does not match: routed, then found malformed by the relay at
-      // its END_STREAM (RST_STREAM(PROTOCOL_ERROR) to the client, the upstream stream cancelled)
+      // a content-length the DATA does not match, its DATA sent once the request reached an
+      // endpoint: found malformed by the relay at its END_STREAM, after routing
+      // (RST_STREAM(PROTOCOL_ERROR) to the client, the upstream stream cancelled)
       const lying = [];
-      for (let i = 0; i < N; i++) lying.push(await call(r, { "content-length": "100" }));
-      expect(lying.every((c) => c.status === undefined && !c.cancelled)).toBe(true);
+      for (let i = 0; i < N; i++) lying.push(await lyingCall(r, [a, b]));
+      expect(lying.every((code) => code === http2.constants.NGHTTP2_PROTOCOL_ERROR)).toBe(true);
       // the client gives up before any response, then mid-response
       const early = [];
       for (let i = 0; i < N; i++)
