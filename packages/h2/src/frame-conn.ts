@@ -12,7 +12,6 @@ import {
   type H2Limits,
   LimitError,
   type OnLimit,
-  SMALL_DATA,
   SMALL_WINDOW_UPDATE,
 } from "./limits.js";
 import { CHUNK_BYTES, COPY_MAX, OutBuffer } from "./out-buffer.js";
@@ -189,6 +188,12 @@ export class FrameConn {
     // a tripped connection is closed on the next turn: nothing more is queued to it
     if (this.closed || this.#tripped) return;
     const len = payload === undefined ? 0 : payload.length;
+    if (type === FrameType.DATA) {
+      // ratios (limits.ts `refund`): two WINDOW_UPDATEs are a fair answer to a DATA frame, and a
+      // stream ended normally takes back a reset
+      this.guard.refund(Flood.SMALL, 2);
+      if (flags & Flag.END_STREAM) this.guard.refund(Flood.RESETS);
+    }
     if (type === FrameType.DATA && this.socket.writableLength > this.guard.limits.maxBufferedBytes)
       this.trip(
         new LimitError(
@@ -335,6 +340,8 @@ export class FrameConn {
     const list: readonly HeaderField[] = Array.isArray(fields) ? fields : Array.from(fields);
     const max = this.peerMaxFrame;
     const es = endStream ? Flag.END_STREAM : 0;
+    // a stream ended normally takes back a reset (the rapid-reset count is a ratio)
+    if (endStream) this.guard.refund(Flood.RESETS);
     const bound = blockBound(list);
     if (bound <= max && bound + 9 <= CHUNK_BYTES) {
       const out = this.#out;
@@ -526,8 +533,7 @@ export class FrameConn {
             "DATA past the connection window",
           );
         }
-        if (len < SMALL_DATA && (flags & Flag.END_STREAM) === 0)
-          this.guard.count(len === 0 ? Flood.EMPTY : Flood.SMALL);
+        if (len === 0 && (flags & Flag.END_STREAM) === 0) this.guard.count(Flood.EMPTY);
         const data =
           flags & Flag.PADDED ? b.subarray(s + 1, e - padLength(b, s, e)) : b.subarray(s, e);
         this.handler.onData(id, data, (flags & Flag.END_STREAM) !== 0, len);

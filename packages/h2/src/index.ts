@@ -36,7 +36,6 @@ export {
   type OnLimit,
   overHeaderLimits,
   resolveLimits,
-  SMALL_DATA,
   SMALL_WINDOW_UPDATE,
 } from "./limits.js";
 export { CHUNK_BYTES, COPY_MAX, MIN_CHUNK_BYTES, OutBuffer } from "./out-buffer.js";

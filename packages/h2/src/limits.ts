@@ -18,7 +18,11 @@ export interface H2Limits {
   readonly maxHeaderFields: number;
   /** CONTINUATION frames per header block (CONTINUATION flood). */
   readonly maxContinuationFrames: number;
-  /** RST_STREAMs received plus streams refused, per second (rapid reset, CVE-2023-44487). */
+  /**
+   * RST_STREAMs received plus streams refused, per second, less the streams that ended
+   * normally (END_STREAM sent) in the same second (rapid reset, CVE-2023-44487): a ratio, so a
+   * busy client that cancels some of its requests never reaches it.
+   */
   readonly maxResetsPerSecond: number;
   /** PINGs received per second (PING flood, CVE-2019-9512). */
   readonly maxPingsPerSecond: number;
@@ -32,8 +36,10 @@ export interface H2Limits {
   /** Stream errors the peer provokes (our RST_STREAMs), per second (reset flood, CVE-2019-9514). */
   readonly maxStreamErrorsPerSecond: number;
   /**
-   * Tiny frames per second: WINDOW_UPDATEs under `SMALL_WINDOW_UPDATE` bytes, DATA under
-   * `SMALL_DATA` bytes without END_STREAM (data dribble, CVE-2019-9511).
+   * Tiny WINDOW_UPDATEs (increments under `SMALL_WINDOW_UPDATE` bytes) per second beyond two
+   * per DATA frame we sent on the connection (data dribble / window-update flood,
+   * CVE-2019-9511). Small DATA frames are not counted: a unary gRPC response is one
+   * (a 5-byte message before the trailers), tens of thousands a second on a shared connection.
    */
   readonly maxSmallFramesPerSecond: number;
   /**
@@ -66,8 +72,6 @@ export const DEFAULT_LIMITS: H2Limits = {
 
 /** A WINDOW_UPDATE increment under this is a "small" frame (data dribble). */
 export const SMALL_WINDOW_UPDATE = 1_024;
-/** A DATA payload under this without END_STREAM is a "small" frame (data dribble). */
-export const SMALL_DATA = 32;
 
 /** The limits' names as counted and logged (`h2/limits/<name>` metrics). */
 export type LimitName =
@@ -173,6 +177,17 @@ export class FloodGuard {
     const n = (this.#count[kind] as number) + 1;
     this.#count[kind] = n;
     return n > (this.#max[kind] as number);
+  }
+
+  /**
+   * Takes back one counted event of `kind` in the current window (never below 0): what makes a
+   * count a ratio — e.g. a stream ended normally takes back a reset, a DATA frame we sent takes
+   * back small WINDOW_UPDATEs — so a busy, well-behaved connection never reaches a limit that an
+   * attacker's one-sided flood does.
+   */
+  refund(kind: Flood, n = 1): void {
+    const c = this.#count[kind] as number;
+    this.#count[kind] = c > n ? c - n : 0;
   }
 
   /** Counts one event of `kind` and throws the connection's `LimitError` when over. */

@@ -327,25 +327,17 @@ describe("attack suite: floods (relay in a child process)", () => {
   );
 
   it(
-    "data dribble (CVE-2019-9511): 1-byte WINDOW_UPDATEs, then 1-byte DATA frames",
+    "data dribble (CVE-2019-9511): 1-byte WINDOW_UPDATEs with no DATA to answer",
     async () => {
+      // (small DATA frames are not a limit: a unary gRPC response is one, tens of thousands a
+      // second on a shared upstream connection; see limits.ts)
       const wu = repeat(encodeFrame(FrameType.WINDOW_UPDATE, 0, 0, u32(1)), 1_000);
       await run("small_window_updates", {
         limit: "small_frames",
         attack: { read: true, batch: () => wu, crossAfter: 10_001 },
       });
-      const data = repeat(encodeFrame(FrameType.DATA, 0, 1, Buffer.from([0x61])), 1_000);
-      await run("small_data", {
-        limit: "small_frames",
-        attack: {
-          read: true,
-          setup: encodeFrame(FrameType.HEADERS, Flag.END_HEADERS, 1, POST),
-          batch: () => data,
-          crossAfter: 10_001,
-        },
-      });
     },
-    2 * T,
+    T,
   );
 
   it(
