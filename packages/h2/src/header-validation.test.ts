@@ -244,6 +244,34 @@ describe("checkTrailers (RFC 9113 §8.1)", () => {
   });
 });
 
+describe("charsChecked: a list the HPACK decoder already checked (§8.2.1)", () => {
+  it("skips the character scan but keeps every structural check", () => {
+    const upper: HeaderField[] = [...GET, ["X-Up", "v"]];
+    expect(checkRequestHeaders(upper)).toBe('upper-case header field name "X-Up"');
+    expect(checkRequestHeaders(upper, undefined, true)).toBeUndefined();
+    expect(checkRequestHeaders([...GET, ["connection", "close"]], undefined, true)).toBe(
+      "connection-specific header field connection",
+    );
+    expect(checkRequestHeaders([[":method", "GET"]], undefined, true)).toBe("missing :scheme");
+    const info: MessageInfo = { contentLength: -1 };
+    expect(checkRequestHeaders([...GET, ["content-length", "7"]], info, true)).toBeUndefined();
+    expect(info.contentLength).toBe(7);
+    expect(
+      checkResponseHeaders(
+        [
+          [":status", "200"],
+          ["x", " v"],
+        ],
+        undefined,
+        true,
+      ),
+    ).toBeUndefined();
+    expect(checkResponseHeaders([[":status", "20"]], undefined, true)).toBe('invalid :status "20"');
+    expect(checkTrailers([["x", "a\nb"]], true)).toBeUndefined();
+    expect(checkTrailers([["te", "gzip"]], true)).toBe('te other than "trailers"');
+  });
+});
+
 describe("parseContentLength (RFC 9110 §8.6)", () => {
   it("parses digits and equal lists, rejects anything else", () => {
     expect(parseContentLength("0")).toBe(0);

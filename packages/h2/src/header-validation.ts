@@ -7,6 +7,11 @@
  * Each check returns `undefined` for a valid list, else the reason (for logs and `l5d-err`). A
  * valid list costs one pass over its fields and no allocation; the content-length found is
  * written into a caller-owned `MessageInfo` (reused across messages).
+ *
+ * The characters of names and values (§8.2.1) are checked here, or, for a list an
+ * `HpackDecoder` produced, by the decoder (`fieldProblem`): it checks each literal once, as it
+ * decodes it, and a field it hands out again (static table, dynamic table, a repeated literal)
+ * is not scanned again. The checks below then take `charsChecked` and skip that scan.
  */
 import type { HeaderField } from "./hpack.js";
 
@@ -73,11 +78,20 @@ const BAD_VALUE = /[\0\r\n]|^[ \t]|[ \t]$/;
  * The reason `value` is not a valid field value (§8.2.1): NUL, CR or LF anywhere, or white
  * space (SP, HTAB) at either end.
  */
-function badValue(name: string, value: string): string | undefined {
+export function badValue(name: string, value: string): string | undefined {
   if (!BAD_VALUE.test(value)) return undefined;
   return /[\0\r\n]/.test(value)
     ? `NUL, CR or LF in the value of ${name}`
     : `white space around the value of ${name}`;
+}
+
+/**
+ * The reason a field's characters are invalid (§8.2.1), name and value; `undefined` when valid.
+ * The name of a pseudo-header is checked after its colon (whether it is a known one is the
+ * message checks' business).
+ */
+export function fieldCharsProblem(name: string, value: string): string | undefined {
+  return badName(name, name.charCodeAt(0) === 0x3a ? 1 : 0) ?? badValue(name, value);
 }
 
 /**
@@ -113,9 +127,12 @@ function badRegular(
   name: string,
   value: string,
   info: MessageInfo | undefined,
+  charsChecked: boolean,
 ): string | undefined {
-  const why = badName(name, 0) ?? badValue(name, value);
-  if (why !== undefined) return why;
+  if (!charsChecked) {
+    const why = badName(name, 0) ?? badValue(name, value);
+    if (why !== undefined) return why;
+  }
   switch (name) {
     case "connection":
     case "keep-alive":
@@ -146,11 +163,13 @@ function badRegular(
  * A request header list (§8.3.1, §8.2): pseudo-headers only `:method`, `:scheme`, `:path`,
  * `:authority`, each at most once, all before the regular fields; `:method`, `:scheme` and a
  * non-empty `:path` present (CONNECT, §8.5: `:authority` present, no `:scheme`/`:path`); no
- * connection-specific fields; valid names and values. `undefined` when valid.
+ * connection-specific fields; valid names and values (unless `charsChecked`). `undefined` when
+ * valid.
  */
 export function checkRequestHeaders(
   fields: readonly HeaderField[],
   info?: MessageInfo,
+  charsChecked = false,
 ): string | undefined {
   if (info !== undefined) info.contentLength = -1;
   let seen = 0;
@@ -168,14 +187,16 @@ export function checkRequestHeaders(
       if (bit === STATUS) return "response pseudo-header :status in a request";
       if (seen & bit) return `duplicated ${name}`;
       seen |= bit;
-      const why = badValue(name, value);
-      if (why !== undefined) return why;
+      if (!charsChecked) {
+        const why = badValue(name, value);
+        if (why !== undefined) return why;
+      }
       if (bit === METHOD) method = value;
       else if (bit === PATH) path = value;
       continue;
     }
     regular = true;
-    const why = badRegular(name, value, info);
+    const why = badRegular(name, value, info, charsChecked);
     if (why !== undefined) return why;
   }
   if ((seen & METHOD) === 0) return "missing :method";
@@ -198,11 +219,13 @@ export function checkRequestHeaders(
 
 /**
  * A response header list (§8.3.2, §8.2): exactly one `:status` of three digits, no other
- * pseudo-header, pseudo-headers first, valid regular fields. `undefined` when valid.
+ * pseudo-header, pseudo-headers first, valid regular fields (their characters unless
+ * `charsChecked`). `undefined` when valid.
  */
 export function checkResponseHeaders(
   fields: readonly HeaderField[],
   info?: MessageInfo,
+  charsChecked = false,
 ): string | undefined {
   if (info !== undefined) info.contentLength = -1;
   let seen = 0;
@@ -229,7 +252,7 @@ export function checkResponseHeaders(
       continue;
     }
     regular = true;
-    const why = badRegular(name, value, info);
+    const why = badRegular(name, value, info, charsChecked);
     if (why !== undefined) return why;
   }
   if ((seen & STATUS) === 0) return "missing :status";
@@ -237,15 +260,18 @@ export function checkResponseHeaders(
 }
 
 /**
- * A trailer section (§8.1, §8.3): no pseudo-header at all, valid regular fields. `undefined`
- * when valid.
+ * A trailer section (§8.1, §8.3): no pseudo-header at all, valid regular fields (their
+ * characters unless `charsChecked`). `undefined` when valid.
  */
-export function checkTrailers(fields: readonly HeaderField[]): string | undefined {
+export function checkTrailers(
+  fields: readonly HeaderField[],
+  charsChecked = false,
+): string | undefined {
   for (let i = 0; i < fields.length; i++) {
     const f = fields[i] as HeaderField;
     const name = f[0];
     if (name.charCodeAt(0) === 0x3a) return `pseudo-header ${name} in trailers`;
-    const why = badRegular(name, f[1], undefined);
+    const why = badRegular(name, f[1], undefined, charsChecked);
     if (why !== undefined) return why;
   }
   return undefined;

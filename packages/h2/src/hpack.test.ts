@@ -302,6 +302,60 @@ describe("HPACK Huffman decoding", () => {
     expect(d.decode(Buffer.from("018cf1e3c2e5f23a6ba0ab90f4ff", "hex"))[0]).toBe(huff[0]);
   });
 
+  it("RFC 9113 §8.2.1: says which field of a block has invalid characters, however it is referenced again", () => {
+    const d = new HpackDecoder();
+    const raw = (s: string): number[] => [s.length, ...Buffer.from(s, "latin1")];
+    // literal with incremental indexing, new name (0x40); without indexing, new name (0x00)
+    const add = (n: string, v: string): Buffer => Buffer.from([0x40, ...raw(n), ...raw(v)]);
+    const lit = (n: string, v: string): Buffer => Buffer.from([0x00, ...raw(n), ...raw(v)]);
+    const path = (v: string): Buffer => Buffer.from([0x04, ...raw(v)]);
+    const indexed62 = Buffer.from([0xbe]);
+    // valid blocks: nothing to say
+    d.decode(Buffer.concat([Buffer.from([0x82]), path("/a"), lit("x-ok", "v")]));
+    expect(d.fieldProblem).toBeUndefined();
+    // each kind of bad literal, named by its field
+    d.decode(lit("X-Up", "v"));
+    expect(d.fieldProblem).toBe('upper-case header field name "X-Up"');
+    d.decode(lit("x-sp", " v"));
+    expect(d.fieldProblem).toBe("white space around the value of x-sp");
+    d.decode(lit("x a", "v"));
+    expect(d.fieldProblem).toBe('invalid character in header field name "x a"');
+    d.decode(lit(":p:th", "/"));
+    expect(d.fieldProblem).toBe('invalid character in header field name ":p:th"');
+    d.decode(lit("", "v"));
+    expect(d.fieldProblem).toBe("empty header field name");
+    // the first bad field of a block is the one named; the next valid block says nothing
+    d.decode(Buffer.concat([lit("x-ok", "v"), lit("x-nl", "a\nb"), lit("x-cr", "\r")]));
+    expect(d.fieldProblem).toBe("NUL, CR or LF in the value of x-nl");
+    d.decode(lit("x-ok", "v"));
+    expect(d.fieldProblem).toBeUndefined();
+    // a repeated static-name literal (handed out from the decoder's memo) is still bad
+    d.decode(path("/a\0b"));
+    expect(d.fieldProblem).toBe("NUL, CR or LF in the value of :path");
+    d.decode(path("/a\0b"));
+    expect(d.fieldProblem).toBe("NUL, CR or LF in the value of :path");
+    // a bad field in the dynamic table: bad each time it is referenced, valid ones are not
+    d.decode(add("x-bad", "v "));
+    expect(d.fieldProblem).toBe("white space around the value of x-bad");
+    d.decode(indexed62);
+    expect(d.fieldProblem).toBe("white space around the value of x-bad");
+    // a literal naming the bad entry with a good value is valid (the value was the problem)
+    d.decode(Buffer.from([0x0f, 0x2f, ...raw("v")]));
+    expect(d.fieldProblem).toBeUndefined();
+    d.decode(add("Bad-Name", "v"));
+    expect(d.fieldProblem).toBe('upper-case header field name "Bad-Name"');
+    // ... but naming an entry whose name is bad is bad, whatever the value
+    d.decode(Buffer.from([0x0f, 0x2f, ...raw("w")]));
+    expect(d.fieldProblem).toBe('upper-case header field name "Bad-Name"');
+    // a valid entry pushes the bad ones along: index 62 is valid now
+    d.decode(add("x-good", "v"));
+    expect(d.fieldProblem).toBeUndefined();
+    d.decode(indexed62);
+    expect(d.fieldProblem).toBeUndefined();
+    expect(d.decode(Buffer.from([0xbf]))).toEqual([["Bad-Name", "v"]]);
+    expect(d.fieldProblem).toBe('upper-case header field name "Bad-Name"');
+  });
+
   it("decodes a region of a larger buffer without reading past its end", () => {
     const d = new HpackDecoder();
     const block = Buffer.from([0xff, 0x82, 0x04, 0x03, 0x2f, 0x61, 0x62, 0xff]);

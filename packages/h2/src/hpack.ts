@@ -4,6 +4,7 @@
  * indexes stable fields in the peer's dynamic table, keeps per-request values literal and writes
  * raw (non-Huffman) strings into a shared slab.
  */
+import { badValue, fieldCharsProblem } from "./header-validation.js";
 import { LimitError } from "./limits.js";
 import { ErrorCode } from "./wire.js";
 
@@ -221,6 +222,8 @@ interface LiteralMemo {
   readonly bytes: Uint8Array;
   len: number;
   field: HeaderField;
+  /** Why `field`'s characters are invalid (RFC 9113 §8.2.1), when they are. */
+  bad: string | undefined;
 }
 
 /** Shared by every decoder (a decode runs to completion); see `decode`. */
@@ -248,6 +251,18 @@ export class HpackDecoder {
    */
   maxListBytes = Number.POSITIVE_INFINITY;
   maxFields = Number.POSITIVE_INFINITY;
+  /**
+   * After `decode`: why the first field of the block whose characters RFC 9113 §8.2.1 forbids
+   * is invalid (`undefined`: every field is valid). Each literal is checked once, as it is
+   * decoded; a field handed out again (static entry, dynamic entry, repeated literal) costs
+   * nothing, so `checkRequestHeaders(list, info, true)` need not scan the list. HPACK itself
+   * does not care: such a block still decodes (and updates the table) in full.
+   */
+  fieldProblem: string | undefined;
+  /** Dynamic-table entries with invalid characters, and why (made on the first one). */
+  #bad: WeakMap<HeaderField, string> | undefined;
+  /** Why the literal `#literal` just returned is invalid. */
+  #literalBad: string | undefined;
 
   constructor(maxTableSize = 4096) {
     this.#maxSize = maxTableSize;
@@ -271,14 +286,23 @@ export class HpackDecoder {
     // past a limit: fields are not collected (the crossing one was)
     let full = false;
     let updates = 0;
+    let problem: string | undefined;
     while (this.#pos < end) {
       const b = block[this.#pos] as number;
       let f: readonly [string, string];
       if (b & 0x80) {
-        f = this.#get(this.#int(block, 7));
+        const idx = this.#int(block, 7);
+        f = this.#get(idx);
+        if (this.#bad !== undefined && idx > STATIC.length) problem ??= this.#bad.get(f);
       } else if (b & 0x40) {
         f = this.#literal(block, 6);
         this.#add(f);
+        const why = this.#literalBad;
+        if (why !== undefined) {
+          problem ??= why;
+          this.#bad ??= new WeakMap();
+          this.#bad.set(f, why);
+        }
       } else if (b & 0x20) {
         // RFC 7541 §4.2: size updates only at the beginning of a block
         if (n > 0) throw new HpackError("dynamic table size update after a header field");
@@ -300,12 +324,14 @@ export class HpackDecoder {
       } else {
         // literal without indexing (0000) or never indexed (0001): both 4-bit prefixes
         f = this.#literal(block, 4);
+        problem ??= this.#literalBad;
       }
       if (full) continue;
       out[n++] = f;
       bytes += f[0].length + f[1].length + 32;
       if (bytes > maxBytes || n > maxFields) full = true;
     }
+    this.fieldProblem = problem;
     const fields = out.slice(0, n);
     // a huge block's fields are not kept alive by the scratch list
     if (out.length > SCRATCH_FIELDS) out.length = 0;
@@ -339,14 +365,24 @@ export class HpackDecoder {
     return huff ? huffmanDecode(buf, start, end) : buf.toString("latin1", start, end);
   }
 
+  /** A literal field; `#literalBad` says why its characters are invalid (RFC 9113 §8.2.1). */
   #literal(buf: Buffer, prefix: number): HeaderField {
     const idx = this.#int(buf, prefix);
     if (idx === 0) {
       const name = this.#string(buf);
-      return [name, this.#string(buf)];
+      const value = this.#string(buf);
+      this.#literalBad = fieldCharsProblem(name, value);
+      return [name, value];
     }
-    const name = this.#get(idx)[0];
-    if (idx > STATIC.length) return [name, this.#string(buf)];
+    const named = this.#get(idx);
+    const name = named[0];
+    if (idx > STATIC.length) {
+      const value = this.#string(buf);
+      // the entry's name was checked when it was added; recheck it only if the entry is invalid
+      this.#literalBad =
+        this.#bad?.has(named) === true ? fieldCharsProblem(name, value) : badValue(name, value);
+      return [name, value];
+    }
     // a static name: the same encoded value as last time is the same field
     const at = this.#pos;
     let memos = this.#memo;
@@ -362,20 +398,25 @@ export class HpackDecoder {
       // the length prefix is part of the bytes: equal bytes end where the memo's string did
       if (i === memo.len) {
         this.#pos = at + i;
+        this.#literalBad = memo.bad;
         return memo.field;
       }
     }
-    const field: HeaderField = [name, this.#string(buf)];
+    const value = this.#string(buf);
+    const field: HeaderField = [name, value];
+    const bad = badValue(name, value);
+    this.#literalBad = bad;
     const len = this.#pos - at;
     if (len <= MEMO_BYTES) {
       if (memo === undefined) {
         const bytes = new Uint8Array(MEMO_BYTES);
         bytes.set(buf.subarray(at, this.#pos));
-        memos[idx] = { bytes, len, field };
+        memos[idx] = { bytes, len, field, bad };
       } else {
         for (let i = 0; i < len; i++) memo.bytes[i] = buf[at + i] as number;
         memo.len = len;
         memo.field = field;
+        memo.bad = bad;
       }
     }
     return field;

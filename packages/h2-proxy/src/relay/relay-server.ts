@@ -226,7 +226,7 @@ export class DownConn implements FrameHandler {
     }
     // RFC 9113 §8.1.1: a malformed request is a stream error and never reaches the router
     const info = this.#info;
-    const why = checkRequestHeaders(fields, info);
+    const why = this.conn.fieldProblem ?? checkRequestHeaders(fields, info, true);
     if (why !== undefined || (endStream && info.contentLength > 0)) {
       this.#malformed(id, undefined, why ?? "content-length without DATA");
       return;
@@ -282,7 +282,7 @@ export class DownConn implements FrameHandler {
     }
     // trailers end the stream (§8.1); a second HEADERS without END_STREAM is malformed
     const why = endStream
-      ? checkTrailers(fields)
+      ? (this.conn.fieldProblem ?? checkTrailers(fields, true))
       : "HEADERS without END_STREAM after the request headers";
     if (why !== undefined) {
       this.#malformed(s.id, s, why);

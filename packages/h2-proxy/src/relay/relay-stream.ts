@@ -410,12 +410,15 @@ export class RelayStream implements RelayRequest, ResponseLength {
 
   // ---- response direction ----
 
-  onRespHeaders(fields: HeaderField[], end: boolean): void {
+  /** Response headers or trailers; `charsProblem`: the decoder found invalid characters in them. */
+  onRespHeaders(fields: HeaderField[], end: boolean, charsProblem: string | undefined): void {
     if (this.done) return;
     // RFC 9113 §8.1.1: a malformed response never goes downstream
-    const why = this.gotHeaders
-      ? trailersProblem(fields, end, this)
-      : responseHeadersProblem(fields, end, headerValue(this.headers, ":method"), this);
+    const why =
+      charsProblem ??
+      (this.gotHeaders
+        ? trailersProblem(fields, end, this)
+        : responseHeadersProblem(fields, end, headerValue(this.headers, ":method"), this));
     if (why !== undefined) {
       this.upMalformed(`malformed response: ${why}`);
       return;

@@ -1,7 +1,8 @@
 /**
  * Is an upstream's response well-formed (RFC 9113 §8.1.1)? The header lists are checked by
- * `@l5d/h2`'s `checkResponseHeaders` / `checkTrailers` (names, values, pseudo-headers,
- * connection-specific fields, `:status`, `content-length`); this adds what depends on the frames
+ * `@l5d/h2`'s `checkResponseHeaders` / `checkTrailers` (pseudo-headers, connection-specific
+ * fields, `:status`, `content-length`; the characters of names and values were checked by the
+ * HPACK decoder, `FrameConn.fieldProblem`, which the caller consults first); this adds what depends on the frames
  * of the stream: an informational (1xx) response never ends the stream, 101 does not exist in
  * HTTP/2 (§8.6), trailers end the stream (§8.1), and the DATA adds up to the `content-length`
  * (§8.1.1; not for a response without content: to HEAD, 204, 304). Each check returns the reason
@@ -30,7 +31,7 @@ export function responseHeadersProblem(
   method: unknown,
   r: ResponseLength,
 ): string | undefined {
-  const why = checkResponseHeaders(fields, INFO);
+  const why = checkResponseHeaders(fields, INFO, true);
   if (why !== undefined) return why;
   const status = statusOf(fields);
   if (status < 200) {
@@ -50,7 +51,7 @@ export function trailersProblem(
   r: ResponseLength,
 ): string | undefined {
   if (!end) return "a header block after the response's without END_STREAM";
-  return checkTrailers(fields) ?? lengthProblem(r);
+  return checkTrailers(fields, true) ?? lengthProblem(r);
 }
 
 /** A DATA frame of `len` bytes of the final response (`end`: with END_STREAM). */

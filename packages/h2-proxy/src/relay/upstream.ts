@@ -199,7 +199,7 @@ export class UpConn implements FrameHandler {
       );
       return;
     }
-    s.onRespHeaders(fields, endStream);
+    s.onRespHeaders(fields, endStream, this.conn.fieldProblem);
   }
 
   onData(id: number, data: Buffer, endStream: boolean, flowLen: number): void {
