@@ -397,3 +397,77 @@ describe("FrameConn frame checks (RFC 9113 §5.3.1, §6.3, §8.4)", () => {
     }
   });
 });
+
+/** Counts the frames handed to the handler in each turn (a turn ends at the next microtask). */
+class TurnCounter extends Recorder {
+  readonly turns: number[] = [];
+  #open = false;
+  #count(): void {
+    if (!this.#open) {
+      this.#open = true;
+      this.turns.push(0);
+      queueMicrotask(() => {
+        this.#open = false;
+      });
+    }
+    this.turns[this.turns.length - 1] = (this.turns.at(-1) as number) + 1;
+  }
+  override onHeaders(id: number, fields: HeaderField[], endStream: boolean): void {
+    this.#count();
+    super.onHeaders(id, fields, endStream);
+  }
+  override onData(id: number, data: Buffer, endStream: boolean, flowLen: number): void {
+    this.#count();
+    super.onData(id, data, endStream, flowLen);
+  }
+}
+
+describe("FrameConn fairness slices", () => {
+  // one encoder per connection (its dynamic table is the connection's)
+  let enc = new HpackEncoder();
+  afterEach(() => {
+    enc = new HpackEncoder();
+  });
+  const request = (id: number): Buffer =>
+    frame(
+      FrameType.HEADERS,
+      Flag.END_HEADERS,
+      id,
+      enc.encode([
+        [":method", "POST"],
+        [":scheme", "http"],
+        [":path", "/svc.S/M"],
+        ["content-type", "application/grpc"],
+      ]),
+    );
+
+  it("handles a client's usual burst in one turn: 32 HEADERS, then their 32 DATA (h2load -m 32)", async () => {
+    const rec = new TurnCounter();
+    const { client } = await serverConn(rec as unknown as Consuming);
+    const ids = Array.from({ length: 32 }, (_, i) => 2 * i + 1);
+    client.write(
+      Buffer.concat([
+        PREFACE,
+        frame(FrameType.SETTINGS, 0, 0),
+        ...ids.map(request),
+        ...ids.map((id) => frame(FrameType.DATA, Flag.END_STREAM, id, Buffer.alloc(5))),
+      ]),
+    );
+    await waitFor(() => rec.events.filter((e) => (e as unknown[])[0] === "data").length === 32);
+    // one read, one turn: the DATA is not left for the next turn (a second write each way)
+    expect(rec.turns).toEqual([64]);
+  });
+
+  it("splits a flood of 1,000 HEADERS into turns of at most 128 streams", async () => {
+    const rec = new TurnCounter();
+    const { client } = await serverConn(rec as unknown as Consuming);
+    const ids = Array.from({ length: 1_000 }, (_, i) => 2 * i + 1);
+    client.write(Buffer.concat([PREFACE, frame(FrameType.SETTINGS, 0, 0), ...ids.map(request)]));
+    await waitFor(
+      () => rec.events.filter((e) => (e as unknown[])[0] === "headers").length === 1_000,
+    );
+    expect(Math.max(...rec.turns)).toBeLessThanOrEqual(128);
+    expect(rec.turns.length).toBeGreaterThanOrEqual(8);
+    expect(rec.turns.reduce((a, b) => a + b, 0)).toBe(1_000);
+  });
+});
