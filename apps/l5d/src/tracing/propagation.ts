@@ -5,7 +5,7 @@
  * wins, then `b3`, then `x-b3-*`; on the way out all are written so either kind of
  * application can continue the trace.
  */
-import { type HeaderList, headerValue } from "@l5d/h2-proxy";
+import type { HeaderList } from "@l5d/h2-proxy";
 import {
   decodeL5dCtxTrace,
   encodeL5dCtxTrace,
@@ -24,8 +24,6 @@ export const B3_SPAN_ID = "x-b3-spanid";
 export const B3_PARENT_SPAN_ID = "x-b3-parentspanid";
 export const B3_SAMPLED = "x-b3-sampled";
 export const B3_FLAGS = "x-b3-flags";
-
-const header = headerValue;
 
 function parseB3Sampled(v: string | undefined): { sampled?: boolean; debug?: boolean } {
   if (v === undefined) return {};
@@ -47,14 +45,84 @@ export function parseB3Single(v: string): TraceContext | undefined {
   return { traceId, spanId, parentId, sampled: s.sampled, debug: s.debug ?? false };
 }
 
+/**
+ * The trace headers of one request (the first value of each), found in one pass over its header
+ * list by `scanTrace` (a request's list is scanned once, not once per header name). A scratch
+ * record, reused: read it before the next scan.
+ */
+interface TraceHeaders {
+  l5d: string | undefined;
+  b3: string | undefined;
+  traceId: string | undefined;
+  spanId: string | undefined;
+  parentSpanId: string | undefined;
+  sampled: string | undefined;
+  flags: string | undefined;
+  sample: string | undefined;
+}
+const SCAN: TraceHeaders = {
+  l5d: undefined,
+  b3: undefined,
+  traceId: undefined,
+  spanId: undefined,
+  parentSpanId: undefined,
+  sampled: undefined,
+  flags: undefined,
+  sample: undefined,
+};
+
+function scanTrace(h: HeaderList): TraceHeaders {
+  const t = SCAN;
+  t.l5d = t.b3 = t.traceId = t.spanId = t.parentSpanId = t.sampled = t.flags = t.sample = undefined;
+  for (let i = 0; i < h.length; i++) {
+    const f = h[i] as readonly [string, string];
+    const n = f[0];
+    const c = n.charCodeAt(0);
+    // every trace header starts with l, b or x
+    if (c !== 0x6c && c !== 0x62 && c !== 0x78) continue;
+    const v = f[1];
+    switch (n) {
+      case L5D_CTX_TRACE:
+        t.l5d ??= v;
+        break;
+      case L5D_SAMPLE:
+        t.sample ??= v;
+        break;
+      case B3_SINGLE:
+        t.b3 ??= v;
+        break;
+      case B3_TRACE_ID:
+        t.traceId ??= v;
+        break;
+      case B3_SPAN_ID:
+        t.spanId ??= v;
+        break;
+      case B3_PARENT_SPAN_ID:
+        t.parentSpanId ??= v;
+        break;
+      case B3_SAMPLED:
+        t.sampled ??= v;
+        break;
+      case B3_FLAGS:
+        t.flags ??= v;
+        break;
+    }
+  }
+  return t;
+}
+
 /** Parses `x-b3-traceid`, `x-b3-spanid`, `x-b3-parentspanid`, `x-b3-sampled`, `x-b3-flags`. */
 export function parseB3Multi(h: HeaderList): TraceContext | undefined {
-  const traceId = header(h, B3_TRACE_ID)?.trim().toLowerCase();
-  const spanId = header(h, B3_SPAN_ID)?.trim().toLowerCase();
+  return b3MultiOf(scanTrace(h));
+}
+
+function b3MultiOf(t: TraceHeaders): TraceContext | undefined {
+  const traceId = t.traceId?.trim().toLowerCase();
+  const spanId = t.spanId?.trim().toLowerCase();
   if (!traceId || !spanId || !isTraceId(traceId) || !isSpanId(spanId)) return undefined;
-  const parent = header(h, B3_PARENT_SPAN_ID)?.trim().toLowerCase();
-  const s = parseB3Sampled(header(h, B3_SAMPLED));
-  const debug = header(h, B3_FLAGS)?.trim() === "1";
+  const parent = t.parentSpanId?.trim().toLowerCase();
+  const s = parseB3Sampled(t.sampled);
+  const debug = t.flags?.trim() === "1";
   return {
     traceId,
     spanId,
@@ -71,35 +139,42 @@ export interface IncomingTrace {
   readonly sampleRate: number | undefined;
   /** Which header the context came from. */
   readonly source: "l5d-ctx-trace" | "b3" | "x-b3" | undefined;
+  /** The request has a `b3` header (valid or not). */
+  readonly b3Single: boolean;
+  /** The request has `b3`, `x-b3-traceid` or `x-b3-spanid` (the caller speaks B3, `hasB3`). */
+  readonly b3: boolean;
 }
 
 /** What trace context a request carries. Invalid headers are ignored, as in Linkerd. */
 export function readIncomingTrace(h: HeaderList): IncomingTrace {
+  const t = scanTrace(h);
   let parent: TraceContext | undefined;
   let source: IncomingTrace["source"];
-  const l5d = header(h, L5D_CTX_TRACE);
-  if (l5d !== undefined) {
-    parent = decodeL5dCtxTrace(l5d);
+  if (t.l5d !== undefined) {
+    parent = decodeL5dCtxTrace(t.l5d);
     if (parent) source = "l5d-ctx-trace";
   }
-  if (!parent) {
-    const single = header(h, B3_SINGLE);
-    if (single !== undefined) {
-      parent = parseB3Single(single);
-      if (parent) source = "b3";
-    }
+  if (!parent && t.b3 !== undefined) {
+    parent = parseB3Single(t.b3);
+    if (parent) source = "b3";
   }
   if (!parent) {
-    parent = parseB3Multi(h);
+    parent = b3MultiOf(t);
     if (parent) source = "x-b3";
   }
-  const s = header(h, L5D_SAMPLE);
+  const s = t.sample;
   let sampleRate: number | undefined;
   if (s !== undefined) {
     const f = Number(s);
     if (s.trim() !== "" && Number.isFinite(f) && f >= 0 && f <= 1) sampleRate = f;
   }
-  return { parent, sampleRate, source };
+  return {
+    parent,
+    sampleRate,
+    source,
+    b3Single: t.b3 !== undefined,
+    b3: t.b3 !== undefined || t.traceId !== undefined || t.spanId !== undefined,
+  };
 }
 
 /** The headers that carry `ctx` to the next hop (set on the forwarded request). */

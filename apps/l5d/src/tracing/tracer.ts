@@ -22,13 +22,7 @@ import {
   type RoutableRequest,
   type Address as UpstreamAddress,
 } from "@l5d/h2-proxy";
-import {
-  B3_SINGLE,
-  hasB3,
-  readIncomingTrace,
-  TRACE_HEADERS_REMOVED,
-  writeTraceHeaders,
-} from "./propagation.js";
+import { readIncomingTrace, TRACE_HEADERS_REMOVED, writeTraceHeaders } from "./propagation.js";
 import { endpointOf, nowUs, type Span, type SpanEndpoint, type SpanSink } from "./span.js";
 import { newId, type TraceContext, traceIdLow } from "./trace-context.js";
 
@@ -91,10 +85,10 @@ export class Tracer {
       req,
       ctx,
       server,
-      incoming.source === "b3" || headerValue(req.headers, B3_SINGLE) !== undefined,
+      incoming.b3Single,
       // B3 is written when spans are recorded or the caller speaks B3; otherwise only Linkerd's
       // own l5d-ctx-trace and l5d-reqid (what Linkerd 1's default propagator sends)
-      this.recording || hasB3(req.headers),
+      this.recording || incoming.b3,
       sampled === true && this.recording ? this : undefined,
     );
   }

@@ -216,7 +216,13 @@ export class H2Router {
   handle(req: RoutableRequest, server: ServerScope): void {
     const t0 = performance.now();
     server.stats.requests.incr();
-    this.#route(req).then(
+    let routed: Promise<Routed>;
+    try {
+      routed = this.#route(req);
+    } catch (e) {
+      routed = Promise.reject(e);
+    }
+    routed.then(
       (r) => this.#finish(req, server, t0, r.outcome, r.cls, r.service, r.client, r.endpoint),
       (e: unknown) => {
         const local =
@@ -246,7 +252,13 @@ export class H2Router {
     );
   }
 
-  async #route(req: RoutableRequest): Promise<Routed> {
+  /**
+   * Identifies, binds and forwards a request; a `RouteError` (thrown, or the promise's rejection)
+   * when it cannot. Synchronous up to the first attempt when the binding is cached and the
+   * client has an endpoint (the usual case: no promise but the exchange's own); a binding or
+   * address still pending continues in `#routeBinding` / `#routeReady`.
+   */
+  #route(req: RoutableRequest): Promise<Routed> {
     const headers = req.headers;
     let local: Dtab;
     try {
@@ -279,17 +291,47 @@ export class H2Router {
     }
     const dtab =
       local.dentries.length === 0 ? this.opts.baseDtab : this.opts.baseDtab.concat(local);
+    let t: NameTree<NameBound> | Promise<NameTree<NameBound>>;
+    try {
+      t = this.bindings.bind(dtab, name);
+    } catch (e) {
+      throw this.#bindError(e, name, local);
+    }
+    if (t instanceof Promise) return this.#routeBinding(req, local, name, dtab, t);
+    return this.#routeBound(req, local, name, dtab, t);
+  }
+
+  async #routeBinding(
+    req: RoutableRequest,
+    local: Dtab,
+    name: Path,
+    dtab: Dtab,
+    pending: Promise<NameTree<NameBound>>,
+  ): Promise<Routed> {
     let tree: NameTree<NameBound>;
     try {
-      const t = this.bindings.bind(dtab, name);
-      tree = t instanceof Promise ? await t : t;
+      tree = await pending;
     } catch (e) {
-      throw this.#err(
-        GrpcStatus.UNAVAILABLE,
-        502,
-        `cannot bind ${name.show}: ${(e as Error).message}${this.#dtabs(local)}`,
-      );
+      throw this.#bindError(e, name, local);
     }
+    return await this.#routeBound(req, local, name, dtab, tree);
+  }
+
+  #bindError(e: unknown, name: Path, local: Dtab): RouteError {
+    return this.#err(
+      GrpcStatus.UNAVAILABLE,
+      502,
+      `cannot bind ${name.show}: ${(e as Error).message}${this.#dtabs(local)}`,
+    );
+  }
+
+  #routeBound(
+    req: RoutableRequest,
+    local: Dtab,
+    name: Path,
+    dtab: Dtab,
+    tree: NameTree<NameBound>,
+  ): Promise<Routed> {
     const service = this.#serviceStats(name);
     service.requests.incr();
     const bound = pickLeaf(tree);
@@ -304,28 +346,53 @@ export class H2Router {
     client.lastUsed = Date.now();
     const cstats = this.#clientScope(client);
     cstats.requests.incr();
-    let endpoint = client.balancer.pick();
+    const endpoint = client.balancer.pick();
+    if (!endpoint) return this.#routeReady(req, local, name, bound, service, client, cstats);
+    return this.#routeTo(req, local, name, bound, service, client, cstats, endpoint);
+  }
+
+  /** No endpoint yet: waits up to `bindingTimeoutMs` for the client's addresses. */
+  async #routeReady(
+    req: RoutableRequest,
+    local: Dtab,
+    name: Path,
+    bound: NameBound,
+    service: ServiceState,
+    client: BoundClient,
+    cstats: ClientState,
+  ): Promise<Routed> {
+    const addr = await client.ready(this.#bindingTimeoutMs);
+    const endpoint = client.balancer.pick();
     if (!endpoint) {
-      const addr = await client.ready(this.#bindingTimeoutMs);
-      endpoint = client.balancer.pick();
-      if (!endpoint) {
-        const why =
-          addr.type === "neg"
-            ? "the name is negative"
-            : addr.type === "failed"
-              ? `address lookup failed: ${addr.cause.message}`
-              : addr.type === "pending"
-                ? `addresses still pending after ${this.#bindingTimeoutMs} ms`
-                : "no endpoints";
-        cstats.failures.incr();
-        service.failures.incr();
-        throw this.#err(
-          GrpcStatus.UNAVAILABLE,
-          502,
-          `no hosts available for ${client.idShow} (${name.show}): ${why}`,
-        );
-      }
+      const why =
+        addr.type === "neg"
+          ? "the name is negative"
+          : addr.type === "failed"
+            ? `address lookup failed: ${addr.cause.message}`
+            : addr.type === "pending"
+              ? `addresses still pending after ${this.#bindingTimeoutMs} ms`
+              : "no endpoints";
+      cstats.failures.incr();
+      service.failures.incr();
+      throw this.#err(
+        GrpcStatus.UNAVAILABLE,
+        502,
+        `no hosts available for ${client.idShow} (${name.show}): ${why}`,
+      );
     }
+    return await this.#routeTo(req, local, name, bound, service, client, cstats, endpoint);
+  }
+
+  #routeTo(
+    req: RoutableRequest,
+    local: Dtab,
+    name: Path,
+    bound: NameBound,
+    service: ServiceState,
+    client: BoundClient,
+    cstats: ClientState,
+    endpoint: Endpoint,
+  ): Promise<Routed> {
     const set: Record<string, string> = {
       "l5d-dst-service": name.show,
       "l5d-dst-client": client.idShow,
