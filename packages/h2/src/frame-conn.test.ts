@@ -453,7 +453,11 @@ describe("FrameConn fairness slices", () => {
         ...ids.map((id) => frame(FrameType.DATA, Flag.END_STREAM, id, Buffer.alloc(5))),
       ]),
     );
-    await waitFor(() => rec.events.filter((e) => (e as unknown[])[0] === "data").length === 32);
+    await waitFor(
+      () => rec.events.filter((e) => (e as unknown[])[0] === "data").length === 32,
+      5_000,
+      "the 32 DATA frames",
+    );
     // one read, one turn: the DATA is not left for the next turn (a second write each way)
     expect(rec.turns).toEqual([64]);
   });
@@ -465,6 +469,8 @@ describe("FrameConn fairness slices", () => {
     client.write(Buffer.concat([PREFACE, frame(FrameType.SETTINGS, 0, 0), ...ids.map(request)]));
     await waitFor(
       () => rec.events.filter((e) => (e as unknown[])[0] === "headers").length === 1_000,
+      10_000,
+      "the 1,000 HEADERS",
     );
     expect(Math.max(...rec.turns)).toBeLessThanOrEqual(128);
     expect(rec.turns.length).toBeGreaterThanOrEqual(8);
