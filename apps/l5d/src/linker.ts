@@ -293,6 +293,7 @@ async function startServer(
         maxSmallFramesPerSecond: s.maxSmallFramesPerSecond,
         maxQueuedControlFrames: s.maxQueuedControlFrames,
         maxBufferedBytes: s.maxBufferedBytes,
+        maxQueuedDataBytes: s.maxQueuedDataBytes,
       },
       prefaceTimeoutMs: s.prefaceTimeoutMs,
       idleTimeoutMs: s.idleTimeoutMs,

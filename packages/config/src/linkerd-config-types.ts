@@ -69,6 +69,8 @@ export interface ServerConfig extends H2Settings {
   readonly maxQueuedControlFrames?: number;
   /** Bytes written to a connection's socket and not read by the peer. Default 4 MiB. */
   readonly maxBufferedBytes?: number;
+  /** Response DATA held for one client connection, waiting for its windows. Default 16 MiB. */
+  readonly maxQueuedDataBytes?: number;
   /** Client preface + SETTINGS within this after accept. Default 10000. */
   readonly prefaceTimeoutMs?: number;
   /** A client connection with no open stream this long is closed. Default 180000; 0: never. */

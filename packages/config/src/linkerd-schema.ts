@@ -99,6 +99,7 @@ const serverSchema = z.strictObject({
   maxSmallFramesPerSecond: positiveInt().optional(),
   maxQueuedControlFrames: positiveInt().optional(),
   maxBufferedBytes: positiveInt().optional(),
+  maxQueuedDataBytes: positiveInt().optional(),
   prefaceTimeoutMs: positiveInt().optional(),
   idleTimeoutMs: nonNegativeInt().optional(),
   streamIdleTimeoutMs: nonNegativeInt().optional(),

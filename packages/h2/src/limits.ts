@@ -53,6 +53,14 @@ export interface H2Limits {
    * per-stream buffering is bounded by the stream windows).
    */
   readonly maxBufferedBytes: number;
+  /**
+   * DATA bytes the relay holds for one client connection: its responses' DATA waiting for the
+   * client's windows (and held responses waiting for a retry decision). A client that opens many
+   * streams and never gives window (zero-window buffering, CVE-2019-9517) fills each stream's
+   * queue up to the upstream stream window: past this total its connection is closed. Enforced
+   * by the relay (`@l5d/h2-proxy`), not by the connection itself.
+   */
+  readonly maxQueuedDataBytes: number;
 }
 
 /** Defaults of `H2Limits` (documented in the root README's config reference). */
@@ -68,6 +76,7 @@ export const DEFAULT_LIMITS: H2Limits = {
   maxSmallFramesPerSecond: 10_000,
   maxQueuedControlFrames: 10_000,
   maxBufferedBytes: 4 * 1024 * 1024,
+  maxQueuedDataBytes: 16 * 1024 * 1024,
 };
 
 /** A WINDOW_UPDATE increment under this is a "small" frame (data dribble). */
@@ -83,6 +92,7 @@ export type LimitName =
   | "small_frames"
   | "control_queue"
   | "buffered_bytes"
+  | "queued_data"
   | "continuation_flood"
   | "header_list"
   | "hpack_table"
@@ -101,6 +111,7 @@ export const LIMIT_NAMES: readonly LimitName[] = [
   "small_frames",
   "control_queue",
   "buffered_bytes",
+  "queued_data",
   "continuation_flood",
   "header_list",
   "hpack_table",

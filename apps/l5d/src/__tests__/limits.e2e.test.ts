@@ -4,6 +4,7 @@
  * server scope (`rt/<router>/server/<ip>/<port>/h2/limits/<name>`) and logged once; a bad value
  * names the key.
  */
+import * as http2 from "node:http2";
 import { connect } from "node:net";
 import { Writable } from "node:stream";
 import { formatConfigErrors, parseLinkerdConfig } from "@l5d/config";
@@ -29,55 +30,99 @@ function goawayCode(buf: Buffer): number | undefined {
   return undefined;
 }
 
+/** A raw frame: 9-byte header and payload. */
+function frame(type: number, flags: number, id: number, payload: Buffer): Buffer {
+  const h = Buffer.alloc(9);
+  h.writeUIntBE(payload.length, 0, 3);
+  h[3] = type;
+  h[4] = flags;
+  h.writeUInt32BE(id, 5);
+  return Buffer.concat([h, payload]);
+}
+
+/** A header block of literal fields without indexing, raw strings (RFC 7541 §6.2.2). */
+function literals(fields: ReadonlyArray<readonly [string, string]>): Buffer {
+  const parts: Buffer[] = [];
+  for (const [n, v] of fields)
+    parts.push(Buffer.from([0, n.length]), Buffer.from(n), Buffer.from([v.length]), Buffer.from(v));
+  return Buffer.concat(parts);
+}
+
 const cleanup: Array<() => PromiseLike<unknown>> = [];
 afterEach(async () => {
   while (cleanup.length) await cleanup.pop()?.();
 });
 
-describe("abuse limits through l5d", () => {
-  it("a PING flood: GOAWAY(ENHANCE_YOUR_CALM), one counter increment, one log line", async () => {
-    const port = await freePort();
-    const adminPort = await freePort();
-    const r = parseLinkerdConfig(
-      `
+/**
+ * A daemon with one h2 router (`rt`) whose server takes `serverKeys` (YAML lines), routing to
+ * `backendPort`; its log lines are collected.
+ */
+async function daemonWith(
+  backendPort: number,
+  serverKeys: string,
+): Promise<{ port: number; adminPort: number; lines: Array<Record<string, unknown>> }> {
+  const port = await freePort();
+  const adminPort = await freePort();
+  const r = parseLinkerdConfig(
+    `
 admin: {port: ${adminPort}}
 routers:
 - protocol: h2
   label: rt
-  dtab: /svc => /$/inet/127.0.0.1/1;
+  dtab: /svc => /$/inet/127.0.0.1/${backendPort};
   servers:
   - port: ${port}
-    maxPingsPerSecond: 20
+    ${serverKeys}
 `,
-      createRegistries(),
-    );
-    if (!r.ok) throw new Error(formatConfigErrors(r.errors));
-    const lines: Array<Record<string, unknown>> = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        for (const l of chunk.toString().split("\n")) if (l.trim()) lines.push(JSON.parse(l));
-        cb();
-      },
-    });
-    const d = await startDaemon(r.config, pino({ level: "info" }, sink), {});
-    cleanup.push(() => d.shutdown());
+    createRegistries(),
+  );
+  if (!r.ok) throw new Error(formatConfigErrors(r.errors));
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const l of chunk.toString().split("\n")) if (l.trim()) lines.push(JSON.parse(l));
+      cb();
+    },
+  });
+  const d = await startDaemon(r.config, pino({ level: "info" }, sink), {});
+  cleanup.push(() => d.shutdown());
+  return { port, adminPort, lines };
+}
 
-    const socket = connect(port, "127.0.0.1");
-    socket.on("error", () => {});
-    cleanup.push(async () => socket.destroy());
-    let buf = Buffer.alloc(0);
-    socket.on("data", (c: Buffer) => {
-      buf = Buffer.concat([buf, c]);
-    });
-    const closed = new Promise<void>((res) => socket.once("close", () => res()));
-    await new Promise<void>((res) => socket.once("connect", () => res()));
-    socket.write(Buffer.concat([PREFACE, SETTINGS, ...Array.from({ length: 50 }, () => PING)]));
-    await closed;
+/** Writes `bytes` on a new connection to `port`; resolves with all it received once closed. */
+async function untilClosed(port: number, bytes: Buffer): Promise<Buffer> {
+  const socket = connect(port, "127.0.0.1");
+  socket.on("error", () => {});
+  cleanup.push(async () => socket.destroy());
+  let buf = Buffer.alloc(0);
+  socket.on("data", (c: Buffer) => {
+    buf = Buffer.concat([buf, c]);
+  });
+  const closed = new Promise<void>((res) => socket.once("close", () => res()));
+  await new Promise<void>((res) => socket.once("connect", () => res()));
+  socket.write(bytes);
+  await closed;
+  return buf;
+}
+
+/** The daemon's metrics (admin `metrics.json`). */
+async function metricsOf(adminPort: number): Promise<Record<string, number>> {
+  return (await (await fetch(`http://127.0.0.1:${adminPort}/admin/metrics.json`)).json()) as Record<
+    string,
+    number
+  >;
+}
+
+describe("abuse limits through l5d", () => {
+  it("a PING flood: GOAWAY(ENHANCE_YOUR_CALM), one counter increment, one log line", async () => {
+    const { port, adminPort, lines } = await daemonWith(1, "maxPingsPerSecond: 20");
+    const buf = await untilClosed(
+      port,
+      Buffer.concat([PREFACE, SETTINGS, ...Array.from({ length: 50 }, () => PING)]),
+    );
     expect(goawayCode(buf)).toBe(ENHANCE_YOUR_CALM);
 
-    const metrics = (await (
-      await fetch(`http://127.0.0.1:${adminPort}/admin/metrics.json`)
-    ).json()) as Record<string, number>;
+    const metrics = await metricsOf(adminPort);
     expect(metrics[`rt/rt/server/127.0.0.1/${port}/h2/limits/ping_flood`]).toBe(1);
     expect(metrics[`rt/rt/server/127.0.0.1/${port}/h2/limits/rapid_reset`]).toBe(0);
     expect(metrics[`rt/rt/server/127.0.0.1/${port}/h2/limits/upstream/ping_flood`]).toBe(0);
@@ -101,5 +146,52 @@ routers:
     );
     expect(r.ok).toBe(false);
     if (!r.ok) expect(formatConfigErrors(r.errors)).toMatch(/maxResetsPerSecond/);
+  });
+
+  it("maxQueuedDataBytes: a client that gives no window is closed past it (queued_data counted and logged), others served", async () => {
+    const big = Buffer.alloc(300_000, 0x62);
+    const backend = http2.createServer();
+    backend.on("stream", (stream, headers) => {
+      stream.on("error", () => {});
+      stream.respond({ ":status": 200 });
+      stream.end(headers[":path"] === "/big" ? big : "ok");
+    });
+    await new Promise<void>((res) => backend.listen(0, "127.0.0.1", res));
+    cleanup.push(() => new Promise((res) => backend.close(res)));
+    const backendPort = (backend.address() as { port: number }).port;
+    const { port, adminPort, lines } = await daemonWith(backendPort, "maxQueuedDataBytes: 200000");
+    // SETTINGS_INITIAL_WINDOW_SIZE 0, then 8 requests for 300 KB each: 8 x 64 KiB queued > 200 KB
+    const window0 = Buffer.from([0, 4, 0, 0, 0, 0]);
+    const block = literals([
+      [":method", "GET"],
+      [":scheme", "http"],
+      [":path", "/big"],
+      [":authority", "big"],
+    ]);
+    const opens = [1, 3, 5, 7, 9, 11, 13, 15].map((id) => frame(1, 0x5, id, block));
+    const buf = await untilClosed(
+      port,
+      Buffer.concat([PREFACE, frame(4, 0, 0, window0), ...opens]),
+    );
+    expect(goawayCode(buf)).toBe(ENHANCE_YOUR_CALM);
+
+    const metrics = await metricsOf(adminPort);
+    expect(metrics[`rt/rt/server/127.0.0.1/${port}/h2/limits/queued_data`]).toBe(1);
+    const logged = lines.filter((l) => l.limit !== undefined);
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatchObject({ limit: "queued_data", side: "client", level: 40 });
+    expect(String(logged[0]?.detail)).toMatch(/over 200000 bytes of response DATA/);
+
+    // the router and its upstream connection serve a well-behaved client
+    const client = http2.connect(`http://127.0.0.1:${port}`);
+    cleanup.push(async () => client.close());
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = client.request({ ":path": "/small", ":authority": "small" });
+      req.on("response", (h) => resolve(Number(h[":status"])));
+      req.on("error", reject);
+      req.resume();
+      req.end();
+    });
+    expect(status).toBe(200);
   });
 });

@@ -20,10 +20,20 @@ export interface Pending {
   flowLen: number;
 }
 
+/**
+ * DATA bytes queued across the halves that share it: a client connection's responses waiting
+ * for its windows (the relay's `maxQueuedDataBytes` bound, zero-window buffering).
+ */
+export interface QueueMeter {
+  queued: number;
+}
+
 /** A stream's outbound half towards one peer: send window and a queue of DATA waiting for it. */
 export class Half {
   window: number;
   queue: Pending[] = [];
+  /** DATA bytes in `queue` (what it holds in memory), also counted in `meter` when it has one. */
+  bytes = 0;
   /**
    * Flow-controlled bytes in `queue` (their `flowLen`s): stream window the sender has used and
    * not got back. The sender cannot send past the window we advertised, so this is bounded by it.
@@ -39,7 +49,10 @@ export class Half {
   log: Buffer[] | undefined;
   logBytes = 0;
   logLimit = 0;
-  constructor(initial: number) {
+  constructor(
+    initial: number,
+    readonly meter?: QueueMeter,
+  ) {
     this.window = initial;
   }
 }
@@ -48,6 +61,25 @@ export class Half {
 export function enqueue(half: Half, data: Buffer, end: boolean, flowLen: number): void {
   half.queue.push({ data, end, flowLen });
   half.owed += flowLen;
+  half.bytes += data.length;
+  if (half.meter !== undefined) half.meter.queued += data.length;
+}
+
+/** `n` queued bytes left the queue (sent, or dropped). */
+function dequeued(half: Half, n: number): void {
+  half.bytes -= n;
+  if (half.meter !== undefined) half.meter.queued -= n;
+}
+
+/**
+ * Replaces the half's queue (empty by default), uncounting what it held: the queued DATA is
+ * dropped (a discarded attempt, a local answer, a finished stream).
+ */
+export function replaceQueue(half: Half, queue: Pending[] = []): void {
+  if (half.bytes !== 0) dequeued(half, half.bytes);
+  half.queue = queue;
+  for (const p of queue) half.bytes += p.data.length;
+  if (half.meter !== undefined) half.meter.queued += half.bytes;
 }
 
 /**
@@ -81,6 +113,7 @@ export function flush(
       // split: send what fits now (the window for the frame goes back with its last piece)
       const head = p.data.subarray(0, allowed);
       p.data = p.data.subarray(allowed);
+      dequeued(half, allowed);
       half.window -= allowed;
       to.sendWindow -= allowed;
       to.frame(FrameType.DATA, 0, toId, head);
@@ -89,6 +122,7 @@ export function flush(
     }
     q.shift();
     half.owed -= p.flowLen;
+    dequeued(half, p.data.length);
     if (sendWhole(half, p.data, p.end, p.flowLen, to, toId, from, fromId)) return;
   }
   sendTail(half, to, toId);

@@ -291,4 +291,64 @@ describe("relay flow control: a stalled reader holds back only its own stream", 
     await waitFor(() => rig.relay.streams === 0, 2_000, "no relayed stream left");
     expect(rig.relay.bufferedBytes).toBe(0);
   });
+
+  it("zero-window buffering (CVE-2019-9517) is bounded per client connection: past maxQueuedDataBytes the client is closed with GOAWAY(ENHANCE_YOUR_CALM), its queued DATA freed; under it nothing is closed", async () => {
+    // more than a stream window, small enough that node:http2's session memory bound (10 MB,
+    // ENHANCE_YOUR_CALM on new streams) never counts eleven of them
+    const big = payload(200_000, 3);
+    const backend = await startH2Backend((stream, headers) => {
+      stream.respond({ ":status": 200 });
+      stream.end(headers[":path"] === "/big" ? big : "ok");
+    });
+    cleanup.push(() => backend.close());
+    const fired: string[] = [];
+    // room for three stalled streams' queues (a stream queues at most the upstream window)
+    const relay = await startRelayServer({
+      host: "127.0.0.1",
+      port: 0,
+      onRequest: (req) => void relayForward(req, backend.endpoint),
+      limits: { maxQueuedDataBytes: 3 * DEFAULT_WINDOW + 1_000 },
+      onLimit: (name, _detail, side) => fired.push(`${side}:${name}`),
+    });
+    cleanup.push(() => relay.close(500));
+    const window0 = Buffer.alloc(6);
+    window0.writeUInt16BE(SettingsId.INITIAL_WINDOW_SIZE, 0);
+    const block = encodeHeaderBlock([
+      [":method", "GET"],
+      [":scheme", "http"],
+      [":path", "/big"],
+      [":authority", "svc"],
+    ]);
+
+    // under the bound: three stalled streams queue their windows, the connection stays
+    await using calm = await RawH2Client.connect(relay.port);
+    calm.send(FrameType.SETTINGS, 0, 0, window0);
+    for (const id of [1, 3, 5])
+      calm.send(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, id, block);
+    await waitFor(() => relay.bufferedBytes === 3 * DEFAULT_WINDOW, 5_000, "three queues full");
+    await new Promise((r) => setTimeout(r, 100));
+    expect(calm.isClosed).toBe(false);
+    expect(fired).toEqual([]);
+    calm.socket.destroy();
+    await waitFor(() => relay.bufferedBytes === 0, 2_000, "the calm client's queues freed");
+
+    // over it: the fourth stalled stream's DATA crosses the bound
+    await using greedy = await RawH2Client.connect(relay.port);
+    greedy.send(FrameType.SETTINGS, 0, 0, window0);
+    for (const id of [1, 3, 5, 7, 9, 11, 13, 15])
+      greedy.send(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, id, block);
+    await waitFor(() => greedy.received(FrameType.GOAWAY).length > 0, 5_000, "GOAWAY");
+    const goaway = greedy.received(FrameType.GOAWAY)[0];
+    expect(goaway?.payload.readUInt32BE(4)).toBe(11); // ENHANCE_YOUR_CALM
+    expect(fired).toEqual(["client:queued_data"]);
+    await waitFor(() => greedy.isClosed, 2_000, "the greedy client closed");
+    await waitFor(() => relay.bufferedBytes === 0 && relay.streams === 0, 2_000, "queues freed");
+    // no response DATA went to a client that gave no window
+    expect(greedy.received(FrameType.DATA)).toEqual([]);
+
+    // the backend's connection and the relay serve everyone else
+    await using other = h2Client(relay.port);
+    const latencies = await smallRequests(other, 5, "/small");
+    expect(latencies.filter((x) => x < 0)).toEqual([]);
+  });
 });

@@ -35,6 +35,7 @@ import {
   type HeaderField,
   headerListSize,
   isConnectionError,
+  LimitError,
   type LimitName,
   MAX_WINDOW,
   type MessageInfo,
@@ -49,6 +50,7 @@ import {
 } from "@l5d/h2";
 import { acceptConnection } from "../dataplane/accept-connection.js";
 import { DataplaneError, GrpcStatus } from "../dataplane/errors.js";
+import type { QueueMeter } from "./flow-half.js";
 import { type RelayRequest, RelayStream } from "./relay-stream.js";
 import { Relay, RelayUpstreams } from "./upstream.js";
 
@@ -167,6 +169,11 @@ export class DownConn implements FrameHandler {
   /** Idle timeout: since when the sweep saw no open stream (0: busy), and the last id it saw. */
   idleSince = 0;
   idleLastId = 0;
+  /**
+   * Response DATA its streams hold for this client (waiting for its windows, or held for a
+   * retry decision): past `maxQueuedDataBytes` the connection is closed (`overQueued`).
+   */
+  readonly queued: QueueMeter = { queued: 0 };
   /** Stream idle timeout: per stream, its byte count when last seen moving, and since when. */
   streamMarks: Map<number, { mark: number; since: number }> | undefined;
 
@@ -460,6 +467,22 @@ export class DownConn implements FrameHandler {
     if (this.draining) return;
     this.draining = true;
     this.conn.goaway(this.lastId, 0);
+  }
+
+  /**
+   * The client's streams hold more response DATA than `maxQueuedDataBytes` (it does not give
+   * window: zero-window buffering, CVE-2019-9517): the connection is closed on the next turn
+   * with GOAWAY(ENHANCE_YOUR_CALM), its streams' queues dropped with them.
+   */
+  overQueued(): void {
+    const max = this.limits.h2.maxQueuedDataBytes;
+    this.conn.trip(
+      new LimitError(
+        "queued_data",
+        ErrorCode.ENHANCE_YOUR_CALM,
+        `queued_data: over ${max} bytes of response DATA waiting for the client's windows`,
+      ),
+    );
   }
 
   onClose(): void {

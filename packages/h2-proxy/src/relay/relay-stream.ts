@@ -11,7 +11,15 @@ import { type Address, addressKey } from "../router/address.js";
 import type { AttemptResult, Exchange, ExchangeOptions } from "../router/exchange.js";
 import { type HeaderEdits, headerValue } from "../router/header-list.js";
 import type { ForwardOutcome, LocalError, RoutableRequest } from "../router/routable-request.js";
-import { enqueue, flush, forgetOwed, Half, type Pending, sendNow } from "./flow-half.js";
+import {
+  enqueue,
+  flush,
+  forgetOwed,
+  Half,
+  type Pending,
+  replaceQueue,
+  sendNow,
+} from "./flow-half.js";
 import { RelayExchange } from "./relay-exchange.js";
 import type { DownConn } from "./relay-server.js";
 import {
@@ -142,7 +150,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
   ) {
     this.isGrpc = isGrpcContentType(headerValue(headers, "content-type"));
     this.reqEnded = endStream;
-    this.toDown = new Half(down.conn.peerInitialWindow);
+    this.toDown = new Half(down.conn.peerInitialWindow, down.queued);
   }
 
   get aborted(): boolean {
@@ -244,7 +252,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
     half.log = NOTHING_SENT;
     half.logLimit = this.replayLimit;
     if (prev === undefined) {
-      if (this.early !== undefined) half.queue = this.early;
+      if (this.early !== undefined) replaceQueue(half, this.early);
       half.owed = this.earlyOwed;
       this.early = undefined;
       half.tail = this.reqTrailers;
@@ -253,7 +261,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
       if (prev.log !== undefined)
         for (const b of prev.log) q.push({ data: b, end: false, flowLen: 0 });
       for (const p of prev.queue) q.push(p);
-      half.queue = q;
+      replaceQueue(half, q);
       half.owed = prev.owed;
       half.tail = prev.tail;
       if (prev.ended) {
@@ -311,7 +319,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
     } else {
       // the message as a text body, within the client's windows (a few hundred bytes)
       this.down.conn.headers(this.id, fields, false);
-      this.toDown.queue = [{ data: Buffer.from(`${message}\n`), end: true, flowLen: 0 }];
+      replaceQueue(this.toDown, [{ data: Buffer.from(`${message}\n`), end: true, flowLen: 0 }]);
       this.toDown.tail = undefined;
       flush(this.toDown, this.down.conn, this.id, this.down.conn, 0);
       this.toDown.ended = true;
@@ -506,6 +514,8 @@ export class RelayStream implements RelayRequest, ResponseLength {
       }
     }
     enqueue(half, data, end, flowLen);
+    const down = this.down;
+    if (down.queued.queued > down.limits.h2.maxQueuedDataBytes) down.overQueued();
     if (this.holding) {
       this.heldBytes += data.length;
       if (end) this.settleHeld(undefined, false);
@@ -658,7 +668,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
     if (this.committed || this.done || !this.parked) return;
     this.cancelUp();
     this.releaseHeld();
-    this.toDown.queue = [];
+    replaceQueue(this.toDown);
     this.toDown.tail = undefined;
     this.status = 0;
     this.grpcStatus = undefined;
@@ -899,6 +909,8 @@ export class RelayStream implements RelayRequest, ResponseLength {
       this.done = true;
       this.holding = false;
       this.down.forget(this);
+      // what still waits for the client's windows goes with the stream
+      if (this.toDown.bytes !== 0) replaceQueue(this.toDown);
       this.up?.release(this.upId);
       this.down.relay.streams--;
     }

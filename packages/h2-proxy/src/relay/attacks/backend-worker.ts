@@ -9,7 +9,9 @@ import { parentPort, workerData } from "node:worker_threads";
 if (parentPort !== null) {
   const port = parentPort;
   const bigBytes = (workerData as { bigBytes: number }).bigBytes;
-  const server = http2.createServer();
+  // node's 10 MB session memory bound would close the relay's connection before the relay
+  // holds hundreds of streams' windows (a zero-window attack's load): a backend without it
+  const server = http2.createServer({ maxSessionMemory: 1_000 });
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on("session", (s) => {
     sessions.add(s);

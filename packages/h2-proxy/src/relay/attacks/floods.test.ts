@@ -58,6 +58,13 @@ const GET = encodeHeaderBlock([
   [":path", "/probe"],
   [":authority", "attack"],
 ]);
+/** A request for the backend's large response. */
+const BIG = encodeHeaderBlock([
+  [":method", "GET"],
+  [":scheme", "http"],
+  [":path", "/big"],
+  [":authority", "attack"],
+]);
 const POST = encodeHeaderBlock([
   [":method", "POST"],
   [":scheme", "http"],
@@ -343,12 +350,6 @@ describe("attack suite: floods (relay in a child process)", () => {
   it(
     "zero-window / slow read (CVE-2019-9517): huge windows opened, a large response never read",
     async () => {
-      const big = encodeHeaderBlock([
-        [":method", "GET"],
-        [":scheme", "http"],
-        [":path", "/big"],
-        [":authority", "attack"],
-      ]);
       const iws = Buffer.alloc(6);
       iws.writeUInt16BE(SettingsId.INITIAL_WINDOW_SIZE, 0);
       iws.writeUInt32BE(0x7fffffff, 2);
@@ -364,8 +365,42 @@ describe("attack suite: floods (relay in a child process)", () => {
           setup: Buffer.concat([
             encodeFrame(FrameType.SETTINGS, 0, 0, iws),
             encodeFrame(FrameType.WINDOW_UPDATE, 0, 0, u32(0x7fffffff - 65_535)),
-            encodeFrame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, 1, big),
+            encodeFrame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, 1, BIG),
           ]),
+          batch: () => prio,
+          crossAfter: Number.POSITIVE_INFINITY,
+          roundMs: 5_000,
+          maxRounds: 2,
+        },
+      });
+    },
+    T,
+  );
+
+  it(
+    "zero-window buffering (CVE-2019-9517): 200 streams asking for large responses, no window ever given",
+    async () => {
+      const window0 = Buffer.alloc(6);
+      window0.writeUInt16BE(SettingsId.INITIAL_WINDOW_SIZE, 0);
+      const opens: Buffer[] = [encodeFrame(FrameType.SETTINGS, 0, 0, window0)];
+      // each stream's queue fills to the upstream stream window (64 KiB): 12.5 MiB asked for,
+      // an 8 MiB bound closes it (the 16 MiB default takes 257 such streams: the memory the
+      // attack leaves in the heap then is close to the suite's RSS slack; the bound is the same
+      // code at any value, see flow-isolation.test.ts)
+      for (let k = 0; k < 200; k++)
+        opens.push(
+          encodeFrame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, 1 + 2 * k, BIG),
+        );
+      const prio = {
+        bytes: encodeFrame(FrameType.PRIORITY, 0, 1_001, Buffer.from([0, 0, 0, 0, 16])),
+        frames: 1,
+      };
+      await run("queued_data", {
+        limit: "queued_data",
+        child: { limits: { maxQueuedDataBytes: 8 << 20 } },
+        attack: {
+          read: true,
+          setup: Buffer.concat(opens),
           batch: () => prio,
           crossAfter: Number.POSITIVE_INFINITY,
           roundMs: 5_000,
