@@ -12,6 +12,7 @@
  *   holds at most that much (`owed`, checked by the caller against the advertised window).
  */
 import { Flag, type FrameConn, FrameType, type HeaderField } from "@l5d/h2";
+import { logSent } from "./replay-log.js";
 
 /** DATA waiting for the receiver's windows; `flowLen` is the stream window owed for it. */
 export interface Pending {
@@ -44,7 +45,7 @@ export class Half {
   ended = false;
   /**
    * The DATA sent through this half, kept for a replay on another upstream stream (request
-   * direction only); dropped (undefined) once more than `logLimit` bytes were sent.
+   * direction only, `replay-log.ts`); dropped (undefined) once more than `logLimit` bytes were sent.
    */
   log: Buffer[] | undefined;
   logBytes = 0;
@@ -184,14 +185,4 @@ function sendTail(half: Half, to: FrameConn, toId: number): void {
   to.headers(toId, half.tail, true);
   half.tail = undefined;
   half.ended = true;
-}
-
-/** Keeps sent request DATA for a replay, up to the half's limit (then nothing is kept). */
-function logSent(half: Half, data: Buffer): void {
-  half.logBytes += data.length;
-  const log = half.log;
-  if (half.logBytes > half.logLimit) half.log = undefined;
-  // a one-element array for the usual single DATA frame (a push would reserve 17 slots)
-  else if (log !== undefined && log.length === 0) half.log = [data];
-  else log?.push(data);
 }

@@ -23,7 +23,7 @@ export class RelayExchange implements Exchange {
   }
 
   get done(): boolean {
-    return this.#s.done || this.#s.committed;
+    return this.#s.responded;
   }
 
   remainingMs(): number | undefined {

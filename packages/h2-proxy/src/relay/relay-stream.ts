@@ -1,13 +1,21 @@
 /**
  * One relayed request (`RelayStream`): the downstream stream, the upstream stream it is mapped
- * to, and its two outbound halves (`Half`, flow control: `flow-half.ts`).
+ * to, and the parts it is made of, each in a file of its own (the way hyperium/h2 splits its
+ * `proto/streams/`):
+ * - `stream-phase.ts`: its named states (what the client has been told, where the current
+ *   attempt's response is);
+ * - `flow-half.ts`: its two outbound halves and their flow control;
+ * - `replay-log.ts`: the request DATA kept for a requeue or retry;
+ * - `held-response.ts`: an attempt's response held for the router's decision;
+ * - `upstream-request.ts`: the header list sent upstream; `relay-errors.ts`: how it can fail.
+ * This file is the stream that composes them: it reacts to each side's frames and to the
+ * router's exchange (`relay-exchange.ts`).
  */
-import { DEFAULT_WINDOW, ErrorCode, errorCodeName, type HeaderField } from "@l5d/h2";
-import { DataplaneError, GrpcStatus, grpcStatusForRstCode } from "../dataplane/errors.js";
+import { DEFAULT_WINDOW, ErrorCode, type HeaderField } from "@l5d/h2";
+import { DataplaneError, GrpcStatus } from "../dataplane/errors.js";
 import { encodeGrpcTimeout, parseGrpcTimeout } from "../dataplane/grpc-timeout.js";
-import { isGrpcContentType, isHopByHop } from "../dataplane/headers.js";
-import { encodeGrpcMessage } from "../dataplane/respond-error.js";
-import { type Address, addressKey } from "../router/address.js";
+import { isGrpcContentType } from "../dataplane/headers.js";
+import type { Address } from "../router/address.js";
 import type { AttemptResult, Exchange, ExchangeOptions } from "../router/exchange.js";
 import { type HeaderEdits, headerValue } from "../router/header-list.js";
 import type { ForwardOutcome, LocalError, RoutableRequest } from "../router/routable-request.js";
@@ -20,15 +28,31 @@ import {
   replaceQueue,
   sendNow,
 } from "./flow-half.js";
+import { HeldResponse } from "./held-response.js";
+import {
+  clientOverrun,
+  clientReset,
+  deadlineExceeded,
+  deadlineTrailers,
+  EXCHANGE_OVER,
+  localAnswer,
+  unavailable,
+  upstreamLost,
+  upstreamProtocolError,
+  upstreamReset,
+} from "./relay-errors.js";
 import { RelayExchange } from "./relay-exchange.js";
 import type { DownConn } from "./relay-server.js";
+import { replayQueue, startLog } from "./replay-log.js";
 import {
   dataProblem,
   type ResponseLength,
   responseHeadersProblem,
   trailersProblem,
 } from "./response-check.js";
+import { ReplyPhase, ResponsePhase } from "./stream-phase.js";
 import type { UpConn } from "./upstream.js";
+import { endpointKey, upstreamHeaders, withoutHopByHop } from "./upstream-request.js";
 
 /**
  * One request as the router sees it (`RoutableRequest`): its header list as decoded, and its
@@ -40,43 +64,25 @@ export interface RelayRequest extends RoutableRequest {
   readonly aborted: boolean;
 }
 
-/**
- * The empty log of a half that keeps what it sends: shared and frozen (`logSent` replaces it with
- * a new array on the first DATA, so nothing is allocated for a request that sends none).
- */
-const NOTHING_SENT = Object.freeze([]) as unknown as Buffer[];
-/** The header list before `buildHeaders` made the request's own (never written to). */
+/** The header list before an attempt built the request's own (never written to). */
 const NO_FIELDS = Object.freeze([]) as unknown as HeaderField[];
-/** Fields `buildHeaders` reserves beyond the request's: the router's `l5d-*` edits, `grpc-timeout`. */
-const EDIT_ROOM = 8;
-
-/** An attempt asked for after the request ended (its client reset it while it was routed): not sent. */
-const EXCHANGE_OVER: AttemptResult = {
-  outcome: {
-    error: new DataplaneError(
-      "CLIENT_RESET",
-      "the request ended before it was sent (the client reset it)",
-      GrpcStatus.CANCELLED,
-      499,
-    ),
-  },
-  held: false,
-  unprocessed: false,
-  durationMs: 0,
-};
 
 /**
  * One downstream request and the upstream stream it is currently relayed to, driven by the
- * router through its exchange (`exchange()`, `relay-exchange.ts`): each attempt is a new
- * upstream stream. With `holdResponses` (retries configured) an attempt's response is held (not
- * written downstream) until the router commits or discards it; without, it streams through as
- * it arrives. An attempt that fails before its response started (connect failure,
- * REFUSED_STREAM, above a GOAWAY's last stream id) comes back to the router unanswered, which
- * requeues it (the request's DATA is kept up to `requestBufferBytes` for that) or commits the error.
+ * router through its exchange (`exchange()`): each attempt is a new upstream stream. With
+ * `holdResponses` (retries configured) an attempt's response is held (not written downstream)
+ * until the router commits or discards it; without, it streams through as it arrives. An
+ * attempt that fails before its response started (connect failure, REFUSED_STREAM, above a
+ * GOAWAY's last stream id) comes back to the router unanswered, which requeues it (the request's
+ * DATA is kept up to `requestBufferBytes` for that) or commits the error.
  */
 export class RelayStream implements RelayRequest, ResponseLength {
   readonly isGrpc: boolean;
   readonly startedAt = performance.now();
+  /** What the client has been told (`stream-phase.ts`). */
+  reply: ReplyPhase = ReplyPhase.Routing;
+  /** Where the current attempt's response is (`stream-phase.ts`). */
+  response: ResponsePhase = ResponsePhase.AwaitingHeaders;
   up: UpConn | undefined;
   upId = 0;
   toUp: Half | undefined;
@@ -93,9 +99,15 @@ export class RelayStream implements RelayRequest, ResponseLength {
   reqEnded: boolean;
   /** The request's content-length (-1: none), checked against its DATA by `DownConn` (RFC 9113 §8.1.1). */
   contentLength = -1;
-  /** Response headers went downstream. */
-  responded = false;
-  done = false;
+  /** The current attempt's response `content-length` (-1: none) and DATA bytes, checked. */
+  respLength = -1;
+  respBytes = 0;
+  /** The current upstream stream was reset or its connection lost (no RST_STREAM owed to it). */
+  upClosed = false;
+  /** The current attempt settled (held): its request half stops until the next attempt. */
+  parked = false;
+  /** The rest of the request is dropped once the response is complete (the upstream is done). */
+  dropRequest = false;
   status = 0;
   grpcStatus: number | undefined;
   error: Error | undefined;
@@ -114,32 +126,12 @@ export class RelayStream implements RelayRequest, ResponseLength {
   out: HeaderField[] = NO_FIELDS;
   target: Address | undefined;
   attempts = 0;
-  /** The current attempt's response headers arrived (then it is no longer requeued). */
-  gotHeaders = false;
-  /** The current attempt's response is complete (END_STREAM received). */
-  respEnded = false;
-  /** The current attempt's response `content-length` (-1: none) and DATA bytes, checked. */
-  respLength = -1;
-  respBytes = 0;
-  /** The current upstream stream was reset or its connection lost (no RST_STREAM owed to it). */
-  upClosed = false;
-  /** The rest of the request is dropped once the response is complete (the upstream is done). */
-  dropRequest = false;
   replayLimit = 0;
-  // ---- exchange mode ----
   ex: ExchangeOptions | undefined;
-  /** The current attempt's response is held back (not written downstream). */
-  holding = false;
-  /** A response (or local error) was committed downstream: no more attempts. */
-  committed = false;
-  /** The current attempt settled (held): its request half stops until the next attempt. */
-  parked = false;
-  heldHeaders: HeaderField[] | undefined;
-  heldTrailersOnly = false;
-  heldBytes = 0;
+  /** The held response (only when the router holds responses: retries configured). */
+  held: HeldResponse | undefined;
   attemptStartedAt = 0;
   attemptResolve: ((r: AttemptResult) => void) | undefined;
-  classTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly down: DownConn,
@@ -153,6 +145,16 @@ export class RelayStream implements RelayRequest, ResponseLength {
     this.toDown = new Half(down.conn.peerInitialWindow, down.queued);
   }
 
+  /** The stream is over (`ReplyPhase.Done`). */
+  get done(): boolean {
+    return this.reply === ReplyPhase.Done;
+  }
+
+  /** Something was answered (or the stream is over): no more attempts, no local answer. */
+  get responded(): boolean {
+    return this.reply >= ReplyPhase.Answered;
+  }
+
   get aborted(): boolean {
     return this.done;
   }
@@ -161,6 +163,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
   exchange(opts: ExchangeOptions): Exchange {
     this.ex = opts;
     this.replayLimit = opts.requestBufferBytes;
+    if (opts.holdResponses) this.held = new HeldResponse();
     this.startDeadline(opts.deadlineMs);
     return new RelayExchange(this);
   }
@@ -182,60 +185,20 @@ export class RelayStream implements RelayRequest, ResponseLength {
     this.timer = setTimeout(onDeadline, Math.max(0, remaining), this);
   }
 
-  /**
-   * The request's header list for upstream: hop-by-hop removed, edits applied (`remove`: the
-   * router's `l5d-dtab`, the daemon's `clearContext` removals; `set` replaces every field of
-   * its names).
-   */
-  buildHeaders(edits: HeaderEdits | undefined): HeaderField[] {
-    // sized once for the request's fields and the router's few edits (trimmed below)
-    const out: HeaderField[] = new Array(this.headers.length + EDIT_ROOM);
-    let k = 0;
-    const set = edits?.set;
-    const remove = edits?.remove;
-    let authority = false;
-    const fields = this.headers;
-    for (let i = 0; i < fields.length; i++) {
-      const f = fields[i] as HeaderField;
-      const n = f[0];
-      if (n === ":authority") authority = true;
-      if (
-        isHopByHop(n, f[1]) ||
-        remove?.includes(n) ||
-        (set !== undefined && n in set) ||
-        (this.propagateTimeout && n === "grpc-timeout")
-      ) {
-        continue;
-      }
-      out[k++] = f;
-    }
-    if (set !== undefined) for (const n in set) out[k++] = [n, set[n] as string];
-    if (this.propagateTimeout) out[k++] = ["grpc-timeout", ""];
-    out.length = k;
-    if (!authority) {
-      // an HTTP/1.1 Upgrade's Host: pseudo-headers go first (RFC 9113 §8.3)
-      const host = headerValue(fields, "host");
-      if (host !== undefined) out.unshift([":authority", host]);
-    }
-    return out;
-  }
-
   /** Opens the request on `endpoint`'s connection, or fails it (unprocessed) in connect backoff. */
   send(endpoint: Address): void {
     this.attempts++;
     this.target = endpoint;
-    this.endpoint = keyOf(endpoint);
+    this.endpoint = endpointKey(endpoint);
     const relay = this.down.relay;
     const up = relay.upstream(endpoint, this.endpoint);
     if (up === undefined) {
       this.upId = 0;
-      const err = new DataplaneError(
-        "UPSTREAM_UNAVAILABLE",
-        relay.unavailableMessage(this.endpoint),
-        GrpcStatus.UNAVAILABLE,
-        503,
+      this.upFailed(
+        unavailable(relay.unavailableMessage(this.endpoint)),
+        true,
+        ErrorCode.INTERNAL_ERROR,
       );
-      this.upFailed(err, true, ErrorCode.INTERNAL_ERROR);
       return;
     }
     this.openOn(up);
@@ -243,39 +206,29 @@ export class RelayStream implements RelayRequest, ResponseLength {
 
   /**
    * A new upstream stream for the request. The first one takes the DATA that arrived early; a
-   * replay takes what the previous stream sent (its log, given back to nobody: the client's
-   * window was returned when it was first sent), then what it had not sent yet.
+   * replay takes what the previous stream sent (its log), then what it had not sent yet.
    */
   openOn(up: UpConn): void {
     const prev = this.toUp;
     const half = new Half(up.conn.peerInitialWindow);
-    half.log = NOTHING_SENT;
-    half.logLimit = this.replayLimit;
+    startLog(half, this.replayLimit);
     if (prev === undefined) {
       if (this.early !== undefined) replaceQueue(half, this.early);
       half.owed = this.earlyOwed;
       this.early = undefined;
       half.tail = this.reqTrailers;
     } else {
-      const q: Pending[] = [];
-      if (prev.log !== undefined)
-        for (const b of prev.log) q.push({ data: b, end: false, flowLen: 0 });
-      for (const p of prev.queue) q.push(p);
-      replaceQueue(half, q);
+      const replay = replayQueue(prev, this.reqTrailers);
+      replaceQueue(half, replay.queue);
       half.owed = prev.owed;
-      half.tail = prev.tail;
-      if (prev.ended) {
-        if (this.reqTrailers !== undefined) half.tail = this.reqTrailers;
-        else if (q.length > 0) (q[q.length - 1] as Pending).end = true;
-      }
+      half.tail = replay.tail;
     }
     const endStream = this.reqEnded && half.queue.length === 0 && half.tail === undefined;
     this.up = up;
     this.upId = up.open(this);
     this.toUp = half;
     this.parked = false;
-    this.gotHeaders = false;
-    this.respEnded = false;
+    this.response = ResponsePhase.AwaitingHeaders;
     this.upClosed = false;
     const out = this.out;
     if (this.propagateTimeout) {
@@ -288,27 +241,14 @@ export class RelayStream implements RelayRequest, ResponseLength {
   }
 
   respondError(e: LocalError): void {
-    if (this.done || this.responded) return;
+    if (this.responded) return;
     this.fail(e.grpcStatus, e.httpStatus, e.message);
   }
 
   /** Answers locally: trailers-only gRPC error, or an HTTP error status (no body). */
   fail(grpcStatus: number, httpStatus: number, message: string): void {
-    this.responded = true;
-    this.holding = false;
-    const fields: HeaderField[] = this.isGrpc
-      ? [
-          [":status", "200"],
-          ["content-type", "application/grpc"],
-          ["grpc-status", String(grpcStatus)],
-          ["grpc-message", encodeGrpcMessage(message)],
-          ["l5d-err", encodeURIComponent(message)],
-        ]
-      : [
-          [":status", String(httpStatus)],
-          ["content-type", "text/plain; charset=utf-8"],
-          ["l5d-err", encodeURIComponent(message)],
-        ];
+    this.reply = ReplyPhase.Answered;
+    const fields = localAnswer(this.isGrpc, grpcStatus, httpStatus, message);
     this.status = this.isGrpc ? 200 : httpStatus;
     if (this.isGrpc) this.grpcStatus = grpcStatus;
     this.error ??= new Error(message);
@@ -336,7 +276,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
   cancelUp(): void {
     const up = this.up;
     if (up === undefined || this.upId === 0 || this.upClosed) return;
-    if (this.respEnded && this.toUpDone()) return;
+    if (this.response === ResponsePhase.Complete && this.toUpDone()) return;
     this.upClosed = true;
     up.conn.rstStream(this.upId, ErrorCode.CANCEL);
   }
@@ -387,13 +327,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
   /** The client sent DATA past the stream window we advertised: a stream error (RFC 9113 §6.9). */
   onReqOverrun(): void {
     this.down.conn.rstStream(this.id, ErrorCode.FLOW_CONTROL_ERROR);
-    this.error = new DataplaneError(
-      "UPSTREAM_RESET",
-      "the client sent DATA past the stream window (FLOW_CONTROL_ERROR)",
-      GrpcStatus.CANCELLED,
-      499,
-      ErrorCode.FLOW_CONTROL_ERROR,
-    );
+    this.error = clientOverrun();
     this.onDownReset(ErrorCode.FLOW_CONTROL_ERROR);
   }
 
@@ -421,60 +355,55 @@ export class RelayStream implements RelayRequest, ResponseLength {
   /** Response headers or trailers; `charsProblem`: the decoder found invalid characters in them. */
   onRespHeaders(fields: HeaderField[], end: boolean, charsProblem: string | undefined): void {
     if (this.done) return;
+    const first = this.response === ResponsePhase.AwaitingHeaders;
     // RFC 9113 §8.1.1: a malformed response never goes downstream
     const why =
       charsProblem ??
-      (this.gotHeaders
-        ? trailersProblem(fields, end, this)
-        : responseHeadersProblem(fields, end, headerValue(this.headers, ":method"), this));
+      (first
+        ? responseHeadersProblem(fields, end, headerValue(this.headers, ":method"), this)
+        : trailersProblem(fields, end, this));
     if (why !== undefined) {
       this.upMalformed(`malformed response: ${why}`);
       return;
     }
     const out = withoutHopByHop(fields);
-    if (!this.gotHeaders) {
-      for (let i = 0; i < fields.length; i++) {
-        const f = fields[i] as HeaderField;
-        if (f[0] === ":status") this.status = Number(f[1]);
-      }
-      if (this.status >= 100 && this.status < 200) {
-        if (!this.holding) this.down.conn.headers(this.id, out, false);
-        return;
-      }
-      this.gotHeaders = true;
-      // a response streamed through: no other attempt, the replay log is not needed any more
-      if (!this.holding && this.toUp !== undefined) this.toUp.log = undefined;
-      if (end) {
-        this.readGrpcStatus(fields);
-        this.respEnded = true;
-      }
-      if (this.holding) {
-        this.heldHeaders = out;
-        this.heldTrailersOnly = end;
-        if (!this.replayable) this.streamThrough();
-        else if (end) this.settleHeld(undefined, false);
-        else {
-          const ms = (this.ex as ExchangeOptions).classificationTimeoutMs;
-          this.classTimer = setTimeout(onClassificationTimeout, ms, this);
-        }
-        return;
-      }
-      // not held (a plain forward): the response is committed as it starts
-      this.committed = true;
-      this.responded = true;
-      if (end) this.toDown.ended = true;
-      this.down.conn.headers(this.id, out, end);
-      if (end) this.maybeDone();
+    if (!first) {
+      // trailers
+      this.readGrpcStatus(fields);
+      this.response = ResponsePhase.Complete;
+      this.toDown.tail = out;
+      if (this.reply === ReplyPhase.Holding) this.settleHeld(undefined, false);
+      else this.flushDown();
       return;
     }
-    this.readGrpcStatus(fields);
-    this.respEnded = true;
-    this.toDown.tail = out;
-    if (this.holding) {
-      this.settleHeld(undefined, false);
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i] as HeaderField;
+      if (f[0] === ":status") this.status = Number(f[1]);
+    }
+    const holding = this.reply === ReplyPhase.Holding;
+    if (this.status >= 100 && this.status < 200) {
+      if (!holding) this.down.conn.headers(this.id, out, false);
       return;
     }
-    this.flushDown();
+    this.response = end ? ResponsePhase.Complete : ResponsePhase.Receiving;
+    if (end) this.readGrpcStatus(fields);
+    if (holding) {
+      const held = this.held as HeldResponse;
+      held.hold(out, end);
+      if (!this.replayable) this.streamThrough();
+      else if (end) this.settleHeld(undefined, false);
+      else {
+        const ms = (this.ex as ExchangeOptions).classificationTimeoutMs;
+        held.timer = setTimeout(onClassificationTimeout, ms, this);
+      }
+      return;
+    }
+    // not held: the response is committed as it starts; no other attempt needs the replay log
+    this.reply = ReplyPhase.Answered;
+    if (this.toUp !== undefined) this.toUp.log = undefined;
+    if (end) this.toDown.ended = true;
+    this.down.conn.headers(this.id, out, end);
+    if (end) this.maybeDone();
   }
 
   readGrpcStatus(fields: HeaderField[]): void {
@@ -489,7 +418,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
     // the upstream's connection window goes back at once (held or queued bytes must not pin the
     // shared connection); its stream window only once the bytes are written downstream
     if (flowLen > 0) up.conn.consumed(flowLen);
-    if (!this.gotHeaders) {
+    if (this.response === ResponsePhase.AwaitingHeaders) {
       this.upStreamError(ErrorCode.PROTOCOL_ERROR, "response DATA before its HEADERS");
       return;
     }
@@ -505,8 +434,9 @@ export class RelayStream implements RelayRequest, ResponseLength {
       return;
     }
     this.bytesOut += data.length;
-    if (end) this.respEnded = true;
-    if (!this.holding && !half.ended) {
+    if (end) this.response = ResponsePhase.Complete;
+    const holding = this.reply === ReplyPhase.Holding;
+    if (!holding && !half.ended) {
       // straight through when nothing is queued ahead and the client's windows allow it
       if (sendNow(half, data, end, flowLen, this.down.conn, this.id, up.conn, this.upId)) {
         if (half.ended) this.maybeDone();
@@ -516,12 +446,11 @@ export class RelayStream implements RelayRequest, ResponseLength {
     enqueue(half, data, end, flowLen);
     const down = this.down;
     if (down.queued.queued > down.limits.h2.maxQueuedDataBytes) down.overQueued();
-    if (this.holding) {
-      this.heldBytes += data.length;
+    if (holding) {
+      const held = this.held as HeldResponse;
+      held.bytes += data.length;
       if (end) this.settleHeld(undefined, false);
-      else if (this.heldBytes > (this.ex as ExchangeOptions).responseBufferBytes) {
-        this.streamThrough();
-      }
+      else if (held.bytes > (this.ex as ExchangeOptions).responseBufferBytes) this.streamThrough();
       return;
     }
     this.flushDown();
@@ -556,30 +485,23 @@ export class RelayStream implements RelayRequest, ResponseLength {
   onUpStreamError(code: number, why: string): void {
     if (this.done) return;
     this.upClosed = true;
-    if (this.respEnded) {
+    if (this.response === ResponsePhase.Complete) {
       this.dropRequest = true;
       this.maybeDone();
       return;
     }
-    const err = new DataplaneError(
-      "UPSTREAM_PROTOCOL_ERROR",
-      `${this.endpoint}: ${why}`,
-      GrpcStatus.INTERNAL,
-      502,
-      code,
-    );
-    this.upFailed(err, false, ErrorCode.INTERNAL_ERROR);
+    this.upFailed(upstreamProtocolError(this.endpoint, why, code), false, ErrorCode.INTERNAL_ERROR);
   }
 
   flushDown(): void {
     const half = this.toDown;
     const up = this.up;
-    if (half.ended || up === undefined || this.holding) return;
+    if (half.ended || up === undefined || this.reply === ReplyPhase.Holding) return;
     flush(half, this.down.conn, this.id, up.conn, this.upId);
     if (half.ended) this.maybeDone();
   }
 
-  // ---- exchange mode (driven by RelayExchange) ----
+  // ---- exchange (driven by RelayExchange) ----
 
   /** The request DATA sent so far is still kept: another attempt can replay it. */
   get replayable(): boolean {
@@ -588,15 +510,17 @@ export class RelayStream implements RelayRequest, ResponseLength {
 
   attempt(endpoint: Address, edits: HeaderEdits): Promise<AttemptResult> {
     return new Promise((resolve) => {
-      if (this.done || this.committed) {
+      if (this.responded) {
         resolve(EXCHANGE_OVER);
         return;
       }
       this.attemptResolve = resolve;
       this.attemptStartedAt = performance.now();
-      this.holding = (this.ex as ExchangeOptions).holdResponses;
+      this.reply = (this.ex as ExchangeOptions).holdResponses
+        ? ReplyPhase.Holding
+        : ReplyPhase.Routing;
       this.parked = false;
-      this.out = this.buildHeaders(edits);
+      this.out = upstreamHeaders(this.headers, edits, this.propagateTimeout);
       this.send(endpoint);
     });
   }
@@ -604,7 +528,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
   /** The outcome of the current attempt (its response as held, or its error). */
   attemptOutcome(): ForwardOutcome {
     return {
-      status: this.gotHeaders ? this.status : undefined,
+      status: this.response === ResponsePhase.AwaitingHeaders ? undefined : this.status,
       grpcStatus: this.grpcStatus,
       error: this.error,
       reset: this.reset,
@@ -615,10 +539,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
   settleHeld(err: DataplaneError | undefined, unprocessed: boolean): void {
     if (this.parked) return;
     this.parked = true;
-    if (this.classTimer !== undefined) {
-      clearTimeout(this.classTimer);
-      this.classTimer = undefined;
-    }
+    this.held?.stopTimer();
     if (err !== undefined) this.error = err;
     // nothing more is needed from this upstream stream; its late frames are dropped
     if (this.upId !== 0) this.up?.release(this.upId);
@@ -637,22 +558,23 @@ export class RelayStream implements RelayRequest, ResponseLength {
    * the rest streams through (the attempt resolves, not held, when the stream ends).
    */
   streamThrough(): void {
-    if (!this.holding) return;
-    this.holding = false;
-    this.committed = true;
-    this.responded = true;
-    if (this.classTimer !== undefined) {
-      clearTimeout(this.classTimer);
-      this.classTimer = undefined;
-    }
-    const out = this.heldHeaders as HeaderField[];
-    if (this.heldTrailersOnly) {
+    if (this.reply !== ReplyPhase.Holding) return;
+    this.reply = ReplyPhase.Answered;
+    const held = this.held as HeldResponse;
+    held.stopTimer();
+    this.sendHeld(held);
+  }
+
+  /** The held response goes downstream: its headers, then its DATA as the client's windows allow. */
+  sendHeld(held: HeldResponse): void {
+    const headers = held.headers as HeaderField[];
+    if (held.trailersOnly) {
       this.toDown.ended = true;
-      this.down.conn.headers(this.id, out, true);
+      this.down.conn.headers(this.id, headers, true);
       this.maybeDone();
       return;
     }
-    this.down.conn.headers(this.id, out, false);
+    this.down.conn.headers(this.id, headers, false);
     this.flushDown();
   }
 
@@ -665,7 +587,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
   }
 
   discard(): void {
-    if (this.committed || this.done || !this.parked) return;
+    if (this.responded || !this.parked) return;
     this.cancelUp();
     this.releaseHeld();
     replaceQueue(this.toDown);
@@ -674,26 +596,21 @@ export class RelayStream implements RelayRequest, ResponseLength {
     this.grpcStatus = undefined;
     this.error = undefined;
     this.reset = undefined;
-    this.gotHeaders = false;
-    this.respEnded = false;
-    this.heldHeaders = undefined;
-    this.heldTrailersOnly = false;
-    this.heldBytes = 0;
+    this.response = ResponsePhase.AwaitingHeaders;
+    this.held?.clear();
     this.bytesOut = 0;
   }
 
   commit(extra: Readonly<Record<string, string>>): Promise<void> {
     return new Promise((resolve) => {
-      if (this.done || this.committed) {
+      if (this.responded) {
         resolve();
         return;
       }
       this.resolve = resolve;
-      this.committed = true;
-      this.holding = false;
-      const held = this.heldHeaders;
+      const held = this.held;
       const err = this.error;
-      if (held === undefined || err !== undefined) {
+      if (held?.headers === undefined || err !== undefined) {
         const e = err instanceof DataplaneError ? err : undefined;
         this.fail(
           e?.grpcStatus ?? GrpcStatus.UNAVAILABLE,
@@ -702,8 +619,8 @@ export class RelayStream implements RelayRequest, ResponseLength {
         );
         return;
       }
-      for (const n in extra) held.push([n, extra[n] as string]);
-      this.responded = true;
+      this.reply = ReplyPhase.Answered;
+      for (const n in extra) held.headers.push([n, extra[n] as string]);
       // the upstream stream is over: no stream window is owed for the held bytes
       this.releaseHeld();
       if (!this.toUpDone()) {
@@ -711,14 +628,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
         this.dropRequest = true;
         this.cancelUp();
       }
-      if (this.heldTrailersOnly) {
-        this.toDown.ended = true;
-        this.down.conn.headers(this.id, held, true);
-        this.maybeDone();
-        return;
-      }
-      this.down.conn.headers(this.id, held, false);
-      this.flushDown();
+      this.sendHeld(held);
     });
   }
 
@@ -752,13 +662,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
       return;
     }
     this.reset = code;
-    this.error ??= new DataplaneError(
-      "CLIENT_RESET",
-      `the client reset the stream (${errorCodeName(code)})`,
-      GrpcStatus.CANCELLED,
-      499,
-      code,
-    );
+    this.error ??= clientReset(code);
     this.finish();
   }
 
@@ -769,7 +673,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
    */
   upFailed(err: DataplaneError, unprocessed: boolean, code: number): void {
     if (this.done) return;
-    if (this.ex !== undefined && !this.committed) {
+    if (this.ex !== undefined && !this.responded) {
       this.settleHeld(err, unprocessed);
       return;
     }
@@ -787,7 +691,8 @@ export class RelayStream implements RelayRequest, ResponseLength {
   onUpReset(code: number): void {
     if (this.done) return;
     this.upClosed = true;
-    if (this.respEnded && code === 0) {
+    const complete = this.response === ResponsePhase.Complete;
+    if (complete && code === 0) {
       // the response is complete: the upstream stops the request (NO_ERROR); so does the client
       this.dropRequest = true;
       this.maybeDone();
@@ -798,16 +703,9 @@ export class RelayStream implements RelayRequest, ResponseLength {
       this.finish();
       return;
     }
-    const err = new DataplaneError(
-      "UPSTREAM_RESET",
-      `${this.endpoint} reset the stream (${errorCodeName(code)})`,
-      grpcStatusForRstCode(code),
-      code === ErrorCode.REFUSED_STREAM ? 503 : 502,
-      code,
-    );
     this.upFailed(
-      err,
-      code === ErrorCode.REFUSED_STREAM && !this.gotHeaders,
+      upstreamReset(this.endpoint, code),
+      code === ErrorCode.REFUSED_STREAM && this.response === ResponsePhase.AwaitingHeaders,
       code === ErrorCode.NO_ERROR ? ErrorCode.INTERNAL_ERROR : code,
     );
   }
@@ -815,27 +713,19 @@ export class RelayStream implements RelayRequest, ResponseLength {
   onUpLost(): void {
     if (this.done) return;
     this.upClosed = true;
-    if (this.respEnded) {
+    if (this.response === ResponsePhase.Complete) {
       this.dropRequest = true;
       this.maybeDone();
       return;
     }
     const up = this.up as UpConn;
     const connected = up.connected;
-    const err = connected
-      ? new DataplaneError(
-          "UPSTREAM_CONNECTION_LOST",
-          `${this.endpoint}: connection lost${up.goawayError ? ` (${up.goawayError})` : up.lastError ? ` (${up.lastError.message})` : ""}`,
-          GrpcStatus.UNAVAILABLE,
-          502,
-        )
-      : new DataplaneError(
-          "UPSTREAM_CONNECT_FAILED",
-          `${this.endpoint}: connect failed${up.lastError ? ` (${up.lastError.message})` : ""}`,
-          GrpcStatus.UNAVAILABLE,
-          502,
-        );
-    this.upFailed(err, !connected && !this.gotHeaders, ErrorCode.INTERNAL_ERROR);
+    const cause = (connected ? up.goawayError : undefined) || up.lastError?.message;
+    this.upFailed(
+      upstreamLost(this.endpoint, connected, cause),
+      !connected && this.response === ResponsePhase.AwaitingHeaders,
+      ErrorCode.INTERNAL_ERROR,
+    );
   }
 
   /** The deadline expired: cancel upstream; DEADLINE_EXCEEDED to the client (in trailers if the response started). */
@@ -843,17 +733,11 @@ export class RelayStream implements RelayRequest, ResponseLength {
     this.timer = undefined;
     if (this.done) return;
     const message = `deadline exceeded after ${this.deadlineMs} ms waiting for ${this.endpoint}`;
+    const err = deadlineExceeded(message);
     if (!this.responded) {
-      const err = new DataplaneError(
-        "DEADLINE_EXCEEDED",
-        message,
-        GrpcStatus.DEADLINE_EXCEEDED,
-        504,
-      );
       const resolve = this.attemptResolve;
       this.attemptResolve = undefined;
       const t0 = this.attemptStartedAt;
-      this.committed = true;
       this.error = err;
       this.fail(GrpcStatus.DEADLINE_EXCEEDED, 504, message);
       resolve?.({
@@ -868,12 +752,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
       });
       return;
     }
-    this.error = new DataplaneError(
-      "DEADLINE_EXCEEDED",
-      message,
-      GrpcStatus.DEADLINE_EXCEEDED,
-      504,
-    );
+    this.error = err;
     this.cancelUp();
     forgetOwed(this.toDown);
     this.up?.release(this.upId);
@@ -881,10 +760,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
       // what was received goes out, then trailers with grpc-status 4
       this.grpcStatus = GrpcStatus.DEADLINE_EXCEEDED;
       for (const p of this.toDown.queue) p.end = false;
-      this.toDown.tail = [
-        ["grpc-status", String(GrpcStatus.DEADLINE_EXCEEDED)],
-        ["grpc-message", encodeGrpcMessage(message)],
-      ];
+      this.toDown.tail = deadlineTrailers(message);
       this.flushDown();
       if (!this.toDown.ended) return; // the trailers wait for window; maybeDone() follows them
       if (!this.toUpDone()) this.down.conn.rstStream(this.id, ErrorCode.NO_ERROR);
@@ -901,13 +777,9 @@ export class RelayStream implements RelayRequest, ResponseLength {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.classTimer !== undefined) {
-      clearTimeout(this.classTimer);
-      this.classTimer = undefined;
-    }
+    this.held?.stopTimer();
     if (!this.done) {
-      this.done = true;
-      this.holding = false;
+      this.reply = ReplyPhase.Done;
       this.down.forget(this);
       // what still waits for the client's windows goes with the stream
       if (this.toDown.bytes !== 0) replaceQueue(this.toDown);
@@ -931,42 +803,12 @@ export class RelayStream implements RelayRequest, ResponseLength {
   }
 }
 
-/**
- * A header block without its hop-by-hop fields: the block itself (no copy) when it has none,
- * which is nearly always (the decoder's array is ours: nothing else holds it).
- */
-function withoutHopByHop(fields: HeaderField[]): HeaderField[] {
-  for (let i = 0; i < fields.length; i++) {
-    const f = fields[i] as HeaderField;
-    if (isHopByHop(f[0], f[1])) return fields.filter(isEndToEnd);
-  }
-  return fields;
-}
-
-function isEndToEnd(f: HeaderField): boolean {
-  return !isHopByHop(f[0], f[1]);
-}
-
-/**
- * `host:port` per endpoint object, made once: the router hands the same endpoint objects to
- * every request, and a cached string also keeps its hash for the upstream-connection lookup.
- */
-const endpointKeys = new WeakMap<Address, string>();
-
-function keyOf(endpoint: Address): string {
-  let key = endpointKeys.get(endpoint);
-  if (key === undefined) {
-    key = addressKey(endpoint);
-    endpointKeys.set(endpoint, key);
-  }
-  return key;
-}
-
 function onDeadline(s: RelayStream): void {
   s.onDeadline();
 }
 
 function onClassificationTimeout(s: RelayStream): void {
-  s.classTimer = undefined;
+  const held = s.held as HeldResponse;
+  held.timer = undefined;
   if (!s.parked) s.streamThrough();
 }
