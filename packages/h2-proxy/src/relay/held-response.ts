@@ -3,37 +3,41 @@
  * until the router commits or discards it: its headers, whether they were trailers-only, the
  * DATA bytes held (the DATA itself waits in the stream's downstream `Half`, whose stream window
  * is owed to the upstream until written), and the classification timer that stops holding a
- * response that takes too long to complete. One per request that holds, reused by its attempts.
+ * response that takes too long to complete.
+ *
+ * The fields live in the stream (`Held`, implemented by `RelayStream`: nearly every request
+ * holds its response when retries are configured, and a separate object would be one more
+ * allocation per request); these functions are all that change them.
  */
 import type { HeaderField } from "@l5d/h2";
 
-export class HeldResponse {
-  /** The response headers (hop-by-hop removed); undefined until they arrive. */
-  headers: HeaderField[] | undefined;
+export interface Held {
+  /** The held response's headers (hop-by-hop removed); undefined until they arrive. */
+  heldHeaders: HeaderField[] | undefined;
   /** The headers ended the stream (a trailers-only response). */
-  trailersOnly = false;
+  heldTrailersOnly: boolean;
   /** DATA bytes held; past the router's `responseBufferBytes` the response streams through. */
-  bytes = 0;
+  heldBytes: number;
   /** Fires after the router's `classificationTimeoutMs`: the response then streams through. */
-  timer: NodeJS.Timeout | undefined;
+  classTimer: NodeJS.Timeout | undefined;
+}
 
-  /** The response headers arrived (final status), `end`: trailers-only. */
-  hold(headers: HeaderField[], end: boolean): void {
-    this.headers = headers;
-    this.trailersOnly = end;
-  }
+/** The response headers arrived (final status); `end`: trailers-only. */
+export function hold(h: Held, headers: HeaderField[], end: boolean): void {
+  h.heldHeaders = headers;
+  h.heldTrailersOnly = end;
+}
 
-  stopTimer(): void {
-    if (this.timer === undefined) return;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-  }
+export function stopClassTimer(h: Held): void {
+  if (h.classTimer === undefined) return;
+  clearTimeout(h.classTimer);
+  h.classTimer = undefined;
+}
 
-  /** Forgets the held response (discarded: the next attempt starts afresh). */
-  clear(): void {
-    this.stopTimer();
-    this.headers = undefined;
-    this.trailersOnly = false;
-    this.bytes = 0;
-  }
+/** Forgets the held response (discarded: the next attempt starts afresh). */
+export function clearHeld(h: Held): void {
+  stopClassTimer(h);
+  h.heldHeaders = undefined;
+  h.heldTrailersOnly = false;
+  h.heldBytes = 0;
 }

@@ -28,7 +28,7 @@ import {
   replaceQueue,
   sendNow,
 } from "./flow-half.js";
-import { HeldResponse } from "./held-response.js";
+import { clearHeld, type Held, hold, stopClassTimer } from "./held-response.js";
 import {
   clientOverrun,
   clientReset,
@@ -76,7 +76,7 @@ const NO_FIELDS = Object.freeze([]) as unknown as HeaderField[];
  * GOAWAY's last stream id) comes back to the router unanswered, which requeues it (the request's
  * DATA is kept up to `requestBufferBytes` for that) or commits the error.
  */
-export class RelayStream implements RelayRequest, ResponseLength {
+export class RelayStream implements RelayRequest, ResponseLength, Held {
   readonly isGrpc: boolean;
   readonly startedAt = performance.now();
   /** What the client has been told (`stream-phase.ts`). */
@@ -128,8 +128,11 @@ export class RelayStream implements RelayRequest, ResponseLength {
   attempts = 0;
   replayLimit = 0;
   ex: ExchangeOptions | undefined;
-  /** The held response (only when the router holds responses: retries configured). */
-  held: HeldResponse | undefined;
+  // the held response (`held-response.ts`)
+  heldHeaders: HeaderField[] | undefined;
+  heldTrailersOnly = false;
+  heldBytes = 0;
+  classTimer: NodeJS.Timeout | undefined;
   attemptStartedAt = 0;
   attemptResolve: ((r: AttemptResult) => void) | undefined;
 
@@ -163,7 +166,6 @@ export class RelayStream implements RelayRequest, ResponseLength {
   exchange(opts: ExchangeOptions): Exchange {
     this.ex = opts;
     this.replayLimit = opts.requestBufferBytes;
-    if (opts.holdResponses) this.held = new HeldResponse();
     this.startDeadline(opts.deadlineMs);
     return new RelayExchange(this);
   }
@@ -388,13 +390,12 @@ export class RelayStream implements RelayRequest, ResponseLength {
     this.response = end ? ResponsePhase.Complete : ResponsePhase.Receiving;
     if (end) this.readGrpcStatus(fields);
     if (holding) {
-      const held = this.held as HeldResponse;
-      held.hold(out, end);
+      hold(this, out, end);
       if (!this.replayable) this.streamThrough();
       else if (end) this.settleHeld(undefined, false);
       else {
         const ms = (this.ex as ExchangeOptions).classificationTimeoutMs;
-        held.timer = setTimeout(onClassificationTimeout, ms, this);
+        this.classTimer = setTimeout(onClassificationTimeout, ms, this);
       }
       return;
     }
@@ -447,10 +448,10 @@ export class RelayStream implements RelayRequest, ResponseLength {
     const down = this.down;
     if (down.queued.queued > down.limits.h2.maxQueuedDataBytes) down.overQueued();
     if (holding) {
-      const held = this.held as HeldResponse;
-      held.bytes += data.length;
+      this.heldBytes += data.length;
       if (end) this.settleHeld(undefined, false);
-      else if (held.bytes > (this.ex as ExchangeOptions).responseBufferBytes) this.streamThrough();
+      else if (this.heldBytes > (this.ex as ExchangeOptions).responseBufferBytes)
+        this.streamThrough();
       return;
     }
     this.flushDown();
@@ -539,7 +540,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
   settleHeld(err: DataplaneError | undefined, unprocessed: boolean): void {
     if (this.parked) return;
     this.parked = true;
-    this.held?.stopTimer();
+    stopClassTimer(this);
     if (err !== undefined) this.error = err;
     // nothing more is needed from this upstream stream; its late frames are dropped
     if (this.upId !== 0) this.up?.release(this.upId);
@@ -560,15 +561,14 @@ export class RelayStream implements RelayRequest, ResponseLength {
   streamThrough(): void {
     if (this.reply !== ReplyPhase.Holding) return;
     this.reply = ReplyPhase.Answered;
-    const held = this.held as HeldResponse;
-    held.stopTimer();
-    this.sendHeld(held);
+    stopClassTimer(this);
+    this.sendHeld();
   }
 
   /** The held response goes downstream: its headers, then its DATA as the client's windows allow. */
-  sendHeld(held: HeldResponse): void {
-    const headers = held.headers as HeaderField[];
-    if (held.trailersOnly) {
+  sendHeld(): void {
+    const headers = this.heldHeaders as HeaderField[];
+    if (this.heldTrailersOnly) {
       this.toDown.ended = true;
       this.down.conn.headers(this.id, headers, true);
       this.maybeDone();
@@ -597,7 +597,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
     this.error = undefined;
     this.reset = undefined;
     this.response = ResponsePhase.AwaitingHeaders;
-    this.held?.clear();
+    clearHeld(this);
     this.bytesOut = 0;
   }
 
@@ -608,9 +608,9 @@ export class RelayStream implements RelayRequest, ResponseLength {
         return;
       }
       this.resolve = resolve;
-      const held = this.held;
+      const held = this.heldHeaders;
       const err = this.error;
-      if (held?.headers === undefined || err !== undefined) {
+      if (held === undefined || err !== undefined) {
         const e = err instanceof DataplaneError ? err : undefined;
         this.fail(
           e?.grpcStatus ?? GrpcStatus.UNAVAILABLE,
@@ -620,7 +620,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
         return;
       }
       this.reply = ReplyPhase.Answered;
-      for (const n in extra) held.headers.push([n, extra[n] as string]);
+      for (const n in extra) held.push([n, extra[n] as string]);
       // the upstream stream is over: no stream window is owed for the held bytes
       this.releaseHeld();
       if (!this.toUpDone()) {
@@ -628,7 +628,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
         this.dropRequest = true;
         this.cancelUp();
       }
-      this.sendHeld(held);
+      this.sendHeld();
     });
   }
 
@@ -777,7 +777,7 @@ export class RelayStream implements RelayRequest, ResponseLength {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    this.held?.stopTimer();
+    stopClassTimer(this);
     if (!this.done) {
       this.reply = ReplyPhase.Done;
       this.down.forget(this);
@@ -808,7 +808,6 @@ function onDeadline(s: RelayStream): void {
 }
 
 function onClassificationTimeout(s: RelayStream): void {
-  const held = s.held as HeldResponse;
-  held.timer = undefined;
+  s.classTimer = undefined;
   if (!s.parked) s.streamThrough();
 }

@@ -9,7 +9,7 @@ import { ErrorCode, type HeaderField } from "@l5d/h2";
 import { describe, expect, it } from "vitest";
 import { GrpcStatus } from "../dataplane/errors.js";
 import { enqueue, Half, type QueueMeter, replaceQueue } from "./flow-half.js";
-import { HeldResponse } from "./held-response.js";
+import { clearHeld, type Held, hold } from "./held-response.js";
 import { clientReset, localAnswer, upstreamLost, upstreamReset } from "./relay-errors.js";
 import { logSent, replayQueue, startLog } from "./replay-log.js";
 import { ReplyPhase, ResponsePhase } from "./stream-phase.js";
@@ -159,16 +159,27 @@ describe("upstream request headers", () => {
 });
 
 describe("held response", () => {
-  it("holds headers and bytes; clear() forgets them and stops the classification timer", () => {
-    const h = new HeldResponse();
-    h.hold([[":status", "200"]], false);
-    h.bytes = 10;
+  it("holds headers and bytes; clearHeld forgets them and stops the classification timer", () => {
+    const h: Held = {
+      heldHeaders: undefined,
+      heldTrailersOnly: false,
+      heldBytes: 0,
+      classTimer: undefined,
+    };
+    hold(h, [[":status", "200"]], true);
+    expect([h.heldHeaders, h.heldTrailersOnly]).toEqual([[[":status", "200"]], true]);
+    h.heldBytes = 10;
     let fired = false;
-    h.timer = setTimeout(() => {
+    h.classTimer = setTimeout(() => {
       fired = true;
     }, 1);
-    h.clear();
-    expect([h.headers, h.trailersOnly, h.bytes, h.timer]).toEqual([undefined, false, 0, undefined]);
+    clearHeld(h);
+    expect(h).toEqual({
+      heldHeaders: undefined,
+      heldTrailersOnly: false,
+      heldBytes: 0,
+      classTimer: undefined,
+    });
     return new Promise<void>((res) =>
       setTimeout(() => {
         expect(fired).toBe(false);
