@@ -10,6 +10,7 @@ import * as http2 from "node:http2";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
+import { l5dEnv, l5dNodeFlags } from "@l5d/bench/l5d-flags";
 import { CLIENT_PREFACE, encodeFrame, FrameType } from "@l5d/h2";
 import type { AttackPlan, AttackRound } from "./attacker-worker.js";
 
@@ -31,6 +32,8 @@ export interface RelayChild {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
+/** The repository root (from src/relay/attacks or dist/relay/attacks alike). */
+const REPO = join(here, "../../../../..");
 /**
  * The built child script (the tests run after `pnpm build`); `L5D_ATTACK_CHILD` points at another
  * build's copy (the "before" numbers: the same suite against an older relay).
@@ -48,6 +51,10 @@ export async function startRelayChild(
 ): Promise<RelayChild> {
   const child: ChildProcess = fork(CHILD, [JSON.stringify({ backendPort, options })], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
+    // as the image's launcher runs l5d (node flags, glibc malloc settings): the budgets are the
+    // product's (its young generation and malloc arenas decide how soon RSS comes back)
+    execArgv: l5dNodeFlags(REPO),
+    env: { ...process.env, ...l5dEnv(REPO) },
   });
   const limits: LimitEvent[] = [];
   const port = await new Promise<number>((resolve, reject) => {

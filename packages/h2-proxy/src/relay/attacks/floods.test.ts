@@ -28,7 +28,10 @@ import {
 /**
  * `L5D_ATTACK_BUDGETS=strict` asserts the issue's budgets (a quiet runner: close within 100 ms,
  * RSS back within 5 MiB, p99 at most 5× unloaded); by default looser bounds that still catch a
- * relay that never closes, leaks or starves its clients (shared, loaded CI runners).
+ * relay that never closes, leaks or starves its clients (shared, loaded CI runners). The relay
+ * child runs with the image's node flags and malloc settings (`attack-rig.ts`): with node's
+ * defaults (16 MiB semi-spaces, one malloc arena per thread) RSS stays ~10 MiB up after most
+ * attacks whatever the relay frees.
  */
 const STRICT = process.env.L5D_ATTACK_BUDGETS === "strict";
 const ATTACK_MS = 1_500;
