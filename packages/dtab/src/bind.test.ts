@@ -1,9 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { Activity } from "./activity.js";
 import { Addr, address } from "./addr.js";
-import { ADDR_WEIGHT_KEY } from "./bind.js";
+import { ADDR_WEIGHT_KEY, bind } from "./bind.js";
 import { Dtab } from "./dtab.js";
-import { NamerExceededMaxDepthError, UnknownNamerError } from "./errors.js";
+import {
+  BindBudgetExceededError,
+  NamerExceededMaxDepthError,
+  UnknownNamerError,
+} from "./errors.js";
 import { createDefaultInterpreter } from "./interpreter.js";
 import { type Name, NameBound } from "./name.js";
 import { NameTree } from "./name-tree.js";
@@ -98,6 +102,48 @@ describe("bind (Finagle Namer.bind rules)", () => {
     expect(await bindShow("/a=>/b;/b=>/test/1", "/a", small)).toBe("/test/1");
     expect(await bindShow("/a=>/b;/b=>/c;/c=>/test/1", "/a", small)).toBe(
       "ERR Max recursion level: 3 reached in Namer lookup",
+    );
+  });
+  it("a dtab that fans out exponentially (self-referencing unions and alternatives) fails within the lookup budget, at once", async () => {
+    for (const bomb of [
+      "/s=>/s & /s",
+      "/s=>/s & /s & /s & /s",
+      "/s=>/s/a & /s/b;/s/a=>/s;/s/b=>/s",
+      "/s=>/s | /s",
+      "/s=>/s;/s=>/s;/s=>/s;/s=>/s",
+    ]) {
+      const t0 = performance.now();
+      await expect(
+        Activity.toPromise(interp.bind(Dtab.read(bomb), Path.read("/s")), 2000),
+      ).rejects.toThrow(/Max recursion level: 100|more than 250 lookups/);
+      // ~250 lookups at most, not 2^100 (before: one such header held the event loop and
+      // grew the process past 12 GB)
+      expect(performance.now() - t0).toBeLessThan(1_000);
+    }
+    // the budget is what bounds a union's fan-out: lookups stop at it, then fail at once
+    const dtab = Dtab.read("/s=>/s & /s");
+    let lookups = 0;
+    let failed: unknown;
+    bind(
+      (p) => {
+        lookups++;
+        return Activity.value(dtab.lookup(p));
+      },
+      NameTree.leaf<Name>(Path.read("/s")),
+    ).observe((st) => {
+      if (st.kind === "failed") failed = st.error;
+    });
+    expect(lookups).toBe(250);
+    expect(failed).toBeInstanceOf(BindBudgetExceededError);
+    // a tighter budget, and a binding within it
+    const tight = createDefaultInterpreter(mounted, { maxLookups: 5 });
+    expect(await bindShow("/a=>/b;/b=>/test/1", "/a", tight)).toBe("/test/1");
+    expect(
+      await bindShow("/a=>/test/1 & /test/2 & /test/3 & /test/4 & /test/5", "/a", tight),
+    ).toMatch(/more than 5 lookups/);
+    // an ordinary union of a few names is nowhere near the default
+    expect(await bindShow("/a=>/test/1 & /test/2 & /test/3", "/a")).toBe(
+      "/test/1 & /test/2 & /test/3",
     );
   });
   it("system namers: inet forms, nil, fail, unknown classes", async () => {

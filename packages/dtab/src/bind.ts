@@ -5,7 +5,7 @@
  */
 import { Activity, type ActivityState, toError } from "./activity.js";
 import { Addr } from "./addr.js";
-import { NamerExceededMaxDepthError } from "./errors.js";
+import { BindBudgetExceededError, NamerExceededMaxDepthError } from "./errors.js";
 import { isBound, type Name, NameBound } from "./name.js";
 import { NameTree, type Weighted } from "./name-tree.js";
 import type { Path } from "./path.js";
@@ -20,9 +20,54 @@ export type LookupFn = (path: Path) => Activity<NameTree<Name>>;
 /** Metadata key under which a Union weight is copied into bound addresses (Finagle's AddrWeightKey). */
 export const ADDR_WEIGHT_KEY = "namer_nametree_weight";
 
+/**
+ * Default bound on the lookups one binding makes per second (`BindOptions.maxLookups`): an
+ * ordinary binding makes a handful (dtab, namers), a union one chain per member: the largest
+ * union in linkerd-examples has 3 members. A bomb costs ~5 ms at this bound (~30 at 1,000).
+ */
+export const DEFAULT_MAX_LOOKUPS = 250;
+
 export interface BindOptions {
   /** Maximum lookup depth; Linkerd default 100. */
   readonly maxDepth?: number;
+  /**
+   * Lookups per second the binding may make (default {@link DEFAULT_MAX_LOOKUPS}); past it the
+   * lookups fail with `BindBudgetExceededError`. Depth alone does not bound the work: a union
+   * or an alternative of self-referencing entries fans out at every level.
+   */
+  readonly maxLookups?: number | undefined;
+}
+
+/** Window of the lookup budget: a long-lived binding re-evaluated on namer updates starts afresh. */
+const BUDGET_WINDOW_MS = 1_000;
+
+/**
+ * `lookup`, counted: past `max` lookups in a window every further lookup fails at once, and the
+ * binding is marked `tripped` (its result is then a failure, not a union missing the members
+ * whose lookups failed).
+ */
+function budgeted(lookup: LookupFn, max: number): { lookup: LookupFn; tripped: boolean } {
+  let used = 0;
+  let since = performance.now();
+  let error: Activity<NameTree<Name>> | undefined;
+  const b = {
+    tripped: false,
+    lookup: (path: Path): Activity<NameTree<Name>> => {
+      if (++used > max) {
+        const now = performance.now();
+        if (now - since < BUDGET_WINDOW_MS) {
+          b.tripped = true;
+          // one error for every refused lookup: a stack trace each would dominate the cost
+          error ??= Activity.exception(new BindBudgetExceededError(max));
+          return error;
+        }
+        since = now;
+        used = 1;
+      }
+      return lookup(path);
+    },
+  };
+  return b;
 }
 
 const NEG = Activity.value<NameTree<NameBound>>(NameTree.neg);
@@ -71,6 +116,20 @@ function bindUnion(
   });
 }
 
+/**
+ * The failed binding of a branch past the depth limit, one per limit: a union of
+ * self-referencing entries reaches it on many branches, and a stack trace each would dominate.
+ */
+const depthErrors = new Map<number, Activity<NameTree<NameBound>>>();
+function depthExceeded(maxDepth: number): Activity<NameTree<NameBound>> {
+  let a = depthErrors.get(maxDepth);
+  if (a === undefined) {
+    a = Activity.exception(new NamerExceededMaxDepthError(maxDepth));
+    depthErrors.set(maxDepth, a);
+  }
+  return a;
+}
+
 function bindTree(
   lookup: LookupFn,
   tree: NameTree<Name>,
@@ -78,7 +137,7 @@ function bindTree(
   maxDepth: number,
   weight: number | undefined,
 ): Activity<NameTree<NameBound>> {
-  if (depth > maxDepth) return Activity.exception(new NamerExceededMaxDepthError(maxDepth));
+  if (depth > maxDepth) return depthExceeded(maxDepth);
   switch (tree.type) {
     case "leaf": {
       const v = tree.value;
@@ -119,14 +178,22 @@ function bindTree(
 
 /**
  * Binds `tree` with `lookup` (Finagle's `Namer.bind`). The result's values are simplified
- * and contain no Alt; it fails with NamerExceededMaxDepthError after `maxDepth` lookups.
+ * and contain no Alt; it fails with NamerExceededMaxDepthError after `maxDepth` chained
+ * lookups, with BindBudgetExceededError past `maxLookups` lookups in a second.
  */
 export function bind(
   lookup: LookupFn,
   tree: NameTree<Name>,
   opts: BindOptions = {},
 ): Activity<NameTree<NameBound>> {
-  return bindTree(lookup, tree, 0, opts.maxDepth ?? DEFAULT_MAX_DEPTH, undefined);
+  const max = opts.maxLookups ?? DEFAULT_MAX_LOOKUPS;
+  const budget = budgeted(lookup, max);
+  const bound = bindTree(budget.lookup, tree, 0, opts.maxDepth ?? DEFAULT_MAX_DEPTH, undefined);
+  return Var.map(
+    bound,
+    (st): ActivityState<NameTree<NameBound>> =>
+      budget.tripped ? Activity.failed(new BindBudgetExceededError(max)) : st,
+  );
 }
 
 /** Structural equality of bound trees: same shape, weights, ids, residuals and addr Vars. */

@@ -9,6 +9,21 @@ export class NamerExceededMaxDepthError extends Error {
   }
 }
 
+/**
+ * Binding made more than `maxLookups` lookups in a second (l5d-ts; Finagle has no such bound): a
+ * dtab whose entries refer to themselves through unions or alternatives fans out
+ * exponentially (`/svc => /svc & /svc` doubles at every level), which would hold the event
+ * loop and memory without end.
+ */
+export class BindBudgetExceededError extends Error {
+  constructor(readonly maxLookups: number) {
+    super(
+      `binding needed more than ${maxLookups} lookups (entries that refer to themselves through a union or an alternative)`,
+    );
+    this.name = "BindBudgetExceededError";
+  }
+}
+
 /** A `/$/<class>` path names no known system namer (the JVM's ClassNotFoundException). */
 export class ClassNotFoundError extends Error {
   constructor(readonly className: string) {

@@ -6,6 +6,7 @@ export {
   bind,
   boundTreeEquals,
   DEFAULT_MAX_DEPTH,
+  DEFAULT_MAX_LOOKUPS,
   dedupActivity,
   type LookupFn,
 } from "./bind.js";
@@ -45,11 +46,13 @@ export {
 export { Dentry, Dtab, Prefix, type PrefixElem } from "./dtab.js";
 export { DtabParseError } from "./dtab-parse-error.js";
 export {
+  BindBudgetExceededError,
   ClassNotFoundError,
   NamerExceededMaxDepthError,
   RequirementFailedError,
   UnknownNamerError,
 } from "./errors.js";
+export { delegationWithin } from "./fanout.js";
 export { formatWeight } from "./format-weight.js";
 export { globalNamer, parseJavaInt, registerSystemNamer } from "./global-namer.js";
 export { INET_POLL_INTERVAL_MS, ipLiteral, parseJavaIPv4, resolveInet } from "./inet.js";

@@ -26,6 +26,8 @@ export interface NameInterpreter {
 export interface DefaultInterpreterOptions {
   /** Maximum lookup depth while binding; Finagle's `namerMaxDepth`, default 100. */
   readonly maxDepth?: number;
+  /** Lookups per second one binding may make (`bind.ts` `DEFAULT_MAX_LOOKUPS`: 250). */
+  readonly maxLookups?: number;
   /**
    * How long `delegate` waits for a namer's first answer or a bound name's first non-pending
    * addresses, in ms. Default 10000 (Linkerd's admin handler gives up after 2 s overall).
@@ -78,7 +80,10 @@ export function createDefaultInterpreter(
   return {
     bind(dtab, path) {
       return dedupActivity(
-        bind(dtabLookup(dtab, fallback), NameTree.leaf<Name>(path), { maxDepth }),
+        bind(dtabLookup(dtab, fallback), NameTree.leaf<Name>(path), {
+          maxDepth,
+          maxLookups: opts.maxLookups,
+        }),
       );
     },
     delegate(dtab, path) {

@@ -1,3 +1,4 @@
+import { connect } from "node:http2";
 /**
  * The router end to end on loopback: real l5d daemons (in-process), real gRPC servers and
  * clients, real HTTP/2 sockets.
@@ -112,6 +113,98 @@ describe("h2 router", () => {
       "rpc error: code = InvalidArgument desc = [outgoing] invalid l5d-dtab header: '/' expected but 'i' found at '[i] am not a dtab'",
     );
     expect(await callGreeting(addr, { service: "World" })).toBe("world!");
+  });
+
+  it("refuses override bombs cheaply (INVALID_ARGUMENT) while another client keeps a p99 under 50 ms", async () => {
+    const w = await world();
+    const d = await daemon(`/svc => /$/inet/127.0.0.1/${w.port};`);
+    const addr = d.addr("outgoing");
+    const bombs = [
+      // a union doubles at every level: 2^100 lookups without a budget (one 19-byte header held
+      // the event loop and grew the process past 12 GB)
+      "/svc => /svc & /svc",
+      "/svc => /svc/a & /svc/b & /svc/c; /svc/a => /svc; /svc/b => /svc; /svc/c => /svc",
+      // alternatives fan out the same way
+      "/svc => /svc | /svc",
+      // no fan-out, a chain past the depth limit: the binding fails it (by depth)
+      "/svc => /svc/x",
+      // more dentries than an override may carry
+      Array.from({ length: 101 }, (_, i) => `/x${i} => /svc`).join(";"),
+    ];
+    const expected = [
+      /the l5d-dtab override cannot be bound: \/svc\/helloworld.World: its delegation takes more than 250 lookups/,
+      /the l5d-dtab override cannot be bound: .*more than 250 lookups/,
+      /the l5d-dtab override cannot be bound: .*more than 250 lookups/,
+      /the l5d-dtab override cannot be bound: \/svc\/helloworld.World: Max recursion level: 100 reached in Namer lookup/,
+      /invalid l5d-dtab header: 102 dentries, more than the 100 an override may carry/,
+    ];
+    // the well-behaved client: one gRPC call at a time on one connection (warmed up) for as
+    // long as the bombs last
+    const session = connect(`http://${addr}`);
+    cleanup.push(async () => session.close());
+    /** One gRPC call on `session`; its grpc-status and grpc-message (trailers-only or not). */
+    const grpc = (
+      session: ReturnType<typeof connect>,
+      extra: Record<string, string> = {},
+    ): Promise<{ status: string | undefined; message: string }> =>
+      new Promise((resolve, reject) => {
+        const req = session.request({
+          ":method": "POST",
+          ":path": "/helloworld.World/Greeting",
+          "content-type": "application/grpc",
+          te: "trailers",
+          ...extra,
+        });
+        let status: string | undefined;
+        let message = "";
+        const read = (h: Record<string, unknown>) => {
+          if (h["grpc-status"] !== undefined) status = String(h["grpc-status"]);
+          if (h["grpc-message"] !== undefined)
+            message = decodeURIComponent(String(h["grpc-message"]));
+        };
+        req.on("response", read);
+        req.on("trailers", read);
+        req.on("error", reject);
+        req.on("close", () => resolve({ status, message }));
+        req.resume();
+        req.end(EMPTY_GRPC_FRAME);
+      });
+    const call = async (): Promise<string | undefined> => (await grpc(session)).status;
+    const attacker = connect(`http://${addr}`);
+    cleanup.push(async () => attacker.close());
+    expect(await call()).toBe("0");
+    let bombing = true;
+    const latencies: number[] = [];
+    const probe = (async () => {
+      while (bombing && latencies.length < 5_000) {
+        const t0 = performance.now();
+        expect(await call()).toBe("0");
+        latencies.push(performance.now() - t0);
+      }
+    })();
+    try {
+      for (let round = 0; round < 5; round++) {
+        for (const [i, bomb] of bombs.entries()) {
+          // a new bomb each round: no cached binding answers it
+          const r = await grpc(attacker, { "l5d-dtab": `${bomb}; /round${round} => /nowhere` });
+          expect(r.status).toBe("3"); // INVALID_ARGUMENT
+          expect(r.message).toMatch(/^\[outgoing\] /);
+          expect(r.message).toMatch(expected[i] as RegExp);
+        }
+      }
+    } finally {
+      bombing = false;
+      await probe;
+    }
+    latencies.sort((a, b) => a - b);
+    const p99 = latencies[Math.min(latencies.length - 1, Math.ceil(latencies.length * 0.99) - 1)];
+    console.log(`probe during override bombs: n=${latencies.length} p99=${p99?.toFixed(1)} ms`);
+    expect(latencies.length).toBeGreaterThanOrEqual(5);
+    expect(p99).toBeLessThan(50);
+    const m = await d.metrics();
+    expect(m["rt/outgoing/server/127.0.0.1/" + addr.split(":")[1] + "/requests"]).toBeGreaterThan(
+      20,
+    );
   });
 
   it("answers a non-gRPC unroutable request with 502 and an l5d-err header", async () => {

@@ -5,7 +5,18 @@
  * which name and why (Linkerd 1 answered REFUSED_STREAM; we explain).
  */
 import { randomBytes } from "node:crypto";
-import type { Dtab, NameBound, NameInterpreter, NameTree, Path } from "@l5d/dtab";
+import {
+  BindBudgetExceededError,
+  DEFAULT_MAX_DEPTH,
+  DEFAULT_MAX_LOOKUPS,
+  type Dtab,
+  delegationWithin,
+  type NameBound,
+  type NameInterpreter,
+  NamerExceededMaxDepthError,
+  type NameTree,
+  type Path,
+} from "@l5d/dtab";
 import { GrpcStatus } from "../dataplane/errors.js";
 import type { Histogram } from "../metrics/histogram.js";
 import { type Counter, type MetricsRegistry, scopeOf } from "../metrics/metrics-registry.js";
@@ -176,6 +187,8 @@ class RouteError extends Error {
 }
 
 const REQID_POOL_SIZE = 4096;
+/** Characters of an override dtab an error message shows. */
+const OVERRIDE_SHOWN = 200;
 
 export class H2Router {
   readonly label: string;
@@ -291,6 +304,18 @@ export class H2Router {
     }
     const dtab =
       local.dentries.length === 0 ? this.opts.baseDtab : this.opts.baseDtab.concat(local);
+    // an override that fans out (self-referencing unions, alternatives) is refused before it is
+    // bound: counting its delegation costs microseconds, binding it milliseconds
+    if (
+      local.dentries.length > 0 &&
+      !delegationWithin(dtab, name, DEFAULT_MAX_LOOKUPS, DEFAULT_MAX_DEPTH)
+    ) {
+      throw this.#err(
+        GrpcStatus.INVALID_ARGUMENT,
+        400,
+        `the l5d-dtab override cannot be bound: ${name.show}: its delegation takes more than ${DEFAULT_MAX_LOOKUPS} lookups${this.#dtabs(local)}`,
+      );
+    }
     let t: NameTree<NameBound> | Promise<NameTree<NameBound>>;
     try {
       t = this.bindings.bind(dtab, name);
@@ -318,6 +343,18 @@ export class H2Router {
   }
 
   #bindError(e: unknown, name: Path, local: Dtab): RouteError {
+    // the work bounds (depth, lookups) crossed with the request's own override: the request's
+    // fault (a self-referencing override), not the service's
+    if (
+      local.dentries.length > 0 &&
+      (e instanceof BindBudgetExceededError || e instanceof NamerExceededMaxDepthError)
+    ) {
+      return this.#err(
+        GrpcStatus.INVALID_ARGUMENT,
+        400,
+        `the l5d-dtab override cannot be bound: ${name.show}: ${(e as Error).message}${this.#dtabs(local)}`,
+      );
+    }
     return this.#err(
       GrpcStatus.UNAVAILABLE,
       502,
@@ -562,7 +599,10 @@ export class H2Router {
   }
 
   #dtabs(local: Dtab): string {
-    return local.dentries.length > 0 ? ` (override dtab: ${local.show})` : "";
+    if (local.dentries.length === 0) return "";
+    // an error names the override, not all of it: the client sent it, and it may be 64 KiB
+    const show = local.show;
+    return ` (override dtab: ${show.length > OVERRIDE_SHOWN ? `${show.slice(0, OVERRIDE_SHOWN)}…` : show})`;
   }
 
   #whyNoRoute(tree: NameTree<NameBound>, dtab: Dtab, name: Path): string {
