@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { formatConfigErrors, type LinkerdConfig, parseLinkerdConfig } from "@l5d/config";
 import { type Logger, pino } from "pino";
 import { registerAdminRoutes } from "./admin/admin-routes.js";
+import { AdminSecurity } from "./admin/admin-security.js";
 import { AdminServer, text } from "./admin/admin-server.js";
 import { dashboardHtml } from "./admin/dashboard.js";
 import { buildPlugins, type Linker, LinkerBuildError, link } from "./linker.js";
@@ -82,7 +83,7 @@ export async function startDaemon(
   env = process.env,
 ): Promise<StartedDaemon> {
   const linker = await link(config, { log, env });
-  const admin = new AdminServer();
+  const admin = new AdminServer(new AdminSecurity(config.admin.security));
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => {
     resolveDone = r;

@@ -10,6 +10,7 @@ export {
 export { type ParseResult, parseLinkerdConfig } from "./linkerd-config.js";
 export type {
   AdminConfig,
+  AdminSecurityConfig,
   Backoff,
   BindingCacheConfig,
   ClientParams,

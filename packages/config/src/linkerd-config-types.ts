@@ -11,10 +11,22 @@ export interface AdminConfig {
   readonly shutdownGraceMs: number;
   /** Accepted for compatibility (JVM worker threads); unused. Default 2. */
   readonly workerThreads: number;
-  /** Accepted, not enforced yet. */
-  readonly security?: Readonly<Record<string, unknown>>;
+  /**
+   * Linkerd's admin path filter (1.4.5+): UI, control and diagnostics paths each on or off
+   * (default on), whole-path regexes served regardless (`pathWhitelist`) or never
+   * (`pathBlacklist`). Refused paths answer 404.
+   */
+  readonly security: AdminSecurityConfig;
   readonly socketOptions?: Readonly<Record<string, unknown>>;
   readonly httpIdentifierPort?: number;
+}
+
+export interface AdminSecurityConfig {
+  readonly uiEnabled: boolean;
+  readonly controlEnabled: boolean;
+  readonly diagnosticsEnabled: boolean;
+  readonly pathWhitelist: readonly string[];
+  readonly pathBlacklist: readonly string[];
 }
 
 /** HTTP/2 settings shared by servers and clients. */

@@ -12,6 +12,7 @@ import {
   numberBetween,
   port,
   positiveInt,
+  regexString,
 } from "./schema-helpers.js";
 
 /** One registry per plugin family. Each `Registry` is constructed with its singular family name. */
@@ -283,7 +284,15 @@ export function linkerdSchema(r: Registries) {
           port: port().default(9990),
           shutdownGraceMs: nonNegativeInt().default(10_000),
           workerThreads: positiveInt().default(2),
-          security: z.looseObject({}).optional(),
+          security: z
+            .strictObject({
+              uiEnabled: bool().default(true),
+              controlEnabled: bool().default(true),
+              diagnosticsEnabled: bool().default(true),
+              pathWhitelist: z.array(regexString()).default([]),
+              pathBlacklist: z.array(regexString()).default([]),
+            })
+            .prefault({}),
           socketOptions: z.looseObject({}).optional(),
           httpIdentifierPort: port().optional(),
           tls: unsupported("admin TLS is not supported yet"),

@@ -52,6 +52,20 @@ export function bool(): z.ZodBoolean {
   return z.boolean(expected("expected true or false"));
 }
 
+/** A string that is a valid regular expression (the error names why it is not). */
+export function regexString(): z.ZodString {
+  return z.string(expected("expected a regular expression")).superRefine((s, ctx) => {
+    try {
+      new RegExp(s);
+    } catch (e) {
+      ctx.addIssue({
+        code: "custom",
+        message: `invalid regular expression: ${(e as Error).message}`,
+      });
+    }
+  });
+}
+
 /**
  * The keys every namer config may carry (Linkerd's NamerConfig): `kind`, `prefix` (default
  * `/<kind>`, mounted under `/#`), `experimental`, and a namer-level `transformers` list.

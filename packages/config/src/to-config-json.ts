@@ -2,6 +2,7 @@
 import { Dtab, Path } from "@l5d/dtab";
 import type { LinkerdConfig } from "./linkerd-config-types.js";
 import { isParsedPlugin } from "./parsed-plugin.js";
+import { redactSecrets } from "./redact.js";
 
 function toJson(v: unknown): unknown {
   if (v instanceof Path) return v.show;
@@ -30,7 +31,10 @@ function toJson(v: unknown): unknown {
   return v;
 }
 
-/** A plain-JSON rendering of the parsed config (paths and dtabs shown as text, plugins by kind). */
+/**
+ * A plain-JSON rendering of the parsed config (paths and dtabs shown as text, plugins by kind),
+ * secrets redacted (`redact.ts`): the admin port shows it to anyone who can reach it.
+ */
 export function toConfigJson(config: LinkerdConfig): unknown {
   const json = toJson(config) as Record<string, unknown>;
   // Show the namers' mount points too (Linkerd's /config.json echoes `prefix`).
@@ -38,5 +42,5 @@ export function toConfigJson(config: LinkerdConfig): unknown {
     ...((json.namers as Record<string, unknown>[])[i] ?? {}),
     prefix: n.mountPrefix.drop(1).show,
   }));
-  return json;
+  return redactSecrets(json);
 }

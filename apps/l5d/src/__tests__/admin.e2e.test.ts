@@ -3,9 +3,11 @@
  * Linkerd's formats and behaviour, and the delegator agreeing with what the router does.
  */
 import { connect } from "node:net";
+import { formatConfigErrors, parseLinkerdConfig } from "@l5d/config";
 import { Dtab, delegateTreeToJsonString, Path } from "@l5d/dtab";
 import { callGreeting, startHelloWorldServer } from "@l5d/helloworld";
 import { afterEach, describe, expect, it } from "vitest";
+import { createRegistries } from "../plugins.js";
 import { parsePrometheusText } from "../telemetry/prometheus-parse.testkit.js";
 import { freePort, startTestDaemon, type TestDaemon } from "./support.js";
 
@@ -340,5 +342,89 @@ describe("admin endpoints", () => {
     });
     expect(refused).toBe(true);
     await expect(fetch(`${d.adminUrl}/admin/ping`)).rejects.toThrow();
+  });
+
+  it("admin.security: categories off answer 404, the whitelist serves, the blacklist refuses (Linkerd's filter)", async () => {
+    const d = await daemon(
+      "/svc => /$/nil;",
+      "",
+      `, security: {uiEnabled: false, controlEnabled: false, pathWhitelist: ["/config[.]json"], pathBlacklist: ["/admin/ping", "/routers[.]json"]}`,
+    );
+    // UI off: the dashboard and the delegator are gone, /config.json is whitelisted
+    expect((await get(d, "/")).status).toBe(404);
+    expect((await get(d, "/delegator")).status).toBe(404);
+    expect((await get(d, "/admin/metrics.json")).status).toBe(404);
+    expect((await get(d, "/config.json")).status).toBe(200);
+    // diagnostics on, less the blacklist
+    expect((await get(d, "/admin")).status).toBe(200);
+    expect((await get(d, "/bound-names.json")).status).toBe(200);
+    expect((await get(d, "/admin/ping")).status).toBe(404);
+    expect((await get(d, "/routers.json")).status).toBe(404);
+    // control off: shutdown is refused and the daemon keeps serving
+    expect((await get(d, "/admin/shutdown", { method: "POST" })).status).toBe(404);
+    expect((await get(d, "/admin")).status).toBe(200);
+  });
+
+  it("a bad admin.security regex names the key (the config is refused)", () => {
+    const r = parseLinkerdConfig(
+      `
+admin: {security: {pathWhitelist: ["/admin/(ping"]}}
+routers:
+- protocol: h2
+  dtab: /svc => /$/nil;
+  servers: [{port: 4142}]
+`,
+      createRegistries(),
+    );
+    expect(r.ok).toBe(false);
+    if (!r.ok)
+      expect(formatConfigErrors(r.errors)).toMatch(
+        /admin\.security\.pathWhitelist\[0\]: invalid regular expression/,
+      );
+  });
+
+  it("/admin/shutdown from another origin (a web page's simple POST) is refused 403; the daemon keeps serving", async () => {
+    const d = await daemon("/svc => /$/nil;");
+    const evil = await get(d, "/admin/shutdown", {
+      method: "POST",
+      headers: { origin: "http://evil.example", "content-type": "text/plain" },
+      body: "x",
+    });
+    expect(evil.status).toBe(403);
+    expect(evil.body).toMatch(/another origin \(http:\/\/evil\.example\)/);
+    const site = await get(d, "/admin/shutdown", {
+      method: "POST",
+      headers: { "sec-fetch-site": "cross-site" },
+    });
+    expect(site.status).toBe(403);
+    expect((await get(d, "/admin/ping")).body).toBe("pong");
+    // the dashboard's own origin (same host) may still shut it down
+    const host = new URL(d.adminUrl).host;
+    const own = await get(d, "/admin/shutdown", {
+      method: "POST",
+      headers: { origin: `http://${host}`, "sec-fetch-site": "same-origin" },
+    });
+    expect(own.status).toBe(200);
+    await d.d.done;
+  });
+
+  it("/config.json leaves secrets out: telemeter headers, secret-named keys, URL credentials", async () => {
+    const d = await daemon(
+      "/svc => /$/nil;",
+      `telemetry:
+- kind: io.l5d.otlp
+  endpoint: http://user:hunter2@127.0.0.1:1/v1/traces
+  headers: {authorization: "Bearer hunter2", x-honeycomb-team: hunter2}`,
+    );
+    const r = await get(d, "/config.json");
+    expect(r.status).toBe(200);
+    expect(r.body).not.toContain("hunter2");
+    const cfg = JSON.parse(r.body) as { telemetry: Array<Record<string, unknown>> };
+    const otlp = cfg.telemetry.find((t) => t.kind === "io.l5d.otlp");
+    expect(otlp?.headers).toEqual({
+      authorization: "<redacted>",
+      "x-honeycomb-team": "<redacted>",
+    });
+    expect(otlp?.endpoint).toBe("http://<redacted>@127.0.0.1:1/v1/traces");
   });
 });

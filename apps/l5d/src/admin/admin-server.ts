@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { type AdminSecurity, categoryOf, crossOriginProblem } from "./admin-security.js";
 
 export interface AdminRequest {
   readonly method: string;
@@ -52,6 +53,9 @@ export class AdminServer {
   readonly #routes: AdminRoute[] = [];
   #server: Server | undefined;
 
+  /** `admin.security`: paths it refuses answer 404; control requests from other origins 403. */
+  constructor(readonly security?: AdminSecurity) {}
+
   route(r: AdminRoute): this {
     this.#routes.push(r);
     return this;
@@ -74,6 +78,17 @@ export class AdminServer {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://admin");
     const route = this.#find(url.pathname);
+    if (this.security !== undefined && !this.security.allows(url.pathname)) {
+      send(res, text(`not found: ${url.pathname}\n`, 404));
+      return;
+    }
+    if (categoryOf(url.pathname) === "control") {
+      const why = crossOriginProblem(req.headers);
+      if (why !== undefined) {
+        send(res, text(`refused: ${url.pathname} from ${why}\n`, 403));
+        return;
+      }
+    }
     if (!route) {
       send(res, text(`not found: ${url.pathname}\n`, 404));
       return;
