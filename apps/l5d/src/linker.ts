@@ -44,6 +44,7 @@ import {
 } from "@l5d/h2-proxy";
 import type { Logger } from "pino";
 import { clearContext } from "./clear-context.js";
+import { serverTlsOptions } from "./server-tls.js";
 import type { Telemeter } from "./telemetry/telemeter.js";
 import { Tracer } from "./tracing/tracer.js";
 
@@ -275,9 +276,21 @@ async function startServer(
   // The relay counts its open streams (this request included, until its response is over).
   let open = (): number => 0;
   try {
+    const tls = s.tls === undefined ? undefined : serverTlsOptions(s.tls);
+    const tlsFailures = metrics.counter(
+      `rt/${rr.config.label}/server/${s.ip}/${s.port}/tls/handshake_failures`,
+    );
     const relay = await startRelayServer({
       host: s.ip,
       port: s.port,
+      tls,
+      onTlsError(message, peer) {
+        tlsFailures.incr();
+        log.warn(
+          { router: rr.config.label, server: `${s.ip}:${s.port}`, peer, err: message },
+          "TLS handshake failed",
+        );
+      },
       maxConcurrentStreams: s.maxConcurrentStreamsPerConnection,
       initialWindowSize: s.initialStreamWindowBytes,
       maxHeaderListSize: s.maxHeaderListBytes,

@@ -23,6 +23,7 @@ export type {
   RetryBudget,
   RouterConfig,
   ServerConfig,
+  ServerTlsConfig,
   ServiceParams,
   ServiceSection,
   ServiceStaticEntry,

@@ -29,6 +29,22 @@ export interface AdminSecurityConfig {
   readonly pathBlacklist: readonly string[];
 }
 
+/** Linkerd's server `tls` (TlsServerConfig). */
+export interface ServerTlsConfig {
+  /** PEM certificate (chain) of the server. */
+  readonly certPath: string;
+  /** Its private key: PEM, or PKCS#8 DER (Linkerd's `.pk8`). */
+  readonly keyPath: string;
+  /** PEM CA certificates clients' certificates are checked against (with `requireClientAuth`). */
+  readonly caCertPath?: string;
+  /** Clients must present a certificate signed by `caCertPath`. Default false. */
+  readonly requireClientAuth: boolean;
+  /** OpenSSL cipher names; node's defaults when unset. */
+  readonly ciphers?: readonly string[];
+  /** `TLSv1.2`, `TLSv1.3`; both when unset. */
+  readonly enabledProtocols?: readonly ("TLSv1.2" | "TLSv1.3")[];
+}
+
 /** HTTP/2 settings shared by servers and clients. */
 export interface H2Settings {
   /** Default 65535 (64 KiB, the HTTP/2 default). */
@@ -58,6 +74,8 @@ export interface ServerConfig extends H2Settings {
   readonly maxConcurrentStreamsPerConnection: number;
   /** Announcer names (accepted; announcers are not implemented). */
   readonly announce?: readonly string[];
+  /** TLS on this server (ALPN `h2`); plaintext h2c when unset. */
+  readonly tls?: ServerTlsConfig;
   // ---- abuse limits (l5d-ts extension, issue #14; the relay data plane). Unset: the default.
   // A flood limit crossed closes the connection with GOAWAY(ENHANCE_YOUR_CALM); each is counted
   // (`rt/<router>/server/<ip>/<port>/h2/limits/<name>`) and logged once.

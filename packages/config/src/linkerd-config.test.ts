@@ -486,7 +486,7 @@ usage:
       expect.stringMatching(/^routers\[1\]\.dtab: invalid dtab: /),
       "routers[1].bindingTimeoutMs: expected a positive integer",
       "routers[1].servers[0].port: expected a port number (0-65535)",
-      "routers[1].servers[0].tls: TLS servers are not supported yet (plaintext h2c only)",
+      "routers[1].servers[0].tls.keyPath: required",
       "routers[2].servers: required",
       "usage.orgId: expected a string, got number 3",
     ]);

@@ -87,7 +87,19 @@ const serverSchema = z.strictObject({
     "the node:http2 data plane was removed; the frame-level relay is the only data plane (delete this key)",
   ),
   announce: z.array(z.string()).optional(),
-  tls: unsupported("TLS servers are not supported yet (plaintext h2c only)"),
+  tls: z
+    .strictObject({
+      certPath: nonEmptyString(),
+      keyPath: nonEmptyString(),
+      caCertPath: nonEmptyString().optional(),
+      requireClientAuth: bool().default(false),
+      ciphers: z.array(nonEmptyString()).optional(),
+      enabledProtocols: z
+        .array(z.enum(["TLSv1.2", "TLSv1.3"], expected("expected TLSv1.2 or TLSv1.3")))
+        .min(1)
+        .optional(),
+    })
+    .optional(),
   ...h2Shape(true),
   // abuse limits (l5d-ts extension, issue #14; defaults in @l5d/h2 limits.ts and the relay)
   maxHeaderFields: positiveInt().optional(),

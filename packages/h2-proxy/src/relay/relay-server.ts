@@ -21,6 +21,7 @@
  * DATA. PRIORITY frames are validated (in `FrameConn`), then ignored.
  */
 import { createServer, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from "node:tls";
 import {
   ConnectionError,
   checkRequestHeaders,
@@ -110,6 +111,15 @@ export interface RelayServerOptions {
    * Default 3 s (`CONNECT_TIMEOUT_MS`). Ignored when `upstreams` is given (it has its own).
    */
   readonly connectTimeoutMs?: number | undefined;
+  /**
+   * TLS on this server (node `tls` options: `cert`, `key`, `ca`, `requestCert`...): ALPN `h2`,
+   * HTTP/2 over the TLS socket exactly as over TCP. A client that offers ALPN without `h2` fails
+   * the handshake (`no_application_protocol`); one that offers no ALPN is spoken HTTP/2 to (prior
+   * knowledge). Plaintext h2c when unset.
+   */
+  readonly tls?: TlsOptions | undefined;
+  /** A TLS handshake failed (`peer`: its address): the daemon counts and logs it. */
+  readonly onTlsError?: ((message: string, peer: string) => void) | undefined;
   /**
    * The upstream connections, shared by a router's servers and steered by the router
    * (`RelayUpstreams`, the router's `Upstreams`); the caller closes it. Default: the server's
@@ -547,7 +557,7 @@ export async function startRelayServer(opts: RelayServerOptions): Promise<RelayS
       c.conn.end(new Error("preface timeout"));
     }
   };
-  const server: Server = createServer((socket) => {
+  const accept = (socket: Socket, tlsSocket: boolean): void => {
     socket.on("error", noop);
     if (sockets.size >= maxConnections) {
       // refused at accept: nothing is read, nothing allocated for it
@@ -567,8 +577,24 @@ export async function startRelayServer(opts: RelayServerOptions): Promise<RelayS
       clearTimeout(timer);
       sockets.delete(socket);
     });
-    acceptConnection(socket, toH2);
-  });
+    // over TLS, ALPN chose HTTP/2 (or the client offered none: prior knowledge)
+    if (tlsSocket) toH2(socket);
+    else acceptConnection(socket, toH2);
+  };
+  const tlsOpts = opts.tls;
+  const server: Server =
+    tlsOpts === undefined
+      ? createServer((socket) => accept(socket, false))
+      : createTlsServer(
+          { ...tlsOpts, ALPNProtocols: ["h2"], handshakeTimeout: prefaceMs },
+          (socket: TLSSocket) => accept(socket, true),
+        );
+  // a failed handshake (no h2 in the client's ALPN, a missing or untrusted client certificate)
+  if (tlsOpts !== undefined)
+    server.on("tlsClientError", (err: Error, socket: TLSSocket) => {
+      opts.onTlsError?.(err.message, `${socket.remoteAddress}:${socket.remotePort}`);
+      socket.destroy();
+    });
   // idle connections and idle streams: checked by one sweep, at a quarter of the shorter timeout
   const tick = Math.max(50, Math.min(1_000, Math.min(idleMs || 4e3, streamIdleMs || 4e3) / 4));
   const timeouts =
