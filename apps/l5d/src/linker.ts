@@ -44,6 +44,7 @@ import {
 } from "@l5d/h2-proxy";
 import type { Logger } from "pino";
 import { clearContext } from "./clear-context.js";
+import { clientTls } from "./client-tls.js";
 import { serverTlsOptions } from "./server-tls.js";
 import type { Telemeter } from "./telemetry/telemeter.js";
 import { Tracer } from "./tracing/tracer.js";
@@ -162,12 +163,29 @@ export function buildPlugins(config: LinkerdConfig, opts: LinkOptions) {
       if (!lb) return new P2cBalancer();
       return make<LoadBalancerMaker>(lb, ctxFor({}, lb.path))();
     };
+    // client TLS files are read now: a missing CA or key stops the daemon at start, naming it
+    const tlsConfigs =
+      r.client.kind === "io.l5d.global"
+        ? [{ at: "client.tls", tls: r.client.params.tls }]
+        : [
+            { at: "client.tls", tls: r.client.defaults.tls },
+            ...r.client.configs.map((c, i) => ({ at: `client.configs[${i}].tls`, tls: c.tls })),
+          ];
+    for (const { at, tls } of tlsConfigs) {
+      if (tls === undefined) continue;
+      try {
+        clientTls(tls);
+      } catch (e) {
+        throw new LinkerBuildError(`routers[${r.label}].${at.replace(/\.tls$/, "")}`, e);
+      }
+    }
     const clientPolicy = (clientId: import("@l5d/dtab").Path): ClientPolicy => {
       const params = resolveClientParams(r.client, clientId);
       const fa = params.failureAccrual;
       return {
         requeueBudget: params.requeueBudget,
         connectTimeoutMs: params.connectTimeoutMs,
+        tls: params.tls === undefined ? undefined : clientTls(params.tls),
         ...(fa ? { failureAccrual: make<FailureAccrualMaker>(fa, ctxFor({}, fa.path)) } : {}),
       };
     };

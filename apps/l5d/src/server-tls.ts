@@ -16,7 +16,8 @@ export class TlsConfigError extends Error {
   }
 }
 
-function read(key: string, path: string): Buffer {
+/** A TLS file's bytes; an unreadable one is a `TlsConfigError` naming `key`. */
+export function readTlsFile(key: string, path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (e) {
@@ -27,15 +28,15 @@ function read(key: string, path: string): Buffer {
   }
 }
 
-/** PEM as is; DER PKCS#8 (no PEM armour) converted to PEM. */
-function pemKey(bytes: Buffer, path: string): Buffer {
+/** PEM as is; DER PKCS#8 (no PEM armour) converted to PEM; errors name `key`. */
+export function pemKey(bytes: Buffer, path: string, key = "keyPath"): Buffer {
   if (bytes.includes("-----BEGIN")) return bytes;
   try {
     const key = createPrivateKey({ key: bytes, format: "der", type: "pkcs8" });
     return Buffer.from(key.export({ format: "pem", type: "pkcs8" }) as string);
   } catch (e) {
     throw new TlsConfigError(
-      "keyPath",
+      key,
       `${path} is neither a PEM key nor PKCS#8 DER (${(e as Error).message})`,
     );
   }
@@ -60,10 +61,10 @@ function checkCertificate(pem: Buffer, path: string, now = Date.now()): void {
 
 /** Node TLS server options for `tls` (ALPN is the relay's). */
 export function serverTlsOptions(tls: ServerTlsConfig): TlsOptions {
-  const cert = read("certPath", tls.certPath);
+  const cert = readTlsFile("certPath", tls.certPath);
   checkCertificate(cert, tls.certPath);
-  const key = pemKey(read("keyPath", tls.keyPath), tls.keyPath);
-  const ca = tls.caCertPath === undefined ? undefined : read("caCertPath", tls.caCertPath);
+  const key = pemKey(readTlsFile("keyPath", tls.keyPath), tls.keyPath);
+  const ca = tls.caCertPath === undefined ? undefined : readTlsFile("caCertPath", tls.caCertPath);
   if (tls.requireClientAuth && ca === undefined)
     throw new TlsConfigError(
       "requireClientAuth",

@@ -16,6 +16,7 @@ export type {
   ClientParams,
   ClientSection,
   ClientStaticEntry,
+  ClientTlsConfig,
   H2Settings,
   HostConnectionPool,
   LinkerdConfig,

@@ -152,6 +152,25 @@ export interface ClientParams extends H2Settings {
   readonly clientSession?: { readonly idleTimeMs?: number; readonly lifeTimeMs?: number };
   /** Default false. */
   readonly forwardClientCert?: boolean;
+  /** TLS to the client's endpoints (Linkerd's TlsClientConfig); plaintext when unset. */
+  readonly tls?: ClientTlsConfig;
+}
+
+/** Linkerd's client `tls`. */
+export interface ClientTlsConfig {
+  /**
+   * The name the upstream's certificate must carry (SNI too); `{name}` segments of the static
+   * client `prefix` are filled in from the client id (`commonName: "{service}"`).
+   */
+  readonly commonName?: string;
+  /** PEM CA certificates to trust (node's defaults when unset). */
+  readonly trustCerts?: readonly string[];
+  /** One PEM bundle of CA certificates (with `trustCerts`, both are trusted). */
+  readonly trustCertsBundle?: string;
+  /** No certificate check at all (testing only). Default false. */
+  readonly disableValidation?: boolean;
+  /** A client certificate for mutual TLS. */
+  readonly clientAuth?: { readonly certPath: string; readonly keyPath: string };
 }
 
 /** One `io.l5d.static` entry: a prefix (with `*` and `{var}` segments) and the keys it sets. */

@@ -163,7 +163,17 @@ function clientShape(r: Registries, defaults: boolean) {
       .strictObject({ idleTimeMs: positiveInt().optional(), lifeTimeMs: positiveInt().optional() })
       .optional(),
     forwardClientCert: bool().optional(),
-    tls: unsupported("client TLS is not supported yet"),
+    tls: z
+      .strictObject({
+        commonName: nonEmptyString().optional(),
+        trustCerts: z.array(nonEmptyString()).optional(),
+        trustCertsBundle: nonEmptyString().optional(),
+        disableValidation: bool().optional(),
+        clientAuth: z
+          .strictObject({ certPath: nonEmptyString(), keyPath: nonEmptyString() })
+          .optional(),
+      })
+      .optional(),
     ...h2Shape(false),
   };
 }

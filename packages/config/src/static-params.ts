@@ -23,6 +23,30 @@ export function staticPrefixMatches(prefix: string, path: Path): boolean {
   });
 }
 
+/** The `{name}` segments of a matching static-config prefix and the elements they matched. */
+export function staticPrefixCaptures(prefix: string, path: Path): Record<string, string> {
+  const out: Record<string, string> = {};
+  prefix
+    .split("/")
+    .filter((s) => s !== "")
+    .forEach((seg, i) => {
+      const m = /^\{([^{}]+)\}$/.exec(seg);
+      if (m) out[m[1] as string] = showElem(path.elems[i] ?? "");
+    });
+  return out;
+}
+
+/** A `tls` whose `commonName` names prefix captures (`{service}`), filled in for `path`. */
+function withCaptures(value: unknown, prefix: string, path: Path): unknown {
+  const tls = value as { commonName?: string } | undefined;
+  if (tls?.commonName === undefined || !tls.commonName.includes("{")) return value;
+  const captures = staticPrefixCaptures(prefix, path);
+  return {
+    ...tls,
+    commonName: tls.commonName.replace(/\{([^{}]+)\}/g, (m, n: string) => captures[n] ?? m),
+  };
+}
+
 function merge<T extends object>(
   defaults: T,
   configs: readonly ({ prefix: string } & Partial<T>)[],
@@ -31,8 +55,12 @@ function merge<T extends object>(
   let out: T = defaults;
   for (const c of configs) {
     if (!staticPrefixMatches(c.prefix, path)) continue;
-    const { prefix: _p, ...rest } = c;
-    const set = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+    const { prefix, ...rest } = c;
+    const set = Object.fromEntries(
+      Object.entries(rest)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, k === "tls" ? withCaptures(v, prefix, path) : v]),
+    );
     out = { ...out, ...set };
   }
   return out;

@@ -29,7 +29,7 @@ export {
   RelayUpstreams,
   startRelayServer,
 } from "./relay/index.js";
-export { type Address, addressKey } from "./router/address.js";
+export { type Address, addressKey, type UpstreamTls } from "./router/address.js";
 export {
   type Backoff,
   type BackoffConfig,

@@ -7,15 +7,11 @@
 import { connect as h2connect } from "node:http2";
 import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
 import { startHelloWorldServer } from "@l5d/helloworld";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { EMPTY_GRPC_FRAME, freePort, startTestDaemon, type TestDaemon } from "./support.js";
-import { makeTestCerts, type TestCerts } from "./tls-certs.js";
+import { useTestCerts } from "./tls-certs.js";
 
-let certs: TestCerts;
-beforeAll(() => {
-  certs = makeTestCerts();
-});
-afterAll(() => certs?.remove());
+const certs = useTestCerts();
 
 const cleanup: Array<() => PromiseLike<unknown>> = [];
 afterEach(async () => {

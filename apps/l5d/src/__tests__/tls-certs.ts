@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 
 export interface TestCerts {
   readonly dir: string;
@@ -72,4 +73,19 @@ export function makeTestCerts(): TestCerts {
     read: (path) => readFileSync(path),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * Certificates for a test file: made before its tests, removed after; the object returned reads
+ * them (inside a test).
+ */
+export function useTestCerts(): TestCerts {
+  let certs: TestCerts | undefined;
+  beforeAll(() => {
+    certs = makeTestCerts();
+  });
+  afterAll(() => certs?.remove());
+  return new Proxy({} as TestCerts, {
+    get: (_, key) => (certs as unknown as Record<string | symbol, unknown>)[key],
+  });
 }

@@ -4,7 +4,8 @@
  * router's `Upstreams` handle: `retain` closes the connections to departed endpoints), and a
  * server's own state (`Relay`).
  */
-import { connect as netConnect } from "node:net";
+import { connect as netConnect, type Socket } from "node:net";
+import { type TLSSocket, connect as tlsConnect } from "node:tls";
 import {
   CLIENT_PREFACE,
   ConnectionError,
@@ -78,7 +79,13 @@ export class UpConn implements FrameHandler {
     readonly key: string,
     ep: Address,
   ) {
-    const socket = netConnect({ host: ep.host, port: ep.port, noDelay: true });
+    const tls = ep.tls;
+    // TLS (`client.tls`): ALPN h2; the connection counts as made once the handshake is done
+    const socket: Socket =
+      tls === undefined
+        ? netConnect({ host: ep.host, port: ep.port, noDelay: true })
+        : tlsConnect({ ...tls.options, host: ep.host, port: ep.port, ALPNProtocols: ["h2"] });
+    if (tls !== undefined) socket.setNoDelay(true);
     this.conn = new UpFrameConn(socket, 0);
     this.conn.handler = this;
     // the same abuse limits as the client side: a backend flooding us is closed, too
@@ -90,11 +97,24 @@ export class UpConn implements FrameHandler {
       this.lastError = new Error(msg);
       relay.onLimit?.(name, msg, "upstream");
     };
-    socket.once("connect", () => {
-      this.tcpConnected = true;
-    });
+    if (tls === undefined)
+      socket.once("connect", () => {
+        this.tcpConnected = true;
+      });
+    else
+      socket.once("secureConnect", () => {
+        const alpn = (socket as TLSSocket).alpnProtocol;
+        if (alpn !== "h2") {
+          this.lastError = new Error(
+            `TLS: the upstream did not negotiate HTTP/2 (ALPN ${alpn === false ? "none" : alpn})`,
+          );
+          this.conn.destroy();
+          return;
+        }
+        this.tcpConnected = true;
+      });
     socket.once("error", (e: Error) => {
-      this.lastError = e;
+      this.lastError = tls === undefined ? e : new Error(`TLS (${tls.id}): ${e.message}`);
     });
     // ahead of FrameConn's parser, so that `connected` is set before the frames are handled
     socket.prependListener("data", this.#onPreface);

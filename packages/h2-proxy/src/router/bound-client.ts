@@ -5,6 +5,7 @@
  * `rt/<router>/client/<id without leading slash>`.
  */
 import type { Addr, Closable, NameBound } from "@l5d/dtab";
+import type { UpstreamTls } from "./address.js";
 import { Endpoint, type LoadBalancer } from "./load-balancer.js";
 
 export class BoundClient {
@@ -22,6 +23,8 @@ export class BoundClient {
     private readonly onChange: () => void = () => {},
     /** The client's `connectTimeoutMs`, given to its endpoints (unset: the data plane's default). */
     private readonly connectTimeoutMs?: number | undefined,
+    /** The client's TLS, given to its endpoints (unset: plaintext). */
+    private readonly tls?: UpstreamTls | undefined,
   ) {
     this.idShow = bound.id.show;
     this.#sub = bound.addr.observe((a) => this.#update(a));
@@ -49,6 +52,7 @@ export class BoundClient {
         } else {
           const e = new Endpoint(a.host, a.port, weight, a.meta);
           e.connectTimeoutMs = this.connectTimeoutMs;
+          e.tls = this.tls;
           next.set(key, e);
         }
       }

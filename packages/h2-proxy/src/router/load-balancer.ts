@@ -3,6 +3,7 @@
  * which picks one per request. Balancers are plugins selected by `client.loadBalancer.kind`:
  * `p2c` (default), `ewma`, `roundRobin`, `heap`, `aperture`.
  */
+import type { UpstreamTls } from "./address.js";
 
 /** One endpoint of a client, with the live numbers balancers read. */
 export class Endpoint {
@@ -19,6 +20,8 @@ export class Endpoint {
   readonly key: string;
   /** Its client's `connectTimeoutMs` (unset: the data plane's default). */
   connectTimeoutMs: number | undefined = undefined;
+  /** Its client's TLS (unset: plaintext). */
+  tls: UpstreamTls | undefined = undefined;
 
   constructor(
     readonly host: string,

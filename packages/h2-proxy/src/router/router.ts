@@ -630,11 +630,13 @@ export class H2Router {
     const key = bound.id.show;
     let c = this.#clients.get(key);
     if (!c) {
+      const policy = this.opts.client?.(bound.id);
       c = new BoundClient(
         bound,
         this.opts.loadBalancer(bound.id),
         () => this.#endpointsChanged(key),
-        this.opts.client?.(bound.id).connectTimeoutMs,
+        policy?.connectTimeoutMs,
+        policy?.tls,
       );
       this.#clients.set(key, c);
       // its first addresses were observed inside the constructor, before it was listed here

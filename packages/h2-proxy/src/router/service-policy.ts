@@ -2,6 +2,7 @@
  * Per-service policy (Linkerd `service:` keys) and per-client policy (Linkerd `client:` keys)
  * as the router consumes them; the daemon builds them from the parsed config.
  */
+import type { UpstreamTls } from "./address.js";
 import type { BackoffConfig } from "./backoff.js";
 import type { FailureAccrualMaker } from "./failure-accrual.js";
 import type { ResponseClassifier } from "./response-classifier.js";
@@ -31,6 +32,8 @@ export interface ClientPolicy {
   readonly requeueBudget?: RetryBudgetConfig | undefined;
   /** l5d-ts `connectTimeoutMs` (the data plane's default, 3 s): a new upstream connection's bound. */
   readonly connectTimeoutMs?: number | undefined;
+  /** Linkerd `client.tls`: TLS to this client's endpoints (unset: plaintext). */
+  readonly tls?: UpstreamTls | undefined;
 }
 
 /** Requeues of one request at most (Finagle's RequeueFilter bound). */
