@@ -9,14 +9,55 @@ import type { ConnectionOptions } from "node:tls";
 import type { ClientTlsConfig } from "@l5d/config";
 import type { UpstreamTls } from "@l5d/h2-proxy";
 import { pemKey, readTlsFile } from "./server-tls.js";
+import { type TlsReloader, watchTlsFiles } from "./tls-reload.js";
 
-const made = new Map<string, UpstreamTls>();
+/** Every client TLS made, by its config (rotation reloads them all). */
+const made = new Map<string, { tls: UpstreamTls; cfg: ClientTlsConfig }>();
 
 /** The upstream TLS of a client config (files read on first use; throws `TlsConfigError`). */
 export function clientTls(cfg: ClientTlsConfig): UpstreamTls {
   const json = JSON.stringify(cfg);
   const known = made.get(json);
-  if (known !== undefined) return known;
+  if (known !== undefined) return known.tls;
+  const hash = createHash("sha256").update(json).digest("hex").slice(0, 8);
+  const tls: UpstreamTls = {
+    id: `${cfg.commonName ?? "*"} ${hash}`,
+    options: connectionOptions(cfg),
+  };
+  made.set(json, { tls, cfg });
+  return tls;
+}
+
+/** The files a client TLS config reads. */
+export function clientTlsFiles(cfg: ClientTlsConfig): string[] {
+  return [
+    ...(cfg.trustCerts ?? []),
+    ...(cfg.trustCertsBundle === undefined ? [] : [cfg.trustCertsBundle]),
+    ...(cfg.clientAuth === undefined ? [] : [cfg.clientAuth.certPath, cfg.clientAuth.keyPath]),
+  ];
+}
+
+/**
+ * Rotation: when any of `files` changes, every client TLS made so far is loaded again and its
+ * options replaced (new upstream connections use them); a bad file keeps the old ones.
+ */
+export function watchClientTls(
+  files: readonly string[],
+  onReload: () => void,
+  onError: (why: string) => void,
+): TlsReloader {
+  return watchTlsFiles(
+    files,
+    () => [...made.values()].map((m) => ({ m, options: connectionOptions(m.cfg) })),
+    (loaded) => {
+      for (const { m, options } of loaded) m.tls.options = options;
+      onReload();
+    },
+    onError,
+  );
+}
+
+function connectionOptions(cfg: ClientTlsConfig): ConnectionOptions {
   const ca: Buffer[] = [];
   cfg.trustCerts?.forEach((p, i) => {
     ca.push(readTlsFile(`trustCerts[${i}]`, p));
@@ -39,8 +80,5 @@ export function clientTls(cfg: ClientTlsConfig): UpstreamTls {
           ),
         }),
   };
-  const hash = createHash("sha256").update(json).digest("hex").slice(0, 8);
-  const tls: UpstreamTls = { id: `${cfg.commonName ?? "*"} ${hash}`, options };
-  made.set(json, tls);
-  return tls;
+  return options;
 }

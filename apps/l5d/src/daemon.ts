@@ -12,6 +12,7 @@ import { AdminServer, text } from "./admin/admin-server.js";
 import { dashboardHtml } from "./admin/dashboard.js";
 import { buildPlugins, type Linker, LinkerBuildError, link } from "./linker.js";
 import { createRegistries } from "./plugins.js";
+import { serverTlsOptions } from "./server-tls.js";
 
 export const USAGE = `Usage: l5d [--check] [--log-level=<level>] <config.yaml>
        l5d dtab show|lookup|delegate ...      (see: l5d dtab --help)
@@ -108,7 +109,8 @@ export async function startDaemon(
   admin.route({ path: "/favicon.ico", description: "no icon", handler: () => text("", 204) });
   let adminPort: number;
   try {
-    adminPort = await admin.listen(config.admin.ip, config.admin.port);
+    const tls = config.admin.tls === undefined ? undefined : serverTlsOptions(config.admin.tls);
+    adminPort = await admin.listen(config.admin.ip, config.admin.port, tls);
   } catch (e) {
     await linker.close(0);
     throw new LinkerBuildError(`admin ${config.admin.ip}:${config.admin.port}`, e);

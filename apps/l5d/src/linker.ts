@@ -44,9 +44,10 @@ import {
 } from "@l5d/h2-proxy";
 import type { Logger } from "pino";
 import { clearContext } from "./clear-context.js";
-import { clientTls } from "./client-tls.js";
+import { clientTls, clientTlsFiles, watchClientTls } from "./client-tls.js";
 import { serverTlsOptions } from "./server-tls.js";
 import type { Telemeter } from "./telemetry/telemeter.js";
+import { watchTlsFiles } from "./tls-reload.js";
 import { Tracer } from "./tracing/tracer.js";
 
 export interface RunningServer {
@@ -171,6 +172,7 @@ export function buildPlugins(config: LinkerdConfig, opts: LinkOptions) {
             { at: "client.tls", tls: r.client.defaults.tls },
             ...r.client.configs.map((c, i) => ({ at: `client.configs[${i}].tls`, tls: c.tls })),
           ];
+    const tlsFiles: string[] = [];
     for (const { at, tls } of tlsConfigs) {
       if (tls === undefined) continue;
       try {
@@ -178,6 +180,16 @@ export function buildPlugins(config: LinkerdConfig, opts: LinkOptions) {
       } catch (e) {
         throw new LinkerBuildError(`routers[${r.label}].${at.replace(/\.tls$/, "")}`, e);
       }
+      tlsFiles.push(...clientTlsFiles(tls));
+    }
+    if (tlsFiles.length > 0) {
+      const log = opts.log.child({ router: r.label });
+      const reloader = watchClientTls(
+        tlsFiles,
+        () => log.info("client TLS credentials reloaded"),
+        (why) => log.warn({ err: why }, "client TLS credentials not reloaded: the old ones stay"),
+      );
+      closers.push(() => reloader.close());
     }
     const clientPolicy = (clientId: import("@l5d/dtab").Path): ClientPolicy => {
       const params = resolveClientParams(r.client, clientId);
@@ -257,6 +269,24 @@ export async function link(config: LinkerdConfig, opts: LinkOptions): Promise<Li
       running.push(rr);
       for (const s of r.servers) {
         const proxy = await startServer(rr, s, metrics, log, tracer);
+        const tls = s.tls;
+        if (tls !== undefined) {
+          const where = `${s.ip}:${proxy.port}`;
+          const reloader = watchTlsFiles(
+            [tls.certPath, tls.keyPath, ...(tls.caCertPath === undefined ? [] : [tls.caCertPath])],
+            () => serverTlsOptions(tls),
+            (o) => {
+              proxy.setTls(o);
+              log.info({ server: where }, "TLS credentials reloaded");
+            },
+            (why) =>
+              log.warn(
+                { server: where, err: why },
+                "TLS credentials not reloaded: the old ones stay",
+              ),
+          );
+          closers.push(() => reloader.close());
+        }
         rr.servers.push({ router: r.label, ip: s.ip, port: proxy.port, proxy });
         log.info({ ip: s.ip, port: proxy.port }, `serving ${r.label} on ${s.ip}:${proxy.port}`);
       }

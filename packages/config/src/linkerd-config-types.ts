@@ -19,6 +19,8 @@ export interface AdminConfig {
   readonly security: AdminSecurityConfig;
   readonly socketOptions?: Readonly<Record<string, unknown>>;
   readonly httpIdentifierPort?: number;
+  /** HTTPS on the admin port (same keys as a server's `tls`). */
+  readonly tls?: ServerTlsConfig;
 }
 
 export interface AdminSecurityConfig {

@@ -76,6 +76,19 @@ const h2Shape = (defaults: boolean) => ({
   windowUpdateRatio: defaults ? numberBetween(0, 1).default(0.99) : numberBetween(0, 1).optional(),
 });
 
+/** Linkerd's server-side `tls` (TlsServerConfig), for router servers and the admin server. */
+const serverTlsSchema = z.strictObject({
+  certPath: nonEmptyString(),
+  keyPath: nonEmptyString(),
+  caCertPath: nonEmptyString().optional(),
+  requireClientAuth: bool().default(false),
+  ciphers: z.array(nonEmptyString()).optional(),
+  enabledProtocols: z
+    .array(z.enum(["TLSv1.2", "TLSv1.3"], expected("expected TLSv1.2 or TLSv1.3")))
+    .min(1)
+    .optional(),
+});
+
 const serverSchema = z.strictObject({
   port: port().default(4142),
   ip: ipString().default("127.0.0.1"),
@@ -87,19 +100,7 @@ const serverSchema = z.strictObject({
     "the node:http2 data plane was removed; the frame-level relay is the only data plane (delete this key)",
   ),
   announce: z.array(z.string()).optional(),
-  tls: z
-    .strictObject({
-      certPath: nonEmptyString(),
-      keyPath: nonEmptyString(),
-      caCertPath: nonEmptyString().optional(),
-      requireClientAuth: bool().default(false),
-      ciphers: z.array(nonEmptyString()).optional(),
-      enabledProtocols: z
-        .array(z.enum(["TLSv1.2", "TLSv1.3"], expected("expected TLSv1.2 or TLSv1.3")))
-        .min(1)
-        .optional(),
-    })
-    .optional(),
+  tls: serverTlsSchema.optional(),
   ...h2Shape(true),
   // abuse limits (l5d-ts extension, issue #14; defaults in @l5d/h2 limits.ts and the relay)
   maxHeaderFields: positiveInt().optional(),
@@ -317,7 +318,7 @@ export function linkerdSchema(r: Registries) {
             .prefault({}),
           socketOptions: z.looseObject({}).optional(),
           httpIdentifierPort: port().optional(),
-          tls: unsupported("admin TLS is not supported yet"),
+          tls: serverTlsSchema.optional(),
         })
         .prefault({}),
       namers: z

@@ -5,6 +5,8 @@
  * untrusted CA answered UNAVAILABLE naming the TLS error, `{service}` filled in from a static
  * prefix, and config errors naming the key. Certificates are made by openssl for the test.
  */
+import { copyFileSync, renameSync } from "node:fs";
+import { join } from "node:path";
 import { callGreeting, formatRpcError, startHelloWorldServer } from "@l5d/helloworld";
 import { afterEach, describe, expect, it } from "vitest";
 import { freePort, startTestDaemon, type TestDaemon } from "./support.js";
@@ -119,5 +121,26 @@ routers:
     ).rejects.toThrow(
       /routers\[out\]\.client: tls\.trustCerts\[0\]: cannot read .*nope\.pem \(ENOENT\)/,
     );
+  });
+
+  it("rotation: a trust file replaced on disk is used by new upstream connections, no restart", async () => {
+    const trust = join(certs.dir, "client-trust.pem");
+    copyFileSync(certs.otherCaCert, trust);
+    const { outgoing } = await twoHops(`{tls: {commonName: localhost, trustCerts: [${trust}]}}`);
+    const first = formatRpcError(
+      await callGreeting(outgoing, { service: "World" }).catch((e: unknown) => e),
+    );
+    expect(first).toMatch(/code = Unavailable .*TLS/);
+    copyFileSync(certs.caCert, `${trust}.new`);
+    renameSync(`${trust}.new`, trust);
+    // the next connect (after the endpoint's connect backoff) trusts the new CA
+    const t0 = Date.now();
+    let answer: unknown;
+    while (Date.now() - t0 < 10_000) {
+      answer = await callGreeting(outgoing, { service: "World" }).catch((e: unknown) => e);
+      if (answer === "world!") break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(answer).toBe("world!");
   });
 });

@@ -4,7 +4,11 @@
  * logged), mutual TLS accepted and refused, a PKCS#8 DER key, and config errors naming the key.
  * Certificates are made by openssl for the test.
  */
+import { X509Certificate } from "node:crypto";
+import { copyFileSync, renameSync, writeFileSync } from "node:fs";
 import { connect as h2connect } from "node:http2";
+import { get as httpsGet } from "node:https";
+import { join } from "node:path";
 import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
 import { startHelloWorldServer } from "@l5d/helloworld";
 import { afterEach, describe, expect, it } from "vitest";
@@ -167,5 +171,100 @@ describe("server TLS", () => {
         `{certPath: ${certs.serverCert}, keyPath: ${certs.serverKey}, requireClientAuth: true}`,
       ),
     ).rejects.toThrow(/tls\.requireClientAuth: needs caCertPath/);
+  });
+
+  it("rotation: new certificate files are picked up without a restart and with no failed request; a bad file keeps the old ones", async () => {
+    // the daemon reads copies the test replaces, as a Secret update does
+    const cert = join(certs.dir, "live.crt");
+    const key = join(certs.dir, "live.key");
+    copyFileSync(certs.serverCert, cert);
+    copyFileSync(certs.serverKey, key);
+    const d = await daemon(`{certPath: ${cert}, keyPath: ${key}}`);
+    const addr = d.addr("tls");
+    const fingerprint = (path: string) => new X509Certificate(certs.read(path)).fingerprint256;
+    const served = async (): Promise<string> => {
+      const [host, port] = addr.split(":");
+      return new Promise((resolve, reject) => {
+        const s = tlsConnect({
+          host,
+          port: Number(port),
+          servername: "localhost",
+          ca: certs.read(certs.caCert),
+          ALPNProtocols: ["h2"],
+        });
+        s.once("secureConnect", () => {
+          const f = s.getPeerCertificate().fingerprint256;
+          s.destroy();
+          resolve(f);
+        });
+        s.once("error", reject);
+      });
+    };
+    expect(await served()).toBe(fingerprint(certs.serverCert));
+    // load: a new TLS connection per call, one at a time, for the whole rotation (bounded)
+    let running = true;
+    const results: string[] = [];
+    const load = (async () => {
+      while (running && results.length < 2_000) {
+        const r = await greet(addr, { ca: certs.read(certs.caCert) }).catch((e: Error) => ({
+          status: `error ${e.message}`,
+        }));
+        results.push(String(r.status));
+      }
+    })();
+    try {
+      // replaced atomically, key first (renames), as kubelet swaps a Secret's files
+      copyFileSync(certs.server2Key, `${key}.new`);
+      copyFileSync(certs.server2Cert, `${cert}.new`);
+      renameSync(`${key}.new`, key);
+      renameSync(`${cert}.new`, cert);
+      const want = fingerprint(certs.server2Cert);
+      const t0 = Date.now();
+      while ((await served()) !== want) {
+        expect(Date.now() - t0).toBeLessThan(10_000);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      // a bad file: the new credentials stay
+      writeFileSync(cert, "not a certificate");
+      await new Promise((r) => setTimeout(r, 2_500));
+      expect(await served()).toBe(want);
+    } finally {
+      running = false;
+      await load;
+    }
+    console.log(`rotation under load: ${results.length} calls, each on a new TLS connection`);
+    expect(results.length).toBeGreaterThan(10);
+    expect(results.filter((r) => r !== "0")).toEqual([]);
+  });
+
+  it("admin.tls: the admin port serves HTTPS", async () => {
+    const adminPort = await freePort();
+    const d = await startTestDaemon(`
+admin: {port: ${adminPort}, tls: {certPath: ${certs.serverCert}, keyPath: ${certs.serverKey}}}
+routers:
+- protocol: h2
+  dtab: /svc => /$/nil;
+  servers: [{port: ${await freePort()}}]
+`);
+    cleanup.push(() => d[Symbol.asyncDispose]());
+    const body = await new Promise<string>((resolve, reject) => {
+      httpsGet(
+        {
+          host: "127.0.0.1",
+          port: adminPort,
+          path: "/admin/ping",
+          ca: certs.read(certs.caCert),
+          servername: "localhost",
+        },
+        (res) => {
+          let b = "";
+          res.on("data", (c: Buffer) => {
+            b += c.toString();
+          });
+          res.on("end", () => resolve(b));
+        },
+      ).on("error", reject);
+    });
+    expect(body).toBe("pong");
   });
 });

@@ -15,6 +15,9 @@ export interface TestCerts {
   readonly serverCert: string;
   readonly serverKey: string;
   readonly serverKeyDer: string;
+  /** A second server certificate and key (same CA, same names): the rotation's new credentials. */
+  readonly server2Cert: string;
+  readonly server2Key: string;
   readonly clientCert: string;
   readonly clientKey: string;
   readonly otherCaCert: string;
@@ -58,6 +61,12 @@ export function makeTestCerts(): TestCerts {
     "ca",
     "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
   );
+  signed(
+    dir,
+    "server2",
+    "ca",
+    "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+  );
   signed(dir, "client", "ca", "extendedKeyUsage=clientAuth\n");
   run(dir, "pkcs8 -topk8 -nocrypt -in server.key -outform DER -out server.pk8");
   const p = (f: string) => join(dir, f);
@@ -67,6 +76,8 @@ export function makeTestCerts(): TestCerts {
     serverCert: p("server.crt"),
     serverKey: p("server.key"),
     serverKeyDer: p("server.pk8"),
+    server2Cert: p("server2.crt"),
+    server2Key: p("server2.key"),
     clientCert: p("client.crt"),
     clientKey: p("client.key"),
     otherCaCert: p("other-ca.crt"),

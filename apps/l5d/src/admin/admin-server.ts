@@ -4,7 +4,9 @@
  * telemeters), so the server itself knows nothing about them.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import type { TlsOptions } from "node:tls";
 import { type AdminSecurity, categoryOf, crossOriginProblem } from "./admin-security.js";
 
 export interface AdminRequest {
@@ -129,13 +131,16 @@ export class AdminServer {
     }
   }
 
-  listen(host: string, port: number): Promise<number> {
-    const server = createServer((req, res) => {
+  /** Serves on `host:port`, over HTTPS with `tls` (`admin.tls`). */
+  listen(host: string, port: number, tls?: TlsOptions): Promise<number> {
+    const handler = (req: IncomingMessage, res: ServerResponse): void => {
       this.#handle(req, res).catch(() => {
         if (!res.headersSent) res.writeHead(500);
         res.end();
       });
-    });
+    };
+    const server: Server =
+      tls === undefined ? createServer(handler) : createHttpsServer(tls, handler);
     server.keepAliveTimeout = 5_000;
     this.#server = server;
     return new Promise((resolve, reject) => {

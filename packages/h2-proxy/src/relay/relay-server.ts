@@ -21,7 +21,12 @@
  * DATA. PRIORITY frames are validated (in `FrameConn`), then ignored.
  */
 import { createServer, type Server, type Socket } from "node:net";
-import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from "node:tls";
+import {
+  createServer as createTlsServer,
+  type TLSSocket,
+  type TlsOptions,
+  type Server as TlsServer,
+} from "node:tls";
 import {
   ConnectionError,
   checkRequestHeaders,
@@ -137,6 +142,11 @@ export interface RelayServer {
   readonly streams: number;
   /** DATA bytes queued in the relayed streams (waiting for a receiver's window), both directions. */
   readonly bufferedBytes: number;
+  /**
+   * New TLS credentials (rotation): new handshakes use them, established connections keep
+   * theirs. A no-op on a plaintext server.
+   */
+  setTls(tls: TlsOptions): void;
   /**
    * Graceful close: stop accepting, GOAWAY (last stream id)
    * on every client connection, let in-flight streams finish for up to `graceMs` (default 10 s),
@@ -630,6 +640,9 @@ export async function startRelayServer(opts: RelayServerOptions): Promise<RelayS
     },
     get bufferedBytes() {
       return relay.bufferedBytes();
+    },
+    setTls(tls: TlsOptions) {
+      if (tlsOpts !== undefined) (server as TlsServer).setSecureContext(tls);
     },
     close(graceMs = 10_000) {
       closing ??= (async () => {

@@ -7,7 +7,8 @@ import type { ConnectionOptions } from "node:tls";
  */
 export interface UpstreamTls {
   readonly id: string;
-  readonly options: ConnectionOptions;
+  /** Replaced when the files are rotated: each new connection reads it. */
+  options: ConnectionOptions;
 }
 
 /** Where the data plane sends an attempt: an upstream `host:port` (the router's `Endpoint`s are addresses). */
