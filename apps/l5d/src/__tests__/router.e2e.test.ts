@@ -205,6 +205,8 @@ describe("h2 router", () => {
     expect(m["rt/outgoing/server/127.0.0.1/" + addr.split(":")[1] + "/requests"]).toBeGreaterThan(
       20,
     );
+    // every request that carried an override is counted (the 102-dentry ones fail before: 4 x 5)
+    expect(m["rt/outgoing/dtab_overrides"]).toBe(20);
   });
 
   it("answers a non-gRPC unroutable request with 502 and an l5d-err header", async () => {

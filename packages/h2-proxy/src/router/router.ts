@@ -200,6 +200,8 @@ export class H2Router {
   readonly #bindingTimeoutMs: number;
   readonly #idleTtlMs: number;
   readonly #sweep: NodeJS.Timeout;
+  /** Requests that carried a dtab override (`l5d-dtab` or `l5d-ctx-dtab`): `rt/<label>/dtab_overrides`. */
+  readonly #overrides: Counter;
   #reqIds = randomBytes(8 * REQID_POOL_SIZE);
   #reqIdNext = 0;
 
@@ -213,6 +215,7 @@ export class H2Router {
       idleTtlMs: this.#idleTtlMs,
       capacity: opts.cacheCapacity ?? 1000,
     });
+    this.#overrides = opts.metrics.counter(`rt/${opts.label}/dtab_overrides`);
     this.#sweep = setInterval(() => this.sweepClients(), Math.min(this.#idleTtlMs, 30_000));
     this.#sweep.unref();
   }
@@ -302,6 +305,7 @@ export class H2Router {
         `cannot identify request: ${(e as Error).message}`,
       );
     }
+    if (local.dentries.length > 0) this.#overrides.incr();
     const dtab =
       local.dentries.length === 0 ? this.opts.baseDtab : this.opts.baseDtab.concat(local);
     // an override that fans out (self-referencing unions, alternatives) is refused before it is
