@@ -7,10 +7,10 @@
  */
 import { copyFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
+import { useTestCerts } from "@l5d/h2-proxy/testing";
 import { callGreeting, formatRpcError, startHelloWorldServer } from "@l5d/helloworld";
 import { afterEach, describe, expect, it } from "vitest";
 import { freePort, startTestDaemon, type TestDaemon } from "./support.js";
-import { useTestCerts } from "./tls-certs.js";
 
 const certs = useTestCerts();
 

@@ -10,10 +10,10 @@ import { connect as h2connect } from "node:http2";
 import { get as httpsGet } from "node:https";
 import { join } from "node:path";
 import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
+import { useTestCerts } from "@l5d/h2-proxy/testing";
 import { startHelloWorldServer } from "@l5d/helloworld";
 import { afterEach, describe, expect, it } from "vitest";
 import { EMPTY_GRPC_FRAME, freePort, startTestDaemon, type TestDaemon } from "./support.js";
-import { useTestCerts } from "./tls-certs.js";
 
 const certs = useTestCerts();
 

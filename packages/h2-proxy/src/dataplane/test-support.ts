@@ -371,8 +371,12 @@ export function unaryCall(client: TestClient, body: Buffer, md: grpc.Metadata): 
   );
 }
 
-export function testClient(port: number, options: grpc.ClientOptions = {}): TestClient {
-  const client = new TestClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+export function testClient(
+  port: number,
+  options: grpc.ClientOptions = {},
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+): TestClient {
+  const client = new TestClient(`127.0.0.1:${port}`, credentials, {
     "grpc.max_receive_message_length": 64 << 20,
     "grpc.max_send_message_length": 64 << 20,
     ...options,

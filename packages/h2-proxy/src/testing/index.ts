@@ -9,3 +9,4 @@ export {
   waitFor,
 } from "../dataplane/test-support.js";
 export { defineInteropSuite, type InteropChain } from "./interop-suite.js";
+export { makeTestCerts, type TestCerts, useTestCerts } from "./tls-certs.js";

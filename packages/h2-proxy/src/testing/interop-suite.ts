@@ -60,6 +60,10 @@ export interface InteropChain {
   readonly port: number;
   /** Open streams across the chain's proxies; must return to 0 after every case. */
   streams(): number;
+  /** How the client connects (TLS to the first hop); plaintext when unset. */
+  readonly credentials?: grpc.ChannelCredentials;
+  /** Extra client options (e.g. `grpc.ssl_target_name_override`). */
+  readonly clientOptions?: grpc.ClientOptions;
   close(): Promise<void>;
 }
 
@@ -82,7 +86,7 @@ export function defineInteropSuite(
     beforeAll(async () => {
       backend = await startGrpcBackend();
       chain = await setup(backend.endpoint);
-      client = testClient(chain.port);
+      client = testClient(chain.port, chain.clientOptions, chain.credentials);
     });
 
     afterAll(async () => {
