@@ -244,6 +244,11 @@ export async function link(config: LinkerdConfig, opts: LinkOptions): Promise<Li
           ? r.client.params.connectTimeoutMs
           : r.client.defaults.connectTimeoutMs,
       );
+      const tlsFailures = metrics.counter(`rt/${r.label}/tls/upstream_handshake_failures`);
+      upstreams.onTlsError = (message, peer) => {
+        tlsFailures.incr();
+        opts.log.warn({ router: r.label, peer, err: message }, "upstream TLS handshake failed");
+      };
       const log = opts.log.child({ router: r.label });
       const router = new H2Router({
         label: r.label,

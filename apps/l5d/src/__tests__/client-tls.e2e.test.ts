@@ -95,6 +95,9 @@ describe("client TLS", () => {
     expect(e2).toMatch(
       /code = Unavailable .*TLS \(localhost [0-9a-f]{8}\): .*(self-signed|unable to (get|verify))/i,
     );
+    // each failed handshake is counted on the outgoing router (and logged with the peer)
+    const m = await untrusted.outgoingD.metrics();
+    expect(m["rt/outgoing/tls/upstream_handshake_failures"]).toBeGreaterThanOrEqual(1);
   });
 
   it("io.l5d.static: commonName {service} is filled in from the client prefix", async () => {

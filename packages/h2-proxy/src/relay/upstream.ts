@@ -114,7 +114,12 @@ export class UpConn implements FrameHandler {
         this.tcpConnected = true;
       });
     socket.once("error", (e: Error) => {
-      this.lastError = tls === undefined ? e : new Error(`TLS (${tls.id}): ${e.message}`);
+      if (tls === undefined) {
+        this.lastError = e;
+        return;
+      }
+      this.lastError = new Error(`TLS (${tls.id}): ${e.message}`);
+      if (!this.tcpConnected) relay.onTlsError?.(e.message, `${ep.host}:${ep.port}`);
     });
     // ahead of FrameConn's parser, so that `connected` is set before the frames are handled
     socket.prependListener("data", this.#onPreface);
@@ -405,6 +410,8 @@ export class RelayUpstreams implements Upstreams {
   h2Limits: H2Limits = DEFAULT_LIMITS;
   /** Told when a limit fires on an upstream connection (`startRelayServer`'s `onLimit`). */
   onLimit: ((name: LimitName, detail: string, side: LimitSide) => void) | undefined;
+  /** Told when a TLS handshake with an upstream fails (`peer`: `host:port`); the daemon counts it. */
+  onTlsError: ((message: string, peer: string) => void) | undefined;
   constructor(
     /** TCP connect + HTTP/2 handshake bound per connection attempt; a timeout is a failed connect. */
     readonly connectTimeoutMs: number = CONNECT_TIMEOUT_MS,
