@@ -329,6 +329,10 @@ describe("FrameConn frame checks (RFC 9113 §5.3.1, §6.3, §8.4)", () => {
     const got: Buffer[] = [];
     client.on("data", (b: Buffer) => got.push(b));
     client.on("error", () => {});
+    let clientClosed = false;
+    client.on("close", () => {
+      clientClosed = true;
+    });
     cleanup.push(() => {
       client.destroy();
       srv.close();
@@ -341,7 +345,8 @@ describe("FrameConn frame checks (RFC 9113 §5.3.1, §6.3, §8.4)", () => {
     await waitFor(
       () =>
         reply().includes(Buffer.from("the-end!")) ||
-        rec.events.some((e) => (e as unknown[])[0] === "close"),
+        // closed by the server: everything it wrote (the GOAWAY) has reached the client first
+        (rec.events.some((e) => (e as unknown[])[0] === "close") && clientClosed),
       5_000,
       "the reply",
     );
