@@ -395,3 +395,34 @@ describe.skipIf(!kubectl)("kubectl kustomize deploy/k8s", () => {
     expect(embeddedConfig(objs).config).toEqual(TUTORIAL_CONFIG);
   });
 });
+
+describe.skipIf(!kubectl)("kubectl kustomize deploy/k8s-hardened", () => {
+  it("the tutorial's objects with the admin port off the public LoadBalancer: a ClusterIP l5d-admin instead", () => {
+    const r = spawnSync(kubectl!, ["kustomize", join(root, "deploy", "k8s-hardened")], {
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const objs = parseManifests(r.stdout, "kubectl kustomize output");
+    expect(objs.map((o) => `${o.kind}/${o.metadata.name}`)).toContain("Service/l5d-admin");
+    expect(objs).toHaveLength(11);
+    for (const o of objs) expect(validateK8sObject(o), `${o.kind}/${o.metadata.name}`).toEqual([]);
+    const lb = find(objs, "Service", "l5d");
+    expect(lb.spec.type).toBe("LoadBalancer");
+    expect(lb.spec.ports).toEqual([
+      { name: "outgoing", port: 4140 },
+      { name: "incoming", port: 4141 },
+    ]);
+    const admin = find(objs, "Service", "l5d-admin");
+    expect(admin.spec).toEqual({
+      type: "ClusterIP",
+      selector: { app: "l5d" },
+      ports: [{ name: "admin", port: 9990, targetPort: "admin" }],
+    });
+    // the DaemonSet still names the admin port the Service targets; the config is the tutorial's
+    const ds = find(objs, "DaemonSet", "l5d");
+    expect(container(ds, "l5d").ports).toContainEqual({ name: "admin", containerPort: 9990 });
+    expect(embeddedConfig(objs).config).toEqual(TUTORIAL_CONFIG);
+  });
+});
