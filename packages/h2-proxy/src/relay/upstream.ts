@@ -497,13 +497,14 @@ export class Relay {
     return this.upstreams.unavailableMessage(key);
   }
 
-  /** DATA bytes the relayed streams hold in their queues, both directions (a diagnostic: walks them). */
+  /** DATA bytes the relayed streams hold in their queues, both directions (a diagnostic: the halves' counters). */
   bufferedBytes(): number {
     let n = 0;
     for (const c of this.conns) {
+      // the response direction as the connection's meter counts it (`maxQueuedDataBytes`)
+      n += c.queued.queued;
       for (const s of c.streams.values()) {
-        for (const p of s.toDown.queue) n += p.data.length;
-        if (s.toUp !== undefined) for (const p of s.toUp.queue) n += p.data.length;
+        if (s.toUp !== undefined) n += s.toUp.bytes;
         if (s.early !== undefined) for (const p of s.early) n += p.data.length;
       }
     }
