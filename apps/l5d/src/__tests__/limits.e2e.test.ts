@@ -8,6 +8,7 @@ import * as http2 from "node:http2";
 import { connect } from "node:net";
 import { Writable } from "node:stream";
 import { formatConfigErrors, parseLinkerdConfig } from "@l5d/config";
+import { encodeFrame, encodeHeaderBlock } from "@l5d/h2-proxy/testing";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { startDaemon } from "../daemon.js";
@@ -28,24 +29,6 @@ function goawayCode(buf: Buffer): number | undefined {
     at += 9 + len;
   }
   return undefined;
-}
-
-/** A raw frame: 9-byte header and payload. */
-function frame(type: number, flags: number, id: number, payload: Buffer): Buffer {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(payload.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(id, 5);
-  return Buffer.concat([h, payload]);
-}
-
-/** A header block of literal fields without indexing, raw strings (RFC 7541 §6.2.2). */
-function literals(fields: ReadonlyArray<readonly [string, string]>): Buffer {
-  const parts: Buffer[] = [];
-  for (const [n, v] of fields)
-    parts.push(Buffer.from([0, n.length]), Buffer.from(n), Buffer.from([v.length]), Buffer.from(v));
-  return Buffer.concat(parts);
 }
 
 const cleanup: Array<() => PromiseLike<unknown>> = [];
@@ -162,16 +145,16 @@ routers:
     const { port, adminPort, lines } = await daemonWith(backendPort, "maxQueuedDataBytes: 200000");
     // SETTINGS_INITIAL_WINDOW_SIZE 0, then 8 requests for 300 KB each: 8 x 64 KiB queued > 200 KB
     const window0 = Buffer.from([0, 4, 0, 0, 0, 0]);
-    const block = literals([
+    const block = encodeHeaderBlock([
       [":method", "GET"],
       [":scheme", "http"],
       [":path", "/big"],
       [":authority", "big"],
     ]);
-    const opens = [1, 3, 5, 7, 9, 11, 13, 15].map((id) => frame(1, 0x5, id, block));
+    const opens = [1, 3, 5, 7, 9, 11, 13, 15].map((id) => encodeFrame(1, 0x5, id, block));
     const buf = await untilClosed(
       port,
-      Buffer.concat([PREFACE, frame(4, 0, 0, window0), ...opens]),
+      Buffer.concat([PREFACE, encodeFrame(4, 0, 0, window0), ...opens]),
     );
     expect(goawayCode(buf)).toBe(ENHANCE_YOUR_CALM);
 
