@@ -189,7 +189,9 @@ describe("gRPC hello/world server", () => {
   });
 
   it("shutdown lets an in-flight call complete, then refuses new connections", async () => {
-    const hello = await start({ text: "Hello", latencyMs: 300 });
+    // 1 s of latency: the in-flight call is still running when shutdown starts even when a
+    // loaded CI machine runs the 100 ms timer late (with 300 ms it once finished first)
+    const hello = await start({ text: "Hello", latencyMs: 1000 });
     const client = createHelloClient(hello.address);
     cleanups.push(() => client.close());
     expect(await callGreeting(client)).toBe("Hello!"); // connected before the in-flight call

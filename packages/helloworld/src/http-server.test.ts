@@ -136,7 +136,7 @@ describe("HTTP mode", () => {
   });
 
   it("shutdown lets an in-flight request finish", async () => {
-    const world = await start({ text: "world", latencyMs: 300 });
+    const world = await start({ text: "world", latencyMs: 1000 }); // in flight even on a loaded machine
     expect((await get(world.address)).body).toBe("world!"); // keep-alive connection is up
     const inFlight = get(world.address);
     await new Promise((r) => setTimeout(r, 100));
