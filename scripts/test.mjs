@@ -53,7 +53,9 @@ for (const d of dirs) {
     }
     for (const a of s.assertionResults ?? []) {
       if (a.status === "failed") {
-        failures.push(`${file} > ${a.fullName}: ${firstLines((a.failureMessages ?? []).join("\n"))}`);
+        failures.push(
+          `${file} > ${a.fullName}: ${firstLines((a.failureMessages ?? []).join("\n"))}`,
+        );
       }
     }
   }
