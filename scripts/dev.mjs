@@ -6,14 +6,24 @@
 // (deploy/examples/linkerd-grpc.yaml) with io.l5d.k8s + the daemonset/localnode transformers, an
 // API-server stand-in on 127.0.0.1:8001 where the kubectl sidecar would be, node A = 127.0.1.0/24,
 // node B = 127.0.2.0/24. When those addresses or port 8001 cannot be bound it says so and falls
-// back to the io.l5d.fs demo (deploy/local/fs-demo.mjs); `--fs` forces the fs demo.
+// back to the io.l5d.fs demo (deploy/local/fs-demo.mjs); `--fs` forces the fs demo. `--http`: the
+// series' HTTP/1.1 edition (protocol: http routers, the apps in HTTP mode, the client a proxied
+// GET http://hello/ as `http_proxy=<node A>:4140 curl http://hello` would send it).
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { l5dEntry, l5dEnv, l5dNodeFlags } from "../bench/dist/l5d-flags.js";
-import { discoFiles, NODE_A, NODE_B, nodeConfig } from "../deploy/local/fs-demo.mjs";
+import {
+  discoFiles,
+  httpDiscoFiles,
+  httpNodeConfig,
+  NODE_A,
+  NODE_B,
+  nodeConfig,
+} from "../deploy/local/fs-demo.mjs";
 import {
   DEV_API,
   DEV_NODES,
@@ -28,6 +38,7 @@ import {
 const root = new URL("..", import.meta.url).pathname;
 const once = process.argv.includes("--once");
 const forceFs = process.argv.includes("--fs");
+const httpMode = process.argv.includes("--http");
 const children = [];
 const work = mkdtempSync(join(tmpdir(), "l5d-dev-"));
 let stopping = false;
@@ -244,17 +255,24 @@ async function runK8s() {
   return answer;
 }
 
-function report(answer, adminLines, target) {
+function report(
+  answer,
+  adminLines,
+  target,
+  tryLine = `node apps/helloworld-client/dist/main.js ${target}`,
+) {
   if (answer.code === 0) {
     console.log(`\n${answer.out}\n`);
   } else {
     console.log(`\nclient failed (exit ${answer.code}): ${answer.err}\n`);
   }
   for (const [i, l] of adminLines.entries()) log(`${i === 0 ? "admin:" : "      "} ${l}`);
-  log(`try:   node apps/helloworld-client/dist/main.js ${target}`);
+  log(`try:   ${tryLine}`);
 }
 
-async function runFs() {
+/** The fs demo's two nodes: checks their addresses, writes `files` and one config per node
+ * (`configFor({ ip, disco })`), starts the l5ds. */
+async function startFsNodes(files, configFor) {
   for (const ip of [NODE_A, NODE_B]) {
     if ((await canBind(ip)) !== true) {
       log(`cannot bind ${ip} on this machine (Linux binds all of 127.0.0.0/8; this OS may not)`);
@@ -263,15 +281,31 @@ async function runFs() {
   }
   const disco = join(work, "disco");
   mkdirSync(disco);
-  for (const [f, body] of Object.entries(discoFiles())) writeFileSync(join(disco, f), body);
+  for (const [f, body] of Object.entries(files)) writeFileSync(join(disco, f), body);
   for (const [node, ip] of [
     ["a", NODE_A],
     ["b", NODE_B],
   ]) {
     const cfg = join(work, `l5d-${node}.yaml`);
-    writeFileSync(cfg, nodeConfig({ ip, disco }));
+    writeFileSync(cfg, configFor({ ip, disco }));
     start(`l5d-${node}`, [...L5D, cfg], L5D_ENV);
   }
+}
+
+/** Every port of the fs demo (two l5ds, hello, world) accepting connections. */
+function waitFsPorts() {
+  return Promise.all([
+    waitPort(NODE_A, 4140),
+    waitPort(NODE_A, 4141),
+    waitPort(NODE_B, 4140),
+    waitPort(NODE_B, 4141),
+    waitPort(NODE_A, 7777),
+    waitPort(NODE_B, 7778),
+  ]);
+}
+
+async function runFs() {
+  await startFsNodes(discoFiles(), nodeConfig);
   start("world", ["apps/world/dist/main.js", `-addr=${NODE_B}:7778`, "-protocol=grpc"], {
     TARGET_WORLD: "world",
     POD_IP: NODE_B,
@@ -289,14 +323,7 @@ async function runFs() {
       POD_IP: NODE_A,
     },
   );
-  await Promise.all([
-    waitPort(NODE_A, 4140),
-    waitPort(NODE_A, 4141),
-    waitPort(NODE_B, 4140),
-    waitPort(NODE_B, 4141),
-    waitPort(NODE_A, 7777),
-    waitPort(NODE_B, 7778),
-  ]);
+  await waitFsPorts();
   log(`mesh is up; calling helloworld-client ${NODE_A}:4140`);
   const answer = await runClient(`${NODE_A}:4140`);
   report(
@@ -307,9 +334,63 @@ async function runFs() {
   return answer;
 }
 
+/** `http_proxy=<proxy> curl http://<host>/`: a GET in absolute form through l5d. */
+function proxiedGet(proxy, host) {
+  const [ip, port] = proxy.split(":");
+  return new Promise((resolve) => {
+    const req = request(
+      { host: ip, port: Number(port), path: `http://${host}/`, headers: { host } },
+      (res) => {
+        let body = "";
+        res.on("data", (d) => (body += d));
+        res.on("end", () =>
+          resolve(
+            res.statusCode === 200
+              ? { code: 0, out: body.trim(), err: "" }
+              : { code: 1, out: "", err: `HTTP ${res.statusCode}: ${body.trim()}` },
+          ),
+        );
+      },
+    );
+    req.on("error", (e) => resolve({ code: 1, out: "", err: e.message }));
+    req.end();
+  });
+}
+
+async function runHttp() {
+  log("--http: the series' HTTP/1.1 edition (protocol: http routers, io.l5d.fs)");
+  await startFsNodes(httpDiscoFiles(), httpNodeConfig);
+  // hello-world.yml: world-v1 `-addr=:7778`; hello `-addr=:7777 -text=Hello -target=world`
+  // with http_proxy=$(NODE_NAME):4140
+  start("world", ["apps/world/dist/main.js", `-addr=${NODE_B}:7778`], {
+    TARGET_WORLD: "world",
+    POD_IP: NODE_B,
+  });
+  start(
+    "hello",
+    ["apps/hello/dist/main.js", `-addr=${NODE_A}:7777`, "-text=Hello", "-target=world"],
+    {
+      POD_IP: NODE_A,
+      http_proxy: `${NODE_A}:4140`,
+    },
+  );
+  await waitFsPorts();
+  log(`mesh is up; http_proxy=${NODE_A}:4140 curl http://hello`);
+  const answer = await proxiedGet(`${NODE_A}:4140`, "hello");
+  report(
+    answer,
+    [`http://${NODE_A}:9990/ (node A)   http://${NODE_B}:9990/ (node B)`],
+    `${NODE_A}:4140`,
+    `http_proxy=${NODE_A}:4140 curl http://hello`,
+  );
+  return answer;
+}
+
 async function main() {
   let answer;
-  if (forceFs) {
+  if (httpMode) {
+    answer = await runHttp();
+  } else if (forceFs) {
     log("--fs: the io.l5d.fs demo");
     answer = await runFs();
   } else {

@@ -15,25 +15,13 @@ export const FS_DTAB = [
   "/svc        => /$/io.buoyant.http.domainToPathPfx/grpc ;",
 ].join("\n");
 
-export function nodeConfig({ ip, disco, ports = { outgoing: 4140, incoming: 4141, admin: 9990 } }) {
-  const router = (label, port, transformer) =>
-    [
-      "- protocol: h2",
-      `  label: ${label}`,
-      "  experimental: true",
-      "  identifier:",
-      "    kind: io.l5d.header.path",
-      "    segments: 1",
-      "  dtab: |",
-      ...FS_DTAB.split("\n").map((l) => `    ${l}`),
-      "  interpreter:",
-      "    kind: default",
-      "    transformers:",
-      ...transformer.map((l) => `    ${l}`),
-      "  servers:",
-      `  - port: ${port}`,
-      `    ip: ${ip}`,
-    ].join("\n");
+/**
+ * A node's config: admin on its IP, io.l5d.fs on `disco`, an outgoing router (to the incoming
+ * router of the destination's node: io.l5d.port) and an incoming one (to this node's instances
+ * only: io.l5d.specificHost), each made by `router(label, port, transformerLines)`.
+ */
+function demoConfig({ ip, disco, ports, router }) {
+  const server = (port) => ["  servers:", `  - port: ${port}`, `    ip: ${ip}`];
   return [
     "admin:",
     `  ip: ${ip}`,
@@ -42,10 +30,10 @@ export function nodeConfig({ ip, disco, ports = { outgoing: 4140, incoming: 4141
     "- kind: io.l5d.fs",
     `  rootDir: ${disco}`,
     "routers:",
-    // outgoing: send to the incoming router of the node that hosts the destination
-    router("outgoing", ports.outgoing, ["- kind: io.l5d.port", `  port: ${ports.incoming}`]),
-    // incoming: deliver only to instances on this node
-    router("incoming", ports.incoming, ["- kind: io.l5d.specificHost", `  host: ${ip}`]),
+    ...router("outgoing", ["- kind: io.l5d.port", `  port: ${ports.incoming}`]),
+    ...server(ports.outgoing),
+    ...router("incoming", ["- kind: io.l5d.specificHost", `  host: ${ip}`]),
+    ...server(ports.incoming),
     "telemetry:",
     "- kind: io.l5d.prometheus",
     "- kind: io.l5d.recentRequests",
@@ -54,10 +42,80 @@ export function nodeConfig({ ip, disco, ports = { outgoing: 4140, incoming: 4141
   ].join("\n");
 }
 
+/** A router's dtab and interpreter lines. */
+function routing(dtab, transformer) {
+  return [
+    "  dtab: |",
+    ...dtab.split("\n").map((l) => `    ${l}`),
+    "  interpreter:",
+    "    kind: default",
+    "    transformers:",
+    ...transformer.map((l) => `    ${l}`),
+  ];
+}
+
+export function nodeConfig({ ip, disco, ports = { outgoing: 4140, incoming: 4141, admin: 9990 } }) {
+  return demoConfig({
+    ip,
+    disco,
+    ports,
+    router: (label, transformer) => [
+      "- protocol: h2",
+      `  label: ${label}`,
+      "  experimental: true",
+      "  identifier:",
+      "    kind: io.l5d.header.path",
+      "    segments: 1",
+      ...routing(FS_DTAB, transformer),
+    ],
+  });
+}
+
 /** io.l5d.fs files: one per service, `host port` lines. */
 export function discoFiles({ hello = [[NODE_A, 7777]], world = [[NODE_B, 7778]] } = {}) {
   return {
     Hello: hello.map(([h, p]) => `${h} ${p}`).join("\n") + "\n",
+    "world-v1": world.map(([h, p]) => `${h} ${p}`).join("\n") + "\n",
+  };
+}
+
+/**
+ * The series' HTTP/1.1 edition (k8s-daemonset/k8s/linkerd.yml): `protocol: http` routers, the
+ * default identifier (`io.l5d.header.token` on Host), its dtab with io.l5d.fs in place of
+ * io.l5d.k8s, and the outgoing router's `io.l5d.http.retryableRead5XX` classifier. The apps speak
+ * HTTP: hello reaches `world` through `http_proxy=<node>:4140`.
+ */
+export const HTTP_DTAB = [
+  "/srv         => /#/io.l5d.fs ;",
+  "/host        => /srv ;",
+  "/svc         => /host ;",
+  "/host/world  => /srv/world-v1 ;",
+].join("\n");
+
+export function httpNodeConfig({
+  ip,
+  disco,
+  ports = { outgoing: 4140, incoming: 4141, admin: 9990 },
+}) {
+  return demoConfig({
+    ip,
+    disco,
+    ports,
+    router: (label, transformer) => [
+      "- protocol: http",
+      `  label: ${label}`,
+      ...routing(HTTP_DTAB, transformer),
+      ...(label === "outgoing"
+        ? ["  service:", "    responseClassifier:", "      kind: io.l5d.http.retryableRead5XX"]
+        : []),
+    ],
+  });
+}
+
+/** io.l5d.fs files of the HTTP edition: `hello` and `world-v1`. */
+export function httpDiscoFiles({ hello = [[NODE_A, 7777]], world = [[NODE_B, 7778]] } = {}) {
+  return {
+    hello: hello.map(([h, p]) => `${h} ${p}`).join("\n") + "\n",
     "world-v1": world.map(([h, p]) => `${h} ${p}`).join("\n") + "\n",
   };
 }

@@ -4,6 +4,8 @@
  */
 import type {
   BuildContext,
+  HttpRouterConfig,
+  HttpServerConfig,
   LinkerdConfig,
   ParsedPlugin,
   PluginLogger,
@@ -20,6 +22,13 @@ import {
   transformNamer,
   withTransformers,
 } from "@l5d/dtab";
+import {
+  AccessLog,
+  type H1RejectName,
+  type H1Server,
+  startH1Server,
+  UpstreamPools,
+} from "@l5d/h1-proxy";
 import {
   type ClientPolicy,
   composeIdentifiers,
@@ -50,18 +59,27 @@ import type { Telemeter } from "./telemetry/telemeter.js";
 import { watchTlsFiles } from "./tls-reload.js";
 import { Tracer } from "./tracing/tracer.js";
 
+/** What the linker needs of a listening server, whatever its protocol. */
+export interface ListeningServer {
+  readonly port: number;
+  /** Open client connections. */
+  readonly connections: number;
+  setTls(tls: import("node:tls").TlsOptions): void;
+  close(graceMs?: number): Promise<void>;
+}
+
 export interface RunningServer {
   readonly router: string;
   readonly ip: string;
   readonly port: number;
-  readonly proxy: RelayServer;
+  readonly proxy: ListeningServer;
 }
 
 export interface RunningRouter {
   readonly config: RouterConfig;
   readonly router: H2Router;
   /** The upstream connections its servers share (drained by the router as endpoints leave). */
-  readonly upstreams: RelayUpstreams;
+  readonly upstreams: RelayUpstreams | UpstreamPools;
   readonly servers: RunningServer[];
 }
 
@@ -239,16 +257,28 @@ export async function link(config: LinkerdConfig, opts: LinkOptions): Promise<Li
     for (const b of built.routers) {
       const r = b.config;
       // the router-level connect timeout; io.l5d.static prefixes set theirs per client (ClientPolicy)
-      const upstreams = new RelayUpstreams(
+      const connectTimeoutMs =
         r.client.kind === "io.l5d.global"
           ? r.client.params.connectTimeoutMs
-          : r.client.defaults.connectTimeoutMs,
-      );
-      const tlsFailures = metrics.counter(`rt/${r.label}/tls/upstream_handshake_failures`);
-      upstreams.onTlsError = (message, peer) => {
-        tlsFailures.incr();
-        opts.log.warn({ router: r.label, peer, err: message }, "upstream TLS handshake failed");
-      };
+          : r.client.defaults.connectTimeoutMs;
+      let upstreams: RelayUpstreams | UpstreamPools;
+      let accessLog: AccessLog | undefined;
+      if (r.protocol === "http") {
+        upstreams = new UpstreamPools();
+        if (r.httpAccessLog !== undefined) {
+          const log = new AccessLog(r.httpAccessLog, r.httpAccessLogAppend ?? true);
+          accessLog = log;
+          closers.push(() => log.close());
+        }
+      } else {
+        const relayUpstreams = new RelayUpstreams(connectTimeoutMs);
+        const tlsFailures = metrics.counter(`rt/${r.label}/tls/upstream_handshake_failures`);
+        relayUpstreams.onTlsError = (message, peer) => {
+          tlsFailures.incr();
+          opts.log.warn({ router: r.label, peer, err: message }, "upstream TLS handshake failed");
+        };
+        upstreams = relayUpstreams;
+      }
       const log = opts.log.child({ router: r.label });
       const router = new H2Router({
         label: r.label,
@@ -273,7 +303,13 @@ export async function link(config: LinkerdConfig, opts: LinkOptions): Promise<Li
       const rr: RunningRouter = { config: r, router, upstreams, servers: [] };
       running.push(rr);
       for (const s of r.servers) {
-        const proxy = await startServer(rr, s, metrics, log, tracer);
+        const proxy =
+          r.protocol === "http"
+            ? await startHttpServer(rr, r, s as HttpServerConfig, metrics, log, tracer, {
+                connectTimeoutMs,
+                accessLog,
+              })
+            : await startServer(rr, s as ServerConfig, metrics, log, tracer);
         const tls = s.tls;
         if (tls !== undefined) {
           const where = `${s.ip}:${proxy.port}`;
@@ -347,7 +383,7 @@ async function startServer(
       maxConcurrentStreams: s.maxConcurrentStreamsPerConnection,
       initialWindowSize: s.initialStreamWindowBytes,
       maxHeaderListSize: s.maxHeaderListBytes,
-      upstreams: rr.upstreams,
+      upstreams: rr.upstreams as RelayUpstreams,
       limits: {
         maxHeaderFields: s.maxHeaderFields,
         maxContinuationFrames: s.maxContinuationFrames,
@@ -414,4 +450,91 @@ function limitReporter(
     if (name === "idle_timeout") log.info(fields, "h2 limit: idle connection closed");
     else log.warn(fields, `h2 limit ${name} fired (${side})`);
   };
+}
+
+/**
+ * A server of a `protocol: http` router: HTTP/1.1 through node's parser and the proxy's checks
+ * (`@l5d/h1-proxy`), its requests to the router (through `clearContext` and the tracer) as the
+ * h2 servers'; what it refuses itself is counted as `rt/<router>/server/<ip>/<port>/http/rejected/<name>`.
+ */
+async function startHttpServer(
+  rr: RunningRouter,
+  r: HttpRouterConfig,
+  s: HttpServerConfig,
+  metrics: MetricsRegistry,
+  log: Logger,
+  tracer: Tracer,
+  shared: { readonly connectTimeoutMs: number; readonly accessLog: AccessLog | undefined },
+): Promise<H1Server> {
+  const scope = new ServerScope(metrics, r.label, s.ip, s.port);
+  const traced = { router: r.label, ip: s.ip, port: s.port };
+  const max = s.maxConcurrentRequests;
+  const where = `rt/${r.label}/server/${s.ip}/${s.port}`;
+  const rejected = new Map<H1RejectName, ReturnType<MetricsRegistry["counter"]>>();
+  const retryBuffer =
+    r.service.kind === "io.l5d.global"
+      ? r.service.params.retryBufferSize.requestBytes
+      : r.service.defaults.retryBufferSize.requestBytes;
+  let server: H1Server | undefined;
+  try {
+    const tlsFailures = metrics.counter(`${where}/tls/handshake_failures`);
+    server = await startH1Server({
+      host: s.ip,
+      port: s.port,
+      tls: s.tls === undefined ? undefined : serverTlsOptions(s.tls),
+      onTlsError(message, peer) {
+        tlsFailures.incr();
+        log.warn(
+          { router: r.label, server: `${s.ip}:${s.port}`, peer, err: message },
+          "TLS handshake failed",
+        );
+      },
+      upstreams: rr.upstreams as UpstreamPools,
+      routerLabel: r.label,
+      maxInitialLineBytes: r.maxInitialLineKB * 1024,
+      maxHeadersBytes: r.maxHeadersKB * 1024,
+      maxRequestBytes: r.maxRequestKB * 1024,
+      maxResponseBytes: r.maxResponseKB * 1024,
+      streaming: r.streamingEnabled,
+      headersTimeoutMs: s.headersTimeoutMs,
+      idleTimeoutMs: s.idleTimeoutMs,
+      maxConnections: s.maxConnections,
+      connectTimeoutMs: shared.connectTimeoutMs,
+      accessLog: shared.accessLog,
+      addForwardedHeader: s.addForwardedHeader,
+      requestBufferBytes: retryBuffer,
+      onReject(name, detail) {
+        let c = rejected.get(name);
+        if (c === undefined) {
+          c = metrics.counter(`${where}/http/rejected/${name}`);
+          rejected.set(name, c);
+        }
+        c.incr();
+        log.info(
+          { router: r.label, server: `${s.ip}:${s.port}`, reason: name, detail },
+          "http request refused",
+        );
+      },
+      onRequest(incoming) {
+        const req = tracer.wrap(s.clearContext ? clearContext(incoming) : incoming, traced);
+        if (max !== undefined && (server?.requests ?? 0) > max) {
+          req.respondError({
+            grpcStatus: GrpcStatus.RESOURCE_EXHAUSTED,
+            httpStatus: 503,
+            message: `[${r.label}] server ${s.ip}:${s.port} is at maxConcurrentRequests (${max})`,
+          });
+          return;
+        }
+        rr.router.handle(req, scope);
+      },
+    });
+  } catch (e) {
+    log.error({ err: (e as Error).message }, "cannot start server");
+    throw new LinkerBuildError(`routers[${r.label}].servers ${s.ip}:${s.port}`, e);
+  }
+  const srv = server;
+  traced.port = srv.port;
+  metrics.gauge(`${where}/connections`, () => srv.connections);
+  metrics.gauge(`${where}/requests_in_flight`, () => srv.requests);
+  return srv;
 }

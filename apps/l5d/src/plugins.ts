@@ -3,6 +3,7 @@
  * list against the README's config reference.
  */
 import { type Registries, Registry } from "@l5d/config";
+import { httpClassifierFactories, httpIdentifierFactories } from "@l5d/h1-proxy";
 import {
   failureAccrualFactories,
   identifierFactories,
@@ -11,6 +12,7 @@ import {
 } from "@l5d/h2-proxy";
 import * as namers from "@l5d/namers";
 import { ingressIdentifierFactory } from "./identifier-ingress.js";
+import { influxDbTelemeterFactory } from "./telemetry/influxdb-telemeter.js";
 import { otlpTelemeterFactory } from "./telemetry/otlp-telemeter.js";
 import { prometheusTelemeterFactory } from "./telemetry/prometheus-telemeter.js";
 import { recentRequestsTelemeterFactory } from "./telemetry/recent-requests-telemeter.js";
@@ -39,15 +41,18 @@ export function createRegistries(): Registries {
       list("k8sTransformerFactories"),
     ),
     identifiers: registry("identifier", identifierFactories, [ingressIdentifierFactory]),
+    httpIdentifiers: registry("identifier", httpIdentifierFactories, [ingressIdentifierFactory]),
     interpreters: registry("interpreter", list("interpreterFactories")),
     telemeters: registry("telemeter", [
       prometheusTelemeterFactory,
       recentRequestsTelemeterFactory,
       zipkinTelemeterFactory,
       otlpTelemeterFactory,
+      influxDbTelemeterFactory,
     ]),
     loadBalancers: registry("load balancer", loadBalancerFactories),
     failureAccrual: registry("failure accrual", failureAccrualFactories),
     responseClassifiers: registry("response classifier", responseClassifierFactories),
+    httpResponseClassifiers: registry("response classifier", httpClassifierFactories),
   };
 }

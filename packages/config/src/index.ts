@@ -17,11 +17,16 @@ export type {
   ClientSection,
   ClientStaticEntry,
   ClientTlsConfig,
+  ForwardedLabeler,
+  H2RouterConfig,
   H2Settings,
   HostConnectionPool,
+  HttpRouterConfig,
+  HttpServerConfig,
   LinkerdConfig,
   Retries,
   RetryBudget,
+  RouterCommonConfig,
   RouterConfig,
   ServerConfig,
   ServerTlsConfig,
@@ -31,11 +36,15 @@ export type {
   UsageConfig,
 } from "./linkerd-config-types.js";
 export {
+  DEFAULT_HTTP_IDENTIFIER,
   DEFAULT_IDENTIFIER,
   DEFAULT_INTERPRETER,
   DEFAULT_LOAD_BALANCER,
+  h2RouterSchema,
+  httpRouterSchema,
   linkerdSchema,
   type Registries,
+  ROUTER_PROTOCOLS,
   routerSchema,
 } from "./linkerd-schema.js";
 export { type LoadedYaml, loadYaml } from "./load-yaml.js";

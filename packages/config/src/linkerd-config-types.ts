@@ -224,9 +224,8 @@ export interface BindingCacheConfig {
   readonly idleTtlSecs: number;
 }
 
-export interface RouterConfig {
-  /** Only `h2` is supported. */
-  readonly protocol: "h2";
+/** What every router has, whatever its protocol. */
+export interface RouterCommonConfig {
   /** Default: the protocol name. Unique across routers. */
   readonly label: string;
   readonly experimental: boolean;
@@ -234,11 +233,10 @@ export interface RouterConfig {
   readonly dtab: Dtab;
   /** Default `/svc`. */
   readonly dstPrefix: Path;
-  /** Tried in order. Default `io.l5d.header.token` (when registered). */
+  /** Tried in order. Default `io.l5d.header.token` (`:authority` for h2, `Host` for http). */
   readonly identifiers: readonly ParsedPlugin[];
   /** Default kind `default` (when registered). */
   readonly interpreter?: InterpreterEntry;
-  readonly servers: readonly ServerConfig[];
   readonly client: ClientSection;
   readonly service: ServiceSection;
   /** Default 10000. */
@@ -251,6 +249,68 @@ export interface RouterConfig {
   /** Maximum `Via` hops (loop protection). Default 10. */
   readonly maxCallDepth: number;
 }
+
+/** `protocol: h2`: gRPC and HTTP/2 through the frame-level relay. */
+export interface H2RouterConfig extends RouterCommonConfig {
+  readonly protocol: "h2";
+  readonly servers: readonly ServerConfig[];
+}
+
+/** One RFC 7239 endpoint labeler (`addForwardedHeader.by` / `.for`). */
+export type ForwardedLabeler =
+  | { readonly kind: "ip" | "ip:port" | "connectionRandom" | "requestRandom" | "router" }
+  | { readonly kind: "static"; readonly label: string };
+
+/** A `protocol: http` router's server. */
+export interface HttpServerConfig {
+  /** Default 4140. */
+  readonly port: number;
+  readonly ip: string;
+  readonly maxConcurrentRequests?: number;
+  readonly clearContext: boolean;
+  readonly announce?: readonly string[];
+  readonly tls?: ServerTlsConfig;
+  /** Adds an RFC 7239 `Forwarded` header to each request (both labelers default `requestRandom`). */
+  readonly addForwardedHeader?: { readonly by: ForwardedLabeler; readonly for: ForwardedLabeler };
+  /** Accepted (Linkerd's netty3/netty4 choice); no effect. */
+  readonly engine?: { readonly kind: "netty3" | "netty4" };
+  /** l5d-ts: time to receive a request's head (slowloris bound). Default 10000. */
+  readonly headersTimeoutMs: number;
+  /** l5d-ts: an idle keep-alive client connection closes after this (0: never). Default 60000. */
+  readonly idleTimeoutMs: number;
+  /** l5d-ts: open client connections at most. Default 10000. */
+  readonly maxConnections: number;
+}
+
+/** `protocol: http`: Linkerd's HTTP/1.1 router. */
+export interface HttpRouterConfig extends RouterCommonConfig {
+  readonly protocol: "http";
+  readonly servers: readonly HttpServerConfig[];
+  /** Access log path (Linkerd's format); none: no access log. */
+  readonly httpAccessLog?: string;
+  /** Accepted, not implemented (Linkerd's log rolling). */
+  readonly httpAccessLogRollPolicy?: string;
+  readonly httpAccessLogAppend?: boolean;
+  readonly httpAccessLogRotateCount?: number;
+  /** Largest chunk of a chunked body passed on at once. Default 8. */
+  readonly maxChunkKB: number;
+  /** Largest header section of a request or response. Default 8. */
+  readonly maxHeadersKB: number;
+  /** Largest request or status line. Default 4. */
+  readonly maxInitialLineKB: number;
+  /** Largest non-chunked request body. Default 5120. */
+  readonly maxRequestKB: number;
+  /** Largest non-chunked response body. Default 5120. */
+  readonly maxResponseKB: number;
+  /** Accepted; responses are passed through as the endpoint sent them. Default -1. */
+  readonly compressionLevel: number;
+  /** Bodies stream through (true, the default); false: buffered up to maxRequestKB/maxResponseKB. */
+  readonly streamingEnabled: boolean;
+  /** Accepted (Linkerd's trace propagator choice); l5d-ts propagates `l5d-ctx-trace`. */
+  readonly tracePropagator?: Readonly<Record<string, unknown>>;
+}
+
+export type RouterConfig = H2RouterConfig | HttpRouterConfig;
 
 export interface UsageConfig {
   readonly orgId?: string;

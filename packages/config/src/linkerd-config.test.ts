@@ -151,6 +151,23 @@ function registries(): Registries {
   responseClassifiers.register(
     factory("io.l5d.h2.grpc.default", z.strictObject({ ...pluginCommonShape })),
   );
+  const httpIdentifiers = new Registry<unknown>("identifier");
+  httpIdentifiers.register(
+    factory(
+      "io.l5d.header.token",
+      z.strictObject({ ...pluginCommonShape, header: z.string().default("Host") }),
+    ),
+  );
+  httpIdentifiers.register(
+    factory(
+      "io.l5d.path",
+      z.strictObject({ ...pluginCommonShape, segments: positiveInt().default(1) }),
+    ),
+  );
+  const httpResponseClassifiers = new Registry<unknown>("response classifier");
+  httpResponseClassifiers.register(
+    factory("io.l5d.http.retryableRead5XX", z.strictObject({ ...pluginCommonShape })),
+  );
   return {
     namers,
     transformers,
@@ -160,6 +177,8 @@ function registries(): Registries {
     loadBalancers,
     failureAccrual,
     responseClassifiers,
+    httpIdentifiers,
+    httpResponseClassifiers,
   };
 }
 
@@ -302,6 +321,93 @@ describe("parseLinkerdConfig: defaults and options", () => {
     expect(r?.dtab.dentries).toHaveLength(0);
     expect(c.namers).toEqual([]);
     expect(c.telemetry).toEqual([]);
+  });
+
+  it("protocol: http: Linkerd's defaults (port 4140, io.l5d.header.token on Host, the size limits)", () => {
+    const c = parseOk(`routers:\n- protocol: http\n  servers:\n  - {}\n`);
+    const r = c.routers[0];
+    if (r?.protocol !== "http") throw new Error("expected an http router");
+    expect(r.label).toBe("http");
+    expect(r.dstPrefix.show).toBe("/svc");
+    expect(r.servers[0]).toMatchObject({
+      port: 4140,
+      ip: "127.0.0.1",
+      clearContext: false,
+      headersTimeoutMs: 10_000,
+      idleTimeoutMs: 60_000,
+      maxConnections: 10_000,
+    });
+    expect(r.servers[0]?.addForwardedHeader).toBeUndefined();
+    expect(r.identifiers[0]?.config).toEqual({ kind: "io.l5d.header.token", header: "Host" });
+    expect(r).toMatchObject({
+      maxChunkKB: 8,
+      maxHeadersKB: 8,
+      maxInitialLineKB: 4,
+      maxRequestKB: 5120,
+      maxResponseKB: 5120,
+      compressionLevel: -1,
+      streamingEnabled: true,
+    });
+  });
+
+  it("protocol: http: its own identifiers, classifiers, server keys and Forwarded labelers", () => {
+    const c = parseOk(`routers:
+- protocol: http
+  identifier:
+    kind: io.l5d.path
+    segments: 2
+  httpAccessLog: /tmp/access.log
+  maxHeadersKB: 16
+  service:
+    responseClassifier:
+      kind: io.l5d.http.retryableRead5XX
+  servers:
+  - port: 5000
+    engine: {kind: netty4}
+    addForwardedHeader:
+      by: {kind: static, label: linkerd}
+`);
+    const r = c.routers[0];
+    if (r?.protocol !== "http") throw new Error("expected an http router");
+    expect(r.identifiers[0]?.config).toEqual({ kind: "io.l5d.path", segments: 2 });
+    expect(r.httpAccessLog).toBe("/tmp/access.log");
+    expect(r.maxHeadersKB).toBe(16);
+    expect(r.servers[0]?.addForwardedHeader).toEqual({
+      by: { kind: "static", label: "linkerd" },
+      for: { kind: "requestRandom" },
+    });
+    // h2 kinds are not http kinds, and the reverse
+    expect(
+      errorsOf(
+        `routers:\n- protocol: http\n  identifier:\n    kind: io.l5d.header.path\n  servers:\n  - {}\n`,
+      ),
+    ).toEqual([
+      "routers[0].identifier.kind: unknown identifier kind 'io.l5d.header.path' (known: io.l5d.header.token, io.l5d.path)",
+    ]);
+    expect(
+      errorsOf(
+        `routers:\n- protocol: h2\n  service:\n    responseClassifier:\n      kind: io.l5d.http.retryableRead5XX\n  servers:\n  - {}\n`,
+      ),
+    ).toEqual([
+      "routers[0].service.responseClassifier.kind: unknown response classifier kind 'io.l5d.http.retryableRead5XX' (known: io.l5d.h2.grpc.default)",
+    ]);
+    expect(
+      errorsOf(
+        `routers:\n- protocol: http\n  maxHeadersKB: 0\n  servers:\n  - addForwardedHeader: {for: {kind: mac}}\n    maxConcurrentStreamsPerConnection: 5\n`,
+      ),
+    ).toEqual([
+      "routers[0].maxHeadersKB: expected a positive integer",
+      "routers[0].servers[0].addForwardedHeader.for.kind: unknown labeler kind 'mac' (known: ip, ip:port, connectionRandom, requestRandom, router, static)",
+      "routers[0].servers[0].maxConcurrentStreamsPerConnection: unknown key",
+    ]);
+  });
+
+  it("checks port clashes with each protocol's default port", () => {
+    expect(
+      errorsOf(
+        `routers:\n- protocol: http\n  servers:\n  - {}\n- protocol: h2\n  servers:\n  - port: 4140\n`,
+      ),
+    ).toEqual([expect.stringMatching(/^routers\[1\]\.servers\[0\]\.port: .*4140/)]);
   });
 
   it("rejects servers[].dataPlane: the node:http2 data plane was removed, the relay is the only one", () => {
@@ -460,7 +566,7 @@ namers:
 telemetry:
 - kind: io.l5d.statsd
 routers:
-- protocol: http
+- protocol: thrift
   servers:
   - port: 1
 - protocol: h2
@@ -482,7 +588,7 @@ usage:
       "namers[0].experimental: namer kind 'io.l5d.experimentalThing' is experimental and must be explicitly enabled with 'experimental: true'",
       "namers[1].rootDir: required",
       "telemetry[0].kind: unknown telemeter kind 'io.l5d.statsd' (known: io.l5d.prometheus, io.l5d.recentRequests)",
-      "routers[0].protocol: unsupported protocol 'http' (only h2 is supported)",
+      "routers[0].protocol: unsupported protocol 'thrift' (supported: h2, http)",
       expect.stringMatching(/^routers\[1\]\.dtab: invalid dtab: /),
       "routers[1].bindingTimeoutMs: expected a positive integer",
       "routers[1].servers[0].port: expected a port number (0-65535)",

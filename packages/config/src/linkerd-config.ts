@@ -15,7 +15,7 @@ import type {
   ServiceSection,
   ServiceStaticEntry,
 } from "./linkerd-config-types.js";
-import { linkerdSchema, type Registries } from "./linkerd-schema.js";
+import { linkerdSchema, type Registries, ROUTER_PROTOCOLS } from "./linkerd-schema.js";
 import { loadYaml } from "./load-yaml.js";
 import type { InterpreterEntry, NamerEntry, ParsedPlugin } from "./parsed-plugin.js";
 import type { RawSlot } from "./plugin-slot.js";
@@ -72,7 +72,10 @@ function crossChecks(doc: unknown, push: (path: KeyPath, message: string) => voi
     servers.forEach((s, j) => {
       if (!isObj(s)) return;
       const ip = typeof s.ip === "string" ? normIp(s.ip) : "127.0.0.1";
-      const port = typeof s.port === "number" ? s.port : 4142;
+      const port =
+        typeof s.port === "number"
+          ? s.port
+          : (ROUTER_PROTOCOLS[typeof r.protocol === "string" ? r.protocol : "h2"] ?? 4142);
       const where = `routers[${i}].servers[${j}]`;
       if (port !== 0) {
         const clash = listeners.find(
@@ -190,7 +193,7 @@ function assemble(out: Out): LinkerdConfig {
     const interp: InterpreterEntry | undefined = interpreter
       ? withTransformers(interpreter, `${base}.interpreter`)
       : undefined;
-    const router: RouterConfig = {
+    const router = {
       ...rest,
       label: label ?? r.protocol,
       identifiers,
@@ -202,7 +205,7 @@ function assemble(out: Out): LinkerdConfig {
       service: section(service, `${base}.service`, [
         "responseClassifier",
       ]) as unknown as ServiceSection,
-    };
+    } as RouterConfig;
     return router;
   });
   return {

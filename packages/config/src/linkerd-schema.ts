@@ -1,7 +1,7 @@
 /** The zod schema of a Linkerd 1.x config, built against a set of plugin registries. */
 import { Dtab, Path } from "@l5d/dtab";
 import { z } from "zod";
-import type { Registry } from "./plugin.js";
+import { Registry } from "./plugin.js";
 import { pluginListSlot, pluginSlot } from "./plugin-slot.js";
 import {
   bool,
@@ -25,9 +25,17 @@ export interface Registries {
   readonly loadBalancers: Registry<unknown>;
   readonly failureAccrual: Registry<unknown>;
   readonly responseClassifiers: Registry<unknown>;
+  /** `protocol: http` routers' identifiers (Linkerd's HTTP/1.1 kinds); none registered: empty. */
+  readonly httpIdentifiers?: Registry<unknown>;
+  /** `protocol: http` routers' response classifiers (`io.l5d.http.*`). */
+  readonly httpResponseClassifiers?: Registry<unknown>;
 }
 
 export const DEFAULT_IDENTIFIER = "io.l5d.header.token";
+/** Linkerd 1.x's default `protocol: http` identifier (`io.l5d.header.token` on `Host`). */
+export const DEFAULT_HTTP_IDENTIFIER = "io.l5d.header.token";
+/** The protocols a router may speak, with each one's default server port. */
+export const ROUTER_PROTOCOLS: Readonly<Record<string, number>> = { h2: 4142, http: 4140 };
 export const DEFAULT_INTERPRETER = "default";
 export const DEFAULT_LOAD_BALANCER = "p2c";
 
@@ -179,7 +187,7 @@ function clientShape(r: Registries, defaults: boolean) {
   };
 }
 
-function serviceShape(r: Registries, defaults: boolean) {
+function serviceShape(classifiers: Registry<unknown>, defaults: boolean) {
   const retries = z
     .strictObject({
       budget: budgetSchema,
@@ -193,7 +201,7 @@ function serviceShape(r: Registries, defaults: boolean) {
     })
     .prefault({});
   return {
-    responseClassifier: pluginSlot(r.responseClassifiers),
+    responseClassifier: pluginSlot(classifiers),
     retries: defaults ? retries : retries.optional(),
     totalTimeoutMs: positiveInt().optional(),
     classificationTimeoutMs: defaults ? positiveInt().default(100) : positiveInt().optional(),
@@ -258,28 +266,25 @@ function sectionSchema(global: z.ZodObject, entry: z.ZodObject, defaults: z.ZodT
     .prefault(undefined);
 }
 
-export function routerSchema(r: Registries) {
+/** Keys every router has, whatever its protocol. */
+function commonRouterShape(r: Registries, classifiers: Registry<unknown>) {
   const clientDefaults = z.strictObject(clientShape(r, true));
   const clientEntry = z.strictObject({ prefix: nonEmptyString(), ...clientShape(r, false) });
-  const serviceDefaults = z.strictObject(serviceShape(r, true));
-  const serviceEntry = z.strictObject({ prefix: nonEmptyString(), ...serviceShape(r, false) });
-  return z.strictObject({
-    protocol: z.string(expected("expected a protocol name")).refine((p) => p === "h2", {
-      error: (iss) => `unsupported protocol '${String(iss.input)}' (only h2 is supported)`,
-    }),
+  const serviceDefaults = z.strictObject(serviceShape(classifiers, true));
+  const serviceEntry = z.strictObject({
+    prefix: nonEmptyString(),
+    ...serviceShape(classifiers, false),
+  });
+  return {
     label: nonEmptyString().optional(),
     experimental: bool().default(false),
     dtab: dtabString().default(Dtab.empty),
     dstPrefix: pathString("path").default(Path.read("/svc")),
-    identifier: pluginListSlot(r.identifiers, { defaultKind: DEFAULT_IDENTIFIER }),
     interpreter: pluginSlot(r.interpreters, {
       defaultKind: DEFAULT_INTERPRETER,
       role: "interpreter",
       transformers: r.transformers,
     }),
-    servers: z
-      .array(serverSchema, expected("expected a list of servers"))
-      .min(1, { error: "expected at least one server" }),
     client: sectionSchema(clientDefaults, clientEntry, clientDefaults),
     service: sectionSchema(serviceDefaults, serviceEntry, serviceDefaults),
     bindingTimeoutMs: positiveInt().default(10_000),
@@ -295,8 +300,139 @@ export function routerSchema(r: Registries) {
     originator: bool().default(false),
     announcers: z.array(z.looseObject({ kind: z.string() })).default([]),
     maxCallDepth: positiveInt().default(10),
+  };
+}
+
+/** An `h2` router (gRPC and HTTP/2). */
+export function h2RouterSchema(r: Registries) {
+  return z.strictObject({
+    protocol: z.literal("h2"),
+    identifier: pluginListSlot(r.identifiers, { defaultKind: DEFAULT_IDENTIFIER }),
+    servers: z
+      .array(serverSchema, expected("expected a list of servers"))
+      .min(1, { error: "expected at least one server" }),
+    ...commonRouterShape(r, r.responseClassifiers),
   });
 }
+
+/** Linkerd's RFC 7239 endpoint labelers (`addForwardedHeader.by` / `.for`). */
+const labelerSchema = z
+  .strictObject({
+    kind: z.enum(["ip", "ip:port", "connectionRandom", "requestRandom", "router", "static"], {
+      error: (iss) =>
+        iss.input === undefined
+          ? "required"
+          : `unknown labeler kind '${String(iss.input)}' (known: ip, ip:port, connectionRandom, requestRandom, router, static)`,
+    }),
+    label: z
+      .string(expected("expected a label"))
+      .regex(/^[A-Za-z0-9._-]+$/, { error: "expected a label of letters, digits, '.', '_', '-'" })
+      .optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (v.kind === "static" && v.label === undefined)
+      ctx.addIssue({ code: "custom", path: ["label"], message: "required (kind static)" });
+    if (v.kind !== "static" && v.label !== undefined)
+      ctx.addIssue({ code: "custom", path: ["label"], message: "only kind static takes a label" });
+  });
+
+/** Accepted for compatibility: Linkerd's HTTP engine choice (netty3/netty4) has no meaning here. */
+const engineSchema = z
+  .strictObject({ kind: z.enum(["netty3", "netty4"], expected("expected netty3 or netty4")) })
+  .optional();
+
+/** A `protocol: http` router's server (HTTP/1.1 on a socket). */
+const httpServerSchema = z.strictObject({
+  port: port().default(4140),
+  ip: ipString().default("127.0.0.1"),
+  maxConcurrentRequests: positiveInt().optional(),
+  clearContext: bool().default(false),
+  announce: z.array(z.string()).optional(),
+  tls: serverTlsSchema.optional(),
+  addForwardedHeader: z
+    .strictObject({
+      by: labelerSchema.default({ kind: "requestRandom" }),
+      for: labelerSchema.default({ kind: "requestRandom" }),
+    })
+    .optional(),
+  engine: engineSchema,
+  // l5d-ts extensions (slowloris and connection bounds)
+  /** Time a client has to send a request's head (line and headers); default 10 000 ms. */
+  headersTimeoutMs: positiveInt().default(10_000),
+  /** An idle keep-alive connection is closed after this long; default 60 000 ms (0: never). */
+  idleTimeoutMs: nonNegativeInt().default(60_000),
+  /** Open client connections at most; default 10 000. */
+  maxConnections: positiveInt().default(10_000),
+});
+
+/** A `protocol: http` router (HTTP/1.1 and 1.0). */
+export function httpRouterSchema(r: Registries) {
+  const classifiers = r.httpResponseClassifiers ?? new Registry<unknown>("response classifier");
+  const common = commonRouterShape(r, classifiers);
+  return z.strictObject({
+    protocol: z.literal("http"),
+    identifier: pluginListSlot(r.httpIdentifiers ?? new Registry<unknown>("identifier"), {
+      defaultKind: DEFAULT_HTTP_IDENTIFIER,
+    }),
+    servers: z
+      .array(httpServerSchema, expected("expected a list of servers"))
+      .min(1, { error: "expected at least one server" }),
+    ...common,
+    client: common.client,
+    httpAccessLog: nonEmptyString().optional(),
+    httpAccessLogRollPolicy: z.string().optional(),
+    httpAccessLogAppend: bool().optional(),
+    httpAccessLogRotateCount: z.number().int().optional(),
+    maxChunkKB: positiveInt().default(8),
+    maxHeadersKB: positiveInt().default(8),
+    maxInitialLineKB: positiveInt().default(4),
+    maxRequestKB: positiveInt().default(5120),
+    maxResponseKB: positiveInt().default(5120),
+    compressionLevel: z.number().int().min(-1).max(9).default(-1),
+    streamingEnabled: bool().default(true),
+    tracePropagator: z.looseObject({ kind: z.string() }).optional(),
+  });
+}
+
+/** A router of any supported protocol, chosen by its `protocol` key. */
+export function routerSchema(r: Registries) {
+  const schemas: Record<string, z.ZodType> = { h2: h2RouterSchema(r), http: httpRouterSchema(r) };
+  return z.unknown().transform((raw, ctx) => {
+    const protocol =
+      typeof raw === "object" && raw !== null && !Array.isArray(raw)
+        ? (raw as { protocol?: unknown }).protocol
+        : undefined;
+    const known = Object.keys(ROUTER_PROTOCOLS).join(", ");
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+      ctx.issues.push({ code: "custom", message: "expected a map", input: raw });
+      return z.NEVER;
+    }
+    const schema = typeof protocol === "string" ? schemas[protocol] : undefined;
+    if (schema === undefined) {
+      ctx.issues.push({
+        code: "custom",
+        path: ["protocol"],
+        message:
+          protocol === undefined
+            ? `required (one of: ${known})`
+            : `unsupported protocol '${String(protocol)}' (supported: ${known})`,
+        input: raw,
+      });
+      return z.NEVER;
+    }
+    const parsed = schema.safeParse(raw, { reportInput: true });
+    if (!parsed.success) {
+      for (const i of parsed.error.issues)
+        for (const m of issueMessages(i))
+          ctx.issues.push({ code: "custom", message: m.message, path: m.path, input: raw });
+      return z.NEVER;
+    }
+    return parsed.data as HttpRouterRaw | H2RouterRaw;
+  });
+}
+
+type H2RouterRaw = z.output<ReturnType<typeof h2RouterSchema>>;
+type HttpRouterRaw = z.output<ReturnType<typeof httpRouterSchema>>;
 
 export function linkerdSchema(r: Registries) {
   return z.strictObject(

@@ -1,5 +1,6 @@
 // `pnpm dev` (scripts/dev.mjs --once): the Kubernetes mode on loopback answers through the
-// tutorial's config and the API stand-in on 127.0.0.1:8001; `--fs` forces the io.l5d.fs demo.
+// tutorial's config and the API stand-in on 127.0.0.1:8001; `--fs` forces the io.l5d.fs demo;
+// `--http` runs the HTTP/1.1 edition.
 // Both leave nothing listening behind. SKIPPED (with a message) when the demo's addresses are
 // busy (a `pnpm dev` already running) or cannot be bound on this OS.
 import { connect, createServer } from "node:net";
@@ -85,6 +86,22 @@ describe("pnpm dev", () => {
     const r = await dev("--fs");
     expect(r.stdout).not.toContain("Kubernetes mode");
     expect(r.stdout.split("\n")).toContain("Hello (127.0.1.1) world (127.0.2.1)!!");
+    expect(r.code).toBe(0);
+    for (const [h, p] of DEMO_PORTS) expect(await isOpen(h, p), `${h}:${p} still open`).toBe(false);
+  }, 70_000);
+
+  it("--http: the series' HTTP/1.1 edition through protocol: http routers", async (ctx) => {
+    const b = await busy();
+    if (b !== undefined) {
+      console.warn(
+        `SKIPPED: cannot listen on ${b} (a pnpm dev running, or an OS without 127.0.0.0/8)`,
+      );
+      ctx.skip();
+    }
+    const r = await dev("--http");
+    expect(r.stdout).toContain("--http: the series' HTTP/1.1 edition");
+    expect(r.stdout.split("\n")).toContain("Hello (127.0.1.1) world (127.0.2.1)!!");
+    expect(r.stdout).toContain("http_proxy=127.0.1.1:4140 curl http://hello");
     expect(r.code).toBe(0);
     for (const [h, p] of DEMO_PORTS) expect(await isOpen(h, p), `${h}:${p} still open`).toBe(false);
   }, 70_000);

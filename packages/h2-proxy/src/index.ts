@@ -58,12 +58,18 @@ export {
 } from "./router/classifier-grpc.js";
 export {
   allSuccessful,
+  fixedClassifier,
   retryableAll5XX,
   retryableIdempotent5XX,
   retryableRead5XX,
 } from "./router/classifier-h2.js";
 export { CTX_DTAB, readLocalDtab, USER_DTAB } from "./router/dtab-headers.js";
-export type { AttemptResult, Exchange, ExchangeOptions } from "./router/exchange.js";
+export {
+  type AttemptResult,
+  deadlineExceededOutcome,
+  type Exchange,
+  type ExchangeOptions,
+} from "./router/exchange.js";
 export {
   FailureAccrual,
   type FailureAccrualMaker,

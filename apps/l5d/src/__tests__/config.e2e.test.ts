@@ -100,7 +100,7 @@ routers:
   });
 
   it("refuses to start on a bad config, opening no port", () => {
-    const p = file("bad2.yaml", "routers:\n- protocol: http\n  servers: [{port: 4142}]\n");
+    const p = file("bad2.yaml", "routers:\n- protocol: thrift\n  servers: [{port: 4142}]\n");
     const r = l5d([p]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("routers[0].protocol");

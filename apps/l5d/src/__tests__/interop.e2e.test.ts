@@ -4,6 +4,7 @@
  * binding, balancer, metrics and tracing in the path (the frame-level relay, the only data
  * plane).
  */
+import type { RelayServer } from "@l5d/h2-proxy";
 import { defineInteropSuite } from "@l5d/h2-proxy/testing";
 import { freePort, startTestDaemon, type TestDaemon } from "./support.js";
 
@@ -23,7 +24,8 @@ routers:
 function streams(daemons: readonly TestDaemon[]): number {
   let n = 0;
   for (const d of daemons)
-    for (const r of d.d.linker.routers) for (const s of r.servers) n += s.proxy.streams;
+    for (const r of d.d.linker.routers)
+      for (const s of r.servers) n += (s.proxy as RelayServer).streams;
   return n;
 }
 

@@ -1,7 +1,7 @@
 /** Test helpers: free ports, in-process daemons from YAML, raw HTTP/2 calls. */
 import { connect, createServer as createH2Server, type IncomingHttpHeaders } from "node:http2";
 import type { AddressInfo } from "node:net";
-import { createServer } from "node:net";
+import { createServer, connect as netConnect } from "node:net";
 import { formatConfigErrors, parseLinkerdConfig } from "@l5d/config";
 import { pino } from "pino";
 import { type StartedDaemon, startDaemon } from "../daemon.js";
@@ -115,4 +115,31 @@ export async function recorder(cleanup: Array<() => PromiseLike<unknown>>) {
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   cleanup.push(() => new Promise((r) => server.close(r)));
   return { port: (server.address() as AddressInfo).port, seen };
+}
+
+/**
+ * Sends raw bytes on a new TCP connection to `addr`; resolves with everything read (latin1) once
+ * the server closes it or `ms` pass. `end`: half-close after writing (a server may then drop
+ * the request; leave it open to read an answer to a complete request).
+ */
+export function rawExchange(
+  addr: string,
+  bytes: string | Buffer,
+  ms = 2_000,
+  end = false,
+): Promise<string> {
+  const [host, port] = addr.split(":");
+  return new Promise((resolve) => {
+    const s = netConnect(Number(port), host);
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => s.destroy(), ms);
+    s.on("data", (c: Buffer) => chunks.push(c));
+    s.on("error", () => {});
+    s.on("close", () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString("latin1"));
+    });
+    s.write(typeof bytes === "string" ? Buffer.from(bytes, "latin1") : bytes);
+    if (end) s.end();
+  });
 }

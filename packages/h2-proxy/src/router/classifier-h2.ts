@@ -35,7 +35,8 @@ export const allSuccessful: ResponseClassifier = { mayRetry: false, classify: ()
 
 type KindOnly = { kind: string };
 
-function fixed(
+/** A classifier kind with no keys (`kind:` only), as a plugin factory. */
+export function fixedClassifier(
   kind: string,
   classifier: ResponseClassifier,
 ): PluginFactory<KindOnly, ResponseClassifier> {
@@ -47,9 +48,9 @@ function fixed(
 }
 
 export const h2ClassifierFactories = [
-  fixed("io.l5d.h2.nonRetryable5XX", nonRetryable5XX),
-  fixed("io.l5d.h2.retryableRead5XX", retryableRead5XX),
-  fixed("io.l5d.h2.retryableIdempotent5XX", retryableIdempotent5XX),
-  fixed("io.l5d.h2.retryableAll5XX", retryableAll5XX),
-  fixed("io.l5d.h2.allSuccessful", allSuccessful),
+  fixedClassifier("io.l5d.h2.nonRetryable5XX", nonRetryable5XX),
+  fixedClassifier("io.l5d.h2.retryableRead5XX", retryableRead5XX),
+  fixedClassifier("io.l5d.h2.retryableIdempotent5XX", retryableIdempotent5XX),
+  fixedClassifier("io.l5d.h2.retryableAll5XX", retryableAll5XX),
+  fixedClassifier("io.l5d.h2.allSuccessful", allSuccessful),
 ] as const;

@@ -25,6 +25,7 @@ export type HeaderTokenConfig = z.infer<typeof headerTokenSchema>;
 const NAME_CACHE_SIZE = 1024;
 
 export function headerTokenIdentifier(cfg: { header: string }): IdentifierMaker {
+  // (`header` lower-case; a missing `:authority` falls back to `host`)
   const { header } = cfg;
   return (dstPrefix) => {
     // Paths are immutable: one per distinct value saves building it (and its `show`) per request.
@@ -36,10 +37,11 @@ export function headerTokenIdentifier(cfg: { header: string }): IdentifierMaker 
         if ((v === undefined || v === "") && header === ":authority")
           v = headerValue(headers, "host");
         if (v === undefined || v === "")
-          return { kind: "unidentified", reason: `missing header: '${header}'` };
+          return { kind: "unidentified", reason: `${header} header is absent` };
         let id = names.get(v);
         if (id === undefined) {
-          id = { kind: "ok", name: dstPrefix.concat(Path.of(v)) };
+          // one element, UTF-8 encoded as Linkerd's `Path.Utf8` (`café` → bytes 63 61 66 c3 a9)
+          id = { kind: "ok", name: dstPrefix.concat(Path.utf8(v)) };
           if (names.size >= NAME_CACHE_SIZE) names.clear();
           names.set(v, id);
         }

@@ -6,7 +6,15 @@ import type { Path } from "@l5d/dtab";
 import type { HeaderList } from "./header-list.js";
 
 export type Identification =
-  | { readonly kind: "ok"; readonly name: Path }
+  | {
+      readonly kind: "ok";
+      readonly name: Path;
+      /**
+       * The request-target to send upstream instead of the request's own (`io.l5d.path` with
+       * `consume: true` strips the segments it routed on); unset: unchanged.
+       */
+      readonly rewritePath?: string;
+    }
   | { readonly kind: "unidentified"; readonly reason: string };
 
 export interface Identifier {

@@ -287,6 +287,7 @@ export class H2Router {
       );
     }
     let name: Path;
+    let rewrite: string | undefined;
     try {
       const id = this.opts.identifier.identify(headers);
       if (id.kind !== "ok") {
@@ -297,6 +298,7 @@ export class H2Router {
         );
       }
       name = id.name;
+      rewrite = id.rewritePath;
     } catch (e) {
       if (e instanceof RouteError) throw e;
       throw this.#err(
@@ -326,14 +328,15 @@ export class H2Router {
     } catch (e) {
       throw this.#bindError(e, name, local);
     }
-    if (t instanceof Promise) return this.#routeBinding(req, local, name, dtab, t);
-    return this.#routeBound(req, local, name, dtab, t);
+    if (t instanceof Promise) return this.#routeBinding(req, local, name, rewrite, dtab, t);
+    return this.#routeBound(req, local, name, rewrite, dtab, t);
   }
 
   async #routeBinding(
     req: RoutableRequest,
     local: Dtab,
     name: Path,
+    rewrite: string | undefined,
     dtab: Dtab,
     pending: Promise<NameTree<NameBound>>,
   ): Promise<Routed> {
@@ -343,7 +346,7 @@ export class H2Router {
     } catch (e) {
       throw this.#bindError(e, name, local);
     }
-    return await this.#routeBound(req, local, name, dtab, tree);
+    return await this.#routeBound(req, local, name, rewrite, dtab, tree);
   }
 
   #bindError(e: unknown, name: Path, local: Dtab): RouteError {
@@ -370,6 +373,7 @@ export class H2Router {
     req: RoutableRequest,
     local: Dtab,
     name: Path,
+    rewrite: string | undefined,
     dtab: Dtab,
     tree: NameTree<NameBound>,
   ): Promise<Routed> {
@@ -388,8 +392,9 @@ export class H2Router {
     const cstats = this.#clientScope(client);
     cstats.requests.incr();
     const endpoint = client.balancer.pick();
-    if (!endpoint) return this.#routeReady(req, local, name, bound, service, client, cstats);
-    return this.#routeTo(req, local, name, bound, service, client, cstats, endpoint);
+    if (!endpoint)
+      return this.#routeReady(req, local, name, rewrite, bound, service, client, cstats);
+    return this.#routeTo(req, local, name, rewrite, bound, service, client, cstats, endpoint);
   }
 
   /** No endpoint yet: waits up to `bindingTimeoutMs` for the client's addresses. */
@@ -397,6 +402,7 @@ export class H2Router {
     req: RoutableRequest,
     local: Dtab,
     name: Path,
+    rewrite: string | undefined,
     bound: NameBound,
     service: ServiceState,
     client: BoundClient,
@@ -421,13 +427,14 @@ export class H2Router {
         `no hosts available for ${client.idShow} (${name.show}): ${why}`,
       );
     }
-    return await this.#routeTo(req, local, name, bound, service, client, cstats, endpoint);
+    return await this.#routeTo(req, local, name, rewrite, bound, service, client, cstats, endpoint);
   }
 
   #routeTo(
     req: RoutableRequest,
     local: Dtab,
     name: Path,
+    rewrite: string | undefined,
     bound: NameBound,
     service: ServiceState,
     client: BoundClient,
@@ -441,6 +448,8 @@ export class H2Router {
     };
     if (!bound.residual.isEmpty) set["l5d-dst-residual"] = bound.residual.show;
     if (local.dentries.length > 0) set["l5d-ctx-dtab"] = local.show;
+    // an identifier that consumed part of the path (`io.l5d.path` consume) sends the rest
+    if (rewrite !== undefined) set[":path"] = rewrite;
     service.budget.deposit();
     const edits: HeaderEdits = { set, remove: REMOVE_HEADERS };
     return this.#forward(

@@ -1,0 +1,151 @@
+/**
+ * The HTTP/1.1 router as a security boundary: request smuggling vectors and oversize or slow
+ * requests are answered by l5d (400/413/414/431/408) on raw sockets, and the backend never sees
+ * them; each refusal is counted (`rt/http/server/<ip>/<port>/http/rejected/<name>`).
+ */
+import { createServer, type IncomingMessage } from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort, rawExchange, startTestDaemon, type TestDaemon } from "./support.js";
+
+let d: TestDaemon;
+let addr: string;
+const seen: IncomingMessage[] = [];
+const server = createServer((req, res) => {
+  seen.push(req);
+  req.resume();
+  req.on("end", () => res.end("ok"));
+});
+
+beforeAll(async () => {
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as { port: number }).port;
+  const admin = await freePort();
+  const p = await freePort();
+  d = await startTestDaemon(`admin:
+  port: ${admin}
+routers:
+- protocol: http
+  dtab: /svc/web => /$/inet/127.0.0.1/${port}
+  maxInitialLineKB: 1
+  maxHeadersKB: 2
+  maxRequestKB: 4
+  servers:
+  - port: ${p}
+    headersTimeoutMs: 300
+`);
+  addr = d.addr("http");
+});
+
+afterAll(async () => {
+  await d[Symbol.asyncDispose]();
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+});
+
+/** Sends raw bytes on a new connection; everything read until the server closes (or `ms`). */
+const raw = (bytes: string, ms = 3_000, keepOpen = false) =>
+  rawExchange(addr, bytes, ms, !keepOpen);
+
+const H = "Host: web\r\n";
+
+const cases: [string, string][] = [
+  [
+    "Content-Length with Transfer-Encoding",
+    `POST / HTTP/1.1\r\n${H}Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
+  ],
+  [
+    "two different Content-Length",
+    `POST / HTTP/1.1\r\n${H}Content-Length: 3\r\nContent-Length: 4\r\n\r\nabcd`,
+  ],
+  [
+    "a Content-Length that is not a number",
+    `POST / HTTP/1.1\r\n${H}Content-Length: 4x\r\n\r\nabcd`,
+  ],
+  ["a negative Content-Length", `POST / HTTP/1.1\r\n${H}Content-Length: -1\r\n\r\n`],
+  [
+    "Transfer-Encoding not ending in chunked",
+    `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n`,
+  ],
+  [
+    "an obfuscated Transfer-Encoding",
+    `POST / HTTP/1.1\r\n${H}Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n`,
+  ],
+  ["obs-fold (a folded header line)", `GET / HTTP/1.1\r\n${H}X-Folded: a\r\n b\r\n\r\n`],
+  ["a bare LF ending a header line", `GET / HTTP/1.1\r\n${H}X-A: 1\nX-B: 2\r\n\r\n`],
+  ["a bare CR in a header value", `GET / HTTP/1.1\r\n${H}X-A: 1\r2\r\n\r\n`],
+  ["a NUL in a header value", `GET / HTTP/1.1\r\n${H}X-A: 1\u00002\r\n\r\n`],
+  ["whitespace between a header name and its colon", `GET / HTTP/1.1\r\n${H}X-A : 1\r\n\r\n`],
+  ["an invalid character in a header name", `GET / HTTP/1.1\r\n${H}X(A): 1\r\n\r\n`],
+  ["two Host headers", `GET / HTTP/1.1\r\n${H}Host: other\r\n\r\n`],
+  ["no Host on HTTP/1.1", "GET / HTTP/1.1\r\nX-A: 1\r\n\r\n"],
+  [
+    "an invalid chunk size",
+    `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n`,
+  ],
+  ["a control character in the request-target", "GET /a\u0001b HTTP/1.1\r\nHost: web\r\n\r\n"],
+  ["a space inside the request-target", "GET /a b HTTP/1.1\r\nHost: web\r\n\r\n"],
+  ["an unknown HTTP version", `GET / HTTP/3.7\r\n${H}\r\n`],
+];
+
+describe("HTTP/1.1 request smuggling and malformed requests: 400, never forwarded", () => {
+  it.each(cases)("%s", async (_name, bytes) => {
+    const before = seen.length;
+    // the connection stays open: l5d answers and closes it
+    const out = await raw(bytes, 2_000, true);
+    expect(out).toMatch(/^HTTP\/1\.1 400 /);
+    // nothing reached the backend
+    await new Promise((r) => setTimeout(r, 20));
+    expect(seen.length).toBe(before);
+  });
+
+  it("a well-formed request on the same server passes (the backend sees it)", async () => {
+    const before = seen.length;
+    const out = await raw(
+      `POST / HTTP/1.1\r\n${H}Content-Length: 4\r\nConnection: close\r\n\r\nabcd`,
+      2_000,
+      true,
+    );
+    expect(out).toMatch(/^HTTP\/1\.1 200 /);
+    expect(seen.length).toBe(before + 1);
+  });
+});
+
+describe("HTTP/1.1 size and time limits", () => {
+  it("a request line over maxInitialLineKB: 414 (or 431 when it overflows the parser)", async () => {
+    const out = await raw(`GET /${"a".repeat(1500)} HTTP/1.1\r\n${H}\r\n`);
+    expect(out).toMatch(/^HTTP\/1\.1 414 /);
+    const huge = await raw(`GET /${"a".repeat(5000)} HTTP/1.1\r\n${H}\r\n`);
+    expect(huge).toMatch(/^HTTP\/1\.1 431 /);
+  });
+
+  it("headers over maxHeadersKB: 431", async () => {
+    const out = await raw(`GET / HTTP/1.1\r\n${H}X-Big: ${"b".repeat(4000)}\r\n\r\n`);
+    expect(out).toMatch(/^HTTP\/1\.1 431 /);
+  });
+
+  it("a body with a Content-Length over maxRequestKB: 413, never forwarded", async () => {
+    const before = seen.length;
+    const out = await raw(`POST / HTTP/1.1\r\n${H}Content-Length: 5000\r\n\r\n${"x".repeat(5000)}`);
+    expect(out).toMatch(/^HTTP\/1\.1 413 /);
+    expect(out).toMatch(/maxRequestKB/);
+    expect(seen.length).toBe(before);
+  });
+
+  it("slowloris: a head not complete within headersTimeoutMs is answered 408 and closed", async () => {
+    const t0 = performance.now();
+    const out = await raw(`GET / HTTP/1.1\r\n${H}X-Slow: 1\r\n`, 5_000, true);
+    const ms = performance.now() - t0;
+    expect(out).toMatch(/^HTTP\/1\.1 408 /);
+    expect(ms).toBeLessThan(3_000);
+  });
+
+  it("counts each refusal by name", async () => {
+    const m = await d.metrics();
+    const scope = `rt/http/server/127.0.0.1/${addr.split(":")[1]}/http/rejected`;
+    expect(m[`${scope}/bad_request`]).toBe(cases.length);
+    expect(m[`${scope}/line_too_long`]).toBe(1);
+    expect(m[`${scope}/headers_too_large`]).toBe(2);
+    expect(m[`${scope}/body_too_large`]).toBe(1);
+    expect(m[`${scope}/headers_timeout`]).toBe(1);
+  });
+});
