@@ -335,7 +335,7 @@ describe("Kubernetes manifests: the tutorial's objects", () => {
     expect(kubectl.args).toEqual(["proxy", "-p", "8001"]);
   });
 
-  it("RBAC: least privilege for ServiceAccount l5d (read-only endpoints, services, pods, endpointslices)", () => {
+  it("RBAC: least privilege for ServiceAccount l5d (read-only endpoints, services, pods, endpointslices, ingresses)", () => {
     const objs = load("linkerd-rbac.yml");
     const sa = find(objs, "ServiceAccount", "l5d");
     expect(sa.metadata.namespace).toBe("default");
@@ -349,6 +349,11 @@ describe("Kubernetes manifests: the tutorial's objects", () => {
       {
         apiGroups: ["discovery.k8s.io"],
         resources: ["endpointslices"],
+        verbs: ["get", "list", "watch"],
+      },
+      {
+        apiGroups: ["networking.k8s.io"],
+        resources: ["ingresses"],
         verbs: ["get", "list", "watch"],
       },
     ]);

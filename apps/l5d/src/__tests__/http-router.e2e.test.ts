@@ -424,4 +424,49 @@ describe("protocol: http", () => {
     expect(text).toContain(`rt:server,host=127.0.0.1:${admin},rt=http,server=127.0.0.1/${port} `);
     expect(text).toMatch(/^rt:service,host=[^ ]+,rt=http,service=\/svc\/web .*requests=1/m);
   });
+
+  it("tunnels an Upgrade (WebSocket): the endpoint's 101, then bytes both ways until either side closes", async () => {
+    const seen: string[] = [];
+    const ws = createServer((_req, res) => res.end("not an upgrade"));
+    ws.on("upgrade", (req, socket, head) => {
+      seen.push(
+        `${req.headers.upgrade} ${req.headers.connection} ${req.headers["l5d-dst-service"]}`,
+      );
+      socket.write(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+      );
+      if (head.length > 0) socket.write(Buffer.concat([Buffer.from("echo:"), head]));
+      socket.on("data", (c: Buffer) => socket.write(Buffer.concat([Buffer.from("echo:"), c])));
+      // a peer's FIN (the client left, l5d passed it on) ends the connection, as WebSocket servers do
+      socket.on("end", () => socket.end());
+    });
+    await new Promise<void>((r) => ws.listen(0, "127.0.0.1", r));
+    cleanups.push(() => new Promise((r) => ws.close(r)));
+    cleanups.push(() => ws.closeAllConnections());
+    const port = (ws.address() as { port: number }).port;
+    const d = await daemon(`  dtab: /svc/ws => /$/inet/127.0.0.1/${port}\n`);
+    const [host, lport] = d.addr("http").split(":");
+    const text = await new Promise<string>((resolve) => {
+      const s = connect(Number(lport), host);
+      let buf = "";
+      s.on("data", (c: Buffer) => {
+        buf += c.toString();
+        if (buf.includes("\r\n\r\n") && !buf.includes("echo:ping")) s.write("ping");
+        if (buf.includes("echo:ping")) s.destroy();
+      });
+      s.on("close", () => resolve(buf));
+      s.write(
+        "GET /chat HTTP/1.1\r\nHost: ws\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+      );
+    });
+    expect(text).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
+    expect(text.endsWith("echo:ping")).toBe(true);
+    expect(seen).toEqual(["websocket Upgrade /svc/ws"]);
+    // an upgrade to a name with no route is answered on the socket, which is then closed
+    const refused = await raw(
+      d.addr("http"),
+      "GET / HTTP/1.1\r\nHost: nowhere\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+    );
+    expect(refused).toMatch(/^HTTP\/1\.1 502 /);
+  });
 });

@@ -25,6 +25,7 @@ import { noteResponseLength } from "./access-log.js";
 import type { BodyLog } from "./body-log.js";
 import { connectionListed, HOP_BY_HOP } from "./hop-by-hop.js";
 import { localAnswer } from "./local-answer.js";
+import { joinTunnel, type UpgradeParts } from "./tunnel.js";
 import type { UpstreamPools } from "./upstream-pool.js";
 
 /** Where the client's response is. */
@@ -52,6 +53,8 @@ export interface H1Source {
   readonly maxResponseBytes: number;
   /** Connect timeout for a new upstream connection (ms). */
   readonly connectTimeoutMs: number;
+  /** Set for a request that asks to switch protocols (`Upgrade`): the client's socket. */
+  readonly upgrade?: UpgradeParts | undefined;
 }
 
 /** A response held for the router's decision. */
@@ -253,6 +256,20 @@ export class H1Exchange implements Exchange {
         }
         lostMidResponse(e);
       });
+      up.on("upgrade", (res, socket, head) => {
+        // the endpoint switched protocols: from now on a tunnel, the exchange is over
+        responded = true;
+        const client = src.upgrade;
+        if (client === undefined || this.#reply !== Reply.Open) {
+          socket.destroy();
+          lostMidResponse(new Error("unexpected 101 Switching Protocols"));
+          return;
+        }
+        this.#reply = Reply.Done;
+        this.#clearTimer();
+        src.body.detach();
+        joinTunnel(client, res, socket, head, () => finish({ status: 101 }, false));
+      });
       up.on("response", (res) => {
         responded = true;
         res.on("error", (e: Error) => {
@@ -430,6 +447,9 @@ function outgoingHeaders(src: H1Source, edits: HeaderEdits, endpoint: Address): 
   // HTTP/1.1 upstream needs a Host: an HTTP/1.0 request without one gets the endpoint's
   if (src.req.headers.host === undefined && !src.extra.includes("Host"))
     out.push("Host", `${endpoint.host}:${endpoint.port}`);
+  // an upgrade request keeps the fields that ask for it (hop-by-hop otherwise)
+  if (src.upgrade !== undefined && src.req.headers.upgrade !== undefined)
+    out.push("Connection", "Upgrade", "Upgrade", src.req.headers.upgrade);
   // a chunked request goes on chunked (whatever the method: node would not chunk a GET's body)
   if (src.req.headers["transfer-encoding"] !== undefined) out.push("Transfer-Encoding", "chunked");
   return out;

@@ -11,15 +11,17 @@
  * - a head not received within `headersTimeoutMs` (slowloris): 408 and the connection closed;
  * - past `maxConnections`, new connections are closed at once.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, ServerResponse } from "node:http";
 import { createServer as createTlsServer } from "node:https";
 import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import type { TlsOptions } from "node:tls";
 import type { AccessLog } from "./access-log.js";
 import { BodyLog } from "./body-log.js";
 import { type ForwardedConfig, forwardedElement } from "./forwarded.js";
 import { H1Request } from "./h1-request.js";
 import { localAnswer } from "./local-answer.js";
+import type { UpgradeParts } from "./tunnel.js";
 import type { UpstreamPools } from "./upstream-pool.js";
 
 /** Why the server refused a request or a connection itself (counted and logged by the caller). */
@@ -175,7 +177,12 @@ export async function startH1Server(opts: H1ServerOptions): Promise<H1Server> {
     localAnswer(res, status, reason);
   };
 
-  const handle = (req: IncomingMessage, res: ServerResponse, expectContinue: boolean) => {
+  const handle = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    expectContinue: boolean,
+    upgrade?: UpgradeParts,
+  ) => {
     requests++;
     res.once("close", () => requests--);
     opts.accessLog?.watch(req, res);
@@ -269,8 +276,14 @@ export async function startH1Server(opts: H1ServerOptions): Promise<H1Server> {
           maxResponseBytes: opts.maxResponseBytes,
           connectTimeoutMs: opts.connectTimeoutMs,
           pools: opts.upstreams,
+          upgrade,
         }),
       );
+    if (upgrade !== undefined) {
+      // what follows an upgrade request's head belongs to the new protocol (the tunnel's)
+      start(BodyLog.of([], req));
+      return;
+    }
     if (opts.streaming) {
       start(new BodyLog(req, opts.requestBufferBytes ?? 16_383));
       return;
@@ -299,6 +312,15 @@ export async function startH1Server(opts: H1ServerOptions): Promise<H1Server> {
   };
   server.on("request", (req: IncomingMessage, res: ServerResponse) => handle(req, res, false));
   server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => handle(req, res, true));
+  // an upgrade request (WebSocket…): routed as any other, its socket handed to the exchange; an
+  // answer other than 101 (a local error included) is written on the socket, then it is closed
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const res = new ServerResponse(req);
+    res.assignSocket(socket as Socket);
+    res.shouldKeepAlive = false;
+    res.once("finish", () => socket.end());
+    handle(req, res, false, { socket, head });
+  });
   server.on("checkExpectation", (req: IncomingMessage, res: ServerResponse) => {
     reject(res, 417, "expectation_failed", `unsupported Expect: ${req.headers.expect}`);
   });
