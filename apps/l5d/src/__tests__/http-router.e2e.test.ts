@@ -158,6 +158,16 @@ describe("protocol: http", () => {
     expect(m["rt/http/service/svc/web/success"]).toBe(1);
   });
 
+  it("a client using l5d as http_proxy (absolute-form): routed and forwarded by the target's authority, in origin-form", async () => {
+    const web = await backend("web");
+    const d = await daemon(`  dtab: /svc/web => /$/inet/127.0.0.1/${web.port}\n`);
+    const r = await call(d.addr("http"), { path: "http://web/a?b=1", headers: { host: "stale" } });
+    expect(r.status).toBe(200);
+    expect(web.seen[0]!.url).toBe("/a?b=1");
+    expect(web.seen[0]!.headers.host).toBe("web");
+    expect(web.seen[0]!.headers["l5d-dst-service"]).toBe("/svc/web");
+  });
+
   it("an l5d-dtab override sends one request elsewhere", async () => {
     const v1 = await backend("v1");
     const v2 = await backend("v2");

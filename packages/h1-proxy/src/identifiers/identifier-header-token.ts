@@ -1,22 +1,52 @@
 /**
- * `io.l5d.header.token` on an HTTP/1.1 router (Linkerd's `HeaderTokenIdentifier`): the value of a
- * header (`Host` by default, any case) as one path segment, UTF-8 encoded as Linkerd's
- * `Path.Utf8`: `dstPrefix/<value>`. Missing or empty: unidentified.
+ * `io.l5d.header.token` on an HTTP/1.1 router, its default identifier (Linkerd's
+ * `HeaderIdentifier` with `headerPath = false`): the value of a header (`Host` by default,
+ * matched case-insensitively) as one path element, UTF-8 encoded as Linkerd's `Path.Utf8`:
+ * `Host: web:8080` → `/svc/web:8080`, `café` → the bytes 63 61 66 c3 a9, shown
+ * `/svc/\x63\x61\x66\xc3\xa9` (Finagle escapes every byte of an element that has one it cannot
+ * show). The value is taken as sent: not lower-cased, port kept; for Host, an absolute-form
+ * target's authority wins (Linkerd's `ProxyRewriteFilter`). Missing or empty: unidentified
+ * ("Host header is absent").
  */
 import type { PluginFactory } from "@l5d/config";
-import { headerTokenIdentifier, type IdentifierMaker } from "@l5d/h2-proxy";
+import { Path } from "@l5d/dtab";
+import type { Identification, IdentifierMaker } from "@l5d/h2-proxy";
 import { z } from "zod";
+import { fieldValue } from "./request-target.js";
 
 export const httpHeaderTokenSchema = z.strictObject({
   kind: z.literal("io.l5d.header.token"),
-  header: z
-    .string()
-    .min(1)
-    .default("Host")
-    .transform((h) => h.toLowerCase()),
+  /** The header whose value names the service (matched case-insensitively). */
+  header: z.string().min(1).default("Host"),
 });
 
 export type HttpHeaderTokenConfig = z.infer<typeof httpHeaderTokenSchema>;
+
+/** Distinct header values whose names are remembered (the cache is cleared when full). */
+export const NAME_CACHE_SIZE = 1024;
+
+export function httpHeaderTokenIdentifier(cfg: { header: string }): IdentifierMaker {
+  const { header } = cfg;
+  const field = header.toLowerCase();
+  const absent: Identification = { kind: "unidentified", reason: `${header} header is absent` };
+  return (dstPrefix) => {
+    // Paths are immutable: one per distinct value saves building it (and its `show`) per request.
+    const names = new Map<string, Identification>();
+    return {
+      identify(headers) {
+        const v = fieldValue(headers, field);
+        if (v === undefined || v === "") return absent;
+        let id = names.get(v);
+        if (id === undefined) {
+          id = { kind: "ok", name: dstPrefix.concat(Path.utf8(v)) };
+          if (names.size >= NAME_CACHE_SIZE) names.clear();
+          names.set(v, id);
+        }
+        return id;
+      },
+    };
+  };
+}
 
 export const httpHeaderTokenIdentifierFactory: PluginFactory<
   HttpHeaderTokenConfig,
@@ -24,6 +54,5 @@ export const httpHeaderTokenIdentifierFactory: PluginFactory<
 > = {
   kind: "io.l5d.header.token",
   schema: httpHeaderTokenSchema as unknown as z.ZodType<HttpHeaderTokenConfig>,
-  // the h2 router's identifier: only the default header differs
-  make: (cfg) => headerTokenIdentifier(cfg),
+  make: (cfg) => httpHeaderTokenIdentifier(cfg),
 };

@@ -1,4 +1,8 @@
-/** `io.l5d.static` (Linkerd's `StaticIdentifier`): every request is `dstPrefix ++ path`. */
+/**
+ * `io.l5d.static` (Linkerd's `StaticIdentifier`, built by `StaticIdentifierConfig` with
+ * `prefix ++ path`): every request is `dstPrefix ++ path`. `path` is required and must be a dtab
+ * path (`/foo/bar`; `/` names `dstPrefix` itself).
+ */
 import type { PluginFactory } from "@l5d/config";
 import { Path } from "@l5d/dtab";
 import type { Identification, IdentifierMaker } from "@l5d/h2-proxy";
@@ -6,6 +10,7 @@ import { z } from "zod";
 
 export const staticIdentifierSchema = z.strictObject({
   kind: z.literal("io.l5d.static"),
+  /** The name every request gets, after `dstPrefix`. */
   path: z
     .string({ error: (i) => (i.input === undefined ? "required" : "expected a path such as /foo") })
     .transform((text, ctx) => {

@@ -429,6 +429,7 @@ function endToEnd(
 function outgoingHeaders(src: H1Source, edits: HeaderEdits, endpoint: Address): string[] {
   const set = edits.set;
   const remove = edits.remove;
+  const hostReplaced = src.extra.includes("Host");
   const out = endToEnd(
     src.req.rawHeaders,
     src.req.headers.connection,
@@ -438,6 +439,8 @@ function outgoingHeaders(src: H1Source, edits: HeaderEdits, endpoint: Address): 
       remove?.includes(lower) === true ||
       // read as l5d-dtab
       lower === "dtab-local" ||
+      // an absolute-form target's authority replaces it (in `extra`)
+      (lower === "host" && hostReplaced) ||
       // the server answered `Expect: 100-continue` itself
       (lower === "expect" && value.toLowerCase() === "100-continue"),
   );

@@ -249,9 +249,10 @@ export async function startH1Server(opts: H1ServerOptions): Promise<H1Server> {
       hostFromTarget = u.host;
     }
     if (expectContinue) res.writeContinue();
+    // an absolute-form target's authority is the request's Host (RFC 9112 §3.2.2; Linkerd's
+    // ProxyRewriteFilter): the client's Host field, if any, is not forwarded
     const extra: string[] = [];
-    if (hostFromTarget !== undefined && req.headers.host === undefined)
-      extra.push("Host", hostFromTarget);
+    if (hostFromTarget !== undefined) extra.push("Host", hostFromTarget);
     if (opts.addForwardedHeader !== undefined) {
       extra.push(
         "Forwarded",

@@ -43,7 +43,8 @@ export function headerPathIdentifier(cfg: {
         if (path.size < segments) {
           return {
             kind: "unidentified",
-            reason: `Path must have at least ${segments} segment${segments === 1 ? "" : "s"}`,
+            // Linkerd's wording, "(s)" and all
+            reason: `Path must have at least ${segments} segment(s)`,
           };
         }
         return { kind: "ok", name: dstPrefix.concat(path.take(segments)) };

@@ -37,7 +37,7 @@ export function headerTokenIdentifier(cfg: { header: string }): IdentifierMaker 
         if ((v === undefined || v === "") && header === ":authority")
           v = headerValue(headers, "host");
         if (v === undefined || v === "")
-          return { kind: "unidentified", reason: `${header} header is absent` };
+          return { kind: "unidentified", reason: `missing header: '${header}'` };
         let id = names.get(v);
         if (id === undefined) {
           // one element, UTF-8 encoded as Linkerd's `Path.Utf8` (`café` → bytes 63 61 66 c3 a9)
