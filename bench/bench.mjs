@@ -3,6 +3,10 @@
 //   pnpm bench         full run (< 5 min), results in bench/results/<timestamp>.{json,md}
 //   pnpm bench:quick   one hop, l5d + naive + nghttpx (< 60 s); last line:
 //                      l5d_cpu_us_per_req=<n> nghttpx_cpu_us_per_req=<n> ratio=<n>
+//   pnpm bench --http1 HTTP/1.1 (l5d's protocol: http router), one hop, l5d vs nginx, haproxy and
+//                      nghttpx, 3 interleaved rounds (< 3 min), results in bench/results/<timestamp>-http1.*;
+//                      last lines: `http1 req/s: …` and
+//                      http1: l5d_cpu_us_per_req=<n> haproxy_cpu_us_per_req=<n> ratio_vs_haproxy=<n> nginx=<n> nghttpx=<n>
 // The harness is TypeScript in bench/src, compiled to bench/dist by `pnpm build` (turbo).
 import { existsSync } from "node:fs";
 

@@ -3,7 +3,12 @@ import type { ProxyName } from "./peers.js";
 /** Command-line options of bench.mjs. */
 export interface BenchOptions {
   quick: boolean;
-  /** proxies to run (default: all for full, l5d+naive+nghttpx for quick). */
+  /**
+   * the HTTP/1.1 mode: one hop of l5d's `protocol: http` router, nginx, haproxy and nghttpx
+   * (and direct) in front of a node:http backend, h2load --h1.
+   */
+  http1: boolean;
+  /** proxies to run (default: all for full and http1, l5d+naive+nghttpx for quick). */
   only?: ProxyName[];
   /** do not apt-get install missing tools. */
   noInstall: boolean;
@@ -22,16 +27,26 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
-export const USAGE = `usage: node bench/bench.mjs [--quick] [--only=l5d,naive,nginx,haproxy,nghttpx] [--scale=<x>] [--no-install] [--cpu-prof] [--out=<dir>]`;
+/** The proxies of the HTTP/1.1 mode (the naive proxy is h2-only). */
+export const HTTP1_NAMES: readonly ProxyName[] = ["l5d", "nginx", "haproxy", "nghttpx"];
+
+export const USAGE = `usage: node bench/bench.mjs [--quick | --http1] [--only=l5d,naive,nginx,haproxy,nghttpx] [--scale=<x>] [--no-install] [--cpu-prof] [--out=<dir>]`;
 
 /** Parses argv (without node and script). */
 export function parseArgs(argv: readonly string[]): BenchOptions {
-  const o: BenchOptions = { quick: false, noInstall: false, scale: 1, cpuProf: false };
+  const o: BenchOptions = {
+    quick: false,
+    http1: false,
+    noInstall: false,
+    scale: 1,
+    cpuProf: false,
+  };
   for (const a of argv) {
     const [k, v] = a.includes("=")
       ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]
       : [a, undefined];
     if (k === "--quick") o.quick = true;
+    else if (k === "--http1" && v === undefined) o.http1 = true;
     else if (k === "--no-install") o.noInstall = true;
     else if (k === "--cpu-prof") o.cpuProf = true;
     else if (k === "--only" && v) {
@@ -43,5 +58,10 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     else if (k === "--out" && v) o.outDir = v;
     else throw new UsageError(`unknown argument ${a}\n${USAGE}`);
   }
+  if (o.http1 && o.quick) throw new UsageError(`--http1 and --quick are separate modes\n${USAGE}`);
+  if (o.http1)
+    for (const n of o.only ?? [])
+      if (!HTTP1_NAMES.includes(n))
+        throw new UsageError(`${n} has no HTTP/1.1 case (--http1: ${HTTP1_NAMES.join(",")})`);
   return o;
 }

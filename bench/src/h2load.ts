@@ -1,8 +1,10 @@
 /** What one h2load run is asked to do. */
 export interface H2loadRun {
   url: string;
-  /** request body file (-d); h2load then sends POST. */
-  dataFile: string;
+  /** request body file (-d); h2load then sends POST. Without it: GET. */
+  dataFile?: string | undefined;
+  /** HTTP/1.1 with keep-alive (--h1) instead of h2c; `streams` > 1 would then pipeline. */
+  h1?: boolean | undefined;
   /** extra request headers (-H), e.g. content-type: application/grpc. */
   headers: readonly string[];
   /** concurrent clients (-c). */
@@ -24,14 +26,18 @@ export function h2loadDuration(s: number): string {
   return Number.isInteger(s) ? String(s) : `${Math.round(s * 1000)}ms`;
 }
 
-/** h2load's command line for a run (h2c prior knowledge: http:// URLs speak HTTP/2 directly). */
+/**
+ * h2load's command line for a run (h2c prior knowledge: http:// URLs speak HTTP/2 directly;
+ * with `h1`, HTTP/1.1 over keep-alive connections).
+ */
 export function h2loadArgs(run: H2loadRun): string[] {
-  const args = ["-c", String(run.clients), "-m", String(run.streams), "-t", "1"];
+  const args: string[] = run.h1 ? ["--h1"] : [];
+  args.push("-c", String(run.clients), "-m", String(run.streams), "-t", "1");
   if (run.durationS !== undefined) args.push("-D", h2loadDuration(run.durationS));
   if (run.requests !== undefined) args.push("-n", String(run.requests));
   if (run.rpsPerClient !== undefined) args.push("--rps", String(run.rpsPerClient));
   if (run.logFile !== undefined) args.push("--log-file", run.logFile);
-  args.push("-d", run.dataFile);
+  if (run.dataFile !== undefined) args.push("-d", run.dataFile);
   for (const h of run.headers) args.push("-H", h);
   args.push(run.url);
   return args;

@@ -1,8 +1,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { grpcCall, grpcFrame, probe } from "./grpc.js";
+import { HTTP1_BODY } from "./http1.js";
+import { Http1ProbeError, probeH1 } from "./http1-run.js";
 import { freePort, waitForPort } from "./net.js";
 import { pacedLoad } from "./paced.js";
 import { buildPacer, pacerLoad } from "./pacer.js";
@@ -108,6 +111,38 @@ describe("backend, naive proxy and supervisor on loopback", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("the HTTP/1.1 backend answers 200 with its 10-byte body on a kept-alive connection", async () => {
+    const port = await freePort();
+    const child = sup.spawn("backend-http1", process.execPath, [
+      join(benchDir, "backend-http1.mjs"),
+      String(port),
+    ]);
+    await waitForPort(port, 10_000, child);
+    await probeH1(port);
+    const first = await fetch(`http://127.0.0.1:${port}/any/path?x=1`, {
+      method: "POST",
+      body: "x",
+    });
+    expect(first.status).toBe(200);
+    expect(first.headers.get("content-length")).toBe("10");
+    expect(first.headers.get("connection")).toBe("keep-alive");
+    expect(await first.text()).toBe(HTTP1_BODY);
+  });
+
+  it("probeH1 rejects an answer that is not the backend's", async () => {
+    const other = createServer((_req, res) => res.writeHead(502).end("bad gateway"));
+    await new Promise<void>((r) => other.listen(0, "127.0.0.1", r));
+    const addr = other.address();
+    const port = typeof addr === "object" && addr ? addr.port : 0;
+    try {
+      await expect(probeH1(port)).rejects.toThrow(Http1ProbeError);
+      await expect(probeH1(port)).rejects.toThrow(/HTTP 502/);
+    } finally {
+      other.close();
+    }
+    await expect(probeH1(await freePort())).rejects.toThrow(/ECONNREFUSED/);
   });
 
   it("stop() ends the process and stopAll() leaves nothing running", async () => {

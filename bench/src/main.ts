@@ -3,6 +3,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BenchOptions, parseArgs, UsageError } from "./cli.js";
 import { grpcFrame, probe, protoBytesField } from "./grpc.js";
+import { mainHttp1 } from "./http1-run.js";
 import { describeMachine } from "./machine.js";
 import { freePort, waitForPort } from "./net.js";
 import { buildPacer } from "./pacer.js";
@@ -21,7 +22,7 @@ import {
   warmup,
 } from "./runner.js";
 import { type Child, Supervisor } from "./supervisor.js";
-import { ensureTools, TOOLS, type ToolName, type ToolStatus, toolVersion, which } from "./tools.js";
+import { lookupTools, type ToolName } from "./tools.js";
 
 const GRPC_HEADERS = ["content-type: application/grpc", "te: trailers"];
 
@@ -96,6 +97,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     throw err;
   }
+  if (opts.http1) return mainHttp1(opts, log);
   const repoRoot = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
   const startedAt = new Date();
   const loadStart = loadavg()[0] ?? 0;
@@ -117,19 +119,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const wanted: ToolName[] = opts.quick
       ? ["h2load", "nghttpx"]
       : ["h2load", "nginx", "haproxy", "nghttpx"];
-    const tools: Map<ToolName, ToolStatus> = opts.noInstall
-      ? new Map(
-          wanted.map((n): [ToolName, ToolStatus] => {
-            const p = which(TOOLS[n].bin);
-            return [
-              n,
-              p
-                ? { ok: true, path: p, version: toolVersion(p, TOOLS[n].versionArgs) }
-                : { ok: false, reason: `${n} not found (--no-install)` },
-            ];
-          }),
-        )
-      : ensureTools(wanted, log);
+    const tools = lookupTools(wanted, opts.noInstall, log);
     const h2 = tools.get("h2load");
     if (!h2?.ok) {
       log(`bench: cannot run without h2load: ${h2?.reason ?? "not found"}`);

@@ -90,6 +90,19 @@ status codes: 100690 2xx, 0 3xx, 0 4xx, 11 5xx
     ]);
     expect(h2loadDuration(3)).toBe("3");
   });
+
+  it("builds an HTTP/1.1 GET command line (--h1, no body)", () => {
+    expect(
+      h2loadArgs({
+        url: "http://127.0.0.1:1/",
+        headers: [],
+        clients: 16,
+        streams: 1,
+        durationS: 5,
+        h1: true,
+      }),
+    ).toEqual(["--h1", "-c", "16", "-m", "1", "-t", "1", "-D", "5", "http://127.0.0.1:1/"]);
+  });
 });
 
 describe("stats", () => {

@@ -3,7 +3,17 @@ import { join } from "node:path";
 import { l5dEntry, l5dEnv, l5dNodeFlags } from "./l5d-flags.js";
 import { freePort, waitForPort } from "./net.js";
 import type { Child, Supervisor } from "./supervisor.js";
-import { HAPROXY_CFG, L5D_YAML, NGHTTPX_CONF, NGINX_CONF, render } from "./templates.js";
+import {
+  HAPROXY_CFG,
+  HAPROXY_H1_CFG,
+  L5D_H1_YAML,
+  L5D_YAML,
+  NGHTTPX_CONF,
+  NGHTTPX_H1_CONF,
+  NGINX_CONF,
+  NGINX_H1_CONF,
+  render,
+} from "./templates.js";
 import type { ToolName, ToolStatus } from "./tools.js";
 
 /** The proxies the harness knows how to run. */
@@ -64,8 +74,8 @@ async function started(ctx: StartContext, child: Child, port: number): Promise<C
   return child;
 }
 
-/** l5d (its one data plane: the frame-level relay). */
-function l5dKind(name: "l5d", label: string): ProxyKind {
+/** l5d (h2: its one data plane, the frame-level relay; http: the HTTP/1.1 router). */
+function l5dKind(name: "l5d", label: string, template: string): ProxyKind {
   return {
     name,
     label,
@@ -80,7 +90,7 @@ function l5dKind(name: "l5d", label: string): ProxyKind {
       const cfg = join(dir, "l5d.yaml");
       writeFileSync(
         cfg,
-        render(L5D_YAML, {
+        render(template, {
           NAME: `${name}-${listenPort}`,
           ADMIN_PORT: adminPort,
           UP_HOST: HOST,
@@ -117,6 +127,7 @@ function l5dKind(name: "l5d", label: string): ProxyKind {
 export const l5d = l5dKind(
   "l5d",
   "l5d (apps/l5d, h2 router, io.l5d.header.token, the frame-level relay)",
+  L5D_YAML,
 );
 
 export const naive: ProxyKind = {
@@ -130,85 +141,106 @@ export const naive: ProxyKind = {
   },
 };
 
-export const nginx: ProxyKind = {
-  name: "nginx",
-  label: "nginx grpc_pass (1 worker)",
-  available: (ctx) => tool(ctx, "nginx"),
-  async start(ctx, listenPort, upstreamPort) {
-    const dir = instanceDir(ctx, "nginx", listenPort);
-    mkdirSync(join(dir, "body"), { recursive: true });
-    const conf = join(dir, "nginx.conf");
-    writeFileSync(
-      conf,
-      render(NGINX_CONF, {
-        NAME: `nginx-${listenPort}`,
-        RUNDIR: dir,
-        LISTEN: `${HOST}:${listenPort}`,
-        UPSTREAM: `${HOST}:${upstreamPort}`,
-      }),
-    );
-    const args = ["-p", dir, "-c", conf, "-e", join(dir, "error.log")];
-    return started(
-      ctx,
-      ctx.sup.spawn(`nginx:${listenPort}`, toolPath(ctx, "nginx"), args),
-      listenPort,
-    );
-  },
-};
+function nginxKind(label: string, template: string): ProxyKind {
+  return {
+    name: "nginx",
+    label,
+    available: (ctx) => tool(ctx, "nginx"),
+    async start(ctx, listenPort, upstreamPort) {
+      const dir = instanceDir(ctx, "nginx", listenPort);
+      mkdirSync(join(dir, "body"), { recursive: true });
+      const conf = join(dir, "nginx.conf");
+      writeFileSync(
+        conf,
+        render(template, {
+          NAME: `nginx-${listenPort}`,
+          RUNDIR: dir,
+          LISTEN: `${HOST}:${listenPort}`,
+          UPSTREAM: `${HOST}:${upstreamPort}`,
+        }),
+      );
+      const args = ["-p", dir, "-c", conf, "-e", join(dir, "error.log")];
+      return started(
+        ctx,
+        ctx.sup.spawn(`nginx:${listenPort}`, toolPath(ctx, "nginx"), args),
+        listenPort,
+      );
+    },
+  };
+}
 
-export const haproxy: ProxyKind = {
-  name: "haproxy",
-  label: "haproxy proto h2 (nbthread 1)",
-  available: (ctx) => tool(ctx, "haproxy"),
-  async start(ctx, listenPort, upstreamPort) {
-    const dir = instanceDir(ctx, "haproxy", listenPort);
-    const cfg = join(dir, "haproxy.cfg");
-    writeFileSync(
-      cfg,
-      render(HAPROXY_CFG, {
-        NAME: `haproxy-${listenPort}`,
-        LISTEN: `${HOST}:${listenPort}`,
-        UPSTREAM: `${HOST}:${upstreamPort}`,
-      }),
-    );
-    const args = ["-db", "-f", cfg];
-    return started(
-      ctx,
-      ctx.sup.spawn(`haproxy:${listenPort}`, toolPath(ctx, "haproxy"), args),
-      listenPort,
-    );
-  },
-};
+function haproxyKind(label: string, template: string): ProxyKind {
+  return {
+    name: "haproxy",
+    label,
+    available: (ctx) => tool(ctx, "haproxy"),
+    async start(ctx, listenPort, upstreamPort) {
+      const dir = instanceDir(ctx, "haproxy", listenPort);
+      const cfg = join(dir, "haproxy.cfg");
+      writeFileSync(
+        cfg,
+        render(template, {
+          NAME: `haproxy-${listenPort}`,
+          LISTEN: `${HOST}:${listenPort}`,
+          UPSTREAM: `${HOST}:${upstreamPort}`,
+        }),
+      );
+      const args = ["-db", "-f", cfg];
+      return started(
+        ctx,
+        ctx.sup.spawn(`haproxy:${listenPort}`, toolPath(ctx, "haproxy"), args),
+        listenPort,
+      );
+    },
+  };
+}
 
-export const nghttpx: ProxyKind = {
-  name: "nghttpx",
-  label: "nghttpx (workers=1)",
-  available: (ctx) => tool(ctx, "nghttpx"),
-  async start(ctx, listenPort, upstreamPort) {
-    const dir = instanceDir(ctx, "nghttpx", listenPort);
-    const conf = join(dir, "nghttpx.conf");
-    writeFileSync(
-      conf,
-      render(NGHTTPX_CONF, {
-        NAME: `nghttpx-${listenPort}`,
-        RUNDIR: dir,
-        LISTEN_HOST: HOST,
-        LISTEN_PORT: listenPort,
-        UP_HOST: HOST,
-        UP_PORT: upstreamPort,
-      }),
-    );
-    const args = [`--conf=${conf}`];
-    return started(
-      ctx,
-      ctx.sup.spawn(`nghttpx:${listenPort}`, toolPath(ctx, "nghttpx"), args),
-      listenPort,
-    );
-  },
-};
+function nghttpxKind(label: string, template: string): ProxyKind {
+  return {
+    name: "nghttpx",
+    label,
+    available: (ctx) => tool(ctx, "nghttpx"),
+    async start(ctx, listenPort, upstreamPort) {
+      const dir = instanceDir(ctx, "nghttpx", listenPort);
+      const conf = join(dir, "nghttpx.conf");
+      writeFileSync(
+        conf,
+        render(template, {
+          NAME: `nghttpx-${listenPort}`,
+          RUNDIR: dir,
+          LISTEN_HOST: HOST,
+          LISTEN_PORT: listenPort,
+          UP_HOST: HOST,
+          UP_PORT: upstreamPort,
+        }),
+      );
+      const args = [`--conf=${conf}`];
+      return started(
+        ctx,
+        ctx.sup.spawn(`nghttpx:${listenPort}`, toolPath(ctx, "nghttpx"), args),
+        listenPort,
+      );
+    },
+  };
+}
+
+export const nginx = nginxKind("nginx grpc_pass (1 worker)", NGINX_CONF);
+export const haproxy = haproxyKind("haproxy proto h2 (nbthread 1)", HAPROXY_CFG);
+export const nghttpx = nghttpxKind("nghttpx (workers=1)", NGHTTPX_CONF);
 
 /** Every proxy kind, in report order. */
 export const PROXIES: readonly ProxyKind[] = [l5d, naive, nginx, haproxy, nghttpx];
+
+/**
+ * The HTTP/1.1 kinds (`bench --http1`): HTTP/1.1 keep-alive from the client and to the backend,
+ * in report order. The naive proxy is h2-only and has none.
+ */
+export const H1_PROXIES: readonly ProxyKind[] = [
+  l5dKind("l5d", "l5d (apps/l5d, protocol: http router, io.l5d.header.token on Host)", L5D_H1_YAML),
+  nginxKind("nginx proxy_pass, upstream keepalive (1 worker)", NGINX_H1_CONF),
+  haproxyKind("haproxy mode http, http-reuse always (nbthread 1)", HAPROXY_H1_CFG),
+  nghttpxKind("nghttpx, backend proto=http/1.1 (workers=1)", NGHTTPX_H1_CONF),
+];
 
 /**
  * Starts `hops` instances of `kind` in a chain ending at `backendPort` (the last one started

@@ -157,6 +157,7 @@ describe("cli", () => {
   it("parses flags", () => {
     expect(parseArgs(["--quick", "--only=naive,nghttpx", "--scale=0.5"])).toEqual({
       quick: true,
+      http1: false,
       noInstall: false,
       scale: 0.5,
       cpuProf: false,
@@ -164,6 +165,25 @@ describe("cli", () => {
     });
     expect(() => parseArgs(["--only=envoy"])).toThrow(UsageError);
     expect(() => parseArgs(["--fast"])).toThrow(UsageError);
+  });
+
+  it("parses --http1, its proxies, and rejects what it cannot run", () => {
+    expect(parseArgs(["--http1"])).toEqual({
+      quick: false,
+      http1: true,
+      noInstall: false,
+      scale: 1,
+      cpuProf: false,
+    });
+    expect(parseArgs(["--http1", "--only=l5d,haproxy", "--no-install"])).toMatchObject({
+      http1: true,
+      noInstall: true,
+      only: ["l5d", "haproxy"],
+    });
+    expect(parseArgs([]).http1).toBe(false);
+    expect(() => parseArgs(["--http1", "--quick"])).toThrow(/separate modes/);
+    expect(() => parseArgs(["--only=naive", "--http1"])).toThrow(/naive has no HTTP\/1.1 case/);
+    expect(() => parseArgs(["--http1=yes"])).toThrow(UsageError);
   });
 });
 

@@ -154,21 +154,27 @@ function bulkTable(cases: readonly CaseResult[]): string {
   return markdownTable(header, rows);
 }
 
+/** The report's "Machine: …" sentence, with the load average and a noise warning. */
+export function machineLine(rep: Pick<RunReport, "machine" | "loadAvg">): string {
+  const m = rep.machine;
+  return `Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memTotalMiB} MiB, ${m.kernel}, ${m.os}, node ${m.node}. Load average (1 min) at start ${fmt(rep.loadAvg?.start, 2)}, at end ${fmt(rep.loadAvg?.end, 2)}${(rep.loadAvg?.start ?? 0) > 0.5 ? " — other work was running; treat throughput and latency as noisy" : ""}.`;
+}
+
+/** The report's "Versions: …" sentence. */
+export function versionsLine(versions: Readonly<Record<string, string>>): string {
+  return `Versions: ${Object.entries(versions)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join("; ")}.`;
+}
+
 /** The whole report as Markdown. */
 export function renderMarkdown(rep: RunReport): string {
-  const m = rep.machine;
   const out: string[] = [];
   out.push(`# l5d-ts side-by-side benchmark (${rep.mode}), ${rep.startedAt}`);
   out.push("");
-  out.push(
-    `Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memTotalMiB} MiB, ${m.kernel}, ${m.os}, node ${m.node}. Load average (1 min) at start ${fmt(rep.loadAvg?.start, 2)}, at end ${fmt(rep.loadAvg?.end, 2)}${(rep.loadAvg?.start ?? 0) > 0.5 ? " — other work was running; treat throughput and latency as noisy" : ""}.`,
-  );
+  out.push(machineLine(rep));
   out.push("");
-  out.push(
-    `Versions: ${Object.entries(rep.versions)
-      .map(([k, v]) => `${k}: ${v}`)
-      .join("; ")}.`,
-  );
+  out.push(versionsLine(rep.versions));
   out.push("");
   out.push(
     `Settings: ${Object.entries(rep.settings)

@@ -16,6 +16,8 @@ export interface SaturatedResult {
   reqPerS: number;
   succeeded: number;
   failed: number;
+  /** succeeded (complete) responses whose status was not 2xx, when there were any. */
+  non2xx?: number;
   /** CPU µs per request summed over every proxy process of the case (all hops). */
   proxyCpuUsPerReq?: number;
   /** proxyCpuUsPerReq divided by the number of hops. */
@@ -71,4 +73,34 @@ export interface RunReport {
   skipped: { what: string; reason: string }[];
   settings: Record<string, number | string>;
   cases: CaseResult[];
+}
+
+/** One case of the HTTP/1.1 mode (`--http1`): one hop (or none), measured in interleaved rounds. */
+export interface Http1Case {
+  proxy: ProxyName | "direct";
+  /** what ran, for the report. */
+  label: string;
+  /** the successful saturated rounds, in the order they ran. */
+  rounds: SaturatedResult[];
+  /** medians over `rounds`. */
+  reqPerS?: number;
+  proxyCpuUsPerReq?: number;
+  backendCpuUsPerReq?: number;
+  /** RSS summed over the proxy's processes: idle before any load, after the last round, peak. */
+  rss?: RssResult;
+  /** the first failure (start, probe or a round); rounds that failed are not in `rounds`. */
+  error?: string;
+}
+
+/** The HTTP/1.1 mode's run, as written to bench/results/<timestamp>-http1.json. */
+export interface Http1Report {
+  startedAt: string;
+  finishedAt: string;
+  mode: "http1";
+  machine: Machine;
+  loadAvg?: { start: number; end: number };
+  versions: Record<string, string>;
+  skipped: { what: string; reason: string }[];
+  settings: Record<string, number | string>;
+  cases: Http1Case[];
 }

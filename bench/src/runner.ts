@@ -32,8 +32,11 @@ export interface Phases {
 /** A request shape: path, body file, headers. */
 export interface RequestSpec {
   path: string;
-  dataFile: string;
+  /** request body (POST); none: GET. */
+  dataFile?: string | undefined;
   headers: readonly string[];
+  /** HTTP/1.1 (h2load --h1) instead of h2c. */
+  h1?: boolean | undefined;
 }
 
 /** The pieces a load phase needs. */
@@ -85,6 +88,7 @@ export async function warmup(ctx: LoadContext, req: RequestSpec, p: Phases): Pro
     url: url(ctx, req),
     dataFile: req.dataFile,
     headers: req.headers,
+    h1: req.h1,
     clients: p.satClients,
     streams: p.satStreams,
     durationS: p.warmupS,
@@ -105,6 +109,7 @@ export async function saturated(
     url: url(ctx, req),
     dataFile: req.dataFile,
     headers: req.headers,
+    h1: req.h1,
     clients: shape.clients,
     streams: shape.streams,
     durationS: p.saturatedS,
@@ -122,6 +127,8 @@ export async function saturated(
     succeeded: s.succeeded,
     failed: s.failed + s.errored + s.timeout,
   };
+  // h2load counts any complete response as succeeded: a proxy's 502 too
+  if (s.status2xx < s.succeeded) out.non2xx = s.succeeded - s.status2xx;
   const be = cpuUsPerRequest(beAfter.ticks - beBefore.ticks, s.succeeded);
   if (be !== undefined) out.backendCpuUsPerReq = be;
   if (ctx.proxyPids.length > 0) {
@@ -146,6 +153,7 @@ async function latencyRun(
     url: url(ctx, req),
     dataFile: req.dataFile,
     headers: req.headers,
+    h1: req.h1,
     logFile,
     ...run,
   });

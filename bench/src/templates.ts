@@ -1,5 +1,6 @@
 // Peer configs from ../shared/spec/reliability-and-perf.md ("Proxy configs used for the
-// side-by-side baseline"), h2c on both sides, one worker/thread each.
+// side-by-side baseline"), h2c on both sides, one worker/thread each; and the HTTP/1.1 ones
+// (`bench --http1`, the *_H1 templates at the end): HTTP/1.1 with keep-alive on both sides.
 
 /** Replaces every {{KEY}} with vars[KEY]; an unknown key is an error (typo guard). */
 export function render(template: string, vars: Record<string, string | number>): string {
@@ -73,6 +74,75 @@ routers:
 - protocol: h2
   label: bench
   identifier: {kind: io.l5d.header.token}
+  dtab: /svc/* => /$/inet/{{UP_HOST}}/{{UP_PORT}};
+  servers: [{port: {{LISTEN_PORT}}, ip: {{LISTEN_HOST}}}]
+`;
+
+// ---- HTTP/1.1 (`bench --http1`): HTTP/1.1 keep-alive on both sides, one worker/thread each.
+// Each uses the same variables as its h2 counterpart above, so peers.ts starts both alike.
+
+export const NGINX_H1_CONF = `# nginx proxy_pass, HTTP/1.1 keep-alive on both sides. {{NAME}}
+worker_processes 1;
+daemon off;
+user www-data;
+pid {{RUNDIR}}/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  error_log {{RUNDIR}}/error.log warn;
+  client_body_temp_path {{RUNDIR}}/body;
+  proxy_temp_path {{RUNDIR}}/proxy;
+  upstream up {
+    server {{UPSTREAM}};
+    keepalive 128;
+    keepalive_requests 1000000;
+  }
+  server {
+    listen {{LISTEN}};
+    keepalive_requests 1000000;
+    location / {
+      proxy_pass http://up;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+`;
+
+export const HAPROXY_H1_CFG = `# haproxy HTTP/1.1 <-> HTTP/1.1. {{NAME}}
+global
+  nbthread 1
+  maxconn 5000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client  60s
+  timeout server  60s
+frontend fe
+  bind {{LISTEN}}
+  default_backend be
+backend be
+  http-reuse always
+  server s1 {{UPSTREAM}}
+`;
+
+export const NGHTTPX_H1_CONF = `# nghttpx HTTP/1.1 <-> HTTP/1.1 (the cleartext frontend takes HTTP/1.1 and h2c). {{NAME}}
+frontend={{LISTEN_HOST}},{{LISTEN_PORT}};no-tls
+backend={{UP_HOST}},{{UP_PORT}};;proto=http/1.1
+workers=1
+pid-file={{RUNDIR}}/nghttpx.pid
+errorlog-file={{RUNDIR}}/error.log
+`;
+
+/**
+ * One l5d router: protocol http with Linkerd's default identifier (io.l5d.header.token on Host,
+ * so /svc/<host:port>), every /svc name to one inet address.
+ */
+export const L5D_H1_YAML = `# l5d one hop, HTTP/1.1 ({{NAME}})
+admin: {port: {{ADMIN_PORT}}, ip: 127.0.0.1}
+routers:
+- protocol: http
+  label: bench-http1
   dtab: /svc/* => /$/inet/{{UP_HOST}}/{{UP_PORT}};
   servers: [{port: {{LISTEN_PORT}}, ip: {{LISTEN_HOST}}}]
 `;

@@ -105,3 +105,26 @@ export function ensureTools(
   }
   return out;
 }
+
+/**
+ * The tools' status: found on PATH only (`noInstall`, a missing one reported as such), or found
+ * and the missing ones installed ({@link ensureTools}).
+ */
+export function lookupTools(
+  names: readonly ToolName[],
+  noInstall: boolean,
+  log: (line: string) => void,
+): Map<ToolName, ToolStatus> {
+  if (!noInstall) return ensureTools(names, log);
+  return new Map(
+    names.map((n): [ToolName, ToolStatus] => {
+      const p = which(TOOLS[n].bin);
+      return [
+        n,
+        p
+          ? { ok: true, path: p, version: toolVersion(p, TOOLS[n].versionArgs) }
+          : { ok: false, reason: `${n} not found (--no-install)` },
+      ];
+    }),
+  );
+}
