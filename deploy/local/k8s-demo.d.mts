@@ -23,10 +23,13 @@ export interface DemoPods {
   worldV1: DemoPod[];
   worldV2?: DemoPod[];
 }
+/** The tutorial's gRPC edition (linkerd-grpc.yml) or the series' HTTP/1.1 one (linkerd.yml). */
+export type Edition = "grpc" | "http";
 export interface TutorialConfigOptions {
   api?: ApiAddress;
   serverIp?: string;
   adminIp?: string;
+  edition?: Edition;
 }
 export type K8sObject = Record<string, unknown> & {
   apiVersion: string;
@@ -35,6 +38,7 @@ export type K8sObject = Record<string, unknown> & {
 };
 
 export const TUTORIAL_CONFIG_PATH: string;
+export const HTTP_CONFIG_PATH: string;
 export const DEV_API: ApiAddress;
 export const DEV_NODES: DemoNode[];
 export const DEV_PODS: DemoPods;
@@ -56,5 +60,9 @@ export function appPod(p: {
 }): K8sObject;
 export function l5dPod(node: DemoNode): K8sObject;
 export function worldV2Service(): K8sObject;
-export function tutorialObjects(t: { nodes: DemoNode[]; pods: DemoPods }): K8sObject[];
+export function tutorialObjects(t: {
+  nodes: DemoNode[];
+  pods: DemoPods;
+  edition?: Edition;
+}): K8sObject[];
 export function fixturesText(objects: K8sObject[]): string;

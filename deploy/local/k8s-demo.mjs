@@ -10,6 +10,9 @@
 import { readFileSync } from "node:fs";
 
 /** The tutorial's Linkerd config, byte for byte (see its header comment). */
+/** The series' HTTP/1.1 edition's config (k8s-daemonset/k8s/linkerd.yml): `protocol: http`. */
+export const HTTP_CONFIG_PATH = new URL("../examples/linkerd-http.yaml", import.meta.url).pathname;
+
 export const TUTORIAL_CONFIG_PATH = new URL("../examples/linkerd-grpc.yaml", import.meta.url)
   .pathname;
 
@@ -78,16 +81,20 @@ export function tutorialConfigChanges(opts = {}) {
  *   transformer's `k8sHost`/`k8sPort`). Omitted: `localhost:8001`, the kubectl sidecar.
  * - `serverIp`: the `ip` of both routers' servers (omitted: `0.0.0.0`).
  * - `adminIp`: adds `admin.ip` (omitted: l5d's default, loopback).
+ * - `edition`: `"grpc"` (the default: deploy/examples/linkerd-grpc.yaml) or `"http"` (the
+ *   series' HTTP/1.1 edition, deploy/examples/linkerd-http.yaml).
  * Throws `TutorialConfigShapeError` when the tutorial file no longer has the edited lines.
- * @param {{ api?: { host: string, port: number }, serverIp?: string, adminIp?: string }} opts
+ * @param {{ api?: { host: string, port: number }, serverIp?: string, adminIp?: string, edition?: "grpc" | "http" }} opts
  * @returns {string}
  */
 export function tutorialConfig(opts = {}) {
-  let text = readFileSync(TUTORIAL_CONFIG_PATH, "utf8");
+  const http = opts.edition === "http";
+  let text = readFileSync(http ? HTTP_CONFIG_PATH : TUTORIAL_CONFIG_PATH, "utf8");
   if (opts.adminIp !== undefined) {
+    // the HTTP edition (the series' HEAD) already has `ip: 0.0.0.0`
     text = replaceExactly(
       text,
-      "admin:\n  port: 9990\n",
+      http ? "admin:\n  ip: 0.0.0.0\n  port: 9990\n" : "admin:\n  port: 9990\n",
       `admin:\n  ip: ${opts.adminIp}\n  port: 9990\n`,
       1,
       "admin block",
@@ -121,7 +128,7 @@ export function tutorialConfig(opts = {}) {
   return text;
 }
 
-function headlessService(name, port) {
+function headlessService(name, port, portName = "grpc") {
   return {
     apiVersion: "v1",
     kind: "Service",
@@ -129,7 +136,7 @@ function headlessService(name, port) {
     spec: {
       selector: { app: name },
       clusterIP: "None",
-      ports: [{ name: "grpc", port, protocol: "TCP" }],
+      ports: [{ name: portName, port, protocol: "TCP" }],
     },
   };
 }
@@ -202,9 +209,12 @@ export const worldV2Service = () => headlessService("world-v2", PORTS.world);
  * `hello`, `world-v1` (headless, port `grpc`) and `l5d` (LoadBalancer; outgoing, incoming,
  * admin), one l5d pod per node, the app pods; with world-v2 pods also Service `world-v2`.
  * Endpoints are left to the stand-in's endpoints controller.
- * @param {{ nodes: { name: string, ip: string, l5dIp: string }[], pods: { hello: { name: string, ip: string, node: string }[], worldV1: { name: string, ip: string, node: string }[], worldV2?: { name: string, ip: string, node: string }[] } }} t
+ * `edition: "http"`: the HTTP/1.1 edition's objects (hello-world.yml: ports named `http`).
+ * @param {{ edition?: "grpc" | "http", nodes: { name: string, ip: string, l5dIp: string }[], pods: { hello: { name: string, ip: string, node: string }[], worldV1: { name: string, ip: string, node: string }[], worldV2?: { name: string, ip: string, node: string }[] } }} t
  */
-export function tutorialObjects({ nodes, pods }) {
+export function tutorialObjects({ nodes, pods, edition = "grpc" }) {
+  // the HTTP edition's Services (hello-world.yml) name their port `http`
+  const portName = edition === "http" ? "http" : "grpc";
   const nodeByName = new Map(nodes.map((n) => [n.name, n]));
   const node = (name) => {
     const n = nodeByName.get(name);
@@ -217,9 +227,11 @@ export function tutorialObjects({ nodes, pods }) {
     ["world-v2", PORTS.world, pods.worldV2 ?? []],
   ];
   return [
-    headlessService("hello", PORTS.hello),
-    headlessService("world-v1", PORTS.world),
-    ...((pods.worldV2 ?? []).length > 0 ? [worldV2Service()] : []),
+    headlessService("hello", PORTS.hello, portName),
+    headlessService("world-v1", PORTS.world, portName),
+    ...((pods.worldV2 ?? []).length > 0
+      ? [headlessService("world-v2", PORTS.world, portName)]
+      : []),
     {
       apiVersion: "v1",
       kind: "Service",

@@ -135,13 +135,15 @@ describe.skipIf(!haveL5d)("l5d --check accepts every config in deploy/", () => {
     );
     configs.push([`compose/l5d-${node}.yaml`, file]);
   }
-  for (const f of ["linkerd-grpc.yml", "linkerd-grpc-kubectl-proxy.yml"]) {
-    const cm: Json = readManifests(join(root, "deploy", "k8s", f)).find(
-      (o) => o.kind === "ConfigMap",
-    );
-    const file = join(work, `${f}.config.yaml`);
+  for (const f of [
+    "k8s/linkerd-grpc.yml",
+    "k8s/linkerd-grpc-kubectl-proxy.yml",
+    "k8s-http/l5d-config.yml",
+  ]) {
+    const cm: Json = readManifests(join(root, "deploy", f)).find((o) => o.kind === "ConfigMap");
+    const file = join(work, `${f.replace("/", "_")}.config.yaml`);
     writeFileSync(file, cm.data["config.yaml"]);
-    configs.push([`k8s/${f} (ConfigMap l5d-config)`, file]);
+    configs.push([`${f} (ConfigMap l5d-config)`, file]);
   }
 
   it.each(configs)("%s", (_name, file) => {

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -429,5 +429,43 @@ describe.skipIf(!kubectl)("kubectl kustomize deploy/k8s-hardened", () => {
     const ds = find(objs, "DaemonSet", "l5d");
     expect(container(ds, "l5d").ports).toContainEqual({ name: "admin", containerPort: 9990 });
     expect(embeddedConfig(objs).config).toEqual(TUTORIAL_CONFIG);
+  });
+});
+
+/** The series' HTTP/1.1 config (k8s-daemonset/k8s/linkerd.yml), as deploy/examples/linkerd-http.yaml holds it. */
+const HTTP_SERIES_CONFIG: Json = (() => {
+  const c = parse(readFileSync(join(root, "deploy", "examples", "linkerd-http.yaml"), "utf8"));
+  for (const r of c.routers) r.dtab = dentries(r.dtab);
+  delete c.namers[0].host;
+  delete c.namers[0].port;
+  return c;
+})();
+
+describe.skipIf(!kubectl)("kubectl kustomize deploy/k8s-http", () => {
+  it("the series' HTTP/1.1 edition: linkerd.yml's http routers, the apps in HTTP mode through http_proxy", () => {
+    const r = spawnSync(kubectl!, ["kustomize", join(root, "deploy", "k8s-http")], {
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const objs = parseManifests(r.stdout, "kubectl kustomize output");
+    expect(objs).toHaveLength(10);
+    for (const o of objs) expect(validateK8sObject(o), `${o.kind}/${o.metadata.name}`).toEqual([]);
+    const { config, api } = embeddedConfig(objs);
+    expect(config).toEqual(HTTP_SERIES_CONFIG);
+    expect(config.routers.map((x: Json) => x.protocol)).toEqual(["http", "http"]);
+    expect(api).toEqual({ namer: { inCluster: true }, daemonset: { inCluster: true } });
+    const hello = container(find(objs, "Deployment", "hello"), "service");
+    expect(hello.args).toEqual(["-addr=:7777", "-text=Hello", "-target=world"]);
+    expect(hello.env).toContainEqual({ name: "http_proxy", value: "$(NODE_NAME):4140" });
+    // $(NODE_NAME) expands only from a variable defined before it
+    const names = hello.env.map((e: Json) => e.name);
+    expect(names.indexOf("NODE_NAME")).toBeLessThan(names.indexOf("http_proxy"));
+    expect(container(find(objs, "Deployment", "world-v1"), "service").args).toEqual([
+      "-addr=:7778",
+    ]);
+    for (const svc of ["hello", "world-v1"])
+      expect(find(objs, "Service", svc).spec.ports[0].name).toBe("http");
   });
 });

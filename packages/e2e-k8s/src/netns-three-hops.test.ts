@@ -69,45 +69,53 @@ const dsId = (svc: string) =>
 const lnId = (node: { l5dIp: string }, svc: string) =>
   `%/io.l5d.k8s.localnode/${node.l5dIp}/#/io.l5d.k8s/default/grpc/${svc}`;
 
-describe.skipIf(!avail.ok)("the tutorial's three hops across network namespaces", () => {
+type Edition = "grpc" | "http";
+type PodKind = "hello" | "world-v1" | "world-v2";
+
+/** One edition's mesh in the lab: the API stand-in, an l5d per node, the app pods. */
+interface Mesh {
+  ctl(): ApiAgent;
+  inNode(host: string): string;
+  startPod(kind: PodKind, pod: { name: string; ip: string; node: string }): LabProcess;
+  metrics(node: { l5dIp: string }): Promise<Record<string, number>>;
+  readonly procs: LabProcess[];
+}
+
+/**
+ * Starts the lab for the file's describe block (`beforeAll`) and stops it after (`afterAll`):
+ * the API stand-in serving the edition's objects, l5d on every node with the edition's config
+ * (changed only in where the API is reached and `admin.ip`), hello, world-v1 and world-v2 in
+ * the edition's protocol (gRPC, or HTTP with hello reaching world through
+ * `http_proxy=$(NODE_NAME):4140`). A failed test prints every process's output.
+ */
+function useMesh(edition: Edition): Mesh {
   let lab: NetnsLab | undefined;
   let agent: ApiAgent | undefined;
   const procs: LabProcess[] = [];
   const work = mkdtempSync(join(tmpdir(), "l5d-e2e-k8s-"));
-
-  const ctl = () => agent as ApiAgent;
   const inNode = (host: string) => (lab as NetnsLab).ns(host);
+  const ctl = () => agent as ApiAgent;
 
-  function startPod(
-    kind: "hello" | "world-v1" | "world-v2",
-    pod: { name: string; ip: string; node: string },
-  ) {
+  function startPod(kind: PodKind, pod: { name: string; ip: string; node: string }) {
     const node = nodeOf(pod);
+    const grpc = edition === "grpc" ? ["-protocol=grpc"] : [];
     const args =
       kind === "hello"
         ? [
             "apps/hello/dist/main.js",
             `-addr=${pod.ip}:${PORTS.hello}`,
             "-text=Hello",
-            `-target=${node.ip}:${PORTS.outgoing}`,
-            "-protocol=grpc",
+            // gRPC: its node's outgoing router directly; HTTP: `world` through http_proxy
+            edition === "grpc" ? `-target=${node.ip}:${PORTS.outgoing}` : "-target=world",
+            ...grpc,
           ]
-        : ["apps/world/dist/main.js", `-addr=${pod.ip}:${PORTS.world}`, "-protocol=grpc"];
+        : ["apps/world/dist/main.js", `-addr=${pod.ip}:${PORTS.world}`, ...grpc];
     const env: Record<string, string> = { POD_IP: pod.ip, NODE_NAME: node.ip };
+    if (kind === "hello" && edition === "http") env.http_proxy = `${node.ip}:${PORTS.outgoing}`;
     if (kind !== "hello") env.TARGET_WORLD = kind === "world-v2" ? "earth" : "world";
     const p = new LabProcess({ ns: inNode(node.host), name: pod.name, cwd: root, args, env });
     procs.push(p);
     return p;
-  }
-
-  async function client(...args: string[]) {
-    return runInNamespace({
-      ns: inNode(CTL.host),
-      name: "client",
-      cwd: root,
-      args: ["apps/helloworld-client/dist/main.js", ...args],
-      timeoutMs: 30_000,
-    });
   }
 
   async function metrics(node: { l5dIp: string }): Promise<Record<string, number>> {
@@ -123,11 +131,11 @@ describe.skipIf(!avail.ok)("the tutorial's three hops across network namespaces"
       op: "start",
       host: API.host,
       port: API.port,
-      objects: tutorialObjects({ nodes: [...LAB_NODES], pods: LAB_PODS }),
+      objects: tutorialObjects({ nodes: [...LAB_NODES], pods: LAB_PODS, edition }),
     });
     for (const node of LAB_NODES) {
       const cfg = join(work, `l5d-${node.name}.yaml`);
-      writeFileSync(cfg, tutorialConfig({ api: API, adminIp: "0.0.0.0" }));
+      writeFileSync(cfg, tutorialConfig({ api: API, adminIp: "0.0.0.0", edition }));
       procs.push(
         new LabProcess({
           ns: lab.ns(node.host),
@@ -164,14 +172,33 @@ describe.skipIf(!avail.ok)("the tutorial's three hops across network namespaces"
   });
 
   afterAll(async () => {
-    if (loadSummary !== "")
-      console.log(`load while scaling world-v1 (-n ${LOAD_N} -c 4):\n${loadSummary}`);
-    if (unavailableMessage !== "") console.log(`world-v1 without Endpoints: ${unavailableMessage}`);
     await Promise.all(procs.map((p) => p.stop()));
     await agent?.close();
     lab?.destroy();
     rmSync(work, { recursive: true, force: true });
   }, 30_000);
+
+  return { ctl, inNode, startPod, metrics, procs };
+}
+
+describe.skipIf(!avail.ok)("the tutorial's three hops across network namespaces", () => {
+  const { ctl, inNode, startPod, metrics, procs } = useMesh("grpc");
+
+  async function client(...args: string[]) {
+    return runInNamespace({
+      ns: inNode(CTL.host),
+      name: "client",
+      cwd: root,
+      args: ["apps/helloworld-client/dist/main.js", ...args],
+      timeoutMs: 30_000,
+    });
+  }
+
+  afterAll(() => {
+    if (loadSummary !== "")
+      console.log(`load while scaling world-v1 (-n ${LOAD_N} -c 4):\n${loadSummary}`);
+    if (unavailableMessage !== "") console.log(`world-v1 without Endpoints: ${unavailableMessage}`);
+  });
 
   it("runs the tutorial's config, changed only in where the API is reached (and admin.ip)", () => {
     expect(tutorialConfigChanges({ api: API, adminIp: "0.0.0.0" })).toHaveLength(3);
@@ -324,3 +351,76 @@ describe.skipIf(!avail.ok)("the tutorial's three hops across network namespaces"
     expect(plain.stdout.trim()).toMatch(/ world \(10\.244\.[23]\.10\)!!$/);
   });
 });
+
+/** `http_proxy=<proxy> curl http://<host>/` with extra headers, run in the ctl namespace. */
+const PROXIED_GET = `
+const [proxy, host, headers] = process.argv.slice(1);
+const [ip, port] = proxy.split(":");
+const req = require("node:http").request(
+  { host: ip, port: Number(port), path: "http://" + host + "/", headers: { host, ...JSON.parse(headers) } },
+  (res) => {
+    let body = "";
+    res.on("data", (d) => (body += d));
+    res.on("end", () => {
+      process.stdout.write(body);
+      process.exitCode = res.statusCode === 200 ? 0 : 1;
+      if (res.statusCode !== 200) process.stderr.write("HTTP " + res.statusCode + " " + (res.headers["l5d-err"] ?? ""));
+    });
+  },
+);
+req.on("error", (e) => { process.stderr.write(e.message); process.exitCode = 1; });
+req.end();
+`;
+
+describe.skipIf(!avail.ok)(
+  "the series' HTTP/1.1 edition's three hops across network namespaces",
+  () => {
+    const { inNode, metrics } = useMesh("http");
+
+    function curl(headers: Record<string, string> = {}) {
+      return runInNamespace({
+        ns: inNode(CTL.host),
+        name: "curl",
+        cwd: root,
+        args: ["-e", PROXIED_GET, ENTRY, "hello", JSON.stringify(headers)],
+        timeoutMs: 30_000,
+      });
+    }
+
+    const httpDs = (svc: string) =>
+      `%/io.l5d.k8s.daemonset/default/incoming/l5d/#/io.l5d.k8s/default/http/${svc}`;
+    const httpLn = (node: { l5dIp: string }, svc: string) =>
+      `%/io.l5d.k8s.localnode/${node.l5dIp}/#/io.l5d.k8s/default/http/${svc}`;
+
+    it("runs linkerd.yml's protocol: http routers, changed only in where the API is reached", () => {
+      const cfg = tutorialConfig({ api: API, adminIp: "0.0.0.0", edition: "http" });
+      expect(cfg).toContain("- protocol: http\n  label: outgoing\n");
+      expect(cfg).toContain("  host: 10.240.0.2\n  port: 8001\n");
+      expect(cfg).toContain("      kind: io.l5d.http.retryableRead5XX\n");
+    });
+
+    it("answers http_proxy=<node A>:4140 curl http://hello through outgoing → incoming on the right node for each hop", async () => {
+      const r = await curl();
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim()).toBe(`Hello (${HELLO.ip}) world (${WORLD.ip})!!`);
+      const [ma, mb, mc] = await Promise.all([metrics(A), metrics(B), metrics(C)]);
+      expect(ma[`rt/outgoing/client/${httpDs("hello")}/requests`]).toBe(1);
+      expect(ma[`rt/incoming/client/${httpLn(A, "hello")}/requests`]).toBe(1);
+      expect(ma[`rt/outgoing/client/${httpDs("world-v1")}/requests`]).toBe(1);
+      expect(mb[`rt/incoming/client/${httpLn(B, "world-v1")}/requests`]).toBe(1);
+      expect(mb["rt/outgoing/server/0.0.0.0/4140/requests"] ?? 0).toBe(0);
+      expect(mc["rt/incoming/server/0.0.0.0/4141/requests"] ?? 0).toBe(0);
+    });
+
+    it("sends one request to world-v2 with a per-request l5d-dtab override", async () => {
+      const r = await curl({ "l5d-dtab": "/host/world => /srv/world-v2" });
+      expect(r.stderr).toBe("");
+      expect(r.stdout.trim()).toBe(`Hello (${HELLO.ip}) earth (${WORLD2.ip})!!`);
+      const mc = await metrics(C);
+      expect(mc[`rt/incoming/client/${httpLn(C, "world-v2")}/requests`]).toBe(1);
+      const plain = await curl();
+      expect(plain.stdout.trim()).toBe(`Hello (${HELLO.ip}) world (${WORLD.ip})!!`);
+    });
+  },
+);
