@@ -12,16 +12,19 @@ import {
   type Identifier,
   type IdentifierMaker,
 } from "@l5d/h2-proxy";
-import { K8sApi, type K8sConnection, makeKubeConfig, Reflector } from "@l5d/namers";
-import { z } from "zod";
 import {
   type IngressBackend,
   type IngressSpec,
+  K8sApi,
+  type K8sConnection,
+  makeKubeConfig,
   matchIngresses,
   parseIngress,
+  Reflector,
   requestPath,
   stripPort,
-} from "./ingress-rules.js";
+} from "@l5d/namers";
+import { z } from "zod";
 
 export const ingressIdentifierSchema = z.strictObject({
   kind: z.literal("io.l5d.ingress"),

@@ -12,6 +12,23 @@ export {
 } from "./fs-addr-file.js";
 export { FsNamer, type FsNamerOptions } from "./fs-namer.js";
 export {
+  compilePath,
+  hostMatches,
+  INGRESS_CLASS_ANNOTATION,
+  type IngressBackend,
+  type IngressRule,
+  type IngressSpec,
+  ingressClassMatches,
+  type MatchOptions,
+  matchIngresses,
+  type PathMatch,
+  parseBackend,
+  parseIngress,
+  pathMatches,
+  requestPath,
+  stripPort,
+} from "./ingress-rules.js";
+export {
   type DefaultInterpreterConfig,
   defaultInterpreterFactory,
   defaultInterpreterSchema,

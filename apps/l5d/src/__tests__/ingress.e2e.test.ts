@@ -3,6 +3,7 @@
  * stand-in, real gRPC servers and clients on loopback, the request's `:authority` choosing the
  * Ingress rule (tutorial (g.2)).
  */
+import { createServer, request } from "node:http";
 import { credentials } from "@grpc/grpc-js";
 import { callGreeting, startHelloWorldServer } from "@l5d/helloworld";
 import { type K8sObject, pod, service, startStandin } from "@l5d/k8s-standin";
@@ -131,5 +132,89 @@ routers:
     await d[Symbol.asyncDispose]();
     for (let i = 0; i < 200 && s.openWatches > 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(s.openWatches).toBe(0);
+  });
+
+  it("protocol: http: an ingress controller routing by Host and path (Linkerd's linkerd-ingress.yml)", async () => {
+    const web = createServer((req, res) => res.end(`web ${req.url}`));
+    await new Promise<void>((r) => web.listen(0, "127.0.0.1", r));
+    cleanup.push(() => new Promise((r) => web.close(r)));
+    const webPort = (web.address() as { port: number }).port;
+    const s = await startStandin({
+      objects: [
+        service({
+          name: "web",
+          selector: { app: "web" },
+          ports: [{ name: "http", port: 80, targetPort: "http" }],
+        }),
+        pod({
+          name: "web-0",
+          labels: { app: "web" },
+          ip: "127.0.0.1",
+          containerPorts: [{ name: "http", containerPort: webPort }],
+        }),
+        {
+          apiVersion: "networking.k8s.io/v1",
+          kind: "Ingress",
+          metadata: { name: "web", namespace: "default" },
+          spec: {
+            rules: [
+              {
+                host: "shop.example",
+                http: {
+                  paths: [
+                    {
+                      path: "/cart",
+                      pathType: "Prefix",
+                      backend: { service: { name: "web", port: { name: "http" } } },
+                    },
+                  ],
+                },
+              },
+            ],
+          },
+        },
+      ],
+    });
+    cleanup.push(() => s.close());
+    const [adminPort, port] = [await freePort(), await freePort()];
+    const d = await startTestDaemon(`
+admin: {port: ${adminPort}}
+namers:
+- kind: io.l5d.k8s
+  host: 127.0.0.1
+  port: ${s.port}
+routers:
+- protocol: http
+  label: ingress
+  identifier: {kind: io.l5d.ingress, host: 127.0.0.1, port: ${s.port}}
+  dtab: /svc => /#/io.l5d.k8s;
+  servers: [{port: ${port}}]
+`);
+    cleanup.push(() => d[Symbol.asyncDispose]());
+    const get = (host: string, path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request({ host: "127.0.0.1", port, path, headers: { host } }, (res) => {
+          let body = "";
+          res.on("data", (c: Buffer) => {
+            body += c.toString();
+          });
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    let r = { status: 0, body: "" };
+    for (let i = 0; i < 100; i++) {
+      r = await get("shop.example", "/cart/items?x=1");
+      if (r.status === 200) break;
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    expect(r).toEqual({ status: 200, body: "web /cart/items?x=1" });
+    expect(
+      (await d.metrics())["rt/ingress/service/svc/default/http/web/requests"],
+    ).toBeGreaterThanOrEqual(1);
+    const other = await get("shop.example", "/account");
+    expect(other.status).toBe(400);
+    expect(other.body).toContain("no ingress rule matches");
   });
 });

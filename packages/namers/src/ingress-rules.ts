@@ -1,6 +1,6 @@
 /**
- * Kubernetes Ingress objects as routing rules for the `io.l5d.ingress` identifier (Linkerd's
- * `IngressCache`): parsing (`networking.k8s.io/v1` and the `extensions/v1beta1` shape Linkerd 1
+ * Kubernetes Ingress objects as routing rules for the `io.l5d.ingress` identifier of h2 and http
+ * routers alike (Linkerd's `IngressCache`): parsing (`networking.k8s.io/v1` and the `extensions/v1beta1` shape Linkerd 1
  * read), ingress-class filtering, and matching a request's host and path.
  */
 
