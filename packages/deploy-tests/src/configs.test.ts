@@ -124,7 +124,7 @@ describe.skipIf(!haveL5d)("l5d --check accepts every config in deploy/", () => {
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   const configs: [string, string][] = [];
-  for (const node of ["a", "b"]) {
+  for (const node of ["a", "b", "http-a", "http-b"]) {
     // the disco directory is mounted at /disco in the containers; here it is where it lives
     const text = readFileSync(join(composeDir, `l5d-${node}.yaml`), "utf8");
     expect(text).toContain("rootDir: /disco\n");

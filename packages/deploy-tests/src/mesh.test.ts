@@ -3,6 +3,7 @@
 // SKIPPED with a message saying so. Images are built once per run (L5D_IMAGE_BUILD=prebuilt,
 // the default: apps built on the host and packed by deploy/docker/Dockerfile.prebuilt; =full:
 // the multi-stage deploy/docker/Dockerfile; =none: use the images already present).
+import { request as httpRequest } from "node:http";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import {
@@ -56,8 +57,20 @@ const env: NodeJS.ProcessEnv = {
 };
 const ports = { aOut: 0, aAdmin: 0, bOut: 0, bAdmin: 0 };
 
-function compose(args: string[], timeoutMs = 60_000) {
-  return runCommand("docker", ["compose", "-p", project, ...args], {
+/** A compose project: its name and files (the gRPC mesh, or it with the HTTP/1.1 override). */
+interface Stack {
+  readonly project: string;
+  readonly files: readonly string[];
+}
+const GRPC_STACK: Stack = { project, files: ["docker-compose.yml"] };
+const HTTP_STACK: Stack = {
+  project: `${project}-http`,
+  files: ["docker-compose.yml", "docker-compose.http.yml"],
+};
+
+function compose(args: string[], timeoutMs = 60_000, stack: Stack = GRPC_STACK) {
+  const files = stack.files.flatMap((f) => ["-f", f]);
+  return runCommand("docker", ["compose", "-p", stack.project, ...files, ...args], {
     cwd: composeDir,
     timeoutMs,
     env: {
@@ -75,10 +88,10 @@ let clientRuns = 0;
  * `--rm`: podman's Docker API loses the exit code of auto-removed containers (always 0), so the
  * container is named and removed afterwards.
  */
-async function client() {
-  const name = `${project}-client-${++clientRuns}`;
+async function client(stack: Stack = GRPC_STACK) {
+  const name = `${stack.project}-client-${++clientRuns}`;
   try {
-    return await compose(["run", "--no-deps", "--name", name, "client"]);
+    return await compose(["run", "--no-deps", "--name", name, "client"], 60_000, stack);
   } finally {
     await runCommand("docker", ["rm", "-f", name], { env, timeoutMs: 30_000 });
   }
@@ -228,3 +241,75 @@ describe.skipIf(!engine.available)("images and the compose mesh (testcontainers)
     expect(last.stdout.trim(), last.stderr).toBe(ANSWER);
   }, 300_000);
 });
+
+describe.skipIf(!engine.available)(
+  "the HTTP/1.1 edition on the compose mesh (docker-compose.http.yml)",
+  () => {
+    let mesh: StartedDockerComposeEnvironment | undefined;
+
+    beforeAll(async () => {
+      // the images are the ones the gRPC mesh above built; the stacks share the subnet, one at a time
+      await compose(
+        ["--profile", "client", "down", "--remove-orphans", "-t", "1"],
+        60_000,
+        HTTP_STACK,
+      );
+      mesh = await new DockerComposeEnvironment(composeDir, [...HTTP_STACK.files])
+        .withProjectName(HTTP_STACK.project)
+        .withEnvironment({
+          L5D_A_OUTGOING_PORT: String(ports.aOut),
+          L5D_A_ADMIN_PORT: String(ports.aAdmin),
+          L5D_B_OUTGOING_PORT: String(ports.bOut),
+          L5D_B_ADMIN_PORT: String(ports.bAdmin),
+        })
+        .withWaitStrategy("l5d-a-1", Wait.forHealthCheck())
+        .withWaitStrategy("l5d-b-1", Wait.forHealthCheck())
+        .withWaitStrategy("hello-1", Wait.forLogMessage(/starting HTTP server/))
+        .withWaitStrategy("world-1", Wait.forLogMessage(/starting HTTP server/))
+        .withStartupTimeout(120_000)
+        .up(["l5d-a", "hello", "l5d-b", "world"]);
+    }, 300_000);
+
+    afterAll(async () => {
+      if (mesh) await mesh.down({ timeout: 1_000 });
+      else
+        await compose(
+          ["--profile", "client", "down", "--remove-orphans", "-t", "1"],
+          60_000,
+          HTTP_STACK,
+        );
+    }, 120_000);
+
+    it("docker compose run client (http_proxy=l5d-a:4140 GET http://hello): the three-hop answer through protocol: http routers", async () => {
+      const r = await client(HTTP_STACK);
+      expect(r.stdout.trim(), r.stderr).toBe(ANSWER);
+      expect(r.code).toBe(0);
+      const a = await adminJson(ports.aAdmin, "/admin/metrics.json");
+      const b = await adminJson(ports.bAdmin, "/admin/metrics.json");
+      expect(sumMatching(a, /^rt\/outgoing\/server\/.*\/requests$/)).toBeGreaterThanOrEqual(2);
+      expect(sumMatching(a, /^rt\/incoming\/service\/svc\/hello\/requests$/)).toBe(1);
+      expect(sumMatching(b, /^rt\/incoming\/service\/svc\/world\/requests$/)).toBe(1);
+      // from the host, as `curl -x 127.0.0.1:<outgoing> http://hello` would
+      const viaHost = await new Promise<string>((resolve, reject) => {
+        const req = httpRequest(
+          {
+            host: "127.0.0.1",
+            port: ports.aOut,
+            path: "http://hello/",
+            headers: { host: "hello" },
+          },
+          (res) => {
+            let body = "";
+            res.on("data", (d: Buffer) => {
+              body += d.toString();
+            });
+            res.on("end", () => resolve(body.trim()));
+          },
+        );
+        req.on("error", reject);
+        req.end();
+      });
+      expect(viaHost).toBe(ANSWER);
+    }, 120_000);
+  },
+);
