@@ -291,6 +291,8 @@ export async function link(config: LinkerdConfig, opts: LinkOptions): Promise<Li
         upstreams,
         metrics,
         bindingTimeoutMs: r.bindingTimeoutMs,
+        maxCallDepth: r.maxCallDepth,
+        via: r.protocol === "http" ? "1.1 linkerd" : "h2 linkerd",
         idleTtlMs: r.bindingCache.idleTtlSecs * 1000,
         cacheCapacity: r.bindingCache.trees,
         log,

@@ -480,3 +480,29 @@ describe("protocol: http", () => {
     expect(refused).toMatch(/^HTTP\/1\.1 502 /);
   });
 });
+
+describe("loop protection (maxCallDepth and Via)", () => {
+  it("a dtab that routes a router to itself stops after maxCallDepth hops with Linkerd's message", async () => {
+    const admin = await freePort();
+    const port = await freePort();
+    const d = await startTestDaemon(
+      `admin:\n  port: ${admin}\nrouters:\n- protocol: http\n  maxCallDepth: 4\n  dtab: /svc/loop => /$/inet/127.0.0.1/${port}\n  servers:\n  - port: ${port}\n`,
+    );
+    cleanups.push(() => d[Symbol.asyncDispose]());
+    const r = await call(`127.0.0.1:${port}`, { headers: { host: "loop" } });
+    expect(r.status).toBe(400);
+    expect(r.body).toContain(
+      "Maximum number of calls (4) has been exceeded. Please check for proxy loops.",
+    );
+    // the first hop and four more were routed; the sixth was refused
+    const m = await d.metrics();
+    expect(m[`rt/http/server/127.0.0.1/${port}/requests`]).toBe(6);
+  });
+
+  it("forwards Via with its own hop (1.1 linkerd after the client's)", async () => {
+    const web = await backend("web");
+    const d = await daemon(`  dtab: /svc/web => /$/inet/127.0.0.1/${web.port}\n`);
+    await call(d.addr("http"), { headers: { host: "web", via: "1.0 squid" } });
+    expect(web.seen[0]!.headers.via).toBe("1.0 squid, 1.1 linkerd");
+  });
+});

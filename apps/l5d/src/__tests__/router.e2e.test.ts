@@ -247,3 +247,23 @@ describe("h2 router", () => {
     expect(await bad.text()).toContain("Invalid path: '/' expected but 'n' found at '[n]ope'");
   });
 });
+
+describe("h2 loop protection (maxCallDepth and Via)", () => {
+  it("a dtab that routes the router to itself is refused after maxCallDepth hops, not looped forever", async () => {
+    const admin = await freePort();
+    const port = await freePort();
+    await using d = await startTestDaemon(
+      `admin:\n  port: ${admin}\nrouters:\n- protocol: h2\n  maxCallDepth: 3\n  dtab: /svc => /$/inet/127.0.0.1/${port}\n  servers:\n  - port: ${port}\n`,
+    );
+    const r = await h2request(`127.0.0.1:${port}`, {
+      ":method": "GET",
+      ":path": "/",
+      ":authority": "loop",
+    });
+    expect(r.headers[":status"]).toBe(400);
+    expect(decodeURIComponent(String(r.headers["l5d-err"]).replace(/\+/g, " "))).toContain(
+      "Maximum number of calls (3) has been exceeded",
+    );
+    expect((await d.metrics())[`rt/h2/server/127.0.0.1/${port}/requests`]).toBe(5);
+  });
+});

@@ -54,6 +54,7 @@ import {
   MAX_REQUEUES_PER_REQUEST,
   type ServicePolicy,
 } from "./service-policy.js";
+import { maxCallDepthMessage, viaForwarded, viaHops } from "./via.js";
 
 export interface RouterLogger {
   warn(obj: object, msg?: string): void;
@@ -89,6 +90,10 @@ export interface RouterOptions {
   readonly log?: RouterLogger;
   /** Called after each request (recent-requests telemeter, tracing). */
   readonly onRequestDone?: (r: RequestRecord) => void;
+  /** Linkerd `maxCallDepth` (10): requests with more `Via` hops are refused (`via.ts`). */
+  readonly maxCallDepth?: number;
+  /** This router's `Via` entry: `h2 linkerd` (the default) or `1.1 linkerd` (http routers). */
+  readonly via?: string;
 }
 
 export interface RequestRecord {
@@ -202,6 +207,8 @@ export class H2Router {
   readonly #sweep: NodeJS.Timeout;
   /** Requests that carried a dtab override (`l5d-dtab` or `l5d-ctx-dtab`): `rt/<label>/dtab_overrides`. */
   readonly #overrides: Counter;
+  readonly #maxCallDepth: number;
+  readonly #via: string;
   #reqIds = randomBytes(8 * REQID_POOL_SIZE);
   #reqIdNext = 0;
 
@@ -216,6 +223,8 @@ export class H2Router {
       capacity: opts.cacheCapacity ?? 1000,
     });
     this.#overrides = opts.metrics.counter(`rt/${opts.label}/dtab_overrides`);
+    this.#maxCallDepth = opts.maxCallDepth ?? 10;
+    this.#via = opts.via ?? "h2 linkerd";
     this.#sweep = setInterval(() => this.sweepClients(), Math.min(this.#idleTtlMs, 30_000));
     this.#sweep.unref();
   }
@@ -276,6 +285,9 @@ export class H2Router {
    */
   #route(req: RoutableRequest): Promise<Routed> {
     const headers = req.headers;
+    if (viaHops(headers) > this.#maxCallDepth) {
+      throw this.#err(GrpcStatus.INVALID_ARGUMENT, 400, maxCallDepthMessage(this.#maxCallDepth));
+    }
     let local: Dtab;
     try {
       local = readLocalDtab(headers);
@@ -445,6 +457,7 @@ export class H2Router {
       "l5d-dst-service": name.show,
       "l5d-dst-client": client.idShow,
       "l5d-reqid": req.requestId ?? this.#reqId(),
+      via: viaForwarded(req.headers, this.#via),
     };
     if (!bound.residual.isEmpty) set["l5d-dst-residual"] = bound.residual.show;
     if (local.dentries.length > 0) set["l5d-ctx-dtab"] = local.show;
