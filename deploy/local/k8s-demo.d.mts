@@ -24,12 +24,13 @@ export interface DemoPods {
   worldV2?: DemoPod[];
 }
 /** The tutorial's gRPC edition (linkerd-grpc.yml) or the series' HTTP/1.1 one (linkerd.yml). */
-export type Edition = "grpc" | "http";
+export type Edition = "grpc" | "http" | "tls";
 export interface TutorialConfigOptions {
   api?: ApiAddress;
   serverIp?: string;
   adminIp?: string;
   edition?: Edition;
+  certsDir?: string;
 }
 export type K8sObject = Record<string, unknown> & {
   apiVersion: string;
@@ -39,6 +40,8 @@ export type K8sObject = Record<string, unknown> & {
 
 export const TUTORIAL_CONFIG_PATH: string;
 export const HTTP_CONFIG_PATH: string;
+export const TLS_CONFIG_PATH: string;
+export const TLS_CERTS_DIR: string;
 export const DEV_API: ApiAddress;
 export const DEV_NODES: DemoNode[];
 export const DEV_PODS: DemoPods;

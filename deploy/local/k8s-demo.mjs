@@ -13,6 +13,12 @@ import { readFileSync } from "node:fs";
 /** The series' HTTP/1.1 edition's config (k8s-daemonset/k8s/linkerd.yml): `protocol: http`. */
 export const HTTP_CONFIG_PATH = new URL("../examples/linkerd-http.yaml", import.meta.url).pathname;
 
+/** The series' TLS edition's config (k8s-daemonset/k8s/linkerd-tls.yml): http routers, TLS between nodes. */
+export const TLS_CONFIG_PATH = new URL("../examples/linkerd-tls.yaml", import.meta.url).pathname;
+
+/** Where linkerd-tls.yml mounts its certificates Secret. */
+export const TLS_CERTS_DIR = "/io.buoyant/linkerd/certs";
+
 export const TUTORIAL_CONFIG_PATH = new URL("../examples/linkerd-grpc.yaml", import.meta.url)
   .pathname;
 
@@ -81,15 +87,24 @@ export function tutorialConfigChanges(opts = {}) {
  *   transformer's `k8sHost`/`k8sPort`). Omitted: `localhost:8001`, the kubectl sidecar.
  * - `serverIp`: the `ip` of both routers' servers (omitted: `0.0.0.0`).
  * - `adminIp`: adds `admin.ip` (omitted: l5d's default, loopback).
- * - `edition`: `"grpc"` (the default: deploy/examples/linkerd-grpc.yaml) or `"http"` (the
- *   series' HTTP/1.1 edition, deploy/examples/linkerd-http.yaml).
+ * - `edition`: `"grpc"` (the default: deploy/examples/linkerd-grpc.yaml), `"http"` (the
+ *   series' HTTP/1.1 edition, deploy/examples/linkerd-http.yaml) or `"tls"` (its TLS edition,
+ *   deploy/examples/linkerd-tls.yaml).
+ * - `certsDir`: where the TLS edition's certificate files are (instead of /io.buoyant/linkerd/certs).
  * Throws `TutorialConfigShapeError` when the tutorial file no longer has the edited lines.
- * @param {{ api?: { host: string, port: number }, serverIp?: string, adminIp?: string, edition?: "grpc" | "http" }} opts
+ * @param {{ api?: { host: string, port: number }, serverIp?: string, adminIp?: string, edition?: "grpc" | "http" | "tls", certsDir?: string }} opts
  * @returns {string}
  */
 export function tutorialConfig(opts = {}) {
-  const http = opts.edition === "http";
-  let text = readFileSync(http ? HTTP_CONFIG_PATH : TUTORIAL_CONFIG_PATH, "utf8");
+  const http = opts.edition === "http" || opts.edition === "tls";
+  let text = readFileSync(
+    opts.edition === "tls" ? TLS_CONFIG_PATH : http ? HTTP_CONFIG_PATH : TUTORIAL_CONFIG_PATH,
+    "utf8",
+  );
+  if (opts.certsDir !== undefined) {
+    // the TLS edition's certificates, from where the Secret would be mounted to `certsDir`
+    text = replaceExactly(text, `${TLS_CERTS_DIR}/`, `${opts.certsDir}/`, 3, "certificate paths");
+  }
   if (opts.adminIp !== undefined) {
     // the HTTP edition (the series' HEAD) already has `ip: 0.0.0.0`
     text = replaceExactly(
@@ -213,8 +228,8 @@ export const worldV2Service = () => headlessService("world-v2", PORTS.world);
  * @param {{ edition?: "grpc" | "http", nodes: { name: string, ip: string, l5dIp: string }[], pods: { hello: { name: string, ip: string, node: string }[], worldV1: { name: string, ip: string, node: string }[], worldV2?: { name: string, ip: string, node: string }[] } }} t
  */
 export function tutorialObjects({ nodes, pods, edition = "grpc" }) {
-  // the HTTP edition's Services (hello-world.yml) name their port `http`
-  const portName = edition === "http" ? "http" : "grpc";
+  // the HTTP editions' Services (hello-world.yml) name their port `http`
+  const portName = edition === "grpc" ? "grpc" : "http";
   const nodeByName = new Map(nodes.map((n) => [n.name, n]));
   const node = (name) => {
     const n = nodeByName.get(name);

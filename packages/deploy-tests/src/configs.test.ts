@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { makeTestCerts } from "@l5d/h2-proxy/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { readManifests } from "./manifests.js";
@@ -135,14 +136,25 @@ describe.skipIf(!haveL5d)("l5d --check accepts every config in deploy/", () => {
     );
     configs.push([`compose/l5d-${node}.yaml`, file]);
   }
+  // the TLS edition's Secret (made here: no certificate is committed), where its config reads it
+  const certs = makeTestCerts();
+  afterAll(() => certs.remove());
+  const secret: Record<string, string> = {
+    "/io.buoyant/linkerd/certs/cacertificate.pem": certs.caCert,
+    "/io.buoyant/linkerd/certs/certificate.pem": certs.serverCert,
+    "/io.buoyant/linkerd/certs/key.pk8": certs.serverKeyDer,
+  };
   for (const f of [
     "k8s/linkerd-grpc.yml",
     "k8s/linkerd-grpc-kubectl-proxy.yml",
     "k8s-http/l5d-config.yml",
+    "k8s-tls/l5d-config.yml",
   ]) {
     const cm: Json = readManifests(join(root, "deploy", f)).find((o) => o.kind === "ConfigMap");
     const file = join(work, `${f.replace("/", "_")}.config.yaml`);
-    writeFileSync(file, cm.data["config.yaml"]);
+    let text: string = cm.data["config.yaml"];
+    for (const [from, to] of Object.entries(secret)) text = text.replaceAll(from, to);
+    writeFileSync(file, text);
     configs.push([`${f} (ConfigMap l5d-config)`, file]);
   }
 

@@ -433,27 +433,34 @@ describe.skipIf(!kubectl)("kubectl kustomize deploy/k8s-hardened", () => {
 });
 
 /** The series' HTTP/1.1 config (k8s-daemonset/k8s/linkerd.yml), as deploy/examples/linkerd-http.yaml holds it. */
-const HTTP_SERIES_CONFIG: Json = (() => {
-  const c = parse(readFileSync(join(root, "deploy", "examples", "linkerd-http.yaml"), "utf8"));
+/** A config of deploy/examples as embeddedConfig() gives it (dtabs as dentries, no API keys). */
+function seriesConfig(file: string): Json {
+  const c = parse(readFileSync(join(root, "deploy", "examples", file), "utf8"));
   for (const r of c.routers) r.dtab = dentries(r.dtab);
   delete c.namers[0].host;
   delete c.namers[0].port;
   return c;
-})();
+}
+
+/** `kubectl kustomize deploy/<dir>`: its objects, each valid against the Kubernetes schema. */
+function kustomized(dir: string): K8sObject[] {
+  const r = spawnSync(kubectl!, ["kustomize", join(root, "deploy", dir)], {
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  expect(r.stderr).toBe("");
+  expect(r.status).toBe(0);
+  const objs = parseManifests(r.stdout, "kubectl kustomize output");
+  for (const o of objs) expect(validateK8sObject(o), `${o.kind}/${o.metadata.name}`).toEqual([]);
+  return objs;
+}
 
 describe.skipIf(!kubectl)("kubectl kustomize deploy/k8s-http", () => {
   it("the series' HTTP/1.1 edition: linkerd.yml's http routers, the apps in HTTP mode through http_proxy", () => {
-    const r = spawnSync(kubectl!, ["kustomize", join(root, "deploy", "k8s-http")], {
-      encoding: "utf8",
-      timeout: 30_000,
-    });
-    expect(r.stderr).toBe("");
-    expect(r.status).toBe(0);
-    const objs = parseManifests(r.stdout, "kubectl kustomize output");
+    const objs = kustomized("k8s-http");
     expect(objs).toHaveLength(10);
-    for (const o of objs) expect(validateK8sObject(o), `${o.kind}/${o.metadata.name}`).toEqual([]);
     const { config, api } = embeddedConfig(objs);
-    expect(config).toEqual(HTTP_SERIES_CONFIG);
+    expect(config).toEqual(seriesConfig("linkerd-http.yaml"));
     expect(config.routers.map((x: Json) => x.protocol)).toEqual(["http", "http"]);
     expect(api).toEqual({ namer: { inCluster: true }, daemonset: { inCluster: true } });
     const hello = container(find(objs, "Deployment", "hello"), "service");
@@ -467,5 +474,39 @@ describe.skipIf(!kubectl)("kubectl kustomize deploy/k8s-http", () => {
     ]);
     for (const svc of ["hello", "world-v1"])
       expect(find(objs, "Service", svc).spec.ports[0].name).toBe("http");
+  });
+});
+
+describe.skipIf(!kubectl)("kubectl kustomize deploy/k8s-tls", () => {
+  it("the series' TLS edition: linkerd-tls.yml's config, the certificates Secret mounted where it reads them", () => {
+    const objs = kustomized("k8s-tls");
+    expect(objs).toHaveLength(10);
+    const { config, api } = embeddedConfig(objs);
+    expect(config).toEqual(seriesConfig("linkerd-tls.yaml"));
+    expect(api).toEqual({ namer: { inCluster: true }, daemonset: { inCluster: true } });
+    expect(config.routers[0].client.tls).toEqual({
+      commonName: "linkerd",
+      trustCerts: ["/io.buoyant/linkerd/certs/cacertificate.pem"],
+    });
+    expect(config.routers[1].servers[0].tls).toEqual({
+      certPath: "/io.buoyant/linkerd/certs/certificate.pem",
+      keyPath: "/io.buoyant/linkerd/certs/key.pk8",
+    });
+    const ds = find(objs, "DaemonSet", "l5d");
+    expect(ds.spec.template.spec.volumes).toContainEqual({
+      name: "certificates",
+      secret: { secretName: "certificates" },
+    });
+    expect(container(ds, "l5d").volumeMounts).toContainEqual({
+      name: "certificates",
+      mountPath: "/io.buoyant/linkerd/certs",
+      readOnly: true,
+    });
+    // the apps are the HTTP edition's
+    expect(container(find(objs, "Deployment", "hello"), "service").args).toEqual([
+      "-addr=:7777",
+      "-text=Hello",
+      "-target=world",
+    ]);
   });
 });

@@ -27,6 +27,7 @@ import {
 } from "./lab-topology.js";
 import { NetnsLab, netnsAvailability } from "./netns-lab.js";
 import { repoRoot } from "./repo-root.js";
+import { makeLinkerdCerts } from "./tls-files.js";
 
 const root = repoRoot();
 // L5D_E2E_NETNS=skip skips it on purpose (e.g. a root shell where namespaces are unwelcome)
@@ -69,7 +70,7 @@ const dsId = (svc: string) =>
 const lnId = (node: { l5dIp: string }, svc: string) =>
   `%/io.l5d.k8s.localnode/${node.l5dIp}/#/io.l5d.k8s/default/grpc/${svc}`;
 
-type Edition = "grpc" | "http";
+type Edition = "grpc" | "http" | "tls";
 type PodKind = "hello" | "world-v1" | "world-v2";
 
 /** One edition's mesh in the lab: the API stand-in, an l5d per node, the app pods. */
@@ -111,7 +112,8 @@ function useMesh(edition: Edition): Mesh {
           ]
         : ["apps/world/dist/main.js", `-addr=${pod.ip}:${PORTS.world}`, ...grpc];
     const env: Record<string, string> = { POD_IP: pod.ip, NODE_NAME: node.ip };
-    if (kind === "hello" && edition === "http") env.http_proxy = `${node.ip}:${PORTS.outgoing}`;
+    // the HTTP editions (http, tls): hello reaches world through http_proxy
+    if (kind === "hello" && edition !== "grpc") env.http_proxy = `${node.ip}:${PORTS.outgoing}`;
     if (kind !== "hello") env.TARGET_WORLD = kind === "world-v2" ? "earth" : "world";
     const p = new LabProcess({ ns: inNode(node.host), name: pod.name, cwd: root, args, env });
     procs.push(p);
@@ -133,9 +135,19 @@ function useMesh(edition: Edition): Mesh {
       port: API.port,
       objects: tutorialObjects({ nodes: [...LAB_NODES], pods: LAB_PODS, edition }),
     });
+    // the TLS edition's Secret, as every node would mount it
+    const certsDir = edition === "tls" ? makeLinkerdCerts(join(work, "certs")) : undefined;
     for (const node of LAB_NODES) {
       const cfg = join(work, `l5d-${node.name}.yaml`);
-      writeFileSync(cfg, tutorialConfig({ api: API, adminIp: "0.0.0.0", edition }));
+      writeFileSync(
+        cfg,
+        tutorialConfig({
+          api: API,
+          adminIp: "0.0.0.0",
+          edition,
+          ...(certsDir === undefined ? {} : { certsDir }),
+        }),
+      );
       procs.push(
         new LabProcess({
           ns: lab.ns(node.host),
@@ -372,25 +384,29 @@ req.on("error", (e) => { process.stderr.write(e.message); process.exitCode = 1; 
 req.end();
 `;
 
+/** `http_proxy=<proxy> curl http://<host>/` with `headers`, from the ctl namespace. */
+function proxiedGet(mesh: Mesh, proxy: string, host: string, headers: Record<string, string> = {}) {
+  return runInNamespace({
+    ns: mesh.inNode(CTL.host),
+    name: "curl",
+    cwd: root,
+    args: ["-e", PROXIED_GET, proxy, host, JSON.stringify(headers)],
+    timeoutMs: 30_000,
+  });
+}
+
+const httpDs = (svc: string) =>
+  `%/io.l5d.k8s.daemonset/default/incoming/l5d/#/io.l5d.k8s/default/http/${svc}`;
+const httpLn = (node: { l5dIp: string }, svc: string) =>
+  `%/io.l5d.k8s.localnode/${node.l5dIp}/#/io.l5d.k8s/default/http/${svc}`;
+
 describe.skipIf(!avail.ok)(
   "the series' HTTP/1.1 edition's three hops across network namespaces",
   () => {
-    const { inNode, metrics } = useMesh("http");
-
-    function curl(headers: Record<string, string> = {}) {
-      return runInNamespace({
-        ns: inNode(CTL.host),
-        name: "curl",
-        cwd: root,
-        args: ["-e", PROXIED_GET, ENTRY, "hello", JSON.stringify(headers)],
-        timeoutMs: 30_000,
-      });
-    }
-
-    const httpDs = (svc: string) =>
-      `%/io.l5d.k8s.daemonset/default/incoming/l5d/#/io.l5d.k8s/default/http/${svc}`;
-    const httpLn = (node: { l5dIp: string }, svc: string) =>
-      `%/io.l5d.k8s.localnode/${node.l5dIp}/#/io.l5d.k8s/default/http/${svc}`;
+    const mesh = useMesh("http");
+    const { metrics } = mesh;
+    const curl = (headers: Record<string, string> = {}) =>
+      proxiedGet(mesh, ENTRY, "hello", headers);
 
     it("runs linkerd.yml's protocol: http routers, changed only in where the API is reached", () => {
       const cfg = tutorialConfig({ api: API, adminIp: "0.0.0.0", edition: "http" });
@@ -421,6 +437,34 @@ describe.skipIf(!avail.ok)(
       expect(mc[`rt/incoming/client/${httpLn(C, "world-v2")}/requests`]).toBe(1);
       const plain = await curl();
       expect(plain.stdout.trim()).toBe(`Hello (${HELLO.ip}) world (${WORLD.ip})!!`);
+    });
+  },
+);
+
+describe.skipIf(!avail.ok)(
+  "the series' TLS edition (linkerd-tls.yml): TLS between the nodes",
+  () => {
+    const mesh = useMesh("tls");
+    const { metrics } = mesh;
+
+    it("answers through outgoing → (TLS, commonName linkerd) → incoming on each hop", async () => {
+      const r = await proxiedGet(mesh, ENTRY, "hello");
+      expect(r.stderr).toBe("");
+      expect(r.stdout.trim()).toBe(`Hello (${HELLO.ip}) world (${WORLD.ip})!!`);
+      const [ma, mb] = await Promise.all([metrics(A), metrics(B)]);
+      expect(ma[`rt/outgoing/client/${httpDs("world-v1")}/requests`]).toBe(1);
+      expect(mb[`rt/incoming/client/${httpLn(B, "world-v1")}/requests`]).toBe(1);
+      expect(mb["rt/incoming/server/0.0.0.0/4141/tls/handshake_failures"] ?? 0).toBe(0);
+    });
+
+    it("an incoming router speaks TLS only: a plaintext request to it is refused and counted", async () => {
+      const plain = await proxiedGet(mesh, `${B.ip}:${PORTS.incoming}`, "world");
+      expect(plain.code).not.toBe(0);
+      expect(plain.stdout).toBe("");
+      const mb = await metrics(B);
+      expect(mb["rt/incoming/server/0.0.0.0/4141/tls/handshake_failures"]).toBeGreaterThanOrEqual(
+        1,
+      );
     });
   },
 );

@@ -157,8 +157,10 @@ export async function startH1Server(opts: H1ServerOptions): Promise<H1Server> {
     });
   });
   if (tls !== undefined) {
-    server.on("tlsClientError", (err: Error, socket: Socket) => {
-      opts.onTlsError?.(err.message, `${socket.remoteAddress}:${socket.remotePort}`);
+    server.on("tlsClientError", (err: NodeJS.ErrnoException, socket: Socket) => {
+      // a connection closed before its ClientHello (a TCP probe, a port scan) is no handshake
+      if (err.code !== "ECONNRESET")
+        opts.onTlsError?.(err.message, `${socket.remoteAddress}:${socket.remotePort}`);
       socket.destroy();
     });
   }

@@ -601,8 +601,10 @@ export async function startRelayServer(opts: RelayServerOptions): Promise<RelayS
         );
   // a failed handshake (no h2 in the client's ALPN, a missing or untrusted client certificate)
   if (tlsOpts !== undefined)
-    server.on("tlsClientError", (err: Error, socket: TLSSocket) => {
-      opts.onTlsError?.(err.message, `${socket.remoteAddress}:${socket.remotePort}`);
+    server.on("tlsClientError", (err: NodeJS.ErrnoException, socket: TLSSocket) => {
+      // a connection closed before its ClientHello (a TCP probe, a port scan) is no handshake
+      if (err.code !== "ECONNRESET")
+        opts.onTlsError?.(err.message, `${socket.remoteAddress}:${socket.remotePort}`);
       socket.destroy();
     });
   // idle connections and idle streams: checked by one sweep, at a quarter of the shorter timeout
