@@ -432,7 +432,6 @@ describe.skipIf(!kubectl)("kubectl kustomize deploy/k8s-hardened", () => {
   });
 });
 
-/** The series' HTTP/1.1 config (k8s-daemonset/k8s/linkerd.yml), as deploy/examples/linkerd-http.yaml holds it. */
 /** A config of deploy/examples as embeddedConfig() gives it (dtabs as dentries, no API keys). */
 function seriesConfig(file: string): Json {
   const c = parse(readFileSync(join(root, "deploy", "examples", file), "utf8"));
