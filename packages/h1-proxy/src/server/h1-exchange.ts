@@ -115,6 +115,11 @@ export class H1Exchange implements Exchange {
     this.#pools = pools;
     this.#deadlineAt =
       opts.deadlineMs === undefined ? undefined : performance.now() + opts.deadlineMs;
+    if (src.res.destroyed) {
+      // the client left while the request was being routed: nothing will be sent
+      this.#reply = Reply.Done;
+      return;
+    }
     if (opts.deadlineMs !== undefined) {
       this.#timer = setTimeout(() => this.#expire(), opts.deadlineMs);
       this.#timer.unref();
