@@ -270,15 +270,12 @@ export async function link(config: LinkerdConfig, opts: LinkOptions): Promise<Li
           accessLog = log;
           closers.push(() => log.close());
         }
-      } else {
-        const relayUpstreams = new RelayUpstreams(connectTimeoutMs);
-        const tlsFailures = metrics.counter(`rt/${r.label}/tls/upstream_handshake_failures`);
-        relayUpstreams.onTlsError = (message, peer) => {
-          tlsFailures.incr();
-          opts.log.warn({ router: r.label, peer, err: message }, "upstream TLS handshake failed");
-        };
-        upstreams = relayUpstreams;
-      }
+      } else upstreams = new RelayUpstreams(connectTimeoutMs);
+      const tlsFailures = metrics.counter(`rt/${r.label}/tls/upstream_handshake_failures`);
+      upstreams.onTlsError = (message, peer) => {
+        tlsFailures.incr();
+        opts.log.warn({ router: r.label, peer, err: message }, "upstream TLS handshake failed");
+      };
       const log = opts.log.child({ router: r.label });
       const router = new H2Router({
         label: r.label,

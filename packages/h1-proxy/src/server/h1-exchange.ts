@@ -168,6 +168,7 @@ export class H1Exchange implements Exchange {
       let settled = false;
       let responded = false;
       let connected = false;
+      let tcpUp = false;
       let connectTimer: NodeJS.Timeout | undefined;
       const finish = (outcome: ForwardOutcome, held: boolean, unprocessed = false) => {
         if (settled) return;
@@ -216,6 +217,9 @@ export class H1Exchange implements Exchange {
             }),
           );
         }, src.connectTimeoutMs);
+        sock.once("connect", () => {
+          tcpUp = true;
+        });
         // a TLS connection is up once its handshake is (a failed handshake is a failed connect)
         sock.once(endpoint.tls === undefined ? "connect" : "secureConnect", () => {
           connected = true;
@@ -227,6 +231,8 @@ export class H1Exchange implements Exchange {
         if (settled) return;
         const where = `${endpoint.host}:${endpoint.port}`;
         if (!connected || CONNECT_ERRORS.has(e.code ?? "")) {
+          // connected over TCP but the TLS handshake failed (a wrong name, an untrusted CA)
+          if (endpoint.tls !== undefined && tcpUp) this.#pools.onTlsError?.(e.message, where);
           finish(
             {
               error: failure(

@@ -24,6 +24,8 @@ export class UpstreamPools implements Upstreams {
   readonly #pools = new Map<string, Pool>();
   readonly #idleMs: number;
   #closed = false;
+  /** Called when a TLS handshake to an endpoint fails (the daemon counts and logs it). */
+  onTlsError: ((message: string, peer: string) => void) | undefined;
 
   constructor(opts: UpstreamPoolOptions = {}) {
     this.#idleMs = opts.idleMs ?? 4_000;
