@@ -124,6 +124,8 @@ routers:
     expect(r.status).toBe(502);
     expect(decodeURIComponent(r.err.replace(/\+/g, " "))).toMatch(/other\.example|altnames/);
     expect(reached).toBe(0);
-    expect((await d.metrics())["rt/http/tls/upstream_handshake_failures"]).toBeGreaterThanOrEqual(1);
+    expect((await d.metrics())["rt/http/tls/upstream_handshake_failures"]).toBeGreaterThanOrEqual(
+      1,
+    );
   });
 });
