@@ -8,7 +8,8 @@
 // node B = 127.0.2.0/24. When those addresses or port 8001 cannot be bound it says so and falls
 // back to the io.l5d.fs demo (deploy/local/fs-demo.mjs); `--fs` forces the fs demo. `--http`: the
 // series' HTTP/1.1 edition (protocol: http routers, the apps in HTTP mode, the client a proxied
-// GET http://hello/ as `http_proxy=<node A>:4140 curl http://hello` would send it).
+// GET http://hello/ as `http_proxy=<node A>:4140 curl http://hello` would send it); `--tls` the
+// same with TLS between the nodes' l5ds (linkerd-tls.yml; certificates made with openssl).
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
@@ -34,11 +35,13 @@ import {
   tutorialConfigChanges,
   tutorialObjects,
 } from "../deploy/local/k8s-demo.mjs";
+import { makeLinkerdCerts } from "../deploy/local/tls-certs.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const once = process.argv.includes("--once");
 const forceFs = process.argv.includes("--fs");
-const httpMode = process.argv.includes("--http");
+const tlsMode = process.argv.includes("--tls");
+const httpMode = tlsMode || process.argv.includes("--http");
 const children = [];
 const work = mkdtempSync(join(tmpdir(), "l5d-dev-"));
 let stopping = false;
@@ -358,8 +361,18 @@ function proxiedGet(proxy, host) {
 }
 
 async function runHttp() {
-  log("--http: the series' HTTP/1.1 edition (protocol: http routers, io.l5d.fs)");
-  await startFsNodes(httpDiscoFiles(), httpNodeConfig);
+  let certs;
+  if (tlsMode) {
+    log("--tls: the series' TLS edition (protocol: http routers, TLS between the nodes' l5ds)");
+    try {
+      certs = makeLinkerdCerts(join(work, "certs"));
+    } catch (e) {
+      log(`cannot make the certificates with openssl: ${e.message}`);
+      await shutdown(1);
+    }
+    log(`certificates (a CA, and one for the name linkerd): ${certs}`);
+  } else log("--http: the series' HTTP/1.1 edition (protocol: http routers, io.l5d.fs)");
+  await startFsNodes(httpDiscoFiles(), (node) => httpNodeConfig({ ...node, certs }));
   // hello-world.yml: world-v1 `-addr=:7778`; hello `-addr=:7777 -text=Hello -target=world`
   // with http_proxy=$(NODE_NAME):4140
   start("world", ["apps/world/dist/main.js", `-addr=${NODE_B}:7778`], {
@@ -383,6 +396,15 @@ async function runHttp() {
     `${NODE_A}:4140`,
     `http_proxy=${NODE_A}:4140 curl http://hello`,
   );
+  if (tlsMode) {
+    // the hop between the nodes is TLS: node B's incoming router refuses plaintext
+    const plain = await proxiedGet(`${NODE_B}:4141`, "world");
+    log(
+      plain.code === 0
+        ? `plaintext to node B's incoming router was answered: TLS is NOT in use`
+        : `plaintext to node B's incoming router (${NODE_B}:4141): refused (${plain.err}); it speaks TLS only`,
+    );
+  }
   return answer;
 }
 

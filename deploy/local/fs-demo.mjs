@@ -92,12 +92,17 @@ export const HTTP_DTAB = [
   "/host/world  => /srv/world-v1 ;",
 ].join("\n");
 
+/**
+ * `certs`: the TLS edition (linkerd-tls.yml): the outgoing router's client TLS (commonName
+ * linkerd, trusting `<certs>/cacertificate.pem`) and the incoming router's server TLS.
+ */
 export function httpNodeConfig({
   ip,
   disco,
+  certs,
   ports = { outgoing: 4140, incoming: 4141, admin: 9990 },
 }) {
-  return demoConfig({
+  const text = demoConfig({
     ip,
     disco,
     ports,
@@ -108,8 +113,24 @@ export function httpNodeConfig({
       ...(label === "outgoing"
         ? ["  service:", "    responseClassifier:", "      kind: io.l5d.http.retryableRead5XX"]
         : []),
+      ...(label === "outgoing" && certs !== undefined
+        ? [
+            "  client:",
+            "    tls:",
+            "      commonName: linkerd",
+            "      trustCerts:",
+            `      - ${certs}/cacertificate.pem`,
+          ]
+        : []),
     ],
   });
+  if (certs === undefined) return text;
+  // the incoming router's server speaks TLS
+  const incoming = `  - port: ${ports.incoming}\n    ip: ${ip}\n`;
+  return text.replace(
+    incoming,
+    `${incoming}    tls:\n      certPath: ${certs}/certificate.pem\n      keyPath: ${certs}/key.pk8\n`,
+  );
 }
 
 /** io.l5d.fs files of the HTTP edition: `hello` and `world-v1`. */

@@ -46,6 +46,14 @@ async function busy(): Promise<string | undefined> {
   return undefined;
 }
 
+/** Skips the test (saying why) when a demo address is taken. */
+async function skipIfBusy(ctx: { skip(): void }): Promise<void> {
+  const b = await busy();
+  if (b === undefined) return;
+  console.warn(`SKIPPED: cannot listen on ${b} (a pnpm dev running, or an OS without 127.0.0.0/8)`);
+  ctx.skip();
+}
+
 function dev(...args: string[]) {
   return runInNamespace({
     ns: undefined,
@@ -59,13 +67,7 @@ function dev(...args: string[]) {
 
 describe("pnpm dev", () => {
   it("Kubernetes mode: prints the tutorial's answer over the loopback nodes and exits 0", async (ctx) => {
-    const b = await busy();
-    if (b !== undefined) {
-      console.warn(
-        `SKIPPED: cannot listen on ${b} (a pnpm dev running, or an OS without 127.0.0.0/8)`,
-      );
-      ctx.skip();
-    }
+    await skipIfBusy(ctx);
     const r = await dev();
     expect(r.stdout).toContain("Kubernetes mode");
     expect(r.stdout.split("\n")).toContain("Hello (127.0.1.10) world (127.0.2.10)!!");
@@ -76,13 +78,7 @@ describe("pnpm dev", () => {
   }, 70_000);
 
   it("--fs: the io.l5d.fs demo", async (ctx) => {
-    const b = await busy();
-    if (b !== undefined) {
-      console.warn(
-        `SKIPPED: cannot listen on ${b} (a pnpm dev running, or an OS without 127.0.0.0/8)`,
-      );
-      ctx.skip();
-    }
+    await skipIfBusy(ctx);
     const r = await dev("--fs");
     expect(r.stdout).not.toContain("Kubernetes mode");
     expect(r.stdout.split("\n")).toContain("Hello (127.0.1.1) world (127.0.2.1)!!");
@@ -91,13 +87,7 @@ describe("pnpm dev", () => {
   }, 70_000);
 
   it("--http: the series' HTTP/1.1 edition through protocol: http routers", async (ctx) => {
-    const b = await busy();
-    if (b !== undefined) {
-      console.warn(
-        `SKIPPED: cannot listen on ${b} (a pnpm dev running, or an OS without 127.0.0.0/8)`,
-      );
-      ctx.skip();
-    }
+    await skipIfBusy(ctx);
     const r = await dev("--http");
     expect(r.stdout).toContain("--http: the series' HTTP/1.1 edition");
     expect(r.stdout.split("\n")).toContain("Hello (127.0.1.1) world (127.0.2.1)!!");
@@ -106,14 +96,20 @@ describe("pnpm dev", () => {
     for (const [h, p] of DEMO_PORTS) expect(await isOpen(h, p), `${h}:${p} still open`).toBe(false);
   }, 70_000);
 
+  it("--tls: the HTTP/1.1 edition with TLS between the nodes (linkerd-tls.yml)", async (ctx) => {
+    await skipIfBusy(ctx);
+    const r = await dev("--tls");
+    expect(r.stdout).toContain("--tls: the series' TLS edition");
+    expect(r.stdout.split("\n")).toContain("Hello (127.0.1.1) world (127.0.2.1)!!");
+    expect(r.stdout).toMatch(
+      /plaintext to node B's incoming router \(127\.0\.2\.1:4141\): refused/,
+    );
+    expect(r.code).toBe(0);
+    for (const [h, p] of DEMO_PORTS) expect(await isOpen(h, p), `${h}:${p} still open`).toBe(false);
+  }, 70_000);
+
   it("falls back to the io.l5d.fs demo, saying why, when 127.0.0.1:8001 is taken", async (ctx) => {
-    const b = await busy();
-    if (b !== undefined) {
-      console.warn(
-        `SKIPPED: cannot listen on ${b} (a pnpm dev running, or an OS without 127.0.0.0/8)`,
-      );
-      ctx.skip();
-    }
+    await skipIfBusy(ctx);
     const squatter = createServer();
     await new Promise<void>((resolve) => squatter.listen(8001, "127.0.0.1", resolve));
     try {

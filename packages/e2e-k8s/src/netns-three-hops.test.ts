@@ -14,6 +14,7 @@ import {
   tutorialConfigChanges,
   tutorialObjects,
 } from "../../../deploy/local/k8s-demo.mjs";
+import { makeLinkerdCerts } from "../../../deploy/local/tls-certs.mjs";
 import { ApiAgent } from "./api-agent.js";
 import { LabProcess, runInNamespace } from "./lab-process.js";
 import {
@@ -27,7 +28,6 @@ import {
 } from "./lab-topology.js";
 import { NetnsLab, netnsAvailability } from "./netns-lab.js";
 import { repoRoot } from "./repo-root.js";
-import { makeLinkerdCerts } from "./tls-files.js";
 
 const root = repoRoot();
 // L5D_E2E_NETNS=skip skips it on purpose (e.g. a root shell where namespaces are unwelcome)

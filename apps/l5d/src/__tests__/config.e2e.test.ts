@@ -11,6 +11,7 @@ import { formatConfigErrors, parseLinkerdConfig } from "@l5d/config";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
+import { makeLinkerdCerts } from "../../../../deploy/local/tls-certs.mjs";
 import { buildPlugins } from "../linker.js";
 import { createRegistries } from "../plugins.js";
 
@@ -167,6 +168,8 @@ describe("example configs in deploy/", () => {
   });
   // io.l5d.fs rootDirs must exist (as in Linkerd): point them at a real directory
   const rootDir = mkdtempSync(join(tmpdir(), "l5d-disco-"));
+  // the TLS edition's certificates Secret (/io.buoyant/linkerd/certs), made here
+  const certs = makeLinkerdCerts(join(rootDir, "certs"));
   const env = {
     POD_IP: "10.0.0.5",
     NODE_NAME: "node-a",
@@ -177,7 +180,9 @@ describe("example configs in deploy/", () => {
     "%s parses and builds",
     async (_name, text) => {
       const r = parseLinkerdConfig(
-        text.replace(/rootDir: .*/g, `rootDir: ${rootDir}`),
+        text
+          .replace(/rootDir: .*/g, `rootDir: ${rootDir}`)
+          .replaceAll("/io.buoyant/linkerd/certs/", `${certs}/`),
         createRegistries(),
       );
       if (!r.ok) throw new Error(formatConfigErrors(r.errors));

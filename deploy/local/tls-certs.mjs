@@ -1,6 +1,6 @@
 /**
- * The certificates of the series' TLS edition (linkerd-tls.yml), made with openssl for a test
- * (none are committed): a CA (`cacertificate.pem`, the outgoing routers' trustCerts) and one
+ * The certificates of the series' TLS edition (linkerd-tls.yml), made with openssl for the demo
+ * and the tests (none are committed): a CA (`cacertificate.pem`, the outgoing routers' trustCerts) and one
  * certificate for every node's incoming router, named `linkerd` as the outgoing routers'
  * `commonName` expects (`certificate.pem`, its key as PKCS#8 DER `key.pk8`, as the series had).
  */
@@ -8,12 +8,17 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-function openssl(dir: string, args: string): void {
+function openssl(dir, args) {
   execFileSync("openssl", args.split(" "), { cwd: dir, stdio: "pipe" });
 }
 
-/** Writes the three files into `dir` (made if missing); returns `dir`. */
-export function makeLinkerdCerts(dir: string): string {
+/**
+ * Writes the three files into `dir` (made if missing); returns `dir`. Throws when openssl is
+ * missing or fails.
+ * @param {string} dir
+ * @returns {string}
+ */
+export function makeLinkerdCerts(dir) {
   mkdirSync(dir, { recursive: true });
   openssl(dir, "ecparam -name prime256v1 -genkey -noout -out ca.key");
   openssl(
