@@ -125,17 +125,6 @@ describe.skipIf(!haveL5d)("l5d --check accepts every config in deploy/", () => {
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   const configs: [string, string][] = [];
-  for (const node of ["a", "b", "http-a", "http-b"]) {
-    // the disco directory is mounted at /disco in the containers; here it is where it lives
-    const text = readFileSync(join(composeDir, `l5d-${node}.yaml`), "utf8");
-    expect(text).toContain("rootDir: /disco\n");
-    const file = join(work, `l5d-${node}.yaml`);
-    writeFileSync(
-      file,
-      text.replace("rootDir: /disco\n", `rootDir: ${join(composeDir, "disco")}\n`),
-    );
-    configs.push([`compose/l5d-${node}.yaml`, file]);
-  }
   // the TLS edition's Secret (made here: no certificate is committed), where its config reads it
   const certs = makeTestCerts();
   afterAll(() => certs.remove());
@@ -144,6 +133,22 @@ describe.skipIf(!haveL5d)("l5d --check accepts every config in deploy/", () => {
     "/io.buoyant/linkerd/certs/certificate.pem": certs.serverCert,
     "/io.buoyant/linkerd/certs/key.pk8": certs.serverKeyDer,
   };
+  const withSecret = (text: string) => {
+    let out = text;
+    for (const [from, to] of Object.entries(secret)) out = out.replaceAll(from, to);
+    return out;
+  };
+  for (const node of ["a", "b", "http-a", "http-b", "tls-a", "tls-b"]) {
+    // the disco directory is mounted at /disco in the containers; here it is where it lives
+    const text = readFileSync(join(composeDir, `l5d-${node}.yaml`), "utf8");
+    expect(text).toContain("rootDir: /disco\n");
+    const file = join(work, `l5d-${node}.yaml`);
+    writeFileSync(
+      file,
+      withSecret(text.replace("rootDir: /disco\n", `rootDir: ${join(composeDir, "disco")}\n`)),
+    );
+    configs.push([`compose/l5d-${node}.yaml`, file]);
+  }
   for (const f of [
     "k8s/linkerd-grpc.yml",
     "k8s/linkerd-grpc-kubectl-proxy.yml",
@@ -152,9 +157,7 @@ describe.skipIf(!haveL5d)("l5d --check accepts every config in deploy/", () => {
   ]) {
     const cm: Json = readManifests(join(root, "deploy", f)).find((o) => o.kind === "ConfigMap");
     const file = join(work, `${f.replace("/", "_")}.config.yaml`);
-    let text: string = cm.data["config.yaml"];
-    for (const [from, to] of Object.entries(secret)) text = text.replaceAll(from, to);
-    writeFileSync(file, text);
+    writeFileSync(file, withSecret(cm.data["config.yaml"]));
     configs.push([`${f} (ConfigMap l5d-config)`, file]);
   }
 

@@ -3,8 +3,11 @@
 // SKIPPED with a message saying so. Images are built once per run (L5D_IMAGE_BUILD=prebuilt,
 // the default: apps built on the host and packed by deploy/docker/Dockerfile.prebuilt; =full:
 // the multi-stage deploy/docker/Dockerfile; =none: use the images already present).
+
+import { rmSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   DockerComposeEnvironment,
@@ -67,6 +70,12 @@ const HTTP_STACK: Stack = {
   project: `${project}-http`,
   files: ["docker-compose.yml", "docker-compose.http.yml"],
 };
+const TLS_STACK: Stack = {
+  project: `${project}-tls`,
+  files: ["docker-compose.yml", "docker-compose.http.yml", "docker-compose.tls.yml"],
+};
+/** The TLS stack's certificates (made by deploy/local/make-certs.mjs in beforeAll). */
+const certsDir = join(tmpdir(), `l5d-compose-certs-${process.pid}`);
 
 function compose(args: string[], timeoutMs = 60_000, stack: Stack = GRPC_STACK) {
   const files = stack.files.flatMap((f) => ["-f", f]);
@@ -75,6 +84,7 @@ function compose(args: string[], timeoutMs = 60_000, stack: Stack = GRPC_STACK) 
     timeoutMs,
     env: {
       ...env,
+      L5D_CERTS_DIR: certsDir,
       L5D_A_OUTGOING_PORT: String(ports.aOut),
       L5D_A_ADMIN_PORT: String(ports.aAdmin),
       L5D_B_OUTGOING_PORT: String(ports.bOut),
@@ -96,6 +106,31 @@ async function client(stack: Stack = GRPC_STACK) {
     await runCommand("docker", ["rm", "-f", name], { env, timeoutMs: 30_000 });
   }
 }
+/** The stack's four services up (l5ds healthy, the apps' `starting … server` line seen). */
+function upStack(stack: Stack, app: RegExp): Promise<StartedDockerComposeEnvironment> {
+  return new DockerComposeEnvironment(composeDir, [...stack.files])
+    .withProjectName(stack.project)
+    .withEnvironment({
+      L5D_CERTS_DIR: certsDir,
+      L5D_A_OUTGOING_PORT: String(ports.aOut),
+      L5D_A_ADMIN_PORT: String(ports.aAdmin),
+      L5D_B_OUTGOING_PORT: String(ports.bOut),
+      L5D_B_ADMIN_PORT: String(ports.bAdmin),
+    })
+    .withWaitStrategy("l5d-a-1", Wait.forHealthCheck())
+    .withWaitStrategy("l5d-b-1", Wait.forHealthCheck())
+    .withWaitStrategy("hello-1", Wait.forLogMessage(app))
+    .withWaitStrategy("world-1", Wait.forLogMessage(app))
+    .withStartupTimeout(120_000)
+    .up(["l5d-a", "hello", "l5d-b", "world"]);
+}
+
+/** The stack down (its leftovers too, when it never came up). */
+async function downStack(mesh: StartedDockerComposeEnvironment | undefined, stack: Stack) {
+  if (mesh) await mesh.down({ timeout: 1_000 });
+  else await compose(["--profile", "client", "down", "--remove-orphans", "-t", "1"], 60_000, stack);
+}
+
 async function adminJson(port: number, path: string): Promise<Record<string, number>> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, {
     signal: AbortSignal.timeout(5_000),
@@ -134,25 +169,11 @@ describe.skipIf(!engine.available)("images and the compose mesh (testcontainers)
       expect(built.code, built.stdout + built.stderr).toBe(0);
     }
 
-    mesh = await new DockerComposeEnvironment(composeDir, "docker-compose.yml")
-      .withProjectName(project)
-      .withEnvironment({
-        L5D_A_OUTGOING_PORT: String(ports.aOut),
-        L5D_A_ADMIN_PORT: String(ports.aAdmin),
-        L5D_B_OUTGOING_PORT: String(ports.bOut),
-        L5D_B_ADMIN_PORT: String(ports.bAdmin),
-      })
-      .withWaitStrategy("l5d-a-1", Wait.forHealthCheck())
-      .withWaitStrategy("l5d-b-1", Wait.forHealthCheck())
-      .withWaitStrategy("hello-1", Wait.forLogMessage(/starting gRPC server/))
-      .withWaitStrategy("world-1", Wait.forLogMessage(/starting gRPC server/))
-      .withStartupTimeout(120_000)
-      .up(["l5d-a", "hello", "l5d-b", "world"]);
+    mesh = await upStack(GRPC_STACK, /starting gRPC server/);
   }, 1_200_000);
 
   afterAll(async () => {
-    if (mesh) await mesh.down({ timeout: 1_000 });
-    else await compose(["--profile", "client", "down", "--remove-orphans", "-t", "1"]);
+    await downStack(mesh, GRPC_STACK);
   }, 120_000);
 
   it("the images run as a non-root user, carry OCI labels, and put the binaries on PATH", async () => {
@@ -254,30 +275,11 @@ describe.skipIf(!engine.available)(
         60_000,
         HTTP_STACK,
       );
-      mesh = await new DockerComposeEnvironment(composeDir, [...HTTP_STACK.files])
-        .withProjectName(HTTP_STACK.project)
-        .withEnvironment({
-          L5D_A_OUTGOING_PORT: String(ports.aOut),
-          L5D_A_ADMIN_PORT: String(ports.aAdmin),
-          L5D_B_OUTGOING_PORT: String(ports.bOut),
-          L5D_B_ADMIN_PORT: String(ports.bAdmin),
-        })
-        .withWaitStrategy("l5d-a-1", Wait.forHealthCheck())
-        .withWaitStrategy("l5d-b-1", Wait.forHealthCheck())
-        .withWaitStrategy("hello-1", Wait.forLogMessage(/starting HTTP server/))
-        .withWaitStrategy("world-1", Wait.forLogMessage(/starting HTTP server/))
-        .withStartupTimeout(120_000)
-        .up(["l5d-a", "hello", "l5d-b", "world"]);
+      mesh = await upStack(HTTP_STACK, /starting HTTP server/);
     }, 300_000);
 
     afterAll(async () => {
-      if (mesh) await mesh.down({ timeout: 1_000 });
-      else
-        await compose(
-          ["--profile", "client", "down", "--remove-orphans", "-t", "1"],
-          60_000,
-          HTTP_STACK,
-        );
+      await downStack(mesh, HTTP_STACK);
     }, 120_000);
 
     it("docker compose run client (http_proxy=l5d-a:4140 GET http://hello): the three-hop answer through protocol: http routers", async () => {
@@ -310,6 +312,43 @@ describe.skipIf(!engine.available)(
         req.end();
       });
       expect(viaHost).toBe(ANSWER);
+    }, 120_000);
+  },
+);
+
+describe.skipIf(!engine.available)(
+  "the TLS edition on the compose mesh (docker-compose.tls.yml)",
+  () => {
+    let mesh: StartedDockerComposeEnvironment | undefined;
+
+    beforeAll(async () => {
+      const made = await runCommand(process.execPath, ["deploy/local/make-certs.mjs", certsDir], {
+        cwd: root,
+        env,
+        timeoutMs: 60_000,
+      });
+      expect(made.code, made.stderr).toBe(0);
+      await compose(
+        ["--profile", "client", "down", "--remove-orphans", "-t", "1"],
+        60_000,
+        TLS_STACK,
+      );
+      mesh = await upStack(TLS_STACK, /starting HTTP server/);
+    }, 300_000);
+
+    afterAll(async () => {
+      await downStack(mesh, TLS_STACK);
+      rmSync(certsDir, { recursive: true, force: true });
+    }, 120_000);
+
+    it("docker compose run client: the answer with TLS between the nodes' l5ds", async () => {
+      const r = await client(TLS_STACK);
+      expect(r.stdout.trim(), r.stderr).toBe(ANSWER);
+      expect(r.code).toBe(0);
+      const b = await adminJson(ports.bAdmin, "/admin/metrics.json");
+      // node B's incoming router served the hop from node A, over TLS, with no failed handshake
+      expect(sumMatching(b, /^rt\/incoming\/service\/svc\/world\/requests$/)).toBe(1);
+      expect(sumMatching(b, /^rt\/incoming\/server\/.*\/tls\/handshake_failures$/)).toBe(0);
     }, 120_000);
   },
 );
