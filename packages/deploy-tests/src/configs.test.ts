@@ -154,6 +154,7 @@ describe.skipIf(!haveL5d)("l5d --check accepts every config in deploy/", () => {
     "k8s/linkerd-grpc-kubectl-proxy.yml",
     "k8s-http/l5d-config.yml",
     "k8s-tls/l5d-config.yml",
+    "k8s-hardened/l5d-config.yml",
   ]) {
     const cm: Json = readManifests(join(root, "deploy", f)).find((o) => o.kind === "ConfigMap");
     const file = join(work, `${f.replace("/", "_")}.config.yaml`);

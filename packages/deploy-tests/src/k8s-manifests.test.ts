@@ -402,7 +402,7 @@ describe.skipIf(!kubectl)("kubectl kustomize deploy/k8s", () => {
 });
 
 describe.skipIf(!kubectl)("kubectl kustomize deploy/k8s-hardened", () => {
-  it("the tutorial's objects with the admin port off the public LoadBalancer: a ClusterIP l5d-admin instead", () => {
+  it("the tutorial's objects with the admin port off the public LoadBalancer (a ClusterIP l5d-admin) and the public 4140 on a clearContext edge server", () => {
     const r = spawnSync(kubectl!, ["kustomize", join(root, "deploy", "k8s-hardened")], {
       encoding: "utf8",
       timeout: 30_000,
@@ -415,8 +415,9 @@ describe.skipIf(!kubectl)("kubectl kustomize deploy/k8s-hardened", () => {
     for (const o of objs) expect(validateK8sObject(o), `${o.kind}/${o.metadata.name}`).toEqual([]);
     const lb = find(objs, "Service", "l5d");
     expect(lb.spec.type).toBe("LoadBalancer");
+    // the public 4140 reaches the outgoing router's edge server (clearContext)
     expect(lb.spec.ports).toEqual([
-      { name: "outgoing", port: 4140 },
+      { name: "outgoing", port: 4140, targetPort: "edge" },
       { name: "incoming", port: 4141 },
     ]);
     const admin = find(objs, "Service", "l5d-admin");
@@ -425,10 +426,18 @@ describe.skipIf(!kubectl)("kubectl kustomize deploy/k8s-hardened", () => {
       selector: { app: "l5d" },
       ports: [{ name: "admin", port: 9990, targetPort: "admin" }],
     });
-    // the DaemonSet still names the admin port the Service targets; the config is the tutorial's
+    // the DaemonSet names the ports the Services target; the config is the tutorial's plus the
+    // outgoing router's edge server
     const ds = find(objs, "DaemonSet", "l5d");
     expect(container(ds, "l5d").ports).toContainEqual({ name: "admin", containerPort: 9990 });
-    expect(embeddedConfig(objs).config).toEqual(TUTORIAL_CONFIG);
+    expect(container(ds, "l5d").ports).toContainEqual({ name: "edge", containerPort: 4142 });
+    const { config } = embeddedConfig(objs);
+    expect(config.routers[0].servers).toEqual([
+      { port: 4140, ip: "0.0.0.0" },
+      { port: 4142, ip: "0.0.0.0", clearContext: true },
+    ]);
+    config.routers[0].servers = TUTORIAL_CONFIG.routers[0].servers;
+    expect(config).toEqual(TUTORIAL_CONFIG);
   });
 });
 
