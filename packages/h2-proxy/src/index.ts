@@ -143,3 +143,4 @@ export {
   MAX_REQUEUES_PER_REQUEST,
   type ServicePolicy,
 } from "./router/service-policy.js";
+export { TOKEN_NAME_CACHE_SIZE, tokenNamer } from "./router/token-namer.js";

@@ -1,11 +1,10 @@
 import { Path } from "@l5d/dtab";
-import type { HeaderList, Identification } from "@l5d/h2-proxy";
+import { type HeaderList, type Identification, TOKEN_NAME_CACHE_SIZE } from "@l5d/h2-proxy";
 import { describe, expect, it } from "vitest";
 import {
   httpHeaderTokenIdentifier,
   httpHeaderTokenIdentifierFactory,
   httpHeaderTokenSchema,
-  NAME_CACHE_SIZE,
 } from "./identifier-header-token.js";
 
 const SVC = Path.read("/svc");
@@ -57,11 +56,11 @@ describe("io.l5d.header.token (http)", () => {
     );
   });
 
-  it("remembers a name per distinct value, at most NAME_CACHE_SIZE of them", () => {
+  it("remembers a name per distinct value, at most TOKEN_NAME_CACHE_SIZE of them", () => {
     const cached = httpHeaderTokenIdentifier({ header: "host" })(SVC);
     const a = cached.identify(req([["host", "a"]]));
     expect(cached.identify(req([["host", "a"]]))).toBe(a);
-    for (let i = 0; i < NAME_CACHE_SIZE + 10; i++)
+    for (let i = 0; i < TOKEN_NAME_CACHE_SIZE + 10; i++)
       expect(show(cached.identify(req([["host", `h${i}`]])))).toBe(`/svc/h${i}`);
     const again = cached.identify(req([["host", "a"]]));
     expect(again).not.toBe(a);

@@ -9,8 +9,7 @@
  * ("Host header is absent").
  */
 import type { PluginFactory } from "@l5d/config";
-import { Path } from "@l5d/dtab";
-import type { Identification, IdentifierMaker } from "@l5d/h2-proxy";
+import { type Identification, type IdentifierMaker, tokenNamer } from "@l5d/h2-proxy";
 import { z } from "zod";
 import { fieldValue } from "./request-target.js";
 
@@ -22,27 +21,16 @@ export const httpHeaderTokenSchema = z.strictObject({
 
 export type HttpHeaderTokenConfig = z.infer<typeof httpHeaderTokenSchema>;
 
-/** Distinct header values whose names are remembered (the cache is cleared when full). */
-export const NAME_CACHE_SIZE = 1024;
-
 export function httpHeaderTokenIdentifier(cfg: { header: string }): IdentifierMaker {
   const { header } = cfg;
   const field = header.toLowerCase();
   const absent: Identification = { kind: "unidentified", reason: `${header} header is absent` };
   return (dstPrefix) => {
-    // Paths are immutable: one per distinct value saves building it (and its `show`) per request.
-    const names = new Map<string, Identification>();
+    const named = tokenNamer(dstPrefix);
     return {
       identify(headers) {
         const v = fieldValue(headers, field);
-        if (v === undefined || v === "") return absent;
-        let id = names.get(v);
-        if (id === undefined) {
-          id = { kind: "ok", name: dstPrefix.concat(Path.utf8(v)) };
-          if (names.size >= NAME_CACHE_SIZE) names.clear();
-          names.set(v, id);
-        }
-        return id;
+        return v === undefined || v === "" ? absent : named(v);
       },
     };
   };

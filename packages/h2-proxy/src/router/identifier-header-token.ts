@@ -4,10 +4,10 @@
  */
 
 import type { PluginFactory } from "@l5d/config";
-import { Path } from "@l5d/dtab";
 import { z } from "zod";
 import { headerValue } from "./header-list.js";
-import type { Identification, IdentifierMaker } from "./identifier.js";
+import type { IdentifierMaker } from "./identifier.js";
+import { tokenNamer } from "./token-namer.js";
 
 export const headerTokenSchema = z.strictObject({
   kind: z.literal("io.l5d.header.token"),
@@ -21,15 +21,11 @@ export const headerTokenSchema = z.strictObject({
 
 export type HeaderTokenConfig = z.infer<typeof headerTokenSchema>;
 
-/** Distinct header values whose names are remembered (cleared when full). */
-const NAME_CACHE_SIZE = 1024;
-
 export function headerTokenIdentifier(cfg: { header: string }): IdentifierMaker {
   // (`header` lower-case; a missing `:authority` falls back to `host`)
   const { header } = cfg;
   return (dstPrefix) => {
-    // Paths are immutable: one per distinct value saves building it (and its `show`) per request.
-    const names = new Map<string, Identification>();
+    const named = tokenNamer(dstPrefix);
     return {
       identify(headers) {
         let v = headerValue(headers, header);
@@ -38,14 +34,7 @@ export function headerTokenIdentifier(cfg: { header: string }): IdentifierMaker 
           v = headerValue(headers, "host");
         if (v === undefined || v === "")
           return { kind: "unidentified", reason: `missing header: '${header}'` };
-        let id = names.get(v);
-        if (id === undefined) {
-          // one element, UTF-8 encoded as Linkerd's `Path.Utf8` (`café` → bytes 63 61 66 c3 a9)
-          id = { kind: "ok", name: dstPrefix.concat(Path.utf8(v)) };
-          if (names.size >= NAME_CACHE_SIZE) names.clear();
-          names.set(v, id);
-        }
-        return id;
+        return named(v);
       },
     };
   };
