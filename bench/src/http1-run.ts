@@ -17,8 +17,9 @@ import {
 } from "./http1.js";
 import { describeMachine } from "./machine.js";
 import { freePort, waitForPort } from "./net.js";
-import { H1_PROXIES, type ProxyKind, type StartContext, startChain } from "./peers.js";
+import { H1_PROXIES, startChain } from "./peers.js";
 import type { Http1Case, Http1Report } from "./results.js";
+import { availableKinds, setUpRun } from "./run-setup.js";
 import {
   type LoadContext,
   type Phases,
@@ -29,7 +30,7 @@ import {
   warmup,
 } from "./runner.js";
 import { type Child, Supervisor } from "./supervisor.js";
-import { lookupTools, type ToolName } from "./tools.js";
+import type { ToolName } from "./tools.js";
 
 /** Raised when a GET through a proxy does not come back 200 with the backend's body. */
 export class Http1ProbeError extends Error {
@@ -96,35 +97,14 @@ export async function mainHttp1(opts: BenchOptions, log: (line: string) => void)
       "h2load",
       ...kindsWanted.flatMap((k) => (k.name === "l5d" ? [] : [k.name as ToolName])),
     ];
-    const tools = lookupTools(wanted, opts.noInstall, log);
-    const h2 = tools.get("h2load");
-    if (!h2?.ok) {
-      log(`bench: cannot run without h2load: ${h2?.reason ?? "not found"}`);
-      return 1;
-    }
-    const outDir = opts.outDir ?? join(repoRoot, "bench/results");
-    const ctx: StartContext = { sup, rundir, repoRoot, tools };
-    if (opts.cpuProf) {
-      const dir = join(outDir, "cpuprofiles");
-      mkdirSync(dir, { recursive: true });
-      ctx.nodeArgs = ["--cpu-prof", `--cpu-prof-dir=${dir}`];
-      log(`bench: l5d writes CPU profiles to ${dir} (profiling inflates its CPU numbers)`);
-    }
+    const setup = setUpRun(opts, wanted, { sup, rundir, repoRoot, log }, "l5d writes CPU profiles");
+    if (setup === undefined) return 1;
+    const { ctx, outDir } = setup;
     const versions: Record<string, string> = {
-      h2load: h2.version,
+      h2load: setup.h2loadVersion,
       backend: `node ${process.version}`,
     };
-    const kinds: ProxyKind[] = [];
-    for (const k of kindsWanted) {
-      const a = k.available(ctx);
-      if (a.ok) {
-        kinds.push(k);
-        versions[k.name] = a.version;
-      } else {
-        skipped.push({ what: k.name, reason: a.reason });
-        log(`bench: http1: skipping ${k.name}: ${a.reason}`);
-      }
-    }
+    const kinds = availableKinds(kindsWanted, ctx, versions, skipped, log, "bench: http1:");
 
     // the budget starts once the tools are there (an apt-get install is a one-off)
     const expectS = http1LoadSeconds(p, kinds.length + 1);
@@ -205,7 +185,7 @@ export async function mainHttp1(opts: BenchOptions, log: (line: string) => void)
         }
         const lctx: LoadContext = {
           sup,
-          h2load: h2.path,
+          h2load: setup.h2loadPath,
           rundir,
           proxyPids: c.children.map((ch) => ch.pid),
           backendPid: backend.pid,

@@ -7,9 +7,10 @@ import { mainHttp1 } from "./http1-run.js";
 import { describeMachine } from "./machine.js";
 import { freePort, waitForPort } from "./net.js";
 import { buildPacer } from "./pacer.js";
-import { PROXIES, type ProxyKind, type StartContext, startChain } from "./peers.js";
+import { PROXIES, type ProxyKind, startChain } from "./peers.js";
 import { quickLine, renderMarkdown } from "./report.js";
 import type { BackendName, CaseResult, RunReport, Workload } from "./results.js";
+import { availableKinds, setUpRun } from "./run-setup.js";
 import {
   fixedRate,
   type LoadContext,
@@ -22,7 +23,7 @@ import {
   warmup,
 } from "./runner.js";
 import { type Child, Supervisor } from "./supervisor.js";
-import { lookupTools, type ToolName } from "./tools.js";
+import type { ToolName } from "./tools.js";
 
 const GRPC_HEADERS = ["content-type: application/grpc", "te: trailers"];
 
@@ -119,41 +120,23 @@ export async function main(argv: readonly string[]): Promise<number> {
     const wanted: ToolName[] = opts.quick
       ? ["h2load", "nghttpx"]
       : ["h2load", "nginx", "haproxy", "nghttpx"];
-    const tools = lookupTools(wanted, opts.noInstall, log);
-    const h2 = tools.get("h2load");
-    if (!h2?.ok) {
-      log(`bench: cannot run without h2load: ${h2?.reason ?? "not found"}`);
-      return 1;
-    }
-    const outDir = opts.outDir ?? join(repoRoot, "bench/results");
-    const ctx: StartContext = { sup, rundir, repoRoot, tools };
+    const setup = setUpRun(
+      opts,
+      wanted,
+      { sup, rundir, repoRoot, log },
+      "node proxies write CPU profiles",
+    );
+    if (setup === undefined) return 1;
+    const { ctx, outDir } = setup;
     // the fixed-rate phase's generator: C (no GC, ns wake-ups) when a compiler is here
     const pacerBuild = buildPacer(rundir);
     const pacer = "path" in pacerBuild ? pacerBuild.path : undefined;
     if ("reason" in pacerBuild)
       log(`bench: C paced generator unavailable (${pacerBuild.reason}); using the Node one`);
-    if (opts.cpuProf) {
-      const dir = join(outDir, "cpuprofiles");
-      mkdirSync(dir, { recursive: true });
-      ctx.nodeArgs = ["--cpu-prof", `--cpu-prof-dir=${dir}`];
-      log(
-        `bench: node proxies write CPU profiles to ${dir} (profiling inflates their CPU numbers)`,
-      );
-    }
-    const versions: Record<string, string> = { h2load: h2.version };
+    const versions: Record<string, string> = { h2load: setup.h2loadVersion };
     const defaultSet = opts.quick ? ["l5d", "naive", "nghttpx"] : PROXIES.map((p) => p.name);
     const chosen = PROXIES.filter((p) => (opts.only ?? defaultSet).includes(p.name));
-    const kinds: ProxyKind[] = [];
-    for (const k of chosen) {
-      const a = k.available(ctx);
-      if (a.ok) {
-        kinds.push(k);
-        versions[k.name] = a.version;
-      } else {
-        skipped.push({ what: k.name, reason: a.reason });
-        log(`bench: skipping ${k.name}: ${a.reason}`);
-      }
-    }
+    const kinds = availableKinds(chosen, ctx, versions, skipped, log);
 
     // request bodies
     const emptyFile = join(rundir, "empty.grpc");
@@ -232,7 +215,7 @@ export async function main(argv: readonly string[]): Promise<number> {
           }
           const lctx: LoadContext = {
             sup,
-            h2load: h2.path,
+            h2load: setup.h2loadPath,
             rundir,
             proxyPids: children.map((c) => c.pid),
             backendPid: backend.child.pid,
