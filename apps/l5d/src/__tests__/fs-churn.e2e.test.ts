@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { callGreeting, type HelloWorldServer, startHelloWorldServer } from "@l5d/helloworld";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, startTestDaemon, type TestDaemon } from "./support.js";
+import { boundedLoad, freePort, startTestDaemon, type TestDaemon, until } from "./support.js";
 
 const disco = mkdtempSync(join(tmpdir(), "l5d-churn-"));
 const stops: Array<() => PromiseLike<unknown>> = [];
@@ -45,31 +45,9 @@ afterAll(async () => {
   rmSync(disco, { recursive: true, force: true });
 });
 
-/** Calls in a loop (4 at a time) until `stop()` or 2,000 calls or 30 s, counting answers by text. */
-async function load(stop: () => boolean) {
-  const seen = new Map<string, number>();
-  const errors: string[] = [];
-  const deadline = Date.now() + 30_000;
-  let calls = 0;
-  const worker = async () => {
-    while (!stop() && calls < 2000 && Date.now() < deadline) {
-      calls++;
-      try {
-        const m = await callGreeting(d.addr("out"), { service: "World" });
-        seen.set(m, (seen.get(m) ?? 0) + 1);
-      } catch (e) {
-        errors.push(String(e));
-      }
-    }
-  };
-  await Promise.all([worker(), worker(), worker(), worker()]);
-  return { seen, errors, calls };
-}
-
-async function until(cond: () => boolean, ms: number) {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-}
+/** Requests in a loop (4 at a time) until `stop()` or 2000 requests or 30 s, counting answers. */
+const load = (stop: () => boolean) =>
+  boundedLoad(() => callGreeting(d.addr("out"), { service: "World" }), stop, 2000);
 
 describe("io.l5d.fs endpoint churn under load", () => {
   it("adds and removes endpoints live without failing a request", async () => {

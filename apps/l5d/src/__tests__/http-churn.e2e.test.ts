@@ -9,7 +9,7 @@ import { Agent, createServer, request, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, startTestDaemon, type TestDaemon } from "./support.js";
+import { boundedLoad, freePort, startTestDaemon, type TestDaemon, until } from "./support.js";
 
 const disco = mkdtempSync(join(tmpdir(), "l5d-http-churn-"));
 const stops: Array<() => PromiseLike<unknown> | unknown> = [];
@@ -76,31 +76,8 @@ function get(): Promise<string> {
   });
 }
 
-/** Requests in a loop (4 at a time) until `stop()` or 3,000 requests or 30 s, counting answers. */
-async function load(stop: () => boolean) {
-  const seen = new Map<string, number>();
-  const errors: string[] = [];
-  const deadline = Date.now() + 30_000;
-  let calls = 0;
-  const worker = async () => {
-    while (!stop() && calls < 3000 && Date.now() < deadline) {
-      calls++;
-      try {
-        const m = await get();
-        seen.set(m, (seen.get(m) ?? 0) + 1);
-      } catch (e) {
-        errors.push(String(e));
-      }
-    }
-  };
-  await Promise.all([worker(), worker(), worker(), worker()]);
-  return { seen, errors, calls };
-}
-
-async function until(cond: () => boolean, ms: number) {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-}
+/** Requests in a loop (4 at a time) until `stop()` or 3000 requests or 30 s, counting answers. */
+const load = (stop: () => boolean) => boundedLoad(get, stop, 3000);
 
 describe("protocol: http, io.l5d.fs endpoint churn under load", () => {
   it("adds, removes and stops endpoints live without failing a request", async () => {

@@ -9,7 +9,7 @@ import { callGreeting, startHelloWorldServer } from "@l5d/helloworld";
 import { type K8sObject, pod, service, startStandin } from "@l5d/k8s-standin";
 import { WorldClient } from "@l5d/proto";
 import { afterEach, describe, expect, it } from "vitest";
-import { freePort, startTestDaemon } from "./support.js";
+import { freePort, startTestDaemon, type TestDaemon } from "./support.js";
 
 const cleanup: Array<() => PromiseLike<unknown> | unknown> = [];
 afterEach(async () => {
@@ -69,6 +69,24 @@ async function greet(addr: string, authority: string): Promise<string> {
   }
 }
 
+/** A daemon whose `ingress` router (h2 or http) routes by the API stand-in's Ingresses. */
+async function ingressDaemon(protocol: "h2" | "http", apiPort: number): Promise<TestDaemon> {
+  const [adminPort, port] = [await freePort(), await freePort()];
+  return await startTestDaemon(`
+admin: {port: ${adminPort}}
+namers:
+- kind: io.l5d.k8s
+  host: 127.0.0.1
+  port: ${apiPort}
+routers:
+- protocol: ${protocol}
+  label: ingress
+  identifier: {kind: io.l5d.ingress, host: 127.0.0.1, port: ${apiPort}}
+  dtab: /svc => /#/io.l5d.k8s;
+  servers: [{port: ${port}}]
+`);
+}
+
 describe("io.l5d.ingress identifier in a daemon", () => {
   it("routes by the Ingress rule for the :authority and follows Ingress changes live", async () => {
     const world = await startHelloWorldServer({ addr: "127.0.0.1:0", text: "world" });
@@ -80,20 +98,7 @@ describe("io.l5d.ingress identifier in a daemon", () => {
     });
     cleanup.push(() => s.close());
 
-    const [adminPort, port] = [await freePort(), await freePort()];
-    const d = await startTestDaemon(`
-admin: {port: ${adminPort}}
-namers:
-- kind: io.l5d.k8s
-  host: 127.0.0.1
-  port: ${s.port}
-routers:
-- protocol: h2
-  label: ingress
-  identifier: {kind: io.l5d.ingress, host: 127.0.0.1, port: ${s.port}}
-  dtab: /svc => /#/io.l5d.k8s;
-  servers: [{port: ${port}}]
-`);
+    const d = await ingressDaemon("h2", s.port);
     cleanup.push(() => d[Symbol.asyncDispose]());
     const addr = d.addr("ingress");
 
@@ -176,20 +181,8 @@ routers:
       ],
     });
     cleanup.push(() => s.close());
-    const [adminPort, port] = [await freePort(), await freePort()];
-    const d = await startTestDaemon(`
-admin: {port: ${adminPort}}
-namers:
-- kind: io.l5d.k8s
-  host: 127.0.0.1
-  port: ${s.port}
-routers:
-- protocol: http
-  label: ingress
-  identifier: {kind: io.l5d.ingress, host: 127.0.0.1, port: ${s.port}}
-  dtab: /svc => /#/io.l5d.k8s;
-  servers: [{port: ${port}}]
-`);
+    const d = await ingressDaemon("http", s.port);
+    const port = Number(d.addr("ingress").split(":")[1]);
     cleanup.push(() => d[Symbol.asyncDispose]());
     const get = (host: string, path: string) =>
       new Promise<{ status: number; body: string }>((resolve, reject) => {

@@ -143,3 +143,44 @@ export function rawExchange(
     if (end) s.end();
   });
 }
+
+/** What a bounded load loop saw: answers counted by text, errors, requests made. */
+export interface LoadResult {
+  readonly seen: Map<string, number>;
+  readonly errors: string[];
+  readonly calls: number;
+}
+
+/**
+ * Calls `call` in a loop, four at a time, until `stop()` or `maxCalls` calls or 30 s, counting
+ * the answers by text and keeping every error (churn tests: load that runs while endpoints change).
+ */
+export async function boundedLoad(
+  call: () => Promise<string>,
+  stop: () => boolean,
+  maxCalls: number,
+): Promise<LoadResult> {
+  const seen = new Map<string, number>();
+  const errors: string[] = [];
+  const deadline = Date.now() + 30_000;
+  let calls = 0;
+  const worker = async () => {
+    while (!stop() && calls < maxCalls && Date.now() < deadline) {
+      calls++;
+      try {
+        const m = await call();
+        seen.set(m, (seen.get(m) ?? 0) + 1);
+      } catch (e) {
+        errors.push(String(e));
+      }
+    }
+  };
+  await Promise.all([worker(), worker(), worker(), worker()]);
+  return { seen, errors, calls };
+}
+
+/** Polls `cond` every 50 ms until it holds or `ms` pass. */
+export async function until(cond: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+}
