@@ -7,6 +7,12 @@
 //                      nghttpx, 3 interleaved rounds (< 3 min), results in bench/results/<timestamp>-http1.*;
 //                      last lines: `http1 req/s: …` and
 //                      http1: l5d_cpu_us_per_req=<n> haproxy_cpu_us_per_req=<n> ratio_vs_haproxy=<n> nginx=<n> nghttpx=<n>
+//   node bench/bench.mjs --namerd [--quick]
+//                      namerd: bind latency through namerd vs the in-process default interpreter,
+//                      PUT → the last of N linkers (1, 5, 20) routing by the new dtab, namerd's
+//                      memory with 1,000 namespaces × 100 dentries and 1,000 watches (~25 s;
+//                      --quick: smaller counts, ~10 s); results in bench/results/<timestamp>-namerd*.*;
+//                      last lines: `namerd bind (cold|warm): …`, `namerd propagation …`, `namerd memory …`
 // The harness is TypeScript in bench/src, compiled to bench/dist by `pnpm build` (turbo).
 import { existsSync } from "node:fs";
 

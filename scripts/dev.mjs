@@ -10,6 +10,10 @@
 // series' HTTP/1.1 edition (protocol: http routers, the apps in HTTP mode, the client a proxied
 // GET http://hello/ as `http_proxy=<node A>:4140 curl http://hello` would send it); `--tls` the
 // same with TLS between the nodes' l5ds (linkerd-tls.yml; certificates made with openssl).
+// `--namerd`: the io.l5d.fs demo with the dtab served by a namerd child process (127.0.3.1: HTTP
+// API 4180, admin 9991; inMemory storage, io.l5d.fs over the demo's disco files), both l5ds binding
+// through it (io.l5d.namerd.http); `l5d namerctl --base-url http://127.0.3.1:4180 dtab update
+// default <file>` then reroutes both nodes while it runs.
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
@@ -21,8 +25,11 @@ import {
   discoFiles,
   httpDiscoFiles,
   httpNodeConfig,
+  NAMERD,
   NODE_A,
   NODE_B,
+  namerdConfig,
+  namerdDst,
   nodeConfig,
 } from "../deploy/local/fs-demo.mjs";
 import {
@@ -40,6 +47,7 @@ import { makeLinkerdCerts } from "../deploy/local/tls-certs.mjs";
 const root = new URL("..", import.meta.url).pathname;
 const once = process.argv.includes("--once");
 const forceFs = process.argv.includes("--fs");
+const namerdMode = process.argv.includes("--namerd");
 const tlsMode = process.argv.includes("--tls");
 const httpMode = tlsMode || process.argv.includes("--http");
 const children = [];
@@ -273,18 +281,29 @@ function report(
   log(`try:   ${tryLine}`);
 }
 
-/** The fs demo's two nodes: checks their addresses, writes `files` and one config per node
- * (`configFor({ ip, disco })`), starts the l5ds. */
-async function startFsNodes(files, configFor) {
-  for (const ip of [NODE_A, NODE_B]) {
+/** Exits saying so when one of `ips` cannot be bound here. */
+async function requireBindable(ips) {
+  for (const ip of ips) {
     if ((await canBind(ip)) !== true) {
       log(`cannot bind ${ip} on this machine (Linux binds all of 127.0.0.0/8; this OS may not)`);
       await shutdown(1);
     }
   }
+}
+
+/** The fs demo's disco directory, holding `files`. */
+function writeDisco(files) {
   const disco = join(work, "disco");
-  mkdirSync(disco);
+  mkdirSync(disco, { recursive: true });
   for (const [f, body] of Object.entries(files)) writeFileSync(join(disco, f), body);
+  return disco;
+}
+
+/** The fs demo's two nodes: checks their addresses, writes `files` and one config per node
+ * (`configFor({ ip, disco })`), starts the l5ds. */
+async function startFsNodes(files, configFor) {
+  await requireBindable([NODE_A, NODE_B]);
+  const disco = writeDisco(files);
   for (const [node, ip] of [
     ["a", NODE_A],
     ["b", NODE_B],
@@ -307,8 +326,9 @@ function waitFsPorts() {
   ]);
 }
 
-async function runFs() {
-  await startFsNodes(discoFiles(), nodeConfig);
+/** The io.l5d.fs demo; `configFor` makes each node's config, `adminLines` go before the nodes'. */
+async function runFs(configFor = nodeConfig, adminLines = []) {
+  await startFsNodes(discoFiles(), configFor);
   start("world", ["apps/world/dist/main.js", `-addr=${NODE_B}:7778`, "-protocol=grpc"], {
     TARGET_WORLD: "world",
     POD_IP: NODE_B,
@@ -331,8 +351,30 @@ async function runFs() {
   const answer = await runClient(`${NODE_A}:4140`);
   report(
     answer,
-    [`http://${NODE_A}:9990/ (node A)   http://${NODE_B}:9990/ (node B)`],
+    [...adminLines, `http://${NODE_A}:9990/ (node A)   http://${NODE_B}:9990/ (node B)`],
     `${NODE_A}:4140`,
+  );
+  return answer;
+}
+
+/** The io.l5d.fs demo with the dtab and the namer in a namerd child process. */
+async function runNamerd() {
+  log(
+    `--namerd: the io.l5d.fs demo with its dtab served by namerd (${NAMERD}:4180), l5ds on io.l5d.namerd.http`,
+  );
+  await requireBindable([NAMERD]);
+  const cfg = join(work, "namerd.yaml");
+  writeFileSync(cfg, namerdConfig({ ip: NAMERD, disco: writeDisco(discoFiles()) }));
+  // stopped after the l5ds, so their watches end quietly
+  start("namerd", ["apps/namerd/dist/main.js", cfg], {}, { last: true });
+  await Promise.all([waitPort(NAMERD, 4180), waitPort(NAMERD, 9991)]);
+  const dst = namerdDst(NAMERD, 4180);
+  const answer = await runFs(
+    (node) => nodeConfig({ ...node, namerd: { dst, namespace: "default" } }),
+    [`http://${NAMERD}:9991/ (namerd: namespaces, dtab editor, delegator)`],
+  );
+  log(
+    `dtabs: node apps/l5d/dist/main.js namerctl --base-url http://${NAMERD}:4180 dtab get default`,
   );
   return answer;
 }
@@ -412,6 +454,8 @@ async function main() {
   let answer;
   if (httpMode) {
     answer = await runHttp();
+  } else if (namerdMode) {
+    answer = await runNamerd();
   } else if (forceFs) {
     log("--fs: the io.l5d.fs demo");
     answer = await runFs();

@@ -2,7 +2,7 @@
 // `pnpm images`: builds the l5d-ts images with whatever engine `docker` / DOCKER_HOST points at,
 // then prints their sizes.
 //
-//   node scripts/images.mjs [--mode=full|prebuilt] [--only=l5d|helloworld] [--repo=l5d-ts]
+//   node scripts/images.mjs [--mode=full|prebuilt] [--only=l5d|helloworld|namerd] [--repo=l5d-ts]
 //                           [--tag=0.1.0] [--no-cache] [--skip-build] [--quiet]
 //
 // --mode=full (default): deploy/docker/Dockerfile, everything built inside the engine
@@ -40,6 +40,7 @@ if (!["full", "prebuilt"].includes(mode)) {
 const IMAGES = {
   l5d: { apps: ["l5d"] },
   helloworld: { apps: ["hello", "world", "helloworld-client"] },
+  namerd: { apps: ["namerd"] },
 };
 const selected = args.only ? args.only.split(",") : Object.keys(IMAGES);
 for (const s of selected) {

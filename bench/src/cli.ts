@@ -8,6 +8,12 @@ export interface BenchOptions {
    * (and direct) in front of a node:http backend, h2load --h1.
    */
   http1: boolean;
+  /**
+   * the namerd mode: bind latency through namerd's HTTP API (and the in-process `default`
+   * interpreter as its peer), dtab propagation to N linkers, namerd's memory; with `quick`,
+   * smaller counts.
+   */
+  namerd: boolean;
   /** proxies to run (default: all for full and http1, l5d+naive+nghttpx for quick). */
   only?: ProxyName[];
   /** do not apt-get install missing tools. */
@@ -30,13 +36,14 @@ export class UsageError extends Error {
 /** The proxies of the HTTP/1.1 mode (the naive proxy is h2-only). */
 export const HTTP1_NAMES: readonly ProxyName[] = ["l5d", "nginx", "haproxy", "nghttpx"];
 
-export const USAGE = `usage: node bench/bench.mjs [--quick | --http1] [--only=l5d,naive,nginx,haproxy,nghttpx] [--scale=<x>] [--no-install] [--cpu-prof] [--out=<dir>]`;
+export const USAGE = `usage: node bench/bench.mjs [--quick | --http1 | --namerd [--quick]] [--only=l5d,naive,nginx,haproxy,nghttpx] [--scale=<x>] [--no-install] [--cpu-prof] [--out=<dir>]`;
 
 /** Parses argv (without node and script). */
 export function parseArgs(argv: readonly string[]): BenchOptions {
   const o: BenchOptions = {
     quick: false,
     http1: false,
+    namerd: false,
     noInstall: false,
     scale: 1,
     cpuProf: false,
@@ -47,6 +54,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
       : [a, undefined];
     if (k === "--quick") o.quick = true;
     else if (k === "--http1" && v === undefined) o.http1 = true;
+    else if (k === "--namerd" && v === undefined) o.namerd = true;
     else if (k === "--no-install") o.noInstall = true;
     else if (k === "--cpu-prof") o.cpuProf = true;
     else if (k === "--only" && v) {
@@ -59,6 +67,10 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     else throw new UsageError(`unknown argument ${a}\n${USAGE}`);
   }
   if (o.http1 && o.quick) throw new UsageError(`--http1 and --quick are separate modes\n${USAGE}`);
+  if (o.namerd && o.http1)
+    throw new UsageError(`--namerd and --http1 are separate modes\n${USAGE}`);
+  if (o.namerd && (o.only !== undefined || o.cpuProf))
+    throw new UsageError(`--namerd runs namerd and l5d only: --only and --cpu-prof do not apply`);
   if (o.http1)
     for (const n of o.only ?? [])
       if (!HTTP1_NAMES.includes(n))

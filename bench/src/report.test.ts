@@ -158,6 +158,7 @@ describe("cli", () => {
     expect(parseArgs(["--quick", "--only=naive,nghttpx", "--scale=0.5"])).toEqual({
       quick: true,
       http1: false,
+      namerd: false,
       noInstall: false,
       scale: 0.5,
       cpuProf: false,
@@ -171,6 +172,7 @@ describe("cli", () => {
     expect(parseArgs(["--http1"])).toEqual({
       quick: false,
       http1: true,
+      namerd: false,
       noInstall: false,
       scale: 1,
       cpuProf: false,

@@ -3,9 +3,14 @@
 // also runs hello (7777) and node B runs world (7778). Used by `pnpm dev` and by the e2e test.
 //
 //   client → A:4140 outgoing → A:4141 incoming → hello → A:4140 outgoing → B:4141 incoming → world
+//
+// `pnpm dev --namerd` moves the dtab and the io.l5d.fs namer into a namerd on a third address
+// (NAMERD: HTTP API 4180, admin 9991); the l5ds' routers then bind through it
+// (io.l5d.namerd.http) with the same transformers.
 
 export const NODE_A = "127.0.1.1";
 export const NODE_B = "127.0.2.1";
+export const NAMERD = "127.0.3.1";
 
 /** The tutorial's dtab, with the io.l5d.fs namer in place of io.l5d.k8s. */
 export const FS_DTAB = [
@@ -26,9 +31,8 @@ function demoConfig({ ip, disco, ports, router }) {
     "admin:",
     `  ip: ${ip}`,
     `  port: ${ports.admin}`,
-    "namers:",
-    "- kind: io.l5d.fs",
-    `  rootDir: ${disco}`,
+    // no namers when namerd binds the names (`disco` undefined)
+    ...(disco === undefined ? [] : ["namers:", "- kind: io.l5d.fs", `  rootDir: ${disco}`]),
     "routers:",
     ...router("outgoing", ["- kind: io.l5d.port", `  port: ${ports.incoming}`]),
     ...server(ports.outgoing),
@@ -42,22 +46,42 @@ function demoConfig({ ip, disco, ports, router }) {
   ].join("\n");
 }
 
-/** A router's dtab and interpreter lines. */
-function routing(dtab, transformer) {
+/**
+ * A router's dtab and interpreter lines; with `namerd` ({ dst, namespace }), no dtab and an
+ * io.l5d.namerd.http interpreter asking namerd to bind (the transformers apply to its answers).
+ */
+function routing(dtab, transformer, namerd) {
+  const transformers = ["    transformers:", ...transformer.map((l) => `    ${l}`)];
+  if (namerd !== undefined)
+    return [
+      "  interpreter:",
+      "    kind: io.l5d.namerd.http",
+      "    experimental: true",
+      `    dst: ${namerd.dst}`,
+      `    namespace: ${namerd.namespace ?? "default"}`,
+      // a namerd restarted by hand is found again within a second or two
+      "    retry: {baseSeconds: 0.5, maxSeconds: 2}",
+      ...transformers,
+    ];
   return [
     "  dtab: |",
     ...dtab.split("\n").map((l) => `    ${l}`),
     "  interpreter:",
     "    kind: default",
-    "    transformers:",
-    ...transformer.map((l) => `    ${l}`),
+    ...transformers,
   ];
 }
 
-export function nodeConfig({ ip, disco, ports = { outgoing: 4140, incoming: 4141, admin: 9990 } }) {
+/** A node's config; `namerd` ({ dst, namespace }): the routers bind through namerd (no namers). */
+export function nodeConfig({
+  ip,
+  disco,
+  namerd,
+  ports = { outgoing: 4140, incoming: 4141, admin: 9990 },
+}) {
   return demoConfig({
     ip,
-    disco,
+    disco: namerd === undefined ? disco : undefined,
     ports,
     router: (label, transformer) => [
       "- protocol: h2",
@@ -66,9 +90,39 @@ export function nodeConfig({ ip, disco, ports = { outgoing: 4140, incoming: 4141
       "  identifier:",
       "    kind: io.l5d.header.path",
       "    segments: 1",
-      ...routing(FS_DTAB, transformer),
+      ...routing(FS_DTAB, transformer, namerd),
     ],
   });
+}
+
+/**
+ * namerd's config for `pnpm dev --namerd`: FS_DTAB in memory as the `default` namespace, the same
+ * io.l5d.fs namer the l5ds would have (over `disco`), the HTTP API and admin on `ip`.
+ */
+export function namerdConfig({ ip = NAMERD, disco, ports = { http: 4180, admin: 9991 } }) {
+  return [
+    "admin:",
+    `  ip: ${ip}`,
+    `  port: ${ports.admin}`,
+    "storage:",
+    "  kind: io.l5d.inMemory",
+    "  namespaces:",
+    "    default: |",
+    ...FS_DTAB.split("\n").map((l) => `      ${l}`),
+    "namers:",
+    "- kind: io.l5d.fs",
+    `  rootDir: ${disco}`,
+    "interfaces:",
+    "- kind: io.l5d.httpController",
+    `  ip: ${ip}`,
+    `  port: ${ports.http}`,
+    "",
+  ].join("\n");
+}
+
+/** The `dst` of an io.l5d.namerd.http interpreter for namerd's HTTP API at `ip`:`port`. */
+export function namerdDst(ip = NAMERD, port = 4180) {
+  return `/$/inet/${ip}/${port}`;
 }
 
 /** io.l5d.fs files: one per service, `host port` lines. */

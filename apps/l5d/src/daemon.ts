@@ -16,6 +16,7 @@ import { serverTlsOptions } from "./server-tls.js";
 
 export const USAGE = `Usage: l5d [--check] [--log-level=<level>] <config.yaml>
        l5d dtab show|lookup|delegate ...      (see: l5d dtab --help)
+       l5d namerctl dtab list|get|create|update|delete ...   (see: l5d namerctl --help)
 
   --check              validate the config and exit (0 when valid, 1 with every error listed)
   --log-level=<level>  trace, debug, info (default), warn, error

@@ -173,6 +173,7 @@ export function buildPlugins(config: LinkerdConfig, opts: LinkOptions) {
         r.interpreter,
         ctxFor({ namers: mounted, transformers }, r.interpreter.path),
       );
+      registerInterpreterGauges(metrics, r.label, r.interpreter.kind, interpreter);
     } else {
       interpreter = withTransformers(createDefaultInterpreter(mounted), transformers);
     }
@@ -536,4 +537,27 @@ async function startHttpServer(
   metrics.gauge(`${where}/connections`, () => srv.connections);
   metrics.gauge(`${where}/requests_in_flight`, () => srv.requests);
   return srv;
+}
+
+/**
+ * An interpreter with a `state()` (the namerd ones) is watched through metrics:
+ * `rt/<router>/interpreter/<kind>/connected` (1 while namerd answers), `…/reconnects`,
+ * `…/streams`.
+ */
+function registerInterpreterGauges(
+  metrics: MetricsRegistry,
+  label: string,
+  kind: string,
+  interpreter: NameInterpreter,
+): void {
+  const state = (interpreter as { state?: () => Record<string, unknown> }).state;
+  if (typeof state !== "function") return;
+  const read = (k: string) => () => {
+    const v = state.call(interpreter)[k];
+    return typeof v === "boolean" ? Number(v) : typeof v === "number" ? v : 0;
+  };
+  const scope = `rt/${label}/interpreter/${kind}`;
+  metrics.gauge(`${scope}/connected`, read("connected"));
+  metrics.gauge(`${scope}/reconnects`, read("reconnects"));
+  metrics.gauge(`${scope}/streams`, read("streams"));
 }

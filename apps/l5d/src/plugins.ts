@@ -10,6 +10,7 @@ import {
   loadBalancerFactories,
   responseClassifierFactories,
 } from "@l5d/h2-proxy";
+import { namerdInterpreterFactories } from "@l5d/namerd-client";
 import * as namers from "@l5d/namers";
 import { ingressIdentifierFactory } from "./identifier-ingress.js";
 import { influxDbTelemeterFactory } from "./telemetry/influxdb-telemeter.js";
@@ -42,7 +43,7 @@ export function createRegistries(): Registries {
     ),
     identifiers: registry("identifier", identifierFactories, [ingressIdentifierFactory]),
     httpIdentifiers: registry("identifier", httpIdentifierFactories, [ingressIdentifierFactory]),
-    interpreters: registry("interpreter", list("interpreterFactories")),
+    interpreters: registry("interpreter", list("interpreterFactories"), namerdInterpreterFactories),
     telemeters: registry("telemeter", [
       prometheusTelemeterFactory,
       recentRequestsTelemeterFactory,

@@ -99,16 +99,117 @@ describe("docker compose topology", () => {
   );
 });
 
-for (const [bin, args] of [
-  ["docker", ["compose", "config", "-q"]],
-  ["docker-compose", ["config", "-q"]],
+describe("docker compose with namerd (docker-compose.namerd.yml, -etcd.yml)", () => {
+  const read = (f: string): Json =>
+    parse(readFileSync(join(composeDir, f), "utf8"), { uniqueKeys: true, merge: true });
+  const namerd = read("docker-compose.namerd.yml");
+
+  it("the mesh of docker-compose.yml (same nodes, apps, commands and client) plus namerd, the l5ds on namerd's configs and waiting for it", () => {
+    const s = namerd.services;
+    expect(Object.keys(s).sort()).toEqual([...Object.keys(compose.services), "namerd"].sort());
+    expect(namerd.networks).toEqual(compose.networks);
+    for (const n of ["hello", "world", "client"]) expect(s[n]).toEqual(compose.services[n]);
+    for (const n of ["a", "b"] as const) {
+      const l5d = s[`l5d-${n}`];
+      const base = compose.services[`l5d-${n}`];
+      expect(l5d.networks).toEqual(base.networks);
+      expect(l5d.ports).toEqual(base.ports);
+      expect(l5d.volumes).toEqual([`./l5d-namerd-${n}.yaml:/config/config.yaml:ro`]);
+      expect(l5d.depends_on).toEqual({ namerd: { condition: "service_healthy" } });
+    }
+    expect(s.namerd.image).toBe("l5d-ts/namerd:0.1.0");
+    expect(s.namerd.build.target).toBe("namerd");
+    expect(s.namerd.volumes).toEqual(["./namerd.yaml:/config/config.yaml:ro", "./disco:/disco:ro"]);
+    expect(s.namerd.networks.mesh.ipv4_address).toMatch(/^172\.30\.77\./);
+    expect(s.namerd.ports.map((p: string) => p.split(":").at(-1))).toEqual([
+      "4180",
+      "4321",
+      "9991",
+    ]);
+  });
+
+  it("namerd.yaml serves the tutorial's dtab (l5d-a.yaml's) over the same io.l5d.fs files; l5d-namerd-*.yaml are l5d-*.yaml binding through it", () => {
+    const nd: Json = parse(readFileSync(join(composeDir, "namerd.yaml"), "utf8"), {
+      uniqueKeys: true,
+    });
+    expect(nd.storage.kind).toBe("io.l5d.inMemory");
+    expect(dentries(nd.storage.namespaces.default)).toEqual(
+      dentries(l5dConfig("a").routers[0].dtab),
+    );
+    expect(nd.namers).toEqual([{ kind: "io.l5d.fs", rootDir: "/disco" }]);
+    expect(nd.interfaces).toEqual([
+      { kind: "io.l5d.httpController", ip: "0.0.0.0", port: 4180 },
+      { kind: "io.l5d.mesh", ip: "0.0.0.0", port: 4321 },
+    ]);
+    expect(dentries(readFileSync(join(composeDir, "default.dtab"), "utf8"))).toEqual(
+      dentries(nd.storage.namespaces.default),
+    );
+    for (const node of ["a", "b"] as const) {
+      const c: Json = parse(readFileSync(join(composeDir, `l5d-namerd-${node}.yaml`), "utf8"), {
+        uniqueKeys: true,
+      });
+      // l5d-<node>.yaml without its namers and dtabs, each interpreter asking namerd
+      const expected = l5dConfig(node);
+      delete expected.namers;
+      for (const r of expected.routers) {
+        delete r.dtab;
+        r.interpreter = {
+          kind: "io.l5d.namerd.http",
+          experimental: true,
+          dst: "/$/inet/namerd/4180",
+          namespace: "default",
+          retry: { baseSeconds: 1, maxSeconds: 10 },
+          transformers: r.interpreter.transformers,
+        };
+      }
+      expect(c).toEqual(expected);
+    }
+  });
+
+  it("the etcd variant (an override): namerd on namerd-etcd.yaml (io.l5d.etcd at the etcd service), the dtab seeded before the l5ds start", () => {
+    const s = read("docker-compose.namerd-etcd.yml").services;
+    expect(Object.keys(s).sort()).toEqual(["dtab-seed", "etcd", "l5d-a", "l5d-b", "namerd"]);
+    expect(s.etcd.build).toEqual({ context: "./etcd" });
+    expect(readFileSync(join(composeDir, "etcd", "Dockerfile"), "utf8")).toMatch(
+      /^FROM debian:bookworm-slim$/m,
+    );
+    expect(s.namerd.volumes).toEqual(["./namerd-etcd.yaml:/config/config.yaml:ro"]);
+    expect(s.namerd.depends_on).toEqual({ etcd: { condition: "service_healthy" } });
+    const nd: Json = parse(readFileSync(join(composeDir, "namerd-etcd.yaml"), "utf8"));
+    expect(nd.storage).toEqual({
+      kind: "io.l5d.etcd",
+      experimental: true,
+      host: "etcd",
+      port: 2379,
+      pathPrefix: "/namerd/dtabs",
+    });
+    expect(s["dtab-seed"].depends_on).toEqual({ namerd: { condition: "service_healthy" } });
+    for (const n of ["l5d-a", "l5d-b"])
+      expect(s[n]).toEqual({
+        depends_on: { "dtab-seed": { condition: "service_completed_successfully" } },
+      });
+  });
+});
+
+for (const [bin, sub] of [
+  ["docker", ["compose"]],
+  ["docker-compose", []],
 ] as const) {
+  const args = [...sub, "config", "-q"];
   const found = spawnSync(bin, ["--version"], { encoding: "utf8" }).status === 0;
   if (!found)
     console.warn(`SKIPPED: \`${bin} ${args.join(" ")}\` not checked: ${bin} is not installed`);
   describe.skipIf(!found)(`${bin} ${args.join(" ")}`, () => {
-    it("accepts deploy/compose/docker-compose.yml", () => {
-      const r = spawnSync(bin, args, { cwd: composeDir, encoding: "utf8", timeout: 30_000 });
+    it.each([
+      ["docker-compose.yml"],
+      ["docker-compose.namerd.yml"],
+      ["docker-compose.namerd.yml + docker-compose.namerd-etcd.yml"],
+    ])("accepts deploy/compose/%s", (files) => {
+      const r = spawnSync(
+        bin,
+        [...sub, ...files.split(" + ").flatMap((f) => ["-f", f]), "config", "-q"],
+        { cwd: composeDir, encoding: "utf8", timeout: 30_000 },
+      );
       expect(r.stderr.trim()).toBe("");
       expect(r.status).toBe(0);
     });
@@ -149,12 +250,16 @@ describe.skipIf(!haveL5d)("l5d --check accepts every config in deploy/", () => {
     );
     configs.push([`compose/l5d-${node}.yaml`, file]);
   }
+  // the namerd variants have no namer of their own: checked as they are
+  for (const node of ["namerd-a", "namerd-b"])
+    configs.push([`compose/l5d-${node}.yaml`, join(composeDir, `l5d-${node}.yaml`)]);
   for (const f of [
     "k8s/linkerd-grpc.yml",
     "k8s/linkerd-grpc-kubectl-proxy.yml",
     "k8s-http/l5d-config.yml",
     "k8s-tls/l5d-config.yml",
     "k8s-hardened/l5d-config.yml",
+    "k8s-namerd/l5d-config.yml",
   ]) {
     const cm: Json = readManifests(join(root, "deploy", f)).find((o) => o.kind === "ConfigMap");
     const file = join(work, `${f.replace("/", "_")}.config.yaml`);

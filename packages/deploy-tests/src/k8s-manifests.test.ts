@@ -459,7 +459,9 @@ function kustomized(dir: string): K8sObject[] {
   expect(r.stderr).toBe("");
   expect(r.status).toBe(0);
   const objs = parseManifests(r.stdout, "kubectl kustomize output");
-  for (const o of objs) expect(validateK8sObject(o), `${o.kind}/${o.metadata.name}`).toEqual([]);
+  // custom kinds are checked against the CRDs among the same objects
+  for (const o of objs)
+    expect(validateK8sObject(o, objs), `${o.kind}/${o.metadata.name}`).toEqual([]);
   return objs;
 }
 
@@ -516,5 +518,195 @@ describe.skipIf(!kubectl)("kubectl kustomize deploy/k8s-tls", () => {
       "-text=Hello",
       "-target=world",
     ]);
+  });
+});
+
+describe.skipIf(!kubectl)("kubectl kustomize deploy/k8s-namerd", () => {
+  const NAMERD_DST = "/$/inet/namerd.default.svc.cluster.local/4321";
+  let objs: K8sObject[] = [];
+  const rendered = () => {
+    if (objs.length === 0) objs = kustomized("k8s-namerd");
+    return objs;
+  };
+
+  it("the tutorial's objects plus namerd's (Deployment, ClusterIP Service, ConfigMap, ServiceAccount, RBAC, the dtabs.l5d.io CRD, the tutorial's dtab), every one valid", () => {
+    expect(
+      rendered()
+        .map((o) => `${o.kind}/${o.metadata.name}`)
+        .sort(),
+    ).toEqual(
+      [
+        "ClusterRole/l5d-endpoints-reader",
+        "ClusterRole/namerd-endpoints-reader",
+        "ClusterRoleBinding/l5d-endpoints-reader",
+        "ClusterRoleBinding/namerd-endpoints-reader",
+        "ConfigMap/l5d-config",
+        "ConfigMap/namerd-config",
+        "CustomResourceDefinition/dtabs.l5d.io",
+        `${find(rendered(), "CustomResourceDefinition", "dtabs.l5d.io").spec.names.kind}/default`,
+        "DaemonSet/l5d",
+        "Deployment/hello",
+        "Deployment/namerd",
+        "Deployment/world-v1",
+        "Role/namerd-dtabs",
+        "RoleBinding/namerd-dtabs",
+        "Service/hello",
+        "Service/l5d",
+        "Service/namerd",
+        "Service/world-v1",
+        "ServiceAccount/l5d",
+        "ServiceAccount/namerd",
+      ].sort(),
+    );
+  });
+
+  it("namerd: one non-root pod with the kubectl-proxy sidecar, its config mounted where the image reads it; the ClusterIP Service's ports are the pod's", () => {
+    const d = find(rendered(), "Deployment", "namerd");
+    expect(d.spec.selector.matchLabels).toEqual({ app: "namerd" });
+    expect(d.spec.template.metadata.labels.app).toBe("namerd");
+    const pod = d.spec.template.spec;
+    expect(pod.serviceAccountName).toBe("namerd");
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
+    expect(pod.containers.map((c: Json) => c.name)).toEqual(["namerd", "kubectl"]);
+    const c = container(d, "namerd");
+    expect(c.image).toBe("l5d-ts/namerd:0.1.0");
+    expect(c.args).toEqual(["/io.buoyant/namerd/config/config.yaml"]);
+    expect(c.ports).toEqual([
+      { name: "http", containerPort: 4180 },
+      { name: "mesh", containerPort: 4321 },
+      { name: "admin", containerPort: 9991 },
+    ]);
+    expect(c.volumeMounts).toEqual([
+      { name: "namerd-config", mountPath: "/io.buoyant/namerd/config", readOnly: true },
+    ]);
+    expect(pod.volumes).toEqual([{ name: "namerd-config", configMap: { name: "namerd-config" } }]);
+    expect(c.readinessProbe.httpGet).toEqual({ path: "/admin/ping", port: "admin" });
+    expect(container(d, "kubectl").args).toEqual(["proxy", "-p", "8001"]);
+    const svc = find(rendered(), "Service", "namerd");
+    expect(svc.spec.type).toBe("ClusterIP");
+    expect(svc.spec.selector).toEqual({ app: "namerd" });
+    expect(svc.spec.ports).toEqual([
+      { name: "http", port: 4180 },
+      { name: "mesh", port: 4321 },
+      { name: "admin", port: 9991 },
+    ]);
+  });
+
+  it("namerd's config: io.l5d.k8s storage (dtabs in `default`) and namer through the sidecar, the HTTP and mesh interfaces on the pod's ports", () => {
+    const cm = find(rendered(), "ConfigMap", "namerd-config");
+    expect(Object.keys(cm.data)).toEqual(["config.yaml"]);
+    const config = parse(cm.data["config.yaml"], { uniqueKeys: true });
+    expect(config).toEqual({
+      admin: { ip: "0.0.0.0", port: 9991 },
+      storage: {
+        kind: "io.l5d.k8s",
+        experimental: true,
+        host: "localhost",
+        port: 8001,
+        namespace: "default",
+      },
+      namers: [{ kind: "io.l5d.k8s", experimental: true, host: "localhost", port: 8001 }],
+      interfaces: [
+        { kind: "io.l5d.httpController", ip: "0.0.0.0", port: 4180 },
+        { kind: "io.l5d.mesh", ip: "0.0.0.0", port: 4321 },
+      ],
+    });
+  });
+
+  it("l5d's config: the tutorial's routers and transformers, binding through namerd's mesh API (io.l5d.mesh, namespace /default) instead of a dtab and a namer of their own", () => {
+    const cm = find(rendered(), "ConfigMap", "l5d-config");
+    const config = parse(cm.data["config.yaml"], { uniqueKeys: true });
+    const expected = structuredClone(TUTORIAL_CONFIG);
+    delete expected.namers;
+    for (const r of expected.routers) {
+      delete r.dtab;
+      r.interpreter = {
+        kind: "io.l5d.mesh",
+        experimental: true,
+        dst: NAMERD_DST,
+        root: "/default",
+        transformers: r.interpreter.transformers,
+      };
+    }
+    expected.routers[0].interpreter.transformers[0].inCluster = true;
+    expect(config).toEqual(expected);
+    // the dst names namerd's Service and its mesh port
+    const svc = find(rendered(), "Service", "namerd");
+    expect(NAMERD_DST).toBe(
+      `/$/inet/${svc.metadata.name}.default.svc.cluster.local/${svc.spec.ports.find((p: Json) => p.name === "mesh").port}`,
+    );
+  });
+
+  it("the DTab object: the tutorial's dtab as namerd's `default` namespace, of the kind the CRD serves", () => {
+    const crd = find(rendered(), "CustomResourceDefinition", "dtabs.l5d.io");
+    expect(crd.spec.group).toBe("l5d.io");
+    expect(crd.spec.scope).toBe("Namespaced");
+    expect(crd.spec.names.plural).toBe("dtabs");
+    const dtab = find(rendered(), crd.spec.names.kind, "default");
+    expect(dtab.metadata.namespace).toBe("default");
+    expect(dtab.dentries.map((d: Json) => `${d.prefix}=>${d.dst}`)).toEqual(TUTORIAL_DTAB);
+  });
+
+  it("RBAC: namerd reads endpoints, services, pods and endpointslices cluster-wide, and manages dtabs.l5d.io in `default` only", () => {
+    const sa = find(rendered(), "ServiceAccount", "namerd");
+    expect(sa.metadata.namespace).toBe("default");
+    const subjects = [{ kind: "ServiceAccount", name: "namerd", namespace: "default" }];
+    expect(find(rendered(), "ClusterRole", "namerd-endpoints-reader").rules).toEqual([
+      {
+        apiGroups: [""],
+        resources: ["endpoints", "services", "pods"],
+        verbs: ["get", "list", "watch"],
+      },
+      {
+        apiGroups: ["discovery.k8s.io"],
+        resources: ["endpointslices"],
+        verbs: ["get", "list", "watch"],
+      },
+    ]);
+    const crb = find(rendered(), "ClusterRoleBinding", "namerd-endpoints-reader");
+    expect(crb.roleRef).toEqual({
+      apiGroup: "rbac.authorization.k8s.io",
+      kind: "ClusterRole",
+      name: "namerd-endpoints-reader",
+    });
+    expect(crb.subjects).toEqual(subjects);
+    const role = find(rendered(), "Role", "namerd-dtabs");
+    expect(role.metadata.namespace).toBe("default");
+    expect(role.rules).toEqual([
+      {
+        apiGroups: ["l5d.io"],
+        resources: ["dtabs"],
+        verbs: ["get", "list", "watch", "create", "update", "delete"],
+      },
+    ]);
+    const rb = find(rendered(), "RoleBinding", "namerd-dtabs");
+    expect(rb.roleRef).toEqual({
+      apiGroup: "rbac.authorization.k8s.io",
+      kind: "Role",
+      name: "namerd-dtabs",
+    });
+    expect(rb.subjects).toEqual(subjects);
+  });
+
+  it("the validator checks custom objects against their CRD: no CRD, an unknown field, a wrong type, a pattern, a missing field", () => {
+    const crd = find(rendered(), "CustomResourceDefinition", "dtabs.l5d.io");
+    const dtab = find(rendered(), crd.spec.names.kind, "default");
+    expect(validateK8sObject(dtab, [crd])).toEqual([]);
+    expect(validateK8sObject(dtab)[0]?.message).toMatch(/is not a kind these manifests may use/);
+    const unknown = structuredClone(dtab);
+    unknown.dtab = "/srv => /#/io.l5d.k8s/default/grpc";
+    expect(validateK8sObject(unknown, [crd]).map((i) => i.path)).toContain("dtab");
+    const wrongType = structuredClone(dtab);
+    wrongType.dentries[0].prefix = 7;
+    expect(validateK8sObject(wrongType, [crd]).map((i) => i.path)).toContain("dentries[0].prefix");
+    const relative = structuredClone(dtab);
+    relative.dentries[0].prefix = "srv";
+    expect(validateK8sObject(relative, [crd]).map((i) => i.path)).toContain("dentries[0].prefix");
+    const noDst = structuredClone(dtab);
+    delete noDst.dentries[0].dst;
+    expect(validateK8sObject(noDst, [crd]).map((i) => i.path)).toContain("dentries[0].dst");
+    const badMeta = structuredClone(dtab);
+    badMeta.metadata.nmae = "x";
+    expect(validateK8sObject(badMeta, [crd]).map((i) => i.path)).toContain("metadata.nmae");
   });
 });

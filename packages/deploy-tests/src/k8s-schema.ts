@@ -1,4 +1,5 @@
 import * as clientNode from "@kubernetes/client-node";
+import { CustomResourceDefinition } from "kubernetes-models/apiextensions.k8s.io/v1/CustomResourceDefinition";
 import { DaemonSet } from "kubernetes-models/apps/v1/DaemonSet";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { ClusterRole } from "kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole";
@@ -10,6 +11,7 @@ import { Namespace } from "kubernetes-models/v1/Namespace";
 import { Pod } from "kubernetes-models/v1/Pod";
 import { Service } from "kubernetes-models/v1/Service";
 import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
+import { crdVersionFor, validateCustomResource } from "./crd-schema.js";
 import type { K8sObject } from "./manifests.js";
 
 /** One problem found in a manifest, at a dotted key path (`spec.template.spec.containers[0].ports`). */
@@ -47,6 +49,10 @@ export const SERVED_KINDS: Readonly<Record<string, ServedKind>> = {
   },
   "apps/v1/DaemonSet": { model: DaemonSet as unknown as ModelClass, fields: "V1DaemonSet" },
   "apps/v1/Deployment": { model: Deployment as unknown as ModelClass, fields: "V1Deployment" },
+  "apiextensions.k8s.io/v1/CustomResourceDefinition": {
+    model: CustomResourceDefinition as unknown as ModelClass,
+    fields: "V1CustomResourceDefinition",
+  },
   "rbac.authorization.k8s.io/v1/ClusterRole": {
     model: ClusterRole as unknown as ModelClass,
     fields: "V1ClusterRole",
@@ -121,11 +127,23 @@ function pointerToPath(pointer: string): string {
 /**
  * Validates one object against the Kubernetes schema, offline: served apiVersion/kind, the
  * OpenAPI schema of kubernetes-models (types, required fields, enums, formats) and no unknown
- * fields. Returns every issue found (empty = valid).
+ * fields. A kind no built-in API serves is valid only when one of `definitions` (e.g. the
+ * other objects of the same manifests) is a CustomResourceDefinition serving it; it is then
+ * checked against that CRD's schema (crd-schema.ts) and its metadata against ObjectMeta.
+ * Returns every issue found (empty = valid).
  */
-export function validateK8sObject(obj: K8sObject): SchemaIssue[] {
+export function validateK8sObject(
+  obj: K8sObject,
+  definitions: readonly K8sObject[] = [],
+): SchemaIssue[] {
   const key = `${obj.apiVersion}/${obj.kind}`;
   const served = SERVED_KINDS[key];
+  const custom = served ? undefined : crdVersionFor(obj, definitions);
+  if (custom) {
+    const issues = validateCustomResource(obj, custom);
+    strictFields(obj.metadata, "V1ObjectMeta", "metadata", issues);
+    return issues;
+  }
   if (!served) {
     return [
       {

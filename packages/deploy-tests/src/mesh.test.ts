@@ -4,7 +4,7 @@
 // the default: apps built on the host and packed by deploy/docker/Dockerfile.prebuilt; =full:
 // the multi-stage deploy/docker/Dockerfile; =none: use the images already present).
 
-import { rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -24,6 +24,7 @@ const composeDir = join(root, "deploy", "compose");
 const project = "l5d-deploy-tests";
 const L5D_IMAGE = "l5d-ts/l5d:0.1.0";
 const HELLOWORLD_IMAGE = "l5d-ts/helloworld:0.1.0";
+const NAMERD_IMAGE = "l5d-ts/namerd:0.1.0";
 const ANSWER = "Hello (172.30.77.11) world (172.30.77.12)!!";
 
 const engine = await detectContainerEngine();
@@ -58,7 +59,24 @@ const env: NodeJS.ProcessEnv = {
   COMPOSE_DOCKER_CLI_BUILD: "0",
   TESTCONTAINERS_RYUK_DISABLED: process.env.TESTCONTAINERS_RYUK_DISABLED ?? "true",
 };
-const ports = { aOut: 0, aAdmin: 0, bOut: 0, bAdmin: 0 };
+const ports = { aOut: 0, aAdmin: 0, bOut: 0, bAdmin: 0, ndHttp: 0, ndMesh: 0, ndAdmin: 0 };
+/** Free host ports for every published port not chosen yet (each describe may run alone). */
+async function ensurePorts(): Promise<void> {
+  for (const k of Object.keys(ports) as (keyof typeof ports)[])
+    if (ports[k] === 0) ports[k] = await freePort();
+}
+/** The host ports the compose files publish, as their variables. */
+function portsEnv(): Record<string, string> {
+  return {
+    L5D_A_OUTGOING_PORT: String(ports.aOut),
+    L5D_A_ADMIN_PORT: String(ports.aAdmin),
+    L5D_B_OUTGOING_PORT: String(ports.bOut),
+    L5D_B_ADMIN_PORT: String(ports.bAdmin),
+    NAMERD_HTTP_PORT: String(ports.ndHttp),
+    NAMERD_MESH_PORT: String(ports.ndMesh),
+    NAMERD_ADMIN_PORT: String(ports.ndAdmin),
+  };
+}
 
 /** A compose project: its name and files (the gRPC mesh, or it with the HTTP/1.1 override). */
 interface Stack {
@@ -74,6 +92,11 @@ const TLS_STACK: Stack = {
   project: `${project}-tls`,
   files: ["docker-compose.yml", "docker-compose.http.yml", "docker-compose.tls.yml"],
 };
+const NAMERD_STACK: Stack = { project: `${project}-namerd`, files: ["docker-compose.namerd.yml"] };
+const NAMERD_ETCD_STACK: Stack = {
+  project: `${project}-namerd-etcd`,
+  files: ["docker-compose.namerd.yml", "docker-compose.namerd-etcd.yml"],
+};
 /** The TLS stack's certificates (made by deploy/local/make-certs.mjs in beforeAll). */
 const certsDir = join(tmpdir(), `l5d-compose-certs-${process.pid}`);
 
@@ -82,14 +105,7 @@ function compose(args: string[], timeoutMs = 60_000, stack: Stack = GRPC_STACK) 
   return runCommand("docker", ["compose", "-p", stack.project, ...files, ...args], {
     cwd: composeDir,
     timeoutMs,
-    env: {
-      ...env,
-      L5D_CERTS_DIR: certsDir,
-      L5D_A_OUTGOING_PORT: String(ports.aOut),
-      L5D_A_ADMIN_PORT: String(ports.aAdmin),
-      L5D_B_OUTGOING_PORT: String(ports.bOut),
-      L5D_B_ADMIN_PORT: String(ports.bAdmin),
-    },
+    env: { ...env, L5D_CERTS_DIR: certsDir, ...portsEnv() },
   });
 }
 let clientRuns = 0;
@@ -110,13 +126,7 @@ async function client(stack: Stack = GRPC_STACK) {
 function upStack(stack: Stack, app: RegExp): Promise<StartedDockerComposeEnvironment> {
   return new DockerComposeEnvironment(composeDir, [...stack.files])
     .withProjectName(stack.project)
-    .withEnvironment({
-      L5D_CERTS_DIR: certsDir,
-      L5D_A_OUTGOING_PORT: String(ports.aOut),
-      L5D_A_ADMIN_PORT: String(ports.aAdmin),
-      L5D_B_OUTGOING_PORT: String(ports.bOut),
-      L5D_B_ADMIN_PORT: String(ports.bAdmin),
-    })
+    .withEnvironment({ L5D_CERTS_DIR: certsDir, ...portsEnv() })
     .withWaitStrategy("l5d-a-1", Wait.forHealthCheck())
     .withWaitStrategy("l5d-b-1", Wait.forHealthCheck())
     .withWaitStrategy("hello-1", Wait.forLogMessage(app))
@@ -148,10 +158,7 @@ describe.skipIf(!engine.available)("images and the compose mesh (testcontainers)
   let mesh: StartedDockerComposeEnvironment | undefined;
 
   beforeAll(async () => {
-    ports.aOut = await freePort();
-    ports.aAdmin = await freePort();
-    ports.bOut = await freePort();
-    ports.bAdmin = await freePort();
+    await ensurePorts();
     // leftovers of a crashed run (Ryuk is off on podman engines)
     await compose(["--profile", "client", "down", "--remove-orphans", "-t", "1"]);
 
@@ -180,6 +187,7 @@ describe.skipIf(!engine.available)("images and the compose mesh (testcontainers)
     for (const [image, title, entrypoint] of [
       [L5D_IMAGE, "l5d", '["l5d"]'],
       [HELLOWORLD_IMAGE, "helloworld", '["helloworld"]'],
+      [NAMERD_IMAGE, "namerd", '["namerd"]'],
     ] as const) {
       const r = await runCommand(
         "docker",
@@ -350,5 +358,150 @@ describe.skipIf(!engine.available)(
       expect(sumMatching(b, /^rt\/incoming\/service\/svc\/world\/requests$/)).toBe(1);
       expect(sumMatching(b, /^rt\/incoming\/server\/.*\/tls\/handshake_failures$/)).toBe(0);
     }, 120_000);
+  },
+);
+
+/** `l5d namerctl --base-url <the stack's namerd> …` from the host. */
+function namerctl(...args: string[]) {
+  return runCommand(
+    process.execPath,
+    [
+      join(root, "apps", "l5d", "dist", "main.js"),
+      "namerctl",
+      "--base-url",
+      `http://127.0.0.1:${ports.ndHttp}`,
+      ...args,
+    ],
+    { env, timeoutMs: 30_000 },
+  );
+}
+
+/** The client's answer, polled (at most 20 calls within 60 s) while the l5ds catch up. */
+async function answerEventually(stack: Stack) {
+  const deadline = Date.now() + 60_000;
+  let last = await client(stack);
+  for (let i = 0; i < 20 && last.stdout.trim() !== ANSWER && Date.now() < deadline; i++) {
+    await new Promise((r) => setTimeout(r, 1_000));
+    last = await client(stack);
+  }
+  return last;
+}
+
+/**
+ * Adds a dentry that changes no route (`/grpc/Earth` → world-v1) with `namerctl dtab update`,
+ * restarts namerd, and returns whether namerd still has it afterwards; the l5ds answer
+ * throughout (they keep their last trees while namerd is away) and after.
+ */
+async function updateThenRestartNamerd(stack: Stack): Promise<boolean> {
+  const dir = mkdtempSync(join(tmpdir(), "l5d-namerd-dtab-"));
+  try {
+    const file = join(dir, "default.dtab");
+    const got = await namerctl("dtab", "get", "default");
+    expect(got.code, got.stderr).toBe(0);
+    writeFileSync(file, `${got.stdout}\n/grpc/Earth => /srv/world-v1 ;\n`);
+    const updated = await namerctl("dtab", "update", "default", file);
+    expect(updated.code, updated.stderr).toBe(0);
+    expect((await namerctl("dtab", "get", "default")).stdout).toContain("/grpc/Earth");
+    const restart = await compose(["restart", "-t", "1", "namerd"], 60_000, stack);
+    expect(restart.code, restart.stderr).toBe(0);
+    const during = await client(stack);
+    expect(during.stdout.trim(), during.stderr).toBe(ANSWER);
+    // namerd back (its HTTP API answers), bounded: at most 30 tries within 60 s
+    let after = await namerctl("dtab", "get", "default");
+    const deadline = Date.now() + 60_000;
+    for (let i = 0; i < 30 && after.code !== 0 && Date.now() < deadline; i++) {
+      await new Promise((r) => setTimeout(r, 1_000));
+      after = await namerctl("dtab", "get", "default");
+    }
+    expect(after.code, after.stderr).toBe(0);
+    const last = await answerEventually(stack);
+    expect(last.stdout.trim(), last.stderr).toBe(ANSWER);
+    return after.stdout.includes("/grpc/Earth");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe.skipIf(!engine.available)(
+  "the mesh with its dtab served by namerd (docker-compose.namerd.yml)",
+  () => {
+    let mesh: StartedDockerComposeEnvironment | undefined;
+
+    beforeAll(async () => {
+      // the images (namerd's too) are the ones the gRPC mesh above built
+      await ensurePorts();
+      await compose(
+        ["--profile", "client", "down", "--remove-orphans", "-t", "1"],
+        60_000,
+        NAMERD_STACK,
+      );
+      mesh = await upStack(NAMERD_STACK, /starting gRPC server/);
+    }, 300_000);
+
+    afterAll(async () => {
+      await downStack(mesh, NAMERD_STACK);
+    }, 120_000);
+
+    it("docker compose run client: the three-hop answer, both l5ds binding through namerd (io.l5d.namerd.http)", async () => {
+      const r = await client(NAMERD_STACK);
+      expect(r.stdout.trim(), r.stderr).toBe(ANSWER);
+      expect(r.code).toBe(0);
+      const ping = await fetch(`http://127.0.0.1:${ports.ndAdmin}/admin/ping`, {
+        signal: AbortSignal.timeout(5_000),
+      });
+      expect((await ping.text()).trim()).toBe("pong");
+      const list = await namerctl("dtab", "list");
+      expect(list.stdout.trim().split("\n"), list.stderr).toEqual(["default"]);
+      for (const port of [ports.aAdmin, ports.bAdmin]) {
+        const m = await adminJson(port, "/admin/metrics.json");
+        expect(
+          sumMatching(m, /^rt\/incoming\/interpreter\/io\.l5d\.namerd\.http\/connected$/),
+        ).toBe(1);
+      }
+    }, 120_000);
+
+    it("namerd restarted: the l5ds keep answering, and the inMemory store is back to the seeded dtab", async () => {
+      expect(await updateThenRestartNamerd(NAMERD_STACK)).toBe(false);
+    }, 240_000);
+  },
+);
+
+describe.skipIf(!engine.available)(
+  "the mesh with namerd's dtabs in etcd (docker-compose.namerd-etcd.yml)",
+  () => {
+    let mesh: StartedDockerComposeEnvironment | undefined;
+
+    beforeAll(async () => {
+      await ensurePorts();
+      await compose(
+        ["--profile", "client", "down", "--remove-orphans", "-t", "1"],
+        60_000,
+        NAMERD_ETCD_STACK,
+      );
+      // the etcd image (Debian's etcd-server on debian:bookworm-slim), built when missing
+      const built = await compose(["build", "etcd"], 600_000, NAMERD_ETCD_STACK);
+      expect(built.code, built.stdout + built.stderr).toBe(0);
+      mesh = await upStack(NAMERD_ETCD_STACK, /starting gRPC server/);
+    }, 900_000);
+
+    afterAll(async () => {
+      await downStack(mesh, NAMERD_ETCD_STACK);
+    }, 120_000);
+
+    it("docker compose run client: the three-hop answer from the dtab dtab-seed stored in etcd", async () => {
+      const r = await client(NAMERD_ETCD_STACK);
+      expect(r.stdout.trim(), r.stderr).toBe(ANSWER);
+      expect(r.code).toBe(0);
+      const keys = await compose(
+        ["exec", "-T", "etcd", "etcdctl", "get", "--prefix", "--keys-only", "/namerd/dtabs"],
+        60_000,
+        NAMERD_ETCD_STACK,
+      );
+      expect(keys.stdout.trim(), keys.stderr).toBe("/namerd/dtabs/default");
+    }, 120_000);
+
+    it("namerd restarted: the l5ds keep answering, and a namerctl update survives (it lives in etcd)", async () => {
+      expect(await updateThenRestartNamerd(NAMERD_ETCD_STACK)).toBe(true);
+    }, 240_000);
   },
 );

@@ -29,12 +29,19 @@ function dentryJson(d: Dentry): Record<string, string> | undefined {
   return isNopDentry(d) ? undefined : { prefix: d.prefix.show, dst: NameTree.show(d.dst) };
 }
 
-function addrJson(a: Addr): Record<string, unknown> {
+/** An Addr as Linkerd's JSON (`/api/1/addr`, the `addr` of a bound leaf). */
+export function addrToJson(a: Addr): Record<string, unknown> {
   switch (a.type) {
     case "bound":
       return {
         type: "bound",
-        addrs: a.addrs.map((x) => ({ ip: x.host, port: x.port, meta: { ...x.meta } })),
+        // a weight travels in the metadata, under Finagle's key, as Linkerd's namerd sends it
+        addrs: a.addrs.map((x) => ({
+          ip: x.host,
+          port: x.port,
+          meta:
+            x.weight === undefined ? { ...x.meta } : { ...x.meta, endpoint_addr_weight: x.weight },
+        })),
         meta: { ...a.meta },
       };
     case "failed":
@@ -47,7 +54,7 @@ function addrJson(a: Addr): Record<string, unknown> {
 }
 
 function boundJson(b: NameBound, addr: Addr | undefined): Record<string, unknown> {
-  return { addr: addrJson(addr ?? b.addr.sample()), id: b.id.show, path: b.residual.show };
+  return { addr: addrToJson(addr ?? b.addr.sample()), id: b.id.show, path: b.residual.show };
 }
 
 function node(

@@ -19,6 +19,7 @@ export {
   resolveDelegateAddrs,
 } from "./delegate.js";
 export {
+  addrToJson,
   type DelegateJsonOptions,
   delegateTreeToJson,
   delegateTreeToJsonString,

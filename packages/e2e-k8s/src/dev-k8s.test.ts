@@ -1,6 +1,6 @@
 // `pnpm dev` (scripts/dev.mjs --once): the Kubernetes mode on loopback answers through the
 // tutorial's config and the API stand-in on 127.0.0.1:8001; `--fs` forces the io.l5d.fs demo;
-// `--http` runs the HTTP/1.1 edition.
+// `--http` runs the HTTP/1.1 edition; `--namerd` the fs demo with its dtab served by namerd.
 // Both leave nothing listening behind. SKIPPED (with a message) when the demo's addresses are
 // busy (a `pnpm dev` already running) or cannot be bound on this OS.
 import { connect, createServer } from "node:net";
@@ -39,6 +39,8 @@ const DEMO_PORTS: [string, number][] = [
   ["127.0.2.1", 9990],
   ["127.0.1.10", 7777],
   ["127.0.2.10", 7778],
+  ["127.0.3.1", 4180],
+  ["127.0.3.1", 9991],
 ];
 
 async function busy(): Promise<string | undefined> {
@@ -92,6 +94,16 @@ describe("pnpm dev", () => {
     expect(r.stdout).toContain("--http: the series' HTTP/1.1 edition");
     expect(r.stdout.split("\n")).toContain("Hello (127.0.1.1) world (127.0.2.1)!!");
     expect(r.stdout).toContain("http_proxy=127.0.1.1:4140 curl http://hello");
+    expect(r.code).toBe(0);
+    for (const [h, p] of DEMO_PORTS) expect(await isOpen(h, p), `${h}:${p} still open`).toBe(false);
+  }, 70_000);
+
+  it("--namerd: the fs demo's answer with the dtab served by a namerd child process", async (ctx) => {
+    await skipIfBusy(ctx);
+    const r = await dev("--namerd");
+    expect(r.stdout).toContain("--namerd: the io.l5d.fs demo with its dtab served by namerd");
+    expect(r.stdout.split("\n")).toContain("Hello (127.0.1.1) world (127.0.2.1)!!");
+    expect(r.stdout).toContain("http://127.0.3.1:9991/ (namerd");
     expect(r.code).toBe(0);
     for (const [h, p] of DEMO_PORTS) expect(await isOpen(h, p), `${h}:${p} still open`).toBe(false);
   }, 70_000);

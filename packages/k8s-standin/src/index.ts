@@ -17,10 +17,16 @@ export {
   SERVICE_NAME_LABEL,
 } from "./endpoints-controller.js";
 export { FixturesError, loadFixtures, parseFixtures } from "./fixtures.js";
-export { KINDS, type KindInfo, kindInfo } from "./kinds.js";
+export { KINDS, type KindInfo, kindInfo, qualifiedResource } from "./kinds.js";
 export { parseFieldSelector, parseLabelSelector, SelectorParseError } from "./selector.js";
 export type { RequestRecord } from "./server.js";
 export { type Standin, type StandinOptions, startStandin } from "./standin.js";
-export { type StatusObject, status } from "./status.js";
+export {
+  type StatusDetails,
+  type StatusObject,
+  type SuccessStatusObject,
+  status,
+  successStatus,
+} from "./status.js";
 export { ObjectStore, StandinObjectError } from "./store.js";
 export type { ChangeEvent, K8sObject, ObjectMeta, WatchEventType } from "./types.js";

@@ -10,6 +10,12 @@ export interface KindInfo {
   /** `""` for the core group. */
   readonly group: string;
   readonly namespaced: boolean;
+  /**
+   * A CustomResourceDefinition's kind (namerd's `DTab`): served as the API server serves custom
+   * resources, writable over HTTP (create, replace, delete; built-in kinds stay read-only, tests
+   * write them through the programmatic API) and with `apiVersion`/`kind` kept on list items.
+   */
+  readonly custom?: boolean;
 }
 
 export const KINDS: readonly KindInfo[] = [
@@ -31,6 +37,16 @@ export const KINDS: readonly KindInfo[] = [
     group: "networking.k8s.io",
     namespaced: true,
   },
+  // Linkerd 1's namerd `io.l5d.k8s` dtab storage: the `dtabs.l5d.io` CRD
+  // (deploy/k8s-namerd/dtab-crd.yaml), one object per namerd namespace.
+  {
+    kind: "DTab",
+    plural: "dtabs",
+    apiVersion: "l5d.io/v1alpha1",
+    group: "l5d.io",
+    namespaced: true,
+    custom: true,
+  },
 ];
 
 /** Finds a kind by its kind name or plural, case-insensitively (`Service`, `services`, `svc`). */
@@ -47,7 +63,24 @@ export function kindInfo(name: string): KindInfo | undefined {
   return KINDS.find((k) => k.kind.toLowerCase() === wanted || k.plural === wanted);
 }
 
-/** The kind served at `/<api>/<group version>/.../<plural>`. */
-export function kindByPlural(group: string, plural: string): KindInfo | undefined {
-  return KINDS.find((k) => k.group === group && k.plural === plural);
+/**
+ * The kind served at `/<api>/<group version>/.../<plural>`; with `version`, only if the kind is
+ * served at that version (`v1`, `v1alpha1`).
+ */
+export function kindByPlural(
+  group: string,
+  plural: string,
+  version?: string,
+): KindInfo | undefined {
+  return KINDS.find(
+    (k) =>
+      k.group === group &&
+      k.plural === plural &&
+      (version === undefined || k.apiVersion === (group === "" ? version : `${group}/${version}`)),
+  );
+}
+
+/** How the API server names a resource in messages: `services`, `dtabs.l5d.io`. */
+export function qualifiedResource(info: KindInfo): string {
+  return info.group === "" ? info.plural : `${info.plural}.${info.group}`;
 }

@@ -1,9 +1,11 @@
 /**
  * The HTTP side of the stand-in: the Kubernetes REST paths we use, list / get / watch, with
- * chunked JSON-lines watch streams, bookmarks, 410 Gone and Status errors.
+ * chunked JSON-lines watch streams, bookmarks, 410 Gone and Status errors; create / replace /
+ * delete for custom resources (custom-writes.ts).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { type KindInfo, kindByPlural } from "./kinds.js";
+import { createObject, deleteObject, replaceObject, type WriteAnswer } from "./custom-writes.js";
+import { type KindInfo, kindByPlural, qualifiedResource } from "./kinds.js";
 import { parseFieldSelector, parseLabelSelector, SelectorParseError } from "./selector.js";
 import { type StatusObject, status } from "./status.js";
 import type { ObjectStore } from "./store.js";
@@ -20,7 +22,7 @@ export interface HandlerOptions {
 export interface RequestRecord {
   readonly path: string;
   readonly query: Readonly<Record<string, string>>;
-  readonly verb: "list" | "watch" | "get" | "other";
+  readonly verb: "list" | "watch" | "get" | "create" | "update" | "delete" | "other";
   readonly status: number;
 }
 
@@ -30,37 +32,47 @@ interface Route {
   readonly name: string | undefined;
 }
 
-/** Matches `/api/v1/...` and `/apis/<group>/v1/...` collection and object paths. */
+/** Matches `/api/v1/...` and `/apis/<group>/<version>/...` collection and object paths. */
 function route(pathname: string): Route | undefined {
   const parts = pathname.split("/").filter((p) => p.length > 0);
   let group: string;
+  let version: string;
   let rest: string[];
   if (parts[0] === "api" && parts[1] === "v1") {
     group = "";
+    version = "v1";
     rest = parts.slice(2);
-  } else if (parts[0] === "apis" && parts[2] === "v1" && parts[1] !== undefined) {
+  } else if (parts[0] === "apis" && parts[1] !== undefined && parts[2] !== undefined) {
     group = parts[1];
+    version = parts[2];
     rest = parts.slice(3);
   } else return undefined;
   const decoded = rest.map((p) => decodeURIComponent(p));
   const [a, b, c, d, ...more] = decoded;
   if (more.length > 0 || a === undefined) return undefined;
   if (a === "namespaces" && b !== undefined && c !== undefined) {
-    const info = kindByPlural(group, c);
+    const info = kindByPlural(group, c, version);
     if (!info?.namespaced) return undefined;
     return { info, namespace: b, name: d };
   }
   if (c !== undefined) return undefined;
-  const info = kindByPlural(group, a);
+  const info = kindByPlural(group, a, version);
   if (!info) return undefined;
   if (b !== undefined && info.namespaced) return undefined;
   return { info, namespace: undefined, name: b };
 }
 
-const stripForList = (o: K8sObject): K8sObject => {
-  const { apiVersion: _a, kind: _k, ...rest } = o;
-  return rest as K8sObject;
-};
+/** Built-in kinds' list items carry no apiVersion and kind; custom resources' keep them. */
+const forList =
+  (info: KindInfo) =>
+  (o: K8sObject): K8sObject => {
+    if (info.custom) return o;
+    const { apiVersion: _a, kind: _k, ...rest } = o;
+    return rest as K8sObject;
+  };
+
+/** The largest request body accepted (the API server's limit is 3 MiB). */
+const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
 export class StandinHandler {
   readonly requests: RequestRecord[] = [];
@@ -109,6 +121,12 @@ export class StandinHandler {
       return;
     }
     if (req.method !== "GET") {
+      const w = req.method === "POST" || req.method === "PUT" || req.method === "DELETE";
+      const r = w ? route(url.pathname) : undefined;
+      if (r?.info.custom && r.namespace !== undefined) {
+        this.#write(req, res, r, r.namespace, (verb, code) => record(verb, code));
+        return;
+      }
       record("other", 405);
       this.#status(
         res,
@@ -151,10 +169,74 @@ export class StandinHandler {
     record("list", this.#list(res, r, query, filter));
   }
 
+  /** POST to a namespaced collection, PUT or DELETE of one object, of a custom kind. */
+  #write(
+    req: IncomingMessage,
+    res: ServerResponse,
+    r: Route,
+    namespace: string,
+    record: (verb: RequestRecord["verb"], code: number) => void,
+  ): void {
+    const name = r.name;
+    const answer = (verb: RequestRecord["verb"], a: WriteAnswer) => {
+      record(verb, a.code);
+      this.#json(res, a.code, a.body);
+    };
+    const refuse = () => {
+      record("other", 405);
+      this.#status(
+        res,
+        status(405, "the server does not allow this method on the requested resource"),
+      );
+    };
+    if (req.method === "DELETE") {
+      if (name === undefined) {
+        refuse();
+        return;
+      }
+      answer("delete", deleteObject(this.store, r.info, namespace, name));
+      return;
+    }
+    const verb = req.method === "POST" ? "create" : "update";
+    if ((verb === "create") !== (name === undefined)) {
+      refuse();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY_BYTES) tooLarge = true;
+      else chunks.push(c);
+    });
+    req.on("end", () => {
+      if (tooLarge) {
+        answer(verb, { code: 413, body: status(413, "request entity too large") });
+        return;
+      }
+      const text = Buffer.concat(chunks).toString("utf8");
+      answer(
+        verb,
+        verb === "create"
+          ? createObject(this.store, r.info, namespace, text)
+          : replaceObject(this.store, r.info, namespace, name ?? "", text),
+      );
+    });
+  }
+
   #get(res: ServerResponse, r: Route): number {
     const obj = this.store.get(r.info.kind, r.namespace, r.name ?? "");
     if (!obj) {
-      this.#status(res, status(404, `${r.info.plural} "${r.name}" not found`));
+      const name = r.name ?? "";
+      this.#status(
+        res,
+        status(404, `${qualifiedResource(r.info)} "${name}" not found`, "NotFound", {
+          name,
+          group: r.info.group,
+          kind: r.info.plural,
+        }),
+      );
       return 404;
     }
     this.#json(res, 200, obj);
@@ -176,7 +258,7 @@ export class StandinHandler {
       this.#status(res, this.#gone());
       return 410;
     }
-    const items = this.store.list(r.info.kind, r.namespace).filter(filter).map(stripForList);
+    const items = this.store.list(r.info.kind, r.namespace).filter(filter).map(forList(r.info));
     this.#json(res, 200, {
       kind: `${r.info.kind}List`,
       apiVersion: r.info.apiVersion,

@@ -92,7 +92,7 @@ export async function startStandin(opts: StandinOptions = {}): Promise<Standin> 
     const info = kindInfo(kind);
     if (info?.kind === "Namespace") {
       if (!store.get("Namespace", undefined, name)) return false;
-      for (const k of ["Pod", "Service", "EndpointSlice", "Endpoints", "Ingress"]) {
+      for (const k of ["Pod", "Service", "EndpointSlice", "Endpoints", "Ingress", "DTab"]) {
         for (const o of store.list(k, name)) store.delete(k, name, o.metadata.name);
       }
       store.delete("Namespace", undefined, name);

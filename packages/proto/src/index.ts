@@ -15,3 +15,4 @@ export {
   WorldClient,
   WorldService,
 } from "./gen/helloworld.js";
+export * as mesh from "./mesh.js";

@@ -162,6 +162,9 @@ export function registerAdminRoutes(
               connections: s.proxy.connections,
             })),
             clients: r.router.clients(),
+            ...(interpreterState(r.router.interpreter)
+              ? { interpreter: interpreterState(r.router.interpreter)?.() }
+              : {}),
           })),
         ),
     },
@@ -185,6 +188,28 @@ export function registerAdminRoutes(
       });
     }
   }
+  // interpreters that talk to namerd: where it is, whether it answers, the last error
+  // (Linkerd's `/<router>/interpreter_state/<kind>/<namespace>.json`)
+  for (const r of linker.routers) {
+    const state = interpreterState(r.router.interpreter);
+    const kind = r.config.interpreter?.kind;
+    if (!state || !kind) continue;
+    const ns = String((state() as { namespace?: unknown }).namespace ?? "default").replace(
+      /^\//,
+      "",
+    );
+    routes.push({
+      path: `/${r.config.label}/interpreter_state/${kind}/${ns}.json`,
+      description: `state of router ${r.config.label}'s ${kind} interpreter`,
+      handler: () => json(state()),
+    });
+  }
   for (const t of linker.telemeters) for (const r of t.adminRoutes ?? []) routes.push(r);
   for (const r of routes) admin.route(r);
+}
+
+/** The `state()` of an interpreter that has one (the namerd interpreters). */
+export function interpreterState(interp: object): (() => unknown) | undefined {
+  const f = (interp as { state?: unknown }).state;
+  return typeof f === "function" ? () => (f as () => unknown).call(interp) : undefined;
 }

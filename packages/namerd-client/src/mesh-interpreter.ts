@@ -1,0 +1,394 @@
+/**
+ * `io.l5d.mesh`: a router's names are bound by namerd through its gRPC mesh API (Linkerd's
+ * mesh interpreter), not by the linker's own namers. Each (dtab, name) is one
+ * StreamBoundTree call, each bound id one StreamReplicas call, both shared by every observer
+ * and cancelled when the last one leaves. The request's dtab (the router's `dtab` plus the
+ * request's `l5d-dtab`) travels in BindReq.dtab, so namerd binds through its namespace's dtab
+ * followed by it.
+ *
+ * While namerd is unreachable the linker keeps the last trees and addresses it had, retries
+ * with backoff (`retry`), and says so in `state()`. A bind namerd never answered fails with an
+ * error naming namerd and its address (the router answers UNAVAILABLE with it), and keeps
+ * retrying: the first answer makes it succeed.
+ */
+import { readFileSync } from "node:fs";
+import { type ChannelCredentials, type ChannelOptions, credentials, Metadata } from "@grpc/grpc-js";
+import {
+  bool,
+  nonEmptyString,
+  type PluginFactory,
+  pluginCommonShape,
+  positiveInt,
+} from "@l5d/config";
+import {
+  Activity,
+  type ActivityState,
+  Addr,
+  type Closable,
+  type DelegateTree,
+  type Dtab,
+  markSelected,
+  type NameBound,
+  type NameInterpreter,
+  type NameTree,
+  type Observer,
+  Path,
+  resolveDelegateAddrs,
+  type Var,
+} from "@l5d/dtab";
+import type { mesh } from "@l5d/proto";
+import { z } from "zod";
+import {
+  boundTreeFromProto,
+  delegateTreeFromProto,
+  dtabFromProto,
+  dtabToProto,
+  namespaceFromRoot,
+  pathToProto,
+  pathTreeToProto,
+  replicasToAddr,
+} from "./mesh-codec.js";
+import { MeshConnection } from "./mesh-connection.js";
+import { MeshStream } from "./mesh-stream.js";
+import type { NamerdClientState } from "./namerd-watch.js";
+import { withStateAndTransformers } from "./with-transformers.js";
+
+/** How long `delegate` waits for namerd's answer, then for the leaves' first addresses. */
+export const MESH_DELEGATE_TIMEOUT_MS = 10_000;
+/** Unobserved ids kept for reuse beyond this many are forgotten. */
+const MAX_IDLE_ENTRIES = 10_000;
+
+function pathSchema(example: string) {
+  return z.string({ error: `expected a path such as ${example}` }).transform((t, ctx) => {
+    try {
+      return Path.read(t);
+    } catch (e) {
+      ctx.issues.push({
+        code: "custom",
+        message: `invalid path: ${(e as Error).message}`,
+        input: t,
+      });
+      return z.NEVER;
+    }
+  });
+}
+
+export const meshInterpreterSchema = z.strictObject({
+  ...pluginCommonShape,
+  kind: z.literal("io.l5d.mesh"),
+  /** Where namerd's mesh interface is: a path the `/$` namers bind (`/$/inet/namerd/4321`). */
+  dst: pathSchema("/$/inet/namerd/4321"),
+  /** The namespace, as a one-element path. */
+  root: pathSchema("/default")
+    .default(Path.utf8("default"))
+    .refine((p) => p.size === 1, { error: "root may only contain a single path element" }),
+  /** Linkerd's mesh client defaults: 1 s, doubling with jitter up to 10 minutes. */
+  retry: z
+    .strictObject({
+      baseSeconds: z.number().positive().default(1),
+      maxSeconds: z.number().positive().default(600),
+    })
+    .prefault({})
+    .refine((r) => r.baseSeconds <= r.maxSeconds, {
+      error: "baseSeconds must not exceed maxSeconds",
+    }),
+  /** Linkerd's client TLS; plaintext (h2c) when unset. */
+  tls: z
+    .strictObject({
+      commonName: nonEmptyString().optional(),
+      trustCerts: z.array(nonEmptyString()).optional(),
+      trustCertsBundle: nonEmptyString().optional(),
+      disableValidation: bool().optional(),
+      clientAuth: z
+        .strictObject({ certPath: nonEmptyString(), keyPath: nonEmptyString() })
+        .optional(),
+    })
+    .optional(),
+  /** HTTP/2 pings to namerd (Linkerd's threshold failure detector): every `minPeriodMs`. */
+  failureThreshold: z
+    .strictObject({
+      minPeriodMs: positiveInt().default(5_000),
+      closeTimeoutMs: positiveInt().default(4_000),
+    })
+    .prefault({}),
+  initialStreamWindowSizeKB: positiveInt().optional(),
+});
+export type MeshInterpreterConfig = z.infer<typeof meshInterpreterSchema>;
+
+export interface MeshInterpreterOptions {
+  readonly dst: Path;
+  /** The one-element namespace path (`/default`). */
+  readonly root: Path;
+  readonly retry: { readonly baseMs: number; readonly maxMs: number };
+  readonly credentials?: ChannelCredentials;
+  readonly channelOptions?: ChannelOptions;
+}
+
+/**
+ * A Var fed by one namerd stream while observed: the stream opens with the first observer and
+ * is cancelled when the last leaves, the value going back to `initial`.
+ */
+class StreamVar<T> implements Var<T> {
+  #value: T;
+  readonly #observers = new Set<Observer<T>>();
+  #stream: { stop(): void } | undefined;
+
+  constructor(
+    readonly initial: T,
+    readonly open: (emit: (v: T) => void, current: () => T) => { start(): void; stop(): void },
+    readonly onIdle: () => void,
+  ) {
+    this.#value = initial;
+  }
+
+  get observed(): boolean {
+    return this.#observers.size > 0;
+  }
+
+  sample(): T {
+    return this.#value;
+  }
+
+  observe(f: Observer<T>): Closable {
+    this.#observers.add(f);
+    if (this.#observers.size === 1 && !this.#stream) {
+      const s = this.open(
+        (v) => this.#emit(v),
+        () => this.#value,
+      );
+      this.#stream = s;
+      s.start();
+    }
+    f(this.#value);
+    let closed = false;
+    return {
+      close: () => {
+        if (closed) return;
+        closed = true;
+        this.#observers.delete(f);
+        if (this.#observers.size > 0 || !this.#stream) return;
+        const s = this.#stream;
+        this.#stream = undefined;
+        s.stop();
+        this.#value = this.initial;
+        this.onIdle();
+      },
+    };
+  }
+
+  #emit(v: T): void {
+    if (!this.#stream || Object.is(v, this.#value)) return;
+    this.#value = v;
+    for (const o of [...this.#observers]) if (this.#observers.has(o)) o(v);
+  }
+}
+
+export class MeshInterpreter implements NameInterpreter {
+  readonly #conn: MeshConnection;
+  readonly #root: mesh.Path;
+  readonly #binds = new Map<string, StreamVar<ActivityState<NameTree<NameBound>>>>();
+  readonly #addrs = new Map<string, StreamVar<Addr>>();
+  #dtab: StreamVar<ActivityState<Dtab>> | undefined;
+
+  constructor(opts: MeshInterpreterOptions) {
+    const namespace = namespaceFromRoot(opts.root);
+    this.#root = pathToProto(opts.root);
+    this.#conn = new MeshConnection({
+      dst: opts.dst,
+      namespace,
+      retry: opts.retry,
+      ...(opts.credentials ? { credentials: opts.credentials } : {}),
+      ...(opts.channelOptions ? { channelOptions: opts.channelOptions } : {}),
+    });
+  }
+
+  /** The bound tree of `path` under namerd's namespace dtab followed by `dtab`, streamed. */
+  bind(dtab: Dtab, path: Path): Activity<NameTree<NameBound>> {
+    const key = `${dtab.show}\n${path.show}`;
+    const existing = this.#binds.get(key);
+    if (existing) return existing;
+    const req: mesh.BindReq = {
+      root: this.#root,
+      name: pathToProto(path),
+      dtab: dtabToProto(dtab),
+    };
+    const v: StreamVar<ActivityState<NameTree<NameBound>>> = new StreamVar<
+      ActivityState<NameTree<NameBound>>
+    >(
+      Activity.pending,
+      (emit, current) => {
+        // until namerd has answered, an outage or a refusal is this bind's failure; after,
+        // the last tree stands (Linkerd keeps routing with it) and state() tells the story
+        const failUnlessAnswered = (e: Error) => {
+          if (current().kind !== "ok") emit(Activity.failed(e));
+        };
+        return new MeshStream(this.#conn, (c) => c.interpreter.streamBoundTree(req), {
+          message: (rsp: mesh.BoundTreeRsp) =>
+            emit(Activity.ok(boundTreeFromProto(rsp.tree, (id) => this.#addr(id)))),
+          lost: failUnlessAnswered,
+          refused: failUnlessAnswered,
+        });
+      },
+      () => this.#forget(this.#binds, key, v),
+    );
+    this.#remember(this.#binds, key, v);
+    return v;
+  }
+
+  /** The addresses of a bound id, streamed from namerd's Resolver, shared per id. */
+  #addr(id: Path): Var<Addr> {
+    const key = id.show;
+    const existing = this.#addrs.get(key);
+    if (existing) return existing;
+    const req: mesh.ReplicasReq = { id: pathToProto(id) };
+    const v: StreamVar<Addr> = new StreamVar<Addr>(
+      Addr.pending,
+      (emit, current) => {
+        const failUnlessAnswered = (e: Error) => {
+          if (current().type === "pending") emit(Addr.failed(e));
+        };
+        return new MeshStream(this.#conn, (c) => c.resolver.streamReplicas(req), {
+          message: (r: mesh.Replicas) => emit(replicasToAddr(r)),
+          lost: failUnlessAnswered,
+          refused: failUnlessAnswered,
+        });
+      },
+      () => this.#forget(this.#addrs, key, v),
+    );
+    this.#remember(this.#addrs, key, v);
+    return v;
+  }
+
+  /** namerd's dtab for the namespace (Delegator.StreamDtab), e.g. for the admin dtab page. */
+  dtab(): Activity<Dtab> {
+    if (this.#dtab) return this.#dtab;
+    const req: mesh.DtabReq = { root: this.#root };
+    const v = new StreamVar<ActivityState<Dtab>>(
+      Activity.pending,
+      (emit, current) => {
+        const failUnlessAnswered = (e: Error) => {
+          if (current().kind !== "ok") emit(Activity.failed(e));
+        };
+        return new MeshStream(this.#conn, (c) => c.delegator.streamDtab(req), {
+          message: (rsp: mesh.DtabRsp) => emit(Activity.ok(dtabFromProto(rsp.dtab?.dtab))),
+          lost: failUnlessAnswered,
+          // a namespace that does not exist (NOT_FOUND) is a failure even after an answer
+          refused: (e) => emit(Activity.failed(e)),
+        });
+      },
+      () => {},
+    );
+    this.#dtab = v;
+    return v;
+  }
+
+  /** namerd's explanation of how `path` delegates (Delegator.GetDelegateTree). */
+  async delegate(dtab: Dtab, path: Path): Promise<DelegateTree> {
+    const clients = await this.#conn.clients().catch((e: Error) => {
+      throw this.#conn.unreachable(e.message);
+    });
+    const req: mesh.DelegateTreeReq = {
+      root: this.#root,
+      tree: pathTreeToProto({ type: "leaf", value: path }),
+      dtab: dtabToProto(dtab),
+    };
+    const rsp = await new Promise<mesh.DelegateTreeRsp>((resolve, reject) => {
+      clients.delegator.getDelegateTree(
+        req,
+        new Metadata(),
+        { deadline: Date.now() + MESH_DELEGATE_TIMEOUT_MS },
+        (err, value) => {
+          if (err)
+            reject(
+              new Error(
+                `namerd ${this.#conn.dst.show} (${clients.address}): ${err.details || err.message}`,
+              ),
+            );
+          else resolve(value);
+        },
+      );
+    });
+    const tree = delegateTreeFromProto(rsp.tree, (id) => this.#addr(id));
+    await resolveDelegateAddrs(tree, MESH_DELEGATE_TIMEOUT_MS);
+    markSelected(tree);
+    return tree;
+  }
+
+  /** For the admin page: where namerd is, whether it answers, the last error. */
+  state(): NamerdClientState {
+    return this.#conn.state();
+  }
+
+  /** Cancels every stream and closes the channel. */
+  close(): void {
+    this.#conn.close();
+  }
+
+  #remember<V>(map: Map<string, StreamVar<V>>, key: string, v: StreamVar<V>): void {
+    if (map.size >= MAX_IDLE_ENTRIES) {
+      for (const [k, e] of map) if (!e.observed) map.delete(k);
+    }
+    map.set(key, v);
+  }
+
+  #forget<V>(map: Map<string, StreamVar<V>>, key: string, v: StreamVar<V>): void {
+    if (map.get(key) === v) map.delete(key);
+  }
+}
+
+function readPems(paths: readonly string[]): Buffer | null {
+  return paths.length === 0 ? null : Buffer.concat(paths.map((p) => readFileSync(p)));
+}
+
+/** Channel credentials and options for a config (TLS, pings, flow-control window, backoff). */
+export function meshChannel(config: MeshInterpreterConfig): {
+  credentials: ChannelCredentials;
+  channelOptions: ChannelOptions;
+} {
+  const baseMs = config.retry.baseSeconds * 1000;
+  const maxMs = config.retry.maxSeconds * 1000;
+  const channelOptions: ChannelOptions = {
+    // reconnecting is one TCP connect per linker: keep it prompt so streams resume soon
+    // after namerd comes back, whatever the per-stream backoff has grown to
+    "grpc.initial_reconnect_backoff_ms": Math.min(baseMs, 1_000),
+    "grpc.max_reconnect_backoff_ms": Math.min(maxMs, 30_000),
+    "grpc.keepalive_time_ms": config.failureThreshold.minPeriodMs,
+    "grpc.keepalive_timeout_ms": config.failureThreshold.closeTimeoutMs,
+  };
+  if (config.initialStreamWindowSizeKB !== undefined)
+    channelOptions["grpc-node.flow_control_window"] = config.initialStreamWindowSizeKB * 1024;
+  const tls = config.tls;
+  if (tls === undefined) return { credentials: credentials.createInsecure(), channelOptions };
+  if (tls.commonName !== undefined) {
+    channelOptions["grpc.ssl_target_name_override"] = tls.commonName;
+    channelOptions["grpc.default_authority"] = tls.commonName;
+  }
+  const roots = readPems([
+    ...(tls.trustCerts ?? []),
+    ...(tls.trustCertsBundle ? [tls.trustCertsBundle] : []),
+  ]);
+  const creds = credentials.createSsl(
+    roots,
+    tls.clientAuth ? readFileSync(tls.clientAuth.keyPath) : null,
+    tls.clientAuth ? readFileSync(tls.clientAuth.certPath) : null,
+    tls.disableValidation
+      ? { rejectUnauthorized: false, checkServerIdentity: () => undefined }
+      : {},
+  );
+  return { credentials: creds, channelOptions };
+}
+
+export const meshInterpreterFactory: PluginFactory<MeshInterpreterConfig, NameInterpreter> = {
+  kind: "io.l5d.mesh",
+  schema: meshInterpreterSchema,
+  make(config, ctx) {
+    const interp = new MeshInterpreter({
+      dst: config.dst,
+      root: config.root,
+      retry: { baseMs: config.retry.baseSeconds * 1000, maxMs: config.retry.maxSeconds * 1000 },
+      ...meshChannel(config),
+    });
+    ctx.onClose(() => interp.close());
+    return withStateAndTransformers(interp, ctx);
+  },
+};
