@@ -12,6 +12,7 @@ import type { ListeningInterface, NamerdInterface } from "./interfaces/namerd-in
 import type { NamerdConfig } from "./namerd-config.js";
 import { Namespaces } from "./namespaces.js";
 import type { DtabStore } from "./storage/dtab-store.js";
+import type { NamerdTelemeter } from "./telemetry/prometheus-telemeter.js";
 
 export class NamerdStartError extends Error {
   constructor(
@@ -89,6 +90,7 @@ export async function startNamerd(
     }
     const namespaces = new Namespaces(store, namers);
     closers.push(() => namespaces.close());
+    const telemeters = config.telemetry.map((p) => make<NamerdTelemeter>(p, ctxFor(p.path)));
     const ifaces = config.interfaces.map((p) => ({
       path: p.path,
       iface: make<NamerdInterface>(p, ctxFor(p.path)),
@@ -120,11 +122,13 @@ export async function startNamerd(
       })();
       return closing;
     };
+    const routes = telemeters.flatMap((t) => t.routes(namespaces));
     try {
       admin = await startNamerdAdmin(config.admin, {
         namespaces,
         interfaces: opened,
         log,
+        routes,
         shutdown: () => void close(),
       });
     } catch (e) {

@@ -54,7 +54,14 @@ export {
   type NamerEntry,
   type ParsedPlugin,
 } from "./parsed-plugin.js";
-export { type BuildContext, type PluginFactory, type PluginLogger, Registry } from "./plugin.js";
+export {
+  type BuildContext,
+  type FactoryList,
+  type PluginFactory,
+  type PluginLogger,
+  Registry,
+  registryOf,
+} from "./plugin.js";
 export {
   parsePluginObject,
   pluginListSlot,

@@ -60,3 +60,17 @@ export class Registry<T> {
     return [...this.#factories.keys()].sort();
   }
 }
+
+/** Factories of one family, whatever their config and plugin types (a package's exported list). */
+export type FactoryList = ReadonlyArray<{ readonly kind: string }>;
+
+/**
+ * A registry for `family` holding every factory of `groups`, in order: how an app assembles
+ * its registries from the lists the plugin packages export. A kind registered twice throws.
+ */
+export function registryOf(family: string, ...groups: FactoryList[]): Registry<unknown> {
+  const r = new Registry<unknown>(family);
+  for (const g of groups)
+    for (const f of g) r.register(f as Parameters<Registry<unknown>["register"]>[0]);
+  return r;
+}

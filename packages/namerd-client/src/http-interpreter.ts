@@ -16,45 +16,21 @@ import {
   type NameBound,
   type NameInterpreter,
   type NameTree,
-  Path,
+  type Path,
   type Var,
 } from "@l5d/dtab";
 import { z } from "zod";
 import { addrFromJson, boundTreeFromJson } from "./bound-tree-json.js";
-import { type NamerdClientState, NamerdConnection, NamerdWatch } from "./namerd-watch.js";
+import { namerdRetrySchema, namespaceSchema, pathSchema, retryMs } from "./namerd-client-schema.js";
+import type { NamerdClientState } from "./namerd-client-status.js";
+import { NamerdConnection, NamerdWatch } from "./namerd-watch.js";
 import { withStateAndTransformers } from "./with-transformers.js";
-
-const pathText = z
-  .string({ error: "expected a path such as /$/inet/namerd/4180" })
-  .transform((t, ctx) => {
-    try {
-      return Path.read(t);
-    } catch (e) {
-      ctx.issues.push({
-        code: "custom",
-        message: `invalid path: ${(e as Error).message}`,
-        input: t,
-      });
-      return z.NEVER;
-    }
-  });
-
-/** Linkerd's namerd `retry` (seconds; fractions allowed here so tests can be quick). */
-export const namerdRetrySchema = z
-  .strictObject({
-    baseSeconds: z.number().positive().default(5),
-    maxSeconds: z.number().positive().default(600),
-  })
-  .prefault({});
 
 export const namerdHttpInterpreterSchema = z.strictObject({
   ...pluginCommonShape,
   kind: z.literal("io.l5d.namerd.http"),
-  dst: pathText,
-  namespace: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]+$/, { error: "expected a namespace name" })
-    .default("default"),
+  dst: pathSchema("/$/inet/namerd/4180"),
+  namespace: namespaceSchema,
   retry: namerdRetrySchema,
 });
 export type NamerdHttpInterpreterConfig = z.infer<typeof namerdHttpInterpreterSchema>;
@@ -142,7 +118,7 @@ export const namerdHttpInterpreterFactory: PluginFactory<
     const interp = new NamerdHttpInterpreter({
       dst: config.dst,
       namespace: config.namespace,
-      retry: { baseMs: config.retry.baseSeconds * 1000, maxMs: config.retry.maxSeconds * 1000 },
+      retry: retryMs(config.retry),
     });
     return withStateAndTransformers(interp, ctx);
   },

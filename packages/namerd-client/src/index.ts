@@ -14,7 +14,6 @@ export {
   NamerdHttpInterpreter,
   type NamerdHttpInterpreterConfig,
   namerdHttpInterpreterFactory,
-  namerdRetrySchema,
 } from "./http-interpreter.js";
 export { getJsonLines, MAX_LINE_BYTES } from "./json-lines.js";
 export {
@@ -49,6 +48,8 @@ export {
   meshInterpreterFactory,
   meshInterpreterSchema,
 } from "./mesh-interpreter.js";
+export { namerdRetrySchema } from "./namerd-client-schema.js";
+export { type NamerdClientState, NamerdClientStatus } from "./namerd-client-status.js";
 export { resolveNamerd } from "./namerd-dst.js";
 export {
   NamerdThriftInterpreter,
@@ -56,7 +57,7 @@ export {
   namerdThriftInterpreterFactory,
   namerdThriftInterpreterSchema,
 } from "./namerd-thrift-interpreter.js";
-export { type NamerdClientState, NamerdConnection, NamerdWatch } from "./namerd-watch.js";
+export { NamerdConnection, NamerdWatch } from "./namerd-watch.js";
 export * as thrift from "./thrift/index.js";
 export { withStateAndTransformers } from "./with-transformers.js";
 

@@ -15,8 +15,8 @@ import {
 } from "@grpc/grpc-js";
 import type { Path } from "@l5d/dtab";
 import { mesh } from "@l5d/proto";
+import { NamerdClientStatus } from "./namerd-client-status.js";
 import { resolveNamerd } from "./namerd-dst.js";
-import type { NamerdClientState } from "./namerd-watch.js";
 
 export interface MeshClients {
   readonly interpreter: mesh.InterpreterClient;
@@ -38,16 +38,7 @@ export interface MeshConnectionOptions {
 /** How often a waiting retry re-checks the channel (it also asks the channel to connect). */
 const READY_POLL_MS = 1_000;
 
-export class MeshConnection {
-  address: string | undefined;
-  connected = false;
-  lastError: string | undefined;
-  lastUpdate: number | undefined;
-  streams = 0;
-  reconnects = 0;
-
-  readonly dst: Path;
-  readonly namespace: string;
+export class MeshConnection extends NamerdClientStatus {
   readonly retry: { readonly baseMs: number; readonly maxMs: number };
   readonly #credentials: ChannelCredentials;
   readonly #channelOptions: ChannelOptions;
@@ -60,8 +51,7 @@ export class MeshConnection {
   #watching = false;
 
   constructor(opts: MeshConnectionOptions) {
-    this.dst = opts.dst;
-    this.namespace = opts.namespace;
+    super(opts.dst, opts.namespace);
     this.retry = opts.retry;
     this.#credentials = opts.credentials ?? grpcCredentials.createInsecure();
     this.#channelOptions = opts.channelOptions ?? {};
@@ -125,13 +115,6 @@ export class MeshConnection {
     this.#stale = true;
   }
 
-  /** The error a bind that namerd never answered fails with. */
-  unreachable(cause: string): Error {
-    return new Error(
-      `namerd ${this.dst.show}${this.address ? ` (${this.address})` : ""} is unavailable: ${cause}`,
-    );
-  }
-
   /** `f` runs once when the channel next becomes READY (not if it is READY now). */
   whenReady(f: () => void): () => void {
     this.#readyWaiters.add(f);
@@ -172,20 +155,6 @@ export class MeshConnection {
     };
     // the state at registration is taken as READY: only a change back to READY wakes waiters
     step();
-  }
-
-  state(): NamerdClientState {
-    return {
-      namerd: this.dst.show,
-      namespace: this.namespace,
-      address: this.address,
-      connected: this.connected,
-      lastError: this.lastError,
-      lastUpdate:
-        this.lastUpdate === undefined ? undefined : new Date(this.lastUpdate).toISOString(),
-      streams: this.streams,
-      reconnects: this.reconnects,
-    };
   }
 
   #closeChannel(): void {

@@ -24,20 +24,20 @@ import {
   Activity,
   type ActivityState,
   Addr,
-  type Closable,
   type DelegateTree,
   type Dtab,
   markSelected,
   type NameBound,
   type NameInterpreter,
   type NameTree,
-  type Observer,
   Path,
   resolveDelegateAddrs,
   type Var,
 } from "@l5d/dtab";
 import type { mesh } from "@l5d/proto";
 import { z } from "zod";
+import { FeedVar } from "./feed-var.js";
+import { FeedVarCache } from "./feed-var-cache.js";
 import {
   boundTreeFromProto,
   delegateTreeFromProto,
@@ -50,28 +50,17 @@ import {
 } from "./mesh-codec.js";
 import { MeshConnection } from "./mesh-connection.js";
 import { MeshStream } from "./mesh-stream.js";
-import type { NamerdClientState } from "./namerd-watch.js";
+import {
+  failureThresholdSchema,
+  orderedRetrySchema,
+  pathSchema,
+  retryMs,
+} from "./namerd-client-schema.js";
+import type { NamerdClientState } from "./namerd-client-status.js";
 import { withStateAndTransformers } from "./with-transformers.js";
 
 /** How long `delegate` waits for namerd's answer, then for the leaves' first addresses. */
 export const MESH_DELEGATE_TIMEOUT_MS = 10_000;
-/** Unobserved ids kept for reuse beyond this many are forgotten. */
-const MAX_IDLE_ENTRIES = 10_000;
-
-function pathSchema(example: string) {
-  return z.string({ error: `expected a path such as ${example}` }).transform((t, ctx) => {
-    try {
-      return Path.read(t);
-    } catch (e) {
-      ctx.issues.push({
-        code: "custom",
-        message: `invalid path: ${(e as Error).message}`,
-        input: t,
-      });
-      return z.NEVER;
-    }
-  });
-}
 
 export const meshInterpreterSchema = z.strictObject({
   ...pluginCommonShape,
@@ -83,15 +72,7 @@ export const meshInterpreterSchema = z.strictObject({
     .default(Path.utf8("default"))
     .refine((p) => p.size === 1, { error: "root may only contain a single path element" }),
   /** Linkerd's mesh client defaults: 1 s, doubling with jitter up to 10 minutes. */
-  retry: z
-    .strictObject({
-      baseSeconds: z.number().positive().default(1),
-      maxSeconds: z.number().positive().default(600),
-    })
-    .prefault({})
-    .refine((r) => r.baseSeconds <= r.maxSeconds, {
-      error: "baseSeconds must not exceed maxSeconds",
-    }),
+  retry: orderedRetrySchema(1),
   /** Linkerd's client TLS; plaintext (h2c) when unset. */
   tls: z
     .strictObject({
@@ -105,12 +86,7 @@ export const meshInterpreterSchema = z.strictObject({
     })
     .optional(),
   /** HTTP/2 pings to namerd (Linkerd's threshold failure detector): every `minPeriodMs`. */
-  failureThreshold: z
-    .strictObject({
-      minPeriodMs: positiveInt().default(5_000),
-      closeTimeoutMs: positiveInt().default(4_000),
-    })
-    .prefault({}),
+  failureThreshold: failureThresholdSchema,
   initialStreamWindowSizeKB: positiveInt().optional(),
 });
 export type MeshInterpreterConfig = z.infer<typeof meshInterpreterSchema>;
@@ -124,71 +100,13 @@ export interface MeshInterpreterOptions {
   readonly channelOptions?: ChannelOptions;
 }
 
-/**
- * A Var fed by one namerd stream while observed: the stream opens with the first observer and
- * is cancelled when the last leaves, the value going back to `initial`.
- */
-class StreamVar<T> implements Var<T> {
-  #value: T;
-  readonly #observers = new Set<Observer<T>>();
-  #stream: { stop(): void } | undefined;
-
-  constructor(
-    readonly initial: T,
-    readonly open: (emit: (v: T) => void, current: () => T) => { start(): void; stop(): void },
-    readonly onIdle: () => void,
-  ) {
-    this.#value = initial;
-  }
-
-  get observed(): boolean {
-    return this.#observers.size > 0;
-  }
-
-  sample(): T {
-    return this.#value;
-  }
-
-  observe(f: Observer<T>): Closable {
-    this.#observers.add(f);
-    if (this.#observers.size === 1 && !this.#stream) {
-      const s = this.open(
-        (v) => this.#emit(v),
-        () => this.#value,
-      );
-      this.#stream = s;
-      s.start();
-    }
-    f(this.#value);
-    let closed = false;
-    return {
-      close: () => {
-        if (closed) return;
-        closed = true;
-        this.#observers.delete(f);
-        if (this.#observers.size > 0 || !this.#stream) return;
-        const s = this.#stream;
-        this.#stream = undefined;
-        s.stop();
-        this.#value = this.initial;
-        this.onIdle();
-      },
-    };
-  }
-
-  #emit(v: T): void {
-    if (!this.#stream || Object.is(v, this.#value)) return;
-    this.#value = v;
-    for (const o of [...this.#observers]) if (this.#observers.has(o)) o(v);
-  }
-}
-
 export class MeshInterpreter implements NameInterpreter {
   readonly #conn: MeshConnection;
   readonly #root: mesh.Path;
-  readonly #binds = new Map<string, StreamVar<ActivityState<NameTree<NameBound>>>>();
-  readonly #addrs = new Map<string, StreamVar<Addr>>();
-  #dtab: StreamVar<ActivityState<Dtab>> | undefined;
+  /** One stream per (dtab, name) and per bound id, each shared by its observers. */
+  readonly #binds = new FeedVarCache<ActivityState<NameTree<NameBound>>>();
+  readonly #addrs = new FeedVarCache<Addr>();
+  #dtab: FeedVar<ActivityState<Dtab>> | undefined;
 
   constructor(opts: MeshInterpreterOptions) {
     const namespace = namespaceFromRoot(opts.root);
@@ -204,66 +122,46 @@ export class MeshInterpreter implements NameInterpreter {
 
   /** The bound tree of `path` under namerd's namespace dtab followed by `dtab`, streamed. */
   bind(dtab: Dtab, path: Path): Activity<NameTree<NameBound>> {
-    const key = `${dtab.show}\n${path.show}`;
-    const existing = this.#binds.get(key);
-    if (existing) return existing;
-    const req: mesh.BindReq = {
-      root: this.#root,
-      name: pathToProto(path),
-      dtab: dtabToProto(dtab),
-    };
-    const v: StreamVar<ActivityState<NameTree<NameBound>>> = new StreamVar<
-      ActivityState<NameTree<NameBound>>
-    >(
-      Activity.pending,
-      (emit, current) => {
-        // until namerd has answered, an outage or a refusal is this bind's failure; after,
-        // the last tree stands (Linkerd keeps routing with it) and state() tells the story
-        const failUnlessAnswered = (e: Error) => {
-          if (current().kind !== "ok") emit(Activity.failed(e));
-        };
-        return new MeshStream(this.#conn, (c) => c.interpreter.streamBoundTree(req), {
-          message: (rsp: mesh.BoundTreeRsp) =>
-            emit(Activity.ok(boundTreeFromProto(rsp.tree, (id) => this.#addr(id)))),
-          lost: failUnlessAnswered,
-          refused: failUnlessAnswered,
-        });
-      },
-      () => this.#forget(this.#binds, key, v),
-    );
-    this.#remember(this.#binds, key, v);
-    return v;
+    return this.#binds.get(`${dtab.show}\n${path.show}`, Activity.pending, (emit, current) => {
+      const req: mesh.BindReq = {
+        root: this.#root,
+        name: pathToProto(path),
+        dtab: dtabToProto(dtab),
+      };
+      // until namerd has answered, an outage or a refusal is this bind's failure; after,
+      // the last tree stands (Linkerd keeps routing with it) and state() tells the story
+      const failUnlessAnswered = (e: Error) => {
+        if (current().kind !== "ok") emit(Activity.failed(e));
+      };
+      return new MeshStream(this.#conn, (c) => c.interpreter.streamBoundTree(req), {
+        message: (rsp: mesh.BoundTreeRsp) =>
+          emit(Activity.ok(boundTreeFromProto(rsp.tree, (id) => this.#addr(id)))),
+        lost: failUnlessAnswered,
+        refused: failUnlessAnswered,
+      });
+    });
   }
 
   /** The addresses of a bound id, streamed from namerd's Resolver, shared per id. */
   #addr(id: Path): Var<Addr> {
-    const key = id.show;
-    const existing = this.#addrs.get(key);
-    if (existing) return existing;
-    const req: mesh.ReplicasReq = { id: pathToProto(id) };
-    const v: StreamVar<Addr> = new StreamVar<Addr>(
-      Addr.pending,
-      (emit, current) => {
-        const failUnlessAnswered = (e: Error) => {
-          if (current().type === "pending") emit(Addr.failed(e));
-        };
-        return new MeshStream(this.#conn, (c) => c.resolver.streamReplicas(req), {
-          message: (r: mesh.Replicas) => emit(replicasToAddr(r)),
-          lost: failUnlessAnswered,
-          refused: failUnlessAnswered,
-        });
-      },
-      () => this.#forget(this.#addrs, key, v),
-    );
-    this.#remember(this.#addrs, key, v);
-    return v;
+    return this.#addrs.get(id.show, Addr.pending, (emit, current) => {
+      const req: mesh.ReplicasReq = { id: pathToProto(id) };
+      const failUnlessAnswered = (e: Error) => {
+        if (current().type === "pending") emit(Addr.failed(e));
+      };
+      return new MeshStream(this.#conn, (c) => c.resolver.streamReplicas(req), {
+        message: (r: mesh.Replicas) => emit(replicasToAddr(r)),
+        lost: failUnlessAnswered,
+        refused: failUnlessAnswered,
+      });
+    });
   }
 
   /** namerd's dtab for the namespace (Delegator.StreamDtab), e.g. for the admin dtab page. */
   dtab(): Activity<Dtab> {
     if (this.#dtab) return this.#dtab;
     const req: mesh.DtabReq = { root: this.#root };
-    const v = new StreamVar<ActivityState<Dtab>>(
+    const v = new FeedVar<ActivityState<Dtab>>(
       Activity.pending,
       (emit, current) => {
         const failUnlessAnswered = (e: Error) => {
@@ -323,17 +221,6 @@ export class MeshInterpreter implements NameInterpreter {
   close(): void {
     this.#conn.close();
   }
-
-  #remember<V>(map: Map<string, StreamVar<V>>, key: string, v: StreamVar<V>): void {
-    if (map.size >= MAX_IDLE_ENTRIES) {
-      for (const [k, e] of map) if (!e.observed) map.delete(k);
-    }
-    map.set(key, v);
-  }
-
-  #forget<V>(map: Map<string, StreamVar<V>>, key: string, v: StreamVar<V>): void {
-    if (map.get(key) === v) map.delete(key);
-  }
 }
 
 function readPems(paths: readonly string[]): Buffer | null {
@@ -385,7 +272,7 @@ export const meshInterpreterFactory: PluginFactory<MeshInterpreterConfig, NameIn
     const interp = new MeshInterpreter({
       dst: config.dst,
       root: config.root,
-      retry: { baseMs: config.retry.baseSeconds * 1000, maxMs: config.retry.maxSeconds * 1000 },
+      retry: retryMs(config.retry),
       ...meshChannel(config),
     });
     ctx.onClose(() => interp.close());

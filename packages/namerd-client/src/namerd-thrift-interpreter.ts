@@ -13,7 +13,7 @@
  * retrying: namerd's first answer makes it succeed.
  */
 import { readFileSync } from "node:fs";
-import { nonEmptyString, type PluginFactory, pluginCommonShape, positiveInt } from "@l5d/config";
+import { nonEmptyString, type PluginFactory, pluginCommonShape } from "@l5d/config";
 import {
   Activity,
   type ActivityState,
@@ -29,7 +29,17 @@ import {
   type Var,
 } from "@l5d/dtab";
 import { z } from "zod";
-import { type NamerdClientState, NamerdConnection } from "./namerd-watch.js";
+import { FeedVar } from "./feed-var.js";
+import { FeedVarCache } from "./feed-var-cache.js";
+import {
+  failureThresholdSchema,
+  namespaceSchema,
+  orderedRetrySchema,
+  pathSchema,
+  retryMs,
+} from "./namerd-client-schema.js";
+import type { NamerdClientState } from "./namerd-client-status.js";
+import { NamerdConnection } from "./namerd-watch.js";
 import { LongPoll } from "./thrift/long-poll.js";
 import { type NamerClientTls, ThriftNamerClient } from "./thrift/namer-client.js";
 import { addrMethod, bindMethod, delegateMethod, dtabMethod } from "./thrift/namer-idl.js";
@@ -39,60 +49,26 @@ import {
   delegateRequestTree,
   delegateTreeFromThrift,
 } from "./thrift/namer-trees.js";
-import { PollVar } from "./thrift/poll-var.js";
 import { withStateAndTransformers } from "./with-transformers.js";
 
 /** How long `delegate` waits for namerd's answer, then for the leaves' first addresses. */
 export const THRIFT_DELEGATE_TIMEOUT_MS = 10_000;
-/** Unobserved ids kept for reuse beyond this many are forgotten. */
-const MAX_IDLE_ENTRIES = 10_000;
 const EMPTY = Buffer.alloc(0);
-
-const pathText = z
-  .string({ error: "expected a path such as /$/inet/namerd/4100" })
-  .transform((t, ctx) => {
-    try {
-      return Path.read(t);
-    } catch (e) {
-      ctx.issues.push({
-        code: "custom",
-        message: `invalid path: ${(e as Error).message}`,
-        input: t,
-      });
-      return z.NEVER;
-    }
-  });
 
 export const namerdThriftInterpreterSchema = z.strictObject({
   ...pluginCommonShape,
   kind: z.literal("io.l5d.namerd"),
   /** Where namerd's thrift interface is: a path the `/$` namers bind (`/$/inet/namerd/4100`). */
-  dst: pathText,
-  namespace: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]+$/, { error: "expected a namespace name" })
-    .default("default"),
+  dst: pathSchema("/$/inet/namerd/4100"),
+  namespace: namespaceSchema,
   /** Linkerd's defaults: 5 s doubling with jitter up to 10 minutes (fractions allowed here). */
-  retry: z
-    .strictObject({
-      baseSeconds: z.number().positive().default(5),
-      maxSeconds: z.number().positive().default(600),
-    })
-    .prefault({})
-    .refine((r) => r.baseSeconds <= r.maxSeconds, {
-      error: "baseSeconds must not exceed maxSeconds",
-    }),
+  retry: orderedRetrySchema(5),
   /** Linkerd's namerd client TLS: the name to check, and the CA to trust (else the system's). */
   tls: z
     .strictObject({ commonName: nonEmptyString(), caCert: nonEmptyString().optional() })
     .optional(),
   /** Mux pings to namerd (Linkerd's threshold failure detector). */
-  failureThreshold: z
-    .strictObject({
-      minPeriodMs: positiveInt().default(5_000),
-      closeTimeoutMs: positiveInt().default(4_000),
-    })
-    .prefault({}),
+  failureThreshold: failureThresholdSchema,
 });
 export type NamerdThriftInterpreterConfig = z.infer<typeof namerdThriftInterpreterSchema>;
 
@@ -111,9 +87,10 @@ export class NamerdThriftInterpreter implements NameInterpreter {
   readonly #conn: NamerdConnection;
   readonly #client: ThriftNamerClient;
   readonly #clientId: Path;
-  readonly #binds = new Map<string, PollVar<ActivityState<NameTree<NameBound>>>>();
-  readonly #addrs = new Map<string, PollVar<Addr>>();
-  #dtab: PollVar<ActivityState<Dtab>> | undefined;
+  /** One long-poll per (dtab, name) and per bound id, each shared by its observers. */
+  readonly #binds = new FeedVarCache<ActivityState<NameTree<NameBound>>>();
+  readonly #addrs = new FeedVarCache<Addr>();
+  #dtab: FeedVar<ActivityState<Dtab>> | undefined;
 
   constructor(opts: NamerdThriftInterpreterOptions) {
     this.#conn = new NamerdConnection(opts.dst, opts.namespace, opts.retry);
@@ -136,79 +113,58 @@ export class NamerdThriftInterpreter implements NameInterpreter {
 
   /** The bound tree of `path` under namerd's namespace dtab followed by `dtab`, long-polled. */
   bind(dtab: Dtab, path: Path): Activity<NameTree<NameBound>> {
-    const key = `${dtab.show}\n${path.show}`;
-    const existing = this.#binds.get(key);
-    if (existing) return existing;
     const ns = this.#conn.namespace;
-    const v: PollVar<ActivityState<NameTree<NameBound>>> = new PollVar<
-      ActivityState<NameTree<NameBound>>
-    >(
-      Activity.pending,
-      (emit, current) => {
-        // until namerd has answered, an outage or a refusal is this bind's failure; after,
-        // the last tree stands (Linkerd keeps routing with it) and state() tells the story
-        const failUnlessAnswered = (e: Error) => {
-          if (current().kind !== "ok") emit(Activity.failed(e));
-        };
-        return new LongPoll(
-          this.#conn,
-          this.#client,
-          bindMethod,
-          (stamp) => ({
-            dtab: dtab.show,
-            name: { stamp, name: path, ns },
-            clientId: this.#clientId,
-          }),
-          {
-            value: (rep) =>
-              emit(Activity.ok(boundTreeFromThrift(rep.tree, (id) => this.#addr(id)))),
-            refused: failUnlessAnswered,
-            lost: failUnlessAnswered,
-          },
-        );
-      },
-      () => this.#forget(this.#binds, key, v),
-    );
-    this.#remember(this.#binds, key, v);
-    return v;
+    return this.#binds.get(`${dtab.show}\n${path.show}`, Activity.pending, (emit, current) => {
+      // until namerd has answered, an outage or a refusal is this bind's failure; after,
+      // the last tree stands (Linkerd keeps routing with it) and state() tells the story
+      const failUnlessAnswered = (e: Error) => {
+        if (current().kind !== "ok") emit(Activity.failed(e));
+      };
+      return new LongPoll(
+        this.#conn,
+        this.#client,
+        bindMethod,
+        (stamp) => ({
+          dtab: dtab.show,
+          name: { stamp, name: path, ns },
+          clientId: this.#clientId,
+        }),
+        {
+          value: (rep) => emit(Activity.ok(boundTreeFromThrift(rep.tree, (id) => this.#addr(id)))),
+          refused: failUnlessAnswered,
+          lost: failUnlessAnswered,
+        },
+      );
+    });
   }
 
   /** The addresses of a bound id, long-polled from namerd, shared per id. */
   #addr(id: Path): Var<Addr> {
-    const key = id.show;
-    const existing = this.#addrs.get(key);
-    if (existing) return existing;
     const ns = this.#conn.namespace;
-    const v: PollVar<Addr> = new PollVar<Addr>(
-      Addr.pending,
-      (emit, current) => {
-        const failUnlessAnswered = (e: Error) => {
-          const c = current();
-          if (c.type === "pending" || c.type === "failed") emit(Addr.failed(e));
-        };
-        return new LongPoll(
-          this.#conn,
-          this.#client,
-          addrMethod,
-          (stamp) => ({ name: { stamp, name: id, ns }, clientId: this.#clientId }),
-          {
-            value: (rep) => emit(addrFromThrift(rep.value)),
-            refused: failUnlessAnswered,
-            lost: failUnlessAnswered,
-          },
-        );
-      },
-      () => this.#forget(this.#addrs, key, v),
-    );
-    this.#remember(this.#addrs, key, v);
-    return v;
+    return this.#addrs.get(id.show, Addr.pending, (emit, current) => {
+      const failUnlessAnswered = (e: Error) => {
+        const c = current();
+        if (c.type === "pending" || c.type === "failed") emit(Addr.failed(e));
+      };
+      return new LongPoll(
+        this.#conn,
+        this.#client,
+        addrMethod,
+        (stamp) => ({ name: { stamp, name: id, ns }, clientId: this.#clientId }),
+        {
+          value: (rep) => emit(addrFromThrift(rep.value)),
+          refused: failUnlessAnswered,
+          lost: failUnlessAnswered,
+        },
+      );
+    });
   }
 
   /** namerd's dtab for the namespace, long-polled (e.g. for the admin dtab page). */
   dtab(): Activity<Dtab> {
     if (this.#dtab) return this.#dtab;
     const ns = this.#conn.namespace;
-    const v = new PollVar<ActivityState<Dtab>>(
+    const v = new FeedVar<ActivityState<Dtab>>(
       Activity.pending,
       (emit, current) =>
         new LongPoll(
@@ -266,17 +222,6 @@ export class NamerdThriftInterpreter implements NameInterpreter {
   close(): void {
     this.#client.close();
   }
-
-  #remember<V>(map: Map<string, PollVar<V>>, key: string, v: PollVar<V>): void {
-    if (map.size >= MAX_IDLE_ENTRIES) {
-      for (const [k, e] of map) if (!e.observed) map.delete(k);
-    }
-    map.set(key, v);
-  }
-
-  #forget<V>(map: Map<string, PollVar<V>>, key: string, v: PollVar<V>): void {
-    if (map.get(key) === v) map.delete(key);
-  }
 }
 
 export const namerdThriftInterpreterFactory: PluginFactory<
@@ -290,7 +235,7 @@ export const namerdThriftInterpreterFactory: PluginFactory<
     const interp = new NamerdThriftInterpreter({
       dst: config.dst,
       namespace: config.namespace,
-      retry: { baseMs: config.retry.baseSeconds * 1000, maxMs: config.retry.maxSeconds * 1000 },
+      retry: retryMs(config.retry),
       pingIntervalMs: config.failureThreshold.minPeriodMs,
       pingTimeoutMs: config.failureThreshold.closeTimeoutMs,
       ...(tls

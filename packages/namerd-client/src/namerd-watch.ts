@@ -7,58 +7,18 @@
 import type { Path } from "@l5d/dtab";
 import { Backoff } from "./backoff.js";
 import { getJsonLines } from "./json-lines.js";
+import { type NamerdClientState, NamerdClientStatus } from "./namerd-client-status.js";
 import { resolveNamerd } from "./namerd-dst.js";
 
-/** What the admin page shows about a namerd client. */
-export interface NamerdClientState {
-  readonly namerd: string;
-  readonly namespace: string;
-  /** `host:port` last dialled. */
-  readonly address: string | undefined;
-  readonly connected: boolean;
-  readonly lastError: string | undefined;
-  /** ISO time of the last value received. */
-  readonly lastUpdate: string | undefined;
-  /** Streams open now (one per watched name and per watched address). */
-  readonly streams: number;
-  readonly reconnects: number;
-}
-
-/** State shared by every stream of one interpreter. */
-export class NamerdConnection {
-  address: string | undefined;
-  connected = false;
-  lastError: string | undefined;
-  lastUpdate: number | undefined;
-  streams = 0;
-  reconnects = 0;
-
+/** State shared by every stream of one interpreter, and the backoff each stream retries with. */
+export class NamerdConnection extends NamerdClientStatus {
   constructor(
-    readonly dst: Path,
-    readonly namespace: string,
+    dst: Path,
+    namespace: string,
     readonly backoff: { readonly baseMs: number; readonly maxMs: number },
     readonly onChange?: (s: NamerdClientState) => void,
-  ) {}
-
-  state(): NamerdClientState {
-    return {
-      namerd: this.dst.show,
-      namespace: this.namespace,
-      address: this.address,
-      connected: this.connected,
-      lastError: this.lastError,
-      lastUpdate:
-        this.lastUpdate === undefined ? undefined : new Date(this.lastUpdate).toISOString(),
-      streams: this.streams,
-      reconnects: this.reconnects,
-    };
-  }
-
-  /** The error a bind that namerd never answered fails with. */
-  unreachable(cause: string): Error {
-    return new Error(
-      `namerd ${this.dst.show}${this.address ? ` (${this.address})` : ""} is unavailable: ${cause}`,
-    );
+  ) {
+    super(dst, namespace);
   }
 }
 

@@ -14,9 +14,9 @@
  *   GET  /interfaces.json          what namerd serves, and where
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
 import { Activity, Dtab, delegateTreeToJsonString, Path } from "@l5d/dtab";
 import type { Logger } from "pino";
+import { listenTracked } from "../interfaces/listen.js";
 import type { ListeningInterface } from "../interfaces/namerd-interface.js";
 import type { NamerdAdminConfig } from "../namerd-config.js";
 import type { Namespaces } from "../namespaces.js";
@@ -38,6 +38,11 @@ export interface AdminContext {
   readonly namespaces: Namespaces;
   readonly interfaces: readonly (ListeningInterface & { readonly kind: string })[];
   readonly log: Logger;
+  /** Telemeters' routes (e.g. `/admin/metrics/prometheus`). */
+  readonly routes?: ReadonlyArray<{
+    readonly path: string;
+    handler(): Promise<{ contentType: string; body: string }>;
+  }>;
   shutdown(): void;
 }
 
@@ -47,33 +52,15 @@ export async function startNamerdAdmin(
   config: NamerdAdminConfig,
   ctx: AdminContext,
 ): Promise<NamerdAdmin> {
-  const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
     route(req, res, ctx).catch((e: unknown) =>
       reply(res, errorStatus(e), `${(e as Error).message}\n`),
     );
   });
-  server.on("connection", (s) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(config.port, config.ip, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const listening = await listenTracked(server, config.port, config.ip);
+  const port = listening.address.port;
   ctx.log.info({ ip: config.ip, port }, `serving namerd admin on ${config.ip}:${port}`);
-  return {
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      }),
-  };
+  return { port, close: listening.close };
 }
 
 function errorStatus(e: unknown): number {
@@ -107,6 +94,11 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: AdminContex
   if (p === "/" && req.method === "GET")
     return reply(res, 200, namerdDashboardHtml(), "text/html; charset=utf-8");
   if (p === "/admin/ping") return reply(res, 200, "pong");
+  const extra = ctx.routes?.find((r) => r.path === p);
+  if (extra) {
+    const out = await extra.handler();
+    return reply(res, 200, out.body, out.contentType);
+  }
   if (p === "/admin/health") {
     const ok = ns.store.healthy?.() ?? true;
     return reply(res, ok ? 200 : 503, ok ? "ok\n" : "dtab store unreachable\n");

@@ -18,7 +18,6 @@
  * `?watch=true` for a newline-delimited stream of changes.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
 import { type PluginFactory, pluginCommonShape, port } from "@l5d/config";
 import {
   Activity,
@@ -46,6 +45,7 @@ import {
 } from "../storage/dtab-store.js";
 import { codecForAccept, codecForContentType } from "./dtab-codec.js";
 import { streamActivity } from "./http-streaming.js";
+import { listenTracked } from "./listen.js";
 import type { InterfaceContext, ListeningInterface, NamerdInterface } from "./namerd-interface.js";
 
 export const HTTP_CONTROLLER_PORT = 4180;
@@ -100,35 +100,16 @@ async function listen(
   config: HttpControllerConfig,
   ctx: InterfaceContext,
 ): Promise<ListeningInterface> {
-  const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
     handle(req, res, ctx).catch((e: unknown) => fail(res, e, ctx));
   });
   // a bounded number of clients: each watch holds a connection and its observations
   server.maxConnections = MAX_CONNECTIONS;
   server.headersTimeout = 10_000;
-  server.on("connection", (s) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(config.port, config.ip, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const a = server.address() as AddressInfo;
+  const listening = await listenTracked(server, config.port, config.ip);
+  const a = listening.address;
   ctx.log.info({ ip: a.address, port: a.port }, "namerd http controller listening");
-  return {
-    host: a.address,
-    port: a.port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      }),
-  };
+  return { host: a.address, port: a.port, close: listening.close };
 }
 
 function fail(res: ServerResponse, e: unknown, ctx: InterfaceContext): void {

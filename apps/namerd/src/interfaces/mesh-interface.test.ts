@@ -13,8 +13,6 @@ import {
   Addr,
   address,
   Dtab,
-  type MountedNamer,
-  NameBound,
   NameTree,
   Path,
   VarCell,
@@ -30,48 +28,17 @@ import {
 } from "@l5d/namerd-client";
 import { mesh } from "@l5d/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { silentLog, testBuildCtx, testNamespaces } from "../__tests__/namerd-testkit.js";
 import { Namespaces } from "../namespaces.js";
 import type { VersionedDtab } from "../storage/dtab-store.js";
 import { InMemoryDtabStore } from "../storage/in-memory-store.js";
 import { meshInterfaceFactory, meshInterfaceSchema } from "./mesh-interface.js";
 import type { ListeningInterface } from "./namerd-interface.js";
 
-const silent = { info() {}, warn() {}, error() {}, debug() {} };
-const buildCtx = { env: {}, log: silent, onClose() {}, services: {} };
-
-/** A namer whose addresses the test sets: `/#/test/<name>` → the cell of `<name>`. */
-function testNamer() {
-  const cells = new Map<string, VarCell<Addr>>();
-  const cell = (name: string) => {
-    let c = cells.get(name);
-    if (!c) {
-      c = new VarCell<Addr>(Addr.neg);
-      cells.set(name, c);
-    }
-    return c;
-  };
-  const prefix = Path.read("/#/test");
-  const mounted: MountedNamer = {
-    prefix,
-    kind: "test",
-    namer: {
-      lookup: (p) =>
-        p.isEmpty
-          ? Activity.value(NameTree.neg)
-          : Activity.value(
-              NameTree.leaf(new NameBound(prefix.concat(p.take(1)), cell(p.elems[0]!), p.drop(1))),
-            ),
-    },
-  };
-  return { mounted, cell };
-}
-
-const namer = testNamer();
-const store = new InMemoryDtabStore({
-  default: Dtab.read("/svc => /#/test"),
-  other: Dtab.read("/svc => /$/inet/127.0.0.1/9000"),
+const { namer, store, namespaces } = testNamespaces({
+  default: "/svc => /#/test",
+  other: "/svc => /$/inet/127.0.0.1/9000",
 });
-const namespaces = new Namespaces(store, [namer.mounted]);
 const logDir = mkdtempSync(join(tmpdir(), "mesh-iface-"));
 const accessLog = join(logDir, "access.log");
 let iface: ListeningInterface;
@@ -88,7 +55,9 @@ beforeAll(async () => {
     port: 0,
     h2AccessLog: accessLog,
   });
-  iface = await meshInterfaceFactory.make(config, buildCtx).listen({ namespaces, log: silent });
+  iface = await meshInterfaceFactory
+    .make(config, testBuildCtx)
+    .listen({ namespaces, log: silentLog });
   target = `127.0.0.1:${iface.port}`;
   interpreter = new mesh.InterpreterClient(target, credentials.createInsecure());
   resolver = new mesh.ResolverClient(target, credentials.createInsecure());
@@ -427,8 +396,8 @@ describe("lifecycle", () => {
     ]);
     const config = meshInterfaceSchema.parse({ kind: "io.l5d.mesh", port: 0 });
     const own = await meshInterfaceFactory
-      .make(config, buildCtx)
-      .listen({ namespaces: ns, log: silent });
+      .make(config, testBuildCtx)
+      .listen({ namespaces: ns, log: silentLog });
     const client = new mesh.InterpreterClient(
       `127.0.0.1:${own.port}`,
       credentials.createInsecure(),

@@ -50,6 +50,7 @@ import {
 } from "../storage/dtab-store.js";
 import { MeshAccessLog, type MeshCall } from "./mesh-access-log.js";
 import type { InterfaceContext, ListeningInterface, NamerdInterface } from "./namerd-interface.js";
+import { interfaceTlsSchema } from "./server-tls.js";
 
 export const MESH_INTERFACE_PORT = 4321;
 /** How long a Get* call waits for a binding's first answer before UNAVAILABLE. */
@@ -64,14 +65,7 @@ export const meshInterfaceSchema = z.strictObject({
   /** Accepted for Linkerd configs; grpc-js manages its own sockets, so nothing here applies. */
   socketOptions: z.looseObject({}).optional(),
   /** Linkerd's server TLS (the key in PKCS#8 PEM). */
-  tls: z
-    .strictObject({
-      certPath: nonEmptyString(),
-      keyPath: nonEmptyString(),
-      caCertPath: nonEmptyString().optional(),
-      requireClientAuth: bool().default(false),
-    })
-    .optional(),
+  tls: interfaceTlsSchema.optional(),
   h2AccessLog: nonEmptyString().optional(),
   h2AccessLogRollPolicy: z.string().optional(),
   h2AccessLogAppend: bool().default(true),

@@ -4,7 +4,6 @@
  * tree kept while namerd is down, updates resuming when it is back on the same port, and a
  * bind made before namerd ever answered failing with a message naming namerd.
  */
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -15,57 +14,36 @@ import {
   Addr,
   address,
   Dtab,
-  type MountedNamer,
-  NameBound,
+  type NameBound,
   type NameTree,
   NameTree as NT,
   Path,
   type Var,
-  VarCell,
+  type VarCell,
 } from "@l5d/dtab";
 import { MeshInterpreter, meshChannel, meshInterpreterSchema } from "@l5d/namerd-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { Namespaces } from "../namespaces.js";
+import {
+  silentLog,
+  testBuildCtx,
+  testNamespaces,
+  writeSelfSignedCert,
+} from "../__tests__/namerd-testkit.js";
 import type { VersionedDtab } from "../storage/dtab-store.js";
-import { InMemoryDtabStore } from "../storage/in-memory-store.js";
 import { meshInterfaceFactory, meshInterfaceSchema } from "./mesh-interface.js";
 import type { ListeningInterface } from "./namerd-interface.js";
 
-const silent = { info() {}, warn() {}, error() {}, debug() {} };
-const buildCtx = { env: {}, log: silent, onClose() {}, services: {} };
-
-const cells = new Map<string, VarCell<Addr>>();
-function cell(name: string): VarCell<Addr> {
-  let c = cells.get(name);
-  if (!c) {
-    c = new VarCell<Addr>(Addr.neg);
-    cells.set(name, c);
-  }
-  return c;
-}
-const prefix = Path.read("/#/test");
-const testNamer: MountedNamer = {
-  prefix,
-  kind: "test",
-  namer: {
-    lookup: (p) =>
-      p.isEmpty
-        ? Activity.value(NT.neg)
-        : Activity.value(
-            NT.leaf(new NameBound(prefix.concat(p.take(1)), cell(p.elems[0]!), p.drop(1))),
-          ),
-  },
-};
-
-const store = new InMemoryDtabStore({ default: Dtab.read("/svc => /#/test") });
-const namespaces = new Namespaces(store, [testNamer]);
+const { namer, store, namespaces } = testNamespaces({ default: "/svc => /#/test" });
+const cell = namer.cell;
 let iface: ListeningInterface | undefined;
 let port = 0;
 const interpreters: MeshInterpreter[] = [];
 
 async function startNamerd(onPort = port): Promise<void> {
   const config = meshInterfaceSchema.parse({ kind: "io.l5d.mesh", port: onPort });
-  iface = await meshInterfaceFactory.make(config, buildCtx).listen({ namespaces, log: silent });
+  iface = await meshInterfaceFactory
+    .make(config, testBuildCtx)
+    .listen({ namespaces, log: silentLog });
   port = iface.port;
 }
 
@@ -297,8 +275,8 @@ describe("io.l5d.mesh interpreter ↔ namerd", () => {
 
     // namerd appears at that address: the same binding recovers without a restart
     const other = await meshInterfaceFactory
-      .make(meshInterfaceSchema.parse({ kind: "io.l5d.mesh", port: downPort }), buildCtx)
-      .listen({ namespaces, log: silent });
+      .make(meshInterfaceSchema.parse({ kind: "io.l5d.mesh", port: downPort }), testBuildCtx)
+      .listen({ namespaces, log: silentLog });
     try {
       await w.next((s) => okIds(s)[0] === "/#/test/hello", "the tree once namerd is up");
     } finally {
@@ -328,31 +306,15 @@ describe("io.l5d.mesh over TLS", () => {
   let tlsNamerd: ListeningInterface;
 
   beforeAll(async () => {
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "1",
-        "-keyout",
-        key,
-        "-out",
-        cert,
-      ].concat(["-subj", "/CN=namerd.test", "-addext", "subjectAltName=DNS:namerd.test"]),
-      { stdio: "ignore" },
-    );
+    writeSelfSignedCert(dir);
     const config = meshInterfaceSchema.parse({
       kind: "io.l5d.mesh",
       port: 0,
       tls: { certPath: cert, keyPath: key },
     });
     tlsNamerd = await meshInterfaceFactory
-      .make(config, buildCtx)
-      .listen({ namespaces, log: silent });
+      .make(config, testBuildCtx)
+      .listen({ namespaces, log: silentLog });
   });
 
   afterAll(async () => {

@@ -18,55 +18,25 @@ import {
   Addr,
   address,
   Dtab,
-  type MountedNamer,
   NameBound,
   NameTree,
   Path,
-  VarCell,
 } from "@l5d/dtab";
 import { NamerdThriftInterpreter, thrift } from "@l5d/namerd-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Namespaces } from "../namespaces.js";
-import { InMemoryDtabStore } from "../storage/in-memory-store.js";
+import {
+  silentLog,
+  testBuildCtx,
+  testNamespaces,
+  writeSelfSignedCert,
+} from "../__tests__/namerd-testkit.js";
 import type { ListeningInterface } from "./namerd-interface.js";
 import { thriftInterfaceFactory, thriftInterfaceSchema } from "./thrift-interface.js";
 
-const silent = { info() {}, warn() {}, error() {}, debug() {} };
-const buildCtx = { env: {}, log: silent, onClose() {}, services: {} };
-
-/** A namer whose addresses the test sets: `/#/test/<name>` → the cell of `<name>`. */
-function testNamer() {
-  const cells = new Map<string, VarCell<Addr>>();
-  const cell = (name: string) => {
-    let c = cells.get(name);
-    if (!c) {
-      c = new VarCell<Addr>(Addr.neg);
-      cells.set(name, c);
-    }
-    return c;
-  };
-  const prefix = Path.read("/#/test");
-  const mounted: MountedNamer = {
-    prefix,
-    kind: "test",
-    namer: {
-      lookup: (p) =>
-        p.isEmpty
-          ? Activity.value(NameTree.neg)
-          : Activity.value(
-              NameTree.leaf(new NameBound(prefix.concat(p.take(1)), cell(p.elems[0]!), p.drop(1))),
-            ),
-    },
-  };
-  return { mounted, cell };
-}
-
-const namer = testNamer();
-const store = new InMemoryDtabStore({
-  default: Dtab.read("/svc => /#/test"),
-  other: Dtab.read("/svc => /$/inet/127.0.0.1/9000"),
+const { namer, store, namespaces } = testNamespaces({
+  default: "/svc => /#/test",
+  other: "/svc => /$/inet/127.0.0.1/9000",
 });
-const namespaces = new Namespaces(store, [namer.mounted]);
 const closers: Array<() => unknown> = [];
 let iface: ListeningInterface;
 
@@ -76,7 +46,7 @@ async function listen(port = 0, extra: Record<string, unknown> = {}): Promise<Li
     port,
     ...extra,
   });
-  return thriftInterfaceFactory.make(config, buildCtx).listen({ namespaces, log: silent });
+  return thriftInterfaceFactory.make(config, testBuildCtx).listen({ namespaces, log: silentLog });
 }
 
 beforeAll(async () => {
@@ -491,23 +461,7 @@ describe("TLS", () => {
   let tlsNamerd: ListeningInterface;
 
   beforeAll(async () => {
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "1",
-        "-keyout",
-        key,
-        "-out",
-        cert,
-      ].concat(["-subj", "/CN=namerd.test", "-addext", "subjectAltName=DNS:namerd.test"]),
-      { stdio: "ignore" },
-    );
+    writeSelfSignedCert(dir);
     tlsNamerd = await listen(0, { tls: { certPath: cert, keyPath: key } });
   });
 

@@ -24,14 +24,7 @@
 import { readFileSync } from "node:fs";
 import { createServer as createNetServer, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
-import {
-  bool,
-  nonEmptyString,
-  type PluginFactory,
-  pluginCommonShape,
-  port,
-  positiveInt,
-} from "@l5d/config";
+import { type PluginFactory, pluginCommonShape, port, positiveInt } from "@l5d/config";
 import {
   type Activity,
   type ActivityState,
@@ -46,7 +39,9 @@ import { thrift } from "@l5d/namerd-client";
 import { z } from "zod";
 import type { Namespaces } from "../namespaces.js";
 import { NAMESPACE_RE } from "../storage/dtab-store.js";
+import { listenOn } from "./listen.js";
 import type { InterfaceContext, ListeningInterface, NamerdInterface } from "./namerd-interface.js";
+import { interfaceTlsSchema } from "./server-tls.js";
 
 export const THRIFT_INTERFACE_PORT = 4100;
 
@@ -68,14 +63,7 @@ export const thriftInterfaceSchema = z.strictObject({
   /** Linkerd's socket options: `noDelay` and `keepAlive` apply; the others are accepted. */
   socketOptions: z.looseObject({}).optional(),
   /** Linkerd's server TLS (the whole session over TLS, as Finagle's non-opportunistic TLS). */
-  tls: z
-    .strictObject({
-      certPath: nonEmptyString(),
-      keyPath: nonEmptyString(),
-      caCertPath: nonEmptyString().optional(),
-      requireClientAuth: bool().default(false),
-    })
-    .optional(),
+  tls: interfaceTlsSchema.optional(),
   cache: z.strictObject(cacheShape).prefault({}),
 });
 export type ThriftInterfaceConfig = z.infer<typeof thriftInterfaceSchema>;
@@ -581,17 +569,9 @@ async function listenThrift(
     : createNetServer(onSocket);
   // a failed TLS handshake is the client's problem, not the server's
   server.on("tlsClientError", (e: Error) => ctx.log.debug({ err: e.message }, "thrift TLS error"));
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(config.port, config.ip, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
+  const a = await listenOn(server, config.port, config.ip);
   const sweeper = setInterval(() => service.sweep(), 60_000);
   sweeper.unref();
-  const a = server.address();
-  if (a === null || typeof a === "string") throw new Error("thrift interface has no address");
   ctx.log.info({ ip: a.address, port: a.port }, "namerd thrift interface listening");
   let closing: Promise<void> | undefined;
   return {

@@ -4,11 +4,19 @@
  * etcd outage (kill, then restart on the same data). Plus the plugin's config keys.
  */
 
-import { createServer, type Socket } from "node:net";
-import type { PluginLogger } from "@l5d/config";
-import { type Activity, Dtab, DtabParseError, Path } from "@l5d/dtab";
+import { Dtab, DtabParseError, Path } from "@l5d/dtab";
 import { Etcd3 } from "etcd3";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  captureLog,
+  current,
+  d1,
+  d2,
+  d3,
+  eventually,
+  showOf,
+  startSilentServer,
+} from "../__tests__/store-testkit.js";
 import { parseNamerdConfig } from "../namerd-config.js";
 import { createNamerdRegistries } from "../plugins.js";
 import {
@@ -16,51 +24,9 @@ import {
   DtabNamespaceDoesNotExistError,
   DtabStoreUnavailableError,
   DtabVersionMismatchError,
-  type VersionedDtab,
 } from "./dtab-store.js";
 import { EtcdProcess } from "./etcd-process.testkit.js";
 import { EtcdDtabStore, type EtcdDtabStoreOptions } from "./etcd-store.js";
-
-const d1 = Dtab.read("/svc=>/#/io.l5d.fs");
-const d2 = Dtab.read("/svc=>/#/io.l5d.k8s/default/http");
-const d3 = Dtab.read("/svc/a=>/$/inet/127.0.0.1/1");
-
-/** Polls `f` until it returns true: at most `ms`, every 20 ms. */
-async function eventually(what: string, f: () => boolean, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (f()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-}
-
-function current<T>(a: Activity<T>): T | undefined {
-  const s = a.sample();
-  return s.kind === "ok" ? s.value : undefined;
-}
-
-function showOf(a: Activity<VersionedDtab | null>): string | null | undefined {
-  const v = current(a);
-  return v === undefined ? undefined : v === null ? null : v.dtab.show;
-}
-
-interface LogLine {
-  level: string;
-  obj: object | string;
-  msg: string | undefined;
-}
-
-function captureLog(): { log: PluginLogger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const at = (level: string) => (obj: object | string, msg?: string) => {
-    lines.push({ level, obj, msg });
-  };
-  return {
-    lines,
-    log: { info: at("info"), warn: at("warn"), error: at("error"), debug: at("debug") },
-  };
-}
 
 /** etcd's count of open watchers (its Prometheus gauge), to prove the watch is shared. */
 async function etcdWatchers(endpoint: string): Promise<number> {
@@ -355,18 +321,11 @@ describe("EtcdDtabStore", () => {
 
   it("bounds every call by the request timeout when etcd accepts but never answers", async () => {
     // A TCP server that accepts connections and stays silent: no HTTP/2, no gRPC answer.
-    const sockets = new Set<Socket>();
-    const hole = createServer((sock) => {
-      sockets.add(sock);
-      sock.on("error", () => {});
-    });
-    await new Promise<void>((r) => hole.listen(0, "127.0.0.1", () => r()));
-    const address = hole.address();
-    if (address === null || typeof address === "string") throw new Error("no TCP address");
+    const hole = await startSilentServer();
     try {
       const store = new EtcdDtabStore({
         host: "127.0.0.1",
-        port: address.port,
+        port: hole.port,
         requestTimeoutMs: 400,
         minBackoffMs: 50,
         maxBackoffMs: 200,
@@ -388,8 +347,7 @@ describe("EtcdDtabStore", () => {
       await eventually("the read to fail", () => obs.sample().kind === "failed", 2_000);
       expect(store.healthy()).toBe(false);
     } finally {
-      for (const sock of sockets) sock.destroy();
-      await new Promise<void>((r) => hole.close(() => r()));
+      await hole.close();
     }
   });
 

@@ -13,7 +13,7 @@
 
 import { createRequire } from "node:module";
 import type { PluginLogger } from "@l5d/config";
-import { Activity, type ActivityState, Dtab, Path, VarCell } from "@l5d/dtab";
+import { Activity, Dtab, Path } from "@l5d/dtab";
 import type { IKeyValue, IWatchResponse, Watcher } from "etcd3";
 
 // etcd3 (with its own gRPC and protobuf stacks) costs ~28 MiB of RSS when loaded: it is loaded
@@ -33,6 +33,8 @@ import {
   NAMESPACE_RE,
   type VersionedDtab,
 } from "./dtab-store.js";
+import { WatchLoop } from "./watch-loop.js";
+import { type NsState, WatchedDtabs } from "./watched-dtabs.js";
 
 export interface EtcdDtabStoreOptions {
   /** etcd's client address (Linkerd's default `localhost`). */
@@ -52,16 +54,6 @@ export interface EtcdDtabStoreOptions {
 
 export const ETCD_DEFAULT_PATH_PREFIX = "/namerd/dtabs";
 
-type NsState = ActivityState<VersionedDtab | null>;
-
-/** What the store knows of one key: the revision of its last change and the resulting state. */
-interface Entry {
-  readonly rev: bigint;
-  readonly state: NsState;
-}
-
-const ABSENT: NsState = Activity.ok(null);
-
 const SILENT: PluginLogger = { info() {}, warn() {}, error() {}, debug() {} };
 
 /** A decimal mod revision, as handed out by this store (`0` means "absent" in etcd). */
@@ -77,21 +69,15 @@ export class EtcdDtabStore implements DtabStore {
   readonly #minBackoffMs: number;
   readonly #maxBackoffMs: number;
 
-  /** Known keys, including deleted ones (state ABSENT) so late watch events can be ordered. */
-  readonly #entries = new Map<string, Entry>();
-  readonly #cells = new Map<string, VarCell<NsState>>();
-  readonly #list = new VarCell<ActivityState<readonly string[]>>(Activity.pending);
-  /** Whether a prefix read has succeeded at least once (the store has a copy to serve). */
-  #synced = false;
-  /** Set while etcd cannot be read and the store has never had a copy. */
-  #unavailable: DtabStoreUnavailableError | undefined;
+  /** Known keys by namespace, at their mod revisions; the values are the dtabs' text. */
+  readonly #dtabs = new WatchedDtabs<bigint, string>({
+    newer: (a, b) => a > b,
+    parse: (ns, rev, text) => this.#parse(ns, rev, text),
+  });
   #connected = false;
-  #started = false;
-  #closed = false;
-  #loop: Promise<void> = Promise.resolve();
+  readonly #loop = new WatchLoop(() => this.#run());
   /** Stops the current watch; resolves when etcd3 has cancelled it. */
   #stopWatch: (() => Promise<void>) | undefined;
-  #wake: (() => void) | undefined;
 
   constructor(options: EtcdDtabStoreOptions) {
     const host =
@@ -139,18 +125,13 @@ export class EtcdDtabStore implements DtabStore {
   }
 
   list(): Activity<readonly string[]> {
-    this.#start();
-    return this.#list;
+    this.#loop.start();
+    return this.#dtabs.list();
   }
 
   observe(ns: string): Activity<VersionedDtab | null> {
-    this.#start();
-    let c = this.#cells.get(ns);
-    if (c === undefined) {
-      c = new VarCell<NsState>(this.#stateOf(ns));
-      this.#cells.set(ns, c);
-    }
-    return c;
+    this.#loop.start();
+    return this.#dtabs.observe(ns);
   }
 
   async create(ns: string, dtab: Dtab): Promise<void> {
@@ -217,7 +198,7 @@ export class EtcdDtabStore implements DtabStore {
       this.#client.kv.deleteRange({ key: this.#keyBuf(ns) }, { deadline }),
     );
     if (res.deleted === "0") throw new DtabNamespaceDoesNotExistError(ns);
-    this.#applyWrite(ns, res.header.revision, null);
+    this.#applyWrite(ns, res.header.revision, undefined);
   }
 
   /**
@@ -225,35 +206,28 @@ export class EtcdDtabStore implements DtabStore {
    * the store yet, so a health probe reports on etcd rather than on an idle store.
    */
   healthy(): boolean {
-    this.#start();
+    this.#loop.start();
     return this.#connected;
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#loop.closed) return;
+    this.#loop.close();
     this.#connected = false;
-    this.#wake?.();
     // Let etcd confirm the watch's cancellation so its stream ends before the channel closes;
     // a range read still in flight fails once the client is closed. Both bounded.
-    await withTimeout(Promise.all([this.#stopWatch?.(), this.#loop]), 1_000);
+    await this.#loop.ended(1_000, this.#stopWatch?.());
     this.#client.close();
-    await withTimeout(this.#loop, this.#timeoutMs);
+    await this.#loop.ended(this.#timeoutMs);
   }
 
   // ---- reads ------------------------------------------------------------------------------
-
-  #start(): void {
-    if (this.#started || this.#closed) return;
-    this.#started = true;
-    this.#loop = this.#run();
-  }
 
   /** Reads and watches the prefix until closed, starting over after every failure. */
   async #run(): Promise<void> {
     let delay = this.#minBackoffMs;
     let failures = 0;
-    while (!this.#closed) {
+    while (!this.#loop.closed) {
       try {
         await this.#syncOnce(() => {
           if (failures > 0)
@@ -262,21 +236,21 @@ export class EtcdDtabStore implements DtabStore {
           failures = 0;
         });
       } catch (e) {
-        if (this.#closed) break;
+        if (this.#loop.closed) break;
         failures += 1;
         // Warn once per outage; the retries every few seconds after it are debug noise.
         (failures === 1 ? this.#log.warn : this.#log.debug).call(
           this.#log,
           { endpoint: this.#endpoint, err: messageOf(e), retryInMs: delay },
-          this.#synced
+          this.#dtabs.synced
             ? "etcd dtab store: cannot reach etcd, serving the last known dtabs"
             : "etcd dtab store: cannot reach etcd, no dtabs to serve yet",
         );
-        if (!this.#synced) this.#failUnsynced(e);
+        if (!this.#dtabs.synced) this.#failUnsynced(e);
       }
       this.#connected = false;
-      if (this.#closed) break;
-      await this.#sleep(delay);
+      if (this.#loop.closed) break;
+      await this.#loop.sleep(delay);
       delay = Math.min(delay * 2, this.#maxBackoffMs);
     }
   }
@@ -288,9 +262,9 @@ export class EtcdDtabStore implements DtabStore {
       { key: start, range_end: prefixEnd(start) },
       { deadline: Date.now() + this.#timeoutMs },
     );
-    if (this.#closed) return;
+    if (this.#loop.closed) return;
     const revision = BigInt(range.header.revision);
-    this.#applySnapshot(range.kvs, revision);
+    this.#dtabs.snapshot(this.#present(range.kvs), revision);
     await new Promise<void>((resolve, reject) => {
       const watcher: Watcher = this.#client
         .watch()
@@ -327,65 +301,29 @@ export class EtcdDtabStore implements DtabStore {
     });
   }
 
-  #sleep(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        resolve();
-      }
-      this.#wake = done;
-    }).finally(() => {
-      this.#wake = undefined;
-    });
-  }
-
-  /** A full read at `revision`: every key present, every other known key deleted by then. */
-  #applySnapshot(kvs: readonly IKeyValue[], revision: bigint): void {
-    const seen = new Set<string>();
+  /** The namespaces a prefix read holds, at their mod revisions. */
+  *#present(kvs: readonly IKeyValue[]): Iterable<[string, bigint, string]> {
     for (const kv of kvs) {
       const ns = this.#nsOf(kv.key);
-      if (ns === undefined) continue;
-      seen.add(ns);
-      this.#apply(ns, BigInt(kv.mod_revision), kv.value.toString("utf8"));
+      if (ns !== undefined) yield [ns, BigInt(kv.mod_revision), kv.value.toString("utf8")];
     }
-    for (const [ns, e] of this.#entries) {
-      // A key changed after `revision` (by our own write) is newer than this read.
-      if (!seen.has(ns) && e.state !== ABSENT && e.rev <= revision)
-        this.#entries.set(ns, { rev: revision, state: ABSENT });
-    }
-    this.#synced = true;
-    this.#unavailable = undefined;
-    for (const [ns, c] of this.#cells) c.update(this.#stateOf(ns));
-    this.#publishList();
   }
 
   #applyEvents(res: IWatchResponse): void {
-    let changed = false;
+    const changes: [string, bigint, string | undefined][] = [];
     for (const ev of res.events) {
       const ns = this.#nsOf(ev.kv.key);
       if (ns === undefined) continue;
       // Deletes carry the deleting revision as their mod revision.
       const rev = BigInt(ev.kv.mod_revision !== "0" ? ev.kv.mod_revision : res.header.revision);
-      const text = ev.type === "Delete" ? null : ev.kv.value.toString("utf8");
-      changed = this.#apply(ns, rev, text) || changed;
+      changes.push([ns, rev, ev.type === "Delete" ? undefined : ev.kv.value.toString("utf8")]);
     }
-    if (changed) this.#publishList();
+    this.#dtabs.change(...changes);
   }
 
   /** The state a successful write of ours leads to, without waiting for the watch to echo it. */
-  #applyWrite(ns: string, revision: string, text: string | null): void {
-    if (this.#apply(ns, BigInt(revision), text) && this.#synced) this.#publishList();
-  }
-
-  /** Records a change of `ns` at `rev` unless the store already knows a later one. */
-  #apply(ns: string, rev: bigint, text: string | null): boolean {
-    const prev = this.#entries.get(ns);
-    if (prev !== undefined && prev.rev >= rev) return false;
-    const state = text === null ? ABSENT : this.#parse(ns, rev, text);
-    this.#entries.set(ns, { rev, state });
-    if (this.#synced) this.#cells.get(ns)?.update(state);
-    return true;
+  #applyWrite(ns: string, revision: string, text: string | undefined): void {
+    this.#dtabs.change([ns, BigInt(revision), text]);
   }
 
   #parse(ns: string, rev: bigint, text: string): NsState {
@@ -403,36 +341,14 @@ export class EtcdDtabStore implements DtabStore {
     }
   }
 
-  #stateOf(ns: string): NsState {
-    if (this.#synced) return this.#entries.get(ns)?.state ?? ABSENT;
-    if (this.#unavailable !== undefined) return Activity.failed(this.#unavailable);
-    return Activity.pending;
-  }
-
   /** No copy to serve and etcd unreachable: observers see a failure instead of waiting. */
   #failUnsynced(cause: unknown): void {
-    this.#unavailable = new DtabStoreUnavailableError(
-      `cannot read dtabs from etcd at ${this.#endpoint}: ${messageOf(cause)}`,
-      { cause },
+    this.#dtabs.failUnsynced(
+      new DtabStoreUnavailableError(
+        `cannot read dtabs from etcd at ${this.#endpoint}: ${messageOf(cause)}`,
+        { cause },
+      ),
     );
-    const failed = Activity.failed(this.#unavailable);
-    for (const c of this.#cells.values()) c.update(failed);
-    this.#list.update(failed);
-  }
-
-  #publishList(): void {
-    const names = [...this.#entries]
-      .filter(([, e]) => e.state !== ABSENT)
-      .map(([ns]) => ns)
-      .sort();
-    const cur = this.#list.sample();
-    if (
-      cur.kind === "ok" &&
-      cur.value.length === names.length &&
-      cur.value.every((n, i) => n === names[i])
-    )
-      return;
-    this.#list.update(Activity.ok(names));
   }
 
   /** The namespace a key names, or undefined for keys that are not `<prefix>/<namespace>`. */
@@ -454,7 +370,7 @@ export class EtcdDtabStore implements DtabStore {
    * refused) becomes DtabStoreUnavailableError, which the HTTP controller answers with 503.
    */
   async #call<T>(what: string, f: (deadline: number) => Promise<T>): Promise<T> {
-    if (this.#closed) throw new DtabStoreUnavailableError("the etcd dtab store is closed");
+    if (this.#loop.closed) throw new DtabStoreUnavailableError("the etcd dtab store is closed");
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -492,18 +408,6 @@ function prefixEnd(prefix: Buffer): Buffer {
   }
   // Only 0xff bytes: etcd reads "\0" as "to the end of the keyspace".
   return Buffer.from([0]);
-}
-
-/** Waits for `p`, but no longer than `ms`. */
-async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    p.catch(() => {}),
-    new Promise<void>((r) => {
-      timer = setTimeout(r, ms);
-    }),
-  ]);
-  clearTimeout(timer);
 }
 
 function messageOf(e: unknown): string {

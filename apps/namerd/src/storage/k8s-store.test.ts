@@ -5,15 +5,23 @@
  * an API-server outage and restart, a server that never answers, in-cluster auth. Plus the
  * plugin's config keys.
  */
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { PluginLogger } from "@l5d/config";
-import { type Activity, Dtab, NameTree } from "@l5d/dtab";
+import { Dtab, NameTree } from "@l5d/dtab";
 import { type K8sObject, namespace, type Standin, startStandin } from "@l5d/k8s-standin";
 import { afterEach, describe, expect, it } from "vitest";
+import { writeSelfSignedCert } from "../__tests__/namerd-testkit.js";
+import {
+  captureLog,
+  current,
+  d1,
+  d2,
+  d3,
+  eventually,
+  showOf,
+  startSilentServer,
+} from "../__tests__/store-testkit.js";
 import { parseNamerdConfig } from "../namerd-config.js";
 import { createNamerdRegistries } from "../plugins.js";
 import {
@@ -22,36 +30,12 @@ import {
   type DtabStore,
   DtabStoreUnavailableError,
   DtabVersionMismatchError,
-  type VersionedDtab,
 } from "./dtab-store.js";
 import { k8sStoreFactory, k8sStoreSchema } from "./k8s-plugin.js";
 import { K8sDtabStore, type K8sDtabStoreOptions } from "./k8s-store.js";
 
-const d1 = Dtab.read("/svc=>/#/io.l5d.fs");
-const d2 = Dtab.read("/svc=>/#/io.l5d.k8s/default/http");
-const d3 = Dtab.read("/svc/a=>/$/inet/127.0.0.1/1");
 const FAST = { minMs: 5, maxMs: 50 };
 const DTABS = "/apis/l5d.io/v1alpha1/namespaces/default/dtabs";
-
-/** Polls `f` until it returns true: at most `ms`, every 10 ms. */
-async function eventually(what: string, f: () => boolean, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (f()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-}
-
-function current<T>(a: Activity<T>): T | undefined {
-  const s = a.sample();
-  return s.kind === "ok" ? s.value : undefined;
-}
-
-function showOf(a: Activity<VersionedDtab | null>): string | null | undefined {
-  const v = current(a);
-  return v === undefined ? undefined : v === null ? null : v.dtab.show;
-}
 
 /** A DTab object as Linkerd 1 writes it: `dentries` of {prefix, dst}. */
 function dtabObject(name: string, dtab: Dtab, ns = "default"): K8sObject {
@@ -60,17 +44,6 @@ function dtabObject(name: string, dtab: Dtab, ns = "default"): K8sObject {
     kind: "DTab",
     metadata: { name, namespace: ns },
     dentries: dtab.dentries.map((d) => ({ prefix: d.prefix.show, dst: NameTree.show(d.dst) })),
-  };
-}
-
-function captureLog(): { log: PluginLogger; lines: { level: string; msg: string | undefined }[] } {
-  const lines: { level: string; msg: string | undefined }[] = [];
-  const at = (level: string) => (_obj: object | string, msg?: string) => {
-    lines.push({ level, msg });
-  };
-  return {
-    lines,
-    log: { info: at("info"), warn: at("warn"), error: at("error"), debug: at("debug") },
   };
 }
 
@@ -422,21 +395,9 @@ describe("K8sDtabStore against the API stand-in", () => {
   });
 
   it("an API server that never answers: writes and the first read fail within the request timeout", async () => {
-    const sockets = new Set<Socket>();
-    const server: Server = createServer((sock) => {
-      sockets.add(sock);
-      sock.on("close", () => sockets.delete(sock));
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    cleanup.push(
-      () =>
-        new Promise<void>((r) => {
-          for (const sock of sockets) sock.destroy();
-          server.close(() => r());
-        }),
-    );
-    const port = (server.address() as { port: number }).port;
-    const store = open(port, { requestTimeoutMs: 300 });
+    const server = await startSilentServer();
+    cleanup.push(() => server.close());
+    const store = open(server.port, { requestTimeoutMs: 300 });
     const web = store.observe("web");
     await eventually("the read to fail", () => web.sample().kind === "failed", 3_000);
     const st = web.sample();
@@ -453,27 +414,12 @@ describe("K8sDtabStore against the API stand-in", () => {
   it("inCluster (the plugin): HTTPS with the service account's CA and token, dtabs in the configured namespace", async () => {
     const dir = mkdtempSync(join(tmpdir(), "namerd-sa-"));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=kubernetes",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-        "-keyout",
-        join(dir, "key.pem"),
-        "-out",
-        join(dir, "ca.crt"),
-      ],
-      { stdio: "ignore" },
-    );
+    writeSelfSignedCert(dir, {
+      subject: "/CN=kubernetes",
+      altName: "IP:127.0.0.1",
+      days: 2,
+      certFile: "ca.crt",
+    });
     writeFileSync(join(dir, "token"), "sa-token-1");
     const s = await standin({
       token: "sa-token-1",

@@ -25,7 +25,7 @@ import type {
   Watch,
 } from "@kubernetes/client-node";
 import type { PluginLogger } from "@l5d/config";
-import { Activity, type ActivityState, type Dtab, VarCell } from "@l5d/dtab";
+import { Activity, type Dtab } from "@l5d/dtab";
 import {
   type BackoffOptions,
   JitteredBackoff,
@@ -43,6 +43,8 @@ import {
   DtabVersionMismatchError,
   type VersionedDtab,
 } from "./dtab-store.js";
+import { WatchLoop } from "./watch-loop.js";
+import { ABSENT, type NsState, WatchedDtabs } from "./watched-dtabs.js";
 
 /** The custom resource Linkerd 1 defined for its dtabs (its docs' CRD, unchanged). */
 export const DTAB_GROUP = "l5d.io";
@@ -87,18 +89,6 @@ export interface K8sDtabStoreStats {
   errors: number;
   events: number;
 }
-
-type NsState = ActivityState<VersionedDtab | null>;
-
-/** What the store knows of one object: the version of its last change and the resulting state. */
-interface Entry {
-  readonly rv: string;
-  readonly state: NsState;
-  /** The object itself (absent once deleted): replaces keep its labels and annotations. */
-  readonly object: DtabObject | undefined;
-}
-
-const ABSENT: NsState = Activity.ok(null);
 
 const SILENT: PluginLogger = { info() {}, warn() {}, error() {}, debug() {} };
 
@@ -153,22 +143,20 @@ export class K8sDtabStore implements DtabStore {
   #api: CustomObjectsApi | undefined;
   #watcher: Watch | undefined;
 
-  readonly #entries = new Map<string, Entry>();
-  readonly #cells = new Map<string, VarCell<NsState>>();
-  readonly #list = new VarCell<ActivityState<readonly string[]>>(Activity.pending);
+  /**
+   * Known objects by name, at their resourceVersions; the values are the objects themselves,
+   * so that replaces keep their labels and annotations.
+   */
+  readonly #dtabs = new WatchedDtabs<string, DtabObject>({
+    newer,
+    parse: (ns, rv, obj) => this.#parse(ns, rv, obj),
+  });
   readonly stats: K8sDtabStoreStats = { lists: 0, watches: 0, relists: 0, errors: 0, events: 0 };
   /** Where the watch resumes; undefined when the next step is a list. */
   #rv: string | undefined;
-  /** Whether a list has succeeded at least once (the store has a copy to serve). */
-  #synced = false;
-  /** Set while the API server cannot be read and the store has never had a copy. */
-  #unavailable: DtabStoreUnavailableError | undefined;
   #connected = false;
-  #started = false;
-  #closed = false;
-  #loop: Promise<void> = Promise.resolve();
+  readonly #loop = new WatchLoop(() => this.#run());
   #stopWatch: (() => void) | undefined;
-  #wake: (() => void) | undefined;
   /** Failed lists and watches since the last success (to log an outage once). */
   #failures = 0;
 
@@ -184,18 +172,13 @@ export class K8sDtabStore implements DtabStore {
   }
 
   list(): Activity<readonly string[]> {
-    this.#start();
-    return this.#list;
+    this.#loop.start();
+    return this.#dtabs.list();
   }
 
   observe(ns: string): Activity<VersionedDtab | null> {
-    this.#start();
-    let c = this.#cells.get(ns);
-    if (c === undefined) {
-      c = new VarCell<NsState>(this.#stateOf(ns));
-      this.#cells.set(ns, c);
-    }
-    return c;
+    this.#loop.start();
+    return this.#dtabs.observe(ns);
   }
 
   async create(ns: string, dtab: Dtab): Promise<void> {
@@ -219,7 +202,7 @@ export class K8sDtabStore implements DtabStore {
     if (!isStorableNamespace(ns)) throw new DtabNamespaceDoesNotExistError(ns);
     // The replace starts from the object at `version`: ours if the watch has brought it,
     // else read (and if that is not `version`, the replace could only conflict).
-    const known = this.#entries.get(ns)?.object;
+    const known = this.#dtabs.entry(ns)?.value;
     let base = known?.metadata?.resourceVersion === version ? known : undefined;
     if (base === undefined) {
       const cur = await this.#get(ns);
@@ -304,14 +287,14 @@ export class K8sDtabStore implements DtabStore {
    * observed the store yet, so a health probe reports on the API server, not on an idle store.
    */
   healthy(): boolean {
-    this.#start();
+    this.#loop.start();
     return this.#connected;
   }
 
   /** A JSON-able snapshot (Linkerd's `storage/dtabs.json` admin page showed the same). */
   state(): object {
     const dtabs: Record<string, { version: string; dtab: string } | { error: string }> = {};
-    for (const [ns, e] of this.#entries) {
+    for (const [ns, e] of this.#dtabs.entries()) {
       if (e.state.kind === "ok" && e.state.value !== null)
         dtabs[ns] = { version: e.state.value.version, dtab: e.state.value.dtab.show };
       else if (e.state.kind === "failed") dtabs[ns] = { error: e.state.error.message };
@@ -319,7 +302,7 @@ export class K8sDtabStore implements DtabStore {
     return {
       server: this.server,
       namespace: this.#namespace,
-      synced: this.#synced,
+      synced: this.#dtabs.synced,
       connected: this.#connected,
       resourceVersion: this.#rv ?? null,
       stats: { ...this.stats },
@@ -328,31 +311,24 @@ export class K8sDtabStore implements DtabStore {
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#loop.closed) return;
+    this.#loop.close();
     this.#connected = false;
     this.#closing.abort();
     this.#stopWatch?.();
-    this.#wake?.();
-    await withTimeout(this.#loop, this.#timeoutMs);
+    await this.#loop.ended(this.#timeoutMs);
   }
 
   // ---- reads ------------------------------------------------------------------------------
 
-  #start(): void {
-    if (this.#started || this.#closed) return;
-    this.#started = true;
-    this.#loop = this.#run();
-  }
-
   /** Lists and watches until closed, resuming or starting over after every interruption. */
   async #run(): Promise<void> {
     let expiredInARow = 0;
-    while (!this.#closed) {
+    while (!this.#loop.closed) {
       let delay: number;
       try {
         if (this.#rv === undefined) await this.#listOnce();
-        if (this.#closed || this.#rv === undefined) break;
+        if (this.#loop.closed || this.#rv === undefined) break;
         const end = await this.#watchOnce(this.#rv);
         if (end.sawEvents) expiredInARow = 0;
         if (end.expired) {
@@ -365,7 +341,7 @@ export class K8sDtabStore implements DtabStore {
           delay = this.#backoff.next();
         }
       } catch (e) {
-        if (this.#closed) break;
+        if (this.#loop.closed) break;
         this.#failures += 1;
         this.stats.errors++;
         delay = this.#backoff.next();
@@ -373,15 +349,15 @@ export class K8sDtabStore implements DtabStore {
         (this.#failures === 1 ? this.#log.warn : this.#log.debug).call(
           this.#log,
           { server: this.server, namespace: this.#namespace, err: messageOf(e), retryInMs: delay },
-          this.#synced
+          this.#dtabs.synced
             ? "k8s dtab store: lost the API server's dtabs, serving the last known ones"
             : "k8s dtab store: cannot read the API server's dtabs, none to serve yet",
         );
-        if (!this.#synced) this.#failUnsynced(e);
+        if (!this.#dtabs.synced) this.#failUnsynced(e);
       }
       this.#connected = false;
-      if (this.#closed) break;
-      await this.#sleep(delay);
+      if (this.#loop.closed) break;
+      await this.#loop.sleep(delay);
     }
   }
 
@@ -399,7 +375,7 @@ export class K8sDtabStore implements DtabStore {
         );
       throw e;
     }
-    if (this.#closed) return;
+    if (this.#loop.closed) return;
     const rv = list.metadata?.resourceVersion;
     if (rv === undefined || rv === "")
       throw new Error("the API server's DTab list has no resourceVersion");
@@ -453,7 +429,7 @@ export class K8sDtabStore implements DtabStore {
           this.#backoff.reset();
         const code = (err as { statusCode?: unknown } | null)?.statusCode;
         if (code === 410) expired = true;
-        if (err && !expired && !this.#closed) reject(err);
+        if (err && !expired && !this.#loop.closed) reject(err);
         else resolve({ expired, sawEvents });
       };
       this.#stopWatch = () => finish(null);
@@ -497,7 +473,7 @@ export class K8sDtabStore implements DtabStore {
         if (rv !== undefined && rv !== "") this.#rv = rv;
         const name = obj.metadata?.name;
         if (name === undefined || rv === undefined) return;
-        if (this.#applyChange(name, rv, type === "DELETED" ? undefined : obj)) this.#publishList();
+        this.#dtabs.change([name, rv, type === "DELETED" ? undefined : obj]);
         return;
       }
       case "BOOKMARK":
@@ -515,42 +491,13 @@ export class K8sDtabStore implements DtabStore {
     }
   }
 
-  #sleep(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        resolve();
-      }
-      this.#wake = done;
-    }).finally(() => {
-      this.#wake = undefined;
-    });
-  }
-
   /** A full list at `rv`: every object present, every other known one deleted by then. */
   #applySnapshot(items: readonly DtabObject[], rv: string): void {
-    const seen = new Set<string>();
-    for (const o of items) {
-      const name = o.metadata?.name;
-      const v = o.metadata?.resourceVersion;
-      if (name === undefined || v === undefined) continue;
-      seen.add(name);
-      this.#applyChange(name, v, o);
-    }
-    for (const [ns, e] of this.#entries) {
-      // An object changed after `rv` (by our own write) is newer than this list.
-      if (!seen.has(ns) && e.state !== ABSENT && !newer(e.rv, rv))
-        this.#entries.set(ns, { rv, state: ABSENT, object: undefined });
-    }
-    const first = !this.#synced;
-    this.#synced = true;
-    this.#unavailable = undefined;
-    for (const [ns, c] of this.#cells) c.update(this.#stateOf(ns));
-    this.#publishList();
+    const first = !this.#dtabs.synced;
+    const listed = this.#dtabs.snapshot(present(items), rv);
     if (first)
       this.#log.info(
-        { server: this.server, namespace: this.#namespace, dtabs: seen.size },
+        { server: this.server, namespace: this.#namespace, dtabs: listed },
         "k8s dtab store: listed the dtabs",
       );
   }
@@ -560,31 +507,17 @@ export class K8sDtabStore implements DtabStore {
     const name = obj?.metadata?.name;
     const rv = obj?.metadata?.resourceVersion;
     if (name === undefined || rv === undefined) return;
-    if (this.#applyChange(name, rv, obj) && this.#synced) this.#publishList();
+    this.#dtabs.change([name, rv, obj]);
   }
 
   /** Our delete succeeded: absent from its last version on (a later re-creation wins). */
   #applyDeleteWrite(ns: string, answeredRv: string | undefined): void {
-    const prev = this.#entries.get(ns);
-    let rv = prev?.rv ?? answeredRv;
+    const prev = this.#dtabs.entry(ns);
+    let rv = prev?.rev ?? answeredRv;
     if (rv === undefined) return;
     if (answeredRv !== undefined && newer(answeredRv, rv)) rv = answeredRv;
     else if (prev !== undefined && prev.state === ABSENT) return;
-    this.#entries.set(ns, { rv, state: ABSENT, object: undefined });
-    if (this.#synced) {
-      this.#cells.get(ns)?.update(ABSENT);
-      this.#publishList();
-    }
-  }
-
-  /** Records a change of `ns` at `rv` (undefined object: deleted) unless a later one is known. */
-  #applyChange(ns: string, rv: string, obj: DtabObject | undefined): boolean {
-    const prev = this.#entries.get(ns);
-    if (prev !== undefined && !newer(rv, prev.rv)) return false;
-    const state = obj === undefined ? ABSENT : this.#parse(ns, rv, obj);
-    this.#entries.set(ns, { rv, state, object: obj });
-    if (this.#synced) this.#cells.get(ns)?.update(state);
-    return true;
+    this.#dtabs.markDeleted(ns, rv);
   }
 
   #parse(ns: string, rv: string, obj: DtabObject): NsState {
@@ -602,36 +535,14 @@ export class K8sDtabStore implements DtabStore {
     }
   }
 
-  #stateOf(ns: string): NsState {
-    if (this.#synced) return this.#entries.get(ns)?.state ?? ABSENT;
-    if (this.#unavailable !== undefined) return Activity.failed(this.#unavailable);
-    return Activity.pending;
-  }
-
   /** No copy to serve and the API server unreachable: observers see a failure, not a wait. */
   #failUnsynced(cause: unknown): void {
-    this.#unavailable = new DtabStoreUnavailableError(
-      `cannot read dtabs from the Kubernetes API at ${this.server}: ${messageOf(cause)}`,
-      { cause },
+    this.#dtabs.failUnsynced(
+      new DtabStoreUnavailableError(
+        `cannot read dtabs from the Kubernetes API at ${this.server}: ${messageOf(cause)}`,
+        { cause },
+      ),
     );
-    const failed = Activity.failed(this.#unavailable);
-    for (const c of this.#cells.values()) c.update(failed);
-    this.#list.update(failed);
-  }
-
-  #publishList(): void {
-    const names = [...this.#entries]
-      .filter(([, e]) => e.state !== ABSENT)
-      .map(([ns]) => ns)
-      .sort();
-    const cur = this.#list.sample();
-    if (
-      cur.kind === "ok" &&
-      cur.value.length === names.length &&
-      cur.value.every((n, i) => n === names[i])
-    )
-      return;
-    this.#list.update(Activity.ok(names));
   }
 
   // ---- API calls --------------------------------------------------------------------------
@@ -716,7 +627,7 @@ export class K8sDtabStore implements DtabStore {
     what: string,
     f: (api: CustomObjectsApi, options: ConfigurationOptions) => Promise<T>,
   ): Promise<T> {
-    if (this.#closed) throw new DtabStoreUnavailableError("the k8s dtab store is closed");
+    if (this.#loop.closed) throw new DtabStoreUnavailableError("the k8s dtab store is closed");
     const deadline = AbortSignal.timeout(this.#timeoutMs);
     const signal = AbortSignal.any([deadline, this.#closing.signal]);
     const Observable = client().Observable;
@@ -774,6 +685,15 @@ export class K8sDtabStore implements DtabStore {
   }
 }
 
+/** The named, versioned objects of a list, as namespaces at their resourceVersions. */
+function* present(items: readonly DtabObject[]): Iterable<[string, string, DtabObject]> {
+  for (const o of items) {
+    const name = o.metadata?.name;
+    const v = o.metadata?.resourceVersion;
+    if (name !== undefined && v !== undefined) yield [name, v, o];
+  }
+}
+
 /** The reason and message of a Status body (client-node hands error bodies over as text). */
 function statusOf(body: unknown): { reason?: string; message?: string } {
   let v = body;
@@ -790,18 +710,6 @@ function statusOf(body: unknown): { reason?: string; message?: string } {
   if (typeof s.reason === "string") out.reason = s.reason;
   if (typeof s.message === "string") out.message = s.message;
   return out;
-}
-
-/** Waits for `p`, but no longer than `ms`. */
-async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    p.catch(() => {}),
-    new Promise<void>((r) => {
-      timer = setTimeout(r, ms);
-    }),
-  ]);
-  clearTimeout(timer);
 }
 
 function messageOf(e: unknown): string {

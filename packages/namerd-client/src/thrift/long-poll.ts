@@ -14,10 +14,10 @@
  * `stop` aborts the call in flight, which sends Tdiscarded so namerd forgets it.
  */
 import { Backoff } from "../backoff.js";
+import type { Feed } from "../feed-var.js";
 import type { NamerdConnection } from "../namerd-watch.js";
 import type { ThriftNamerClient } from "./namer-client.js";
 import type { NamerMethod } from "./namer-idl.js";
-import type { PollLoop } from "./poll-var.js";
 
 export interface LongPollHandlers<Rep> {
   /** namerd's answer. Throwing reports it as malformed (then `refused`). */
@@ -32,7 +32,7 @@ export class LongPoll<
   Req,
   Rep extends { readonly stamp: Buffer },
   Fail extends { readonly reason: string },
-> implements PollLoop
+> implements Feed
 {
   #stopped = false;
   #started = false;
