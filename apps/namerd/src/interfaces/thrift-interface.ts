@@ -43,6 +43,9 @@ import { listenOn } from "./listen.js";
 import type { InterfaceContext, ListeningInterface, NamerdInterface } from "./namerd-interface.js";
 import { interfaceTlsSchema } from "./server-tls.js";
 
+/** Linkers (and other clients) connected at once; more are refused until one leaves. */
+export const THRIFT_MAX_CONNECTIONS = 1_000;
+
 export const THRIFT_INTERFACE_PORT = 4100;
 
 const cacheShape = {
@@ -567,6 +570,8 @@ async function listenThrift(
         onSocket,
       )
     : createNetServer(onSocket);
+  // each connection may hold one frame in assembly (at most 16 MiB): a bounded number of them
+  server.maxConnections = THRIFT_MAX_CONNECTIONS;
   // a failed TLS handshake is the client's problem, not the server's
   server.on("tlsClientError", (e: Error) => ctx.log.debug({ err: e.message }, "thrift TLS error"));
   const a = await listenOn(server, config.port, config.ip);
