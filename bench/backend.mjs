@@ -1,16 +1,26 @@
 #!/usr/bin/env node
-// Minimal node:http2 gRPC backend for the benchmark (h2c, prior knowledge).
-//   node bench/backend.mjs <port> [host]
+// Minimal node:http2 gRPC backend for the benchmark (h2c, prior knowledge; optionally also TLS
+// with ALPN h2 on a second port, for the `-tls` cases: the same routes, the same process).
+//   node bench/backend.mjs <port> [host] [--tls=<port>,<certFile>,<keyFile>]
 // Routes (any other path answers grpc-status 12 UNIMPLEMENTED):
 //   /helloworld.World/Greeting  unary: reads the length-prefixed request, answers SvcResponse{message:"world!"}
 //   /bench.Bench/Stream         server stream: N SvcResponse messages (header x-bench-count, default 1000),
 //                               each written separately (one DATA frame each, modulo coalescing)
 //   /bench.Bench/Echo           unary: answers the request message back (the 1 MiB case)
-// Prints "listening <port>" on stdout once bound.
+// Prints "listening <port>" (and "listening tls <port>") on stdout once bound.
+import { readFileSync } from "node:fs";
 import http2 from "node:http2";
 
-const port = Number(process.argv[2] ?? 0);
-const host = process.argv[3] ?? "127.0.0.1";
+const flags = process.argv.slice(2).filter((a) => a.startsWith("--"));
+const positional = process.argv.slice(2).filter((a) => !a.startsWith("--"));
+const port = Number(positional[0] ?? 0);
+const host = positional[1] ?? "127.0.0.1";
+const tlsFlag = flags.find((f) => f.startsWith("--tls="));
+const unknown = flags.filter((f) => f !== tlsFlag);
+if (unknown.length > 0) {
+  process.stderr.write(`backend: unknown flag ${unknown[0]}\n`);
+  process.exit(2);
+}
 
 /** protobuf SvcResponse{message = 1: "world!"} with the 5-byte gRPC prefix. */
 function grpcFrame(payload) {
@@ -24,8 +34,9 @@ const text = Buffer.from("world!");
 const reply = grpcFrame(Buffer.concat([Buffer.from([0x0a, text.length]), text]));
 const okHeaders = { ":status": 200, "content-type": "application/grpc" };
 
-const server = http2.createServer({ settings: { maxConcurrentStreams: 10_000 } });
-server.on("stream", (stream, headers) => {
+const settings = { maxConcurrentStreams: 10_000 };
+
+function onStream(stream, headers) {
   const path = headers[":path"];
   const chunks = [];
   stream.on("data", (c) => chunks.push(c));
@@ -54,8 +65,29 @@ server.on("stream", (stream, headers) => {
       );
     }
   });
-});
+}
+
+const server = http2.createServer({ settings });
+server.on("stream", onStream);
 server.listen(port, host, () => {
   process.stdout.write(`listening ${server.address().port}\n`);
 });
+
+if (tlsFlag !== undefined) {
+  const [tlsPort, certFile, keyFile] = tlsFlag.slice("--tls=".length).split(",");
+  if (!tlsPort || !certFile || !keyFile) {
+    process.stderr.write("backend: --tls=<port>,<certFile>,<keyFile>\n");
+    process.exit(2);
+  }
+  // ALPN h2 only (node's default for a secure HTTP/2 server without allowHTTP1)
+  const tls = http2.createSecureServer({
+    settings,
+    cert: readFileSync(certFile),
+    key: readFileSync(keyFile),
+  });
+  tls.on("stream", onStream);
+  tls.listen(Number(tlsPort), host, () => {
+    process.stdout.write(`listening tls ${tls.address().port}\n`);
+  });
+}
 for (const sig of ["SIGTERM", "SIGINT"]) process.on(sig, () => process.exit(0));

@@ -1,8 +1,13 @@
 #!/usr/bin/env node
-// Side-by-side benchmark: direct, l5d, a naive node:http2 proxy, nginx, haproxy and nghttpx.
-//   pnpm bench         full run (< 5 min), results in bench/results/<timestamp>.{json,md}
+// Side-by-side benchmark: direct, l5d, a naive node:http2 proxy, nginx, haproxy and nghttpx; and
+// l5d-tls and nghttpx-tls (one hop, TLS with ALPN h2 from the client and to the backend).
+//   pnpm bench         full run (< 5 min, the TLS cases included), results in
+//                      bench/results/<timestamp>.{json,md}
 //   pnpm bench:quick   one hop, l5d + naive + nghttpx (< 60 s); last line:
 //                      l5d_cpu_us_per_req=<n> nghttpx_cpu_us_per_req=<n> ratio=<n>
+//   node bench/bench.mjs --quick --only=l5d,nghttpx,l5d-tls,nghttpx-tls
+//                      the TLS pair and its cleartext pair (< 60 s); the line before the last:
+//                      tls: l5d_cpu_us_per_req=<n> nghttpx_cpu_us_per_req=<n> ratio=<n> l5d_req_per_s=<n> …
 //   pnpm bench --http1 HTTP/1.1 (l5d's protocol: http router), one hop, l5d vs nginx, haproxy and
 //                      nghttpx, 3 interleaved rounds (< 3 min), results in bench/results/<timestamp>-http1.*;
 //                      last lines: `http1 req/s: …` and

@@ -14,7 +14,10 @@ export interface BenchOptions {
    * smaller counts.
    */
   namerd: boolean;
-  /** proxies to run (default: all for full and http1, l5d+naive+nghttpx for quick). */
+  /**
+   * proxies to run (default: all for full — the `-tls` cases included — and the h2c ones for
+   * http1, l5d+naive+nghttpx for quick).
+   */
   only?: ProxyName[];
   /** do not apt-get install missing tools. */
   noInstall: boolean;
@@ -26,7 +29,15 @@ export interface BenchOptions {
   cpuProf: boolean;
 }
 
-const NAMES: readonly ProxyName[] = ["l5d", "naive", "nginx", "haproxy", "nghttpx"];
+const NAMES: readonly ProxyName[] = [
+  "l5d",
+  "naive",
+  "nginx",
+  "haproxy",
+  "nghttpx",
+  "l5d-tls",
+  "nghttpx-tls",
+];
 
 /** Raised for a bad command line. */
 export class UsageError extends Error {
@@ -36,7 +47,7 @@ export class UsageError extends Error {
 /** The proxies of the HTTP/1.1 mode (the naive proxy is h2-only). */
 export const HTTP1_NAMES: readonly ProxyName[] = ["l5d", "nginx", "haproxy", "nghttpx"];
 
-export const USAGE = `usage: node bench/bench.mjs [--quick | --http1 | --namerd [--quick]] [--only=l5d,naive,nginx,haproxy,nghttpx] [--scale=<x>] [--no-install] [--cpu-prof] [--out=<dir>]`;
+export const USAGE = `usage: node bench/bench.mjs [--quick | --http1 | --namerd [--quick]] [--only=l5d,naive,nginx,haproxy,nghttpx,l5d-tls,nghttpx-tls] [--scale=<x>] [--no-install] [--cpu-prof] [--out=<dir>]`;
 
 /** Parses argv (without node and script). */
 export function parseArgs(argv: readonly string[]): BenchOptions {

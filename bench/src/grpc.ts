@@ -47,16 +47,29 @@ export interface ProbeResult {
   messages: Buffer[];
 }
 
-/** Makes one gRPC-shaped call over h2c to 127.0.0.1:port and collects the answer. */
+/**
+ * Where a call goes: a port on 127.0.0.1, spoken to over h2c, or over TLS (ALPN h2) checking
+ * the server's certificate against `ca` and `servername`.
+ */
+export interface Target {
+  port: number;
+  tls?: { ca: Buffer; servername: string } | undefined;
+}
+
+/** Makes one gRPC-shaped call to 127.0.0.1:port (h2c, or TLS for a target that says so). */
 export function grpcCall(
-  port: number,
+  target: number | Target,
   path: string,
   body: Buffer,
   extraHeaders: Record<string, string> = {},
   timeoutMs = 5000,
 ): Promise<ProbeResult> {
+  const { port, tls } = typeof target === "number" ? { port: target, tls: undefined } : target;
   return new Promise((resolve, reject) => {
-    const session = http2.connect(`http://127.0.0.1:${port}`);
+    const session =
+      tls === undefined
+        ? http2.connect(`http://127.0.0.1:${port}`)
+        : http2.connect(`https://127.0.0.1:${port}`, { ca: tls.ca, servername: tls.servername });
     const timer = setTimeout(() => {
       session.destroy();
       reject(new GrpcProbeError(`no answer on port ${port} within ${timeoutMs} ms`));
@@ -107,16 +120,17 @@ export function grpcCall(
 
 /** Calls and checks: HTTP 200, grpc-status 0, `expectMessages` messages. Throws GrpcProbeError. */
 export async function probe(
-  port: number,
+  target: number | Target,
   path: string,
   body: Buffer,
   expectMessages: number,
   extraHeaders: Record<string, string> = {},
 ): Promise<ProbeResult> {
-  const r = await grpcCall(port, path, body, extraHeaders);
+  const r = await grpcCall(target, path, body, extraHeaders);
   if (r.status !== 200 || r.grpcStatus !== "0" || r.messages.length !== expectMessages) {
+    const port = typeof target === "number" ? target : target.port;
     throw new GrpcProbeError(
-      `probe ${path} via :${port}: status ${r.status}, grpc-status ${r.grpcStatus}, ${r.messages.length} message(s), expected ${expectMessages}`,
+      `probe ${path} via :${port}${typeof target !== "number" && target.tls ? " (TLS)" : ""}: status ${r.status}, grpc-status ${r.grpcStatus}, ${r.messages.length} message(s), expected ${expectMessages}`,
     );
   }
   return r;

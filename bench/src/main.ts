@@ -2,13 +2,13 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BenchOptions, parseArgs, UsageError } from "./cli.js";
-import { grpcFrame, probe, protoBytesField } from "./grpc.js";
+import { grpcFrame, probe, protoBytesField, type Target } from "./grpc.js";
 import { mainHttp1 } from "./http1-run.js";
 import { describeMachine } from "./machine.js";
 import { freePort, waitForPort } from "./net.js";
 import { buildPacer } from "./pacer.js";
 import { PROXIES, type ProxyKind, startChain } from "./peers.js";
-import { quickLine, renderMarkdown } from "./report.js";
+import { quickLine, renderMarkdown, tlsLine } from "./report.js";
 import type { BackendName, CaseResult, RunReport, Workload } from "./results.js";
 import { availableKinds, setUpRun } from "./run-setup.js";
 import {
@@ -23,6 +23,7 @@ import {
   warmup,
 } from "./runner.js";
 import { type Child, Supervisor } from "./supervisor.js";
+import { type BenchTls, clientTlsOf, makeBenchTls } from "./tls.js";
 import type { ToolName } from "./tools.js";
 
 const GRPC_HEADERS = ["content-type: application/grpc", "te: trailers"];
@@ -56,21 +57,37 @@ function phasesFor(o: BenchOptions): Phases {
       };
 }
 
+/**
+ * What one TLS case adds to the run's time budget (warm-up, saturated and serial phases, start
+ * and probe; no fixed-rate phase over TLS): the base budgets cover the cleartext cases.
+ */
+const TLS_CASE_BUDGET_MS = 9_000;
+
 interface Backend {
   name: BackendName;
   child: Child;
   port: number;
+  /** the same backend's TLS port (bench/backend.mjs with `tls`), for the `-tls` cases. */
+  tlsPort?: number;
 }
 
 async function startBackend(
   sup: Supervisor,
   repoRoot: string,
   name: BackendName,
+  tls: BenchTls | undefined,
 ): Promise<Backend> {
   const port = await freePort();
+  const tlsPort = name === "node" && tls !== undefined ? await freePort() : undefined;
   const child =
     name === "node"
-      ? sup.spawn("backend", process.execPath, [join(repoRoot, "bench/backend.mjs"), String(port)])
+      ? sup.spawn("backend", process.execPath, [
+          join(repoRoot, "bench/backend.mjs"),
+          String(port),
+          ...(tlsPort === undefined || tls === undefined
+            ? []
+            : [`--tls=${tlsPort},${tls.cert},${tls.key}`]),
+        ])
       : sup.spawn(
           "world",
           process.execPath,
@@ -79,11 +96,12 @@ async function startBackend(
         );
   try {
     await waitForPort(port, 15_000, child);
+    if (tlsPort !== undefined) await waitForPort(tlsPort, 15_000, child);
   } catch (err) {
     await sup.stop(child);
     throw err;
   }
-  return { name, child, port };
+  return { name, child, port, ...(tlsPort === undefined ? {} : { tlsPort }) };
 }
 
 /** Runs the whole benchmark; returns the process exit code. */
@@ -108,8 +126,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     log(
       `bench: load average ${loadStart.toFixed(2)}: other work is running, results will be noisy`,
     );
-  const budgetMs = opts.quick ? 45_000 : 255_000;
-  const deadline = Date.now() + budgetMs;
+  let budgetMs = opts.quick ? 45_000 : 255_000;
+  let deadline = Date.now() + budgetMs;
   const sup = new Supervisor();
   sup.installSignalHandlers();
   const rundir = mkdtempSync(join(tmpdir(), "l5d-bench-"));
@@ -138,7 +156,18 @@ export async function main(argv: readonly string[]): Promise<number> {
     const versions: Record<string, string> = { h2load: setup.h2loadVersion };
     const defaultSet = opts.quick ? ["l5d", "naive", "nghttpx"] : PROXIES.map((p) => p.name);
     const chosen = PROXIES.filter((p) => (opts.only ?? defaultSet).includes(p.name));
+    if (chosen.some((k) => k.tls)) {
+      try {
+        ctx.tls = makeBenchTls(rundir);
+      } catch (err) {
+        log(`bench: cannot make TLS certificates: ${(err as Error).message.slice(0, 300)}`);
+      }
+    }
     const kinds = availableKinds(chosen, ctx, versions, skipped, log);
+    const tlsCases = kinds.filter((k) => k.tls).length;
+    budgetMs += tlsCases * TLS_CASE_BUDGET_MS;
+    deadline += tlsCases * TLS_CASE_BUDGET_MS;
+    const probeTls = ctx.tls === undefined ? undefined : clientTlsOf(ctx.tls);
 
     // request bodies
     const emptyFile = join(rundir, "empty.grpc");
@@ -184,18 +213,30 @@ export async function main(argv: readonly string[]): Promise<number> {
     for (const bname of backends) {
       let backend: Backend;
       try {
-        backend = await startBackend(sup, repoRoot, bname);
+        backend = await startBackend(sup, repoRoot, bname, tlsCases > 0 ? ctx.tls : undefined);
         await probe(backend.port, reqs.unary.path, reqs.unary.probeBody, 1);
       } catch (err) {
         skipped.push({ what: `${bname} backend`, reason: (err as Error).message });
         log(`bench: ${bname} backend unusable: ${(err as Error).message}`);
         continue;
       }
+      if (backend.tlsPort !== undefined) {
+        try {
+          const target = { port: backend.tlsPort, tls: probeTls };
+          await probe(target, reqs.unary.path, reqs.unary.probeBody, 1);
+        } catch (err) {
+          // the TLS cases then fail naming it; the h2c ones run
+          log(`bench: ${bname} backend's TLS port unusable: ${(err as Error).message}`);
+          delete backend.tlsPort;
+        }
+      }
       const full = bname === "node";
       const plan: { kind: ProxyKind | undefined; hops: number }[] = [{ kind: undefined, hops: 0 }];
       for (const k of kinds) {
+        // TLS: one hop, to bench/backend.mjs's TLS port only
+        if (k.tls && !full) continue;
         plan.push({ kind: k, hops: 1 });
-        if (full && !opts.quick) plan.push({ kind: k, hops: 2 });
+        if (full && !opts.quick && !k.tls) plan.push({ kind: k, hops: 2 });
       }
       for (const step of plan) {
         const proxy = step.kind?.name ?? "direct";
@@ -206,15 +247,22 @@ export async function main(argv: readonly string[]): Promise<number> {
         }
         const t0 = Date.now();
         let children: Child[] = [];
+        const tls = step.kind?.tls === true;
         const workloads: Workload[] =
-          full && !opts.quick && step.hops <= 1 ? ["unary", "stream1000", "echo1MiB"] : ["unary"];
+          full && !opts.quick && step.hops <= 1 && !tls
+            ? ["unary", "stream1000", "echo1MiB"]
+            : ["unary"];
         try {
           let port = backend.port;
           if (step.kind) {
-            const chain = await startChain(ctx, step.kind, step.hops, backend.port);
+            const upstream = tls ? backend.tlsPort : backend.port;
+            if (upstream === undefined)
+              throw new Error("the backend has no usable TLS port (see the log)");
+            const chain = await startChain(ctx, step.kind, step.hops, upstream);
             children = chain.children;
             port = chain.entryPort;
           }
+          const target: Target = { port, tls: tls ? probeTls : undefined };
           const lctx: LoadContext = {
             sup,
             h2load: setup.h2loadPath,
@@ -224,6 +272,7 @@ export async function main(argv: readonly string[]): Promise<number> {
             hops: step.hops,
             port,
             pacer,
+            tls,
           };
           for (const w of workloads) {
             const base: CaseResult = {
@@ -235,7 +284,7 @@ export async function main(argv: readonly string[]): Promise<number> {
             };
             try {
               const r = reqs[w];
-              await probe(port, r.path, r.probeBody, r.messages);
+              await probe(target, r.path, r.probeBody, r.messages);
               const idle = rssNow(lctx.proxyPids).rssKb;
               const p =
                 w === "unary"
@@ -248,7 +297,9 @@ export async function main(argv: readonly string[]): Promise<number> {
               });
               base.saturated = await saturated(lctx, r, p, bulkShape[w]);
               if (w === "unary") {
-                if (p.rateS > 0 && full) base.rate = await fixedRate(lctx, r, p, r.probeBody);
+                // the paced generators speak h2c only
+                if (p.rateS > 0 && full && !tls)
+                  base.rate = await fixedRate(lctx, r, p, r.probeBody);
                 if (p.serialS > 0) base.serial = await serial(lctx, r, p);
               }
               if (children.length > 0) base.rss = rssResult(idle, lctx.proxyPids);
@@ -315,6 +366,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         `reference (naive node:http2 proxy, not l5d): ${quickLine(naiveUs, ngUs).replace(/^l5d_/, "naive_")}\n`,
       );
     }
+    if (cases.some((c) => c.proxy === "l5d-tls" || c.proxy === "nghttpx-tls"))
+      process.stdout.write(`${tlsLine(cases)}\n`);
     process.stdout.write(`${quickLine(cpu("l5d"), ngUs)}\n`);
     return 0;
   } finally {

@@ -7,17 +7,30 @@ import {
   HAPROXY_CFG,
   HAPROXY_H1_CFG,
   L5D_H1_YAML,
+  L5D_TLS_YAML,
   L5D_YAML,
   NGHTTPX_CONF,
   NGHTTPX_H1_CONF,
+  NGHTTPX_TLS_CONF,
   NGINX_CONF,
   NGINX_H1_CONF,
   render,
 } from "./templates.js";
+import type { BenchTls } from "./tls.js";
 import type { ToolName, ToolStatus } from "./tools.js";
 
-/** The proxies the harness knows how to run. */
-export type ProxyName = "l5d" | "naive" | "nginx" | "haproxy" | "nghttpx";
+/**
+ * The proxies the harness knows how to run; a `-tls` one speaks TLS (ALPN h2) to its client and
+ * to the backend.
+ */
+export type ProxyName =
+  | "l5d"
+  | "naive"
+  | "nginx"
+  | "haproxy"
+  | "nghttpx"
+  | "l5d-tls"
+  | "nghttpx-tls";
 
 /** Everything a proxy kind needs to start. */
 export interface StartContext {
@@ -29,6 +42,8 @@ export interface StartContext {
   tools: ReadonlyMap<ToolName, ToolStatus>;
   /** extra node flags for node-based proxies (l5d, naive), e.g. --cpu-prof. */
   nodeArgs?: readonly string[];
+  /** the run's certificates, made when a TLS kind is to run (undefined: none could be made). */
+  tls?: BenchTls;
 }
 
 /** Availability of a proxy kind. */
@@ -40,8 +55,13 @@ export interface ProxyKind {
   /** short description for the report. */
   label: string;
   available(ctx: StartContext): Availability;
-  /** Starts one instance listening on 127.0.0.1:listenPort forwarding to 127.0.0.1:upstreamPort. */
+  /**
+   * Starts one instance listening on 127.0.0.1:listenPort forwarding to 127.0.0.1:upstreamPort
+   * (with `tls`, both over TLS: the upstream must present the run's certificate).
+   */
   start(ctx: StartContext, listenPort: number, upstreamPort: number): Promise<Child>;
+  /** speaks TLS (ALPN h2) on its listener and to its upstream, with `ctx.tls`'s certificates. */
+  tls?: true;
 }
 
 const HOST = "127.0.0.1";
@@ -64,6 +84,21 @@ function toolPath(ctx: StartContext, name: ToolName): string {
   return t?.ok ? t.path : name;
 }
 
+/** `tool`, and for a TLS kind the run's certificates too. */
+function availableWith(ctx: StartContext, a: Availability, tls: boolean): Availability {
+  if (a.ok && tls && ctx.tls === undefined)
+    return { ok: false, reason: "no TLS certificates for the run (openssl missing or failed)" };
+  return a;
+}
+
+/** The TLS templates' variables; `quote` JSON-quotes the paths (for YAML). */
+function tlsVars(ctx: StartContext, quote: boolean): Record<string, string> {
+  const t = ctx.tls;
+  if (t === undefined) return {};
+  const q = (p: string): string => (quote ? JSON.stringify(p) : p);
+  return { CA: q(t.caCert), CERT: q(t.cert), KEY: q(t.key), UP_NAME: t.serverName };
+}
+
 async function started(ctx: StartContext, child: Child, port: number): Promise<Child> {
   try {
     await waitForPort(port, READY_MS, child);
@@ -74,15 +109,19 @@ async function started(ctx: StartContext, child: Child, port: number): Promise<C
   return child;
 }
 
-/** l5d (h2: its one data plane, the frame-level relay; http: the HTTP/1.1 router). */
-function l5dKind(name: "l5d", label: string, template: string): ProxyKind {
+/**
+ * l5d (h2: its one data plane, the frame-level relay; http: the HTTP/1.1 router; `tls`: the h2
+ * router with server and client TLS).
+ */
+function l5dKind(name: "l5d" | "l5d-tls", label: string, template: string, tls = false): ProxyKind {
   return {
     name,
     label,
+    ...(tls ? { tls: true as const } : {}),
     available(ctx) {
       const main = l5dEntry(ctx.repoRoot);
       if (!existsSync(main)) return { ok: false, reason: `${main} not built (pnpm build)` };
-      return { ok: true, version: `l5d-ts (node ${process.version})` };
+      return availableWith(ctx, { ok: true, version: `l5d-ts (node ${process.version})` }, tls);
     },
     async start(ctx, listenPort, upstreamPort) {
       const dir = instanceDir(ctx, name, listenPort);
@@ -97,6 +136,7 @@ function l5dKind(name: "l5d", label: string, template: string): ProxyKind {
           UP_PORT: upstreamPort,
           LISTEN_HOST: HOST,
           LISTEN_PORT: listenPort,
+          ...tlsVars(ctx, true),
         }),
       );
       // the image's entry point (the esbuild bundle), malloc settings and node flags
@@ -195,13 +235,19 @@ function haproxyKind(label: string, template: string): ProxyKind {
   };
 }
 
-function nghttpxKind(label: string, template: string): ProxyKind {
+function nghttpxKind(
+  label: string,
+  template: string,
+  name: "nghttpx" | "nghttpx-tls" = "nghttpx",
+): ProxyKind {
+  const tls = name === "nghttpx-tls";
   return {
-    name: "nghttpx",
+    name,
     label,
-    available: (ctx) => tool(ctx, "nghttpx"),
+    ...(tls ? { tls: true as const } : {}),
+    available: (ctx) => availableWith(ctx, tool(ctx, "nghttpx"), tls),
     async start(ctx, listenPort, upstreamPort) {
-      const dir = instanceDir(ctx, "nghttpx", listenPort);
+      const dir = instanceDir(ctx, name, listenPort);
       const conf = join(dir, "nghttpx.conf");
       writeFileSync(
         conf,
@@ -212,12 +258,13 @@ function nghttpxKind(label: string, template: string): ProxyKind {
           LISTEN_PORT: listenPort,
           UP_HOST: HOST,
           UP_PORT: upstreamPort,
+          ...tlsVars(ctx, false),
         }),
       );
       const args = [`--conf=${conf}`];
       return started(
         ctx,
-        ctx.sup.spawn(`nghttpx:${listenPort}`, toolPath(ctx, "nghttpx"), args),
+        ctx.sup.spawn(`${name}:${listenPort}`, toolPath(ctx, "nghttpx"), args),
         listenPort,
       );
     },
@@ -228,8 +275,29 @@ export const nginx = nginxKind("nginx grpc_pass (1 worker)", NGINX_CONF);
 export const haproxy = haproxyKind("haproxy proto h2 (nbthread 1)", HAPROXY_CFG);
 export const nghttpx = nghttpxKind("nghttpx (workers=1)", NGHTTPX_CONF);
 
+/** The TLS cases (issue #16): TLS with ALPN h2 from the client and to the backend, one hop. */
+export const l5dTls = l5dKind(
+  "l5d-tls",
+  "l5d, servers[].tls and client.tls (CA-checked, commonName) to the backend's TLS port",
+  L5D_TLS_YAML,
+  true,
+);
+export const nghttpxTls = nghttpxKind(
+  "nghttpx (workers=1), TLS frontend, backend proto=h2;tls (CA-checked)",
+  NGHTTPX_TLS_CONF,
+  "nghttpx-tls",
+);
+
 /** Every proxy kind, in report order. */
-export const PROXIES: readonly ProxyKind[] = [l5d, naive, nginx, haproxy, nghttpx];
+export const PROXIES: readonly ProxyKind[] = [
+  l5d,
+  naive,
+  nginx,
+  haproxy,
+  nghttpx,
+  l5dTls,
+  nghttpxTls,
+];
 
 /**
  * The HTTP/1.1 kinds (`bench --http1`): HTTP/1.1 keep-alive from the client and to the backend,

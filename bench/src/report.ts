@@ -50,6 +50,94 @@ export function quickLine(l5dUs: number | undefined, nghttpxUs: number | undefin
   return `l5d_cpu_us_per_req=${n(l5dUs)} nghttpx_cpu_us_per_req=${n(nghttpxUs)} ratio=${r === undefined ? "n/a" : r.toFixed(2)}`;
 }
 
+/** Issue #16's goal: l5d over TLS at most this many times nghttpx's CPU per request over TLS. */
+export const TLS_CPU_GOAL = 1.5;
+
+/** The saturated unary result of one hop of `proxy` in front of the node backend, if it ran. */
+function oneHopUnary(
+  cases: readonly CaseResult[],
+  proxy: CaseResult["proxy"],
+): CaseResult["saturated"] {
+  return cases.find(
+    (c) =>
+      c.backend === "node" &&
+      c.workload === "unary" &&
+      c.hops === 1 &&
+      c.proxy === proxy &&
+      !c.error,
+  )?.saturated;
+}
+
+/**
+ * The TLS summary line (printed before the quick line): l5d-tls vs nghttpx-tls, one hop, CPU per
+ * request and saturated throughput, each with its ratio.
+ */
+export function tlsLine(cases: readonly CaseResult[]): string {
+  const l = oneHopUnary(cases, "l5d-tls");
+  const n = oneHopUnary(cases, "nghttpx-tls");
+  const v = (x: number | undefined, d: number): string => (x === undefined ? "n/a" : x.toFixed(d));
+  return [
+    "tls:",
+    `l5d_cpu_us_per_req=${v(l?.proxyCpuUsPerReq, 1)}`,
+    `nghttpx_cpu_us_per_req=${v(n?.proxyCpuUsPerReq, 1)}`,
+    `ratio=${v(ratio(l?.proxyCpuUsPerReq, n?.proxyCpuUsPerReq), 2)}`,
+    `l5d_req_per_s=${v(l?.reqPerS, 0)}`,
+    `nghttpx_req_per_s=${v(n?.reqPerS, 0)}`,
+    `req_per_s_ratio=${v(ratio(l?.reqPerS, n?.reqPerS), 2)}`,
+  ].join(" ");
+}
+
+/**
+ * The TLS section: each `-tls` case against nghttpx-tls (CPU per request and throughput) and
+ * against its own cleartext case (what TLS costs it), and issue #16's goal.
+ */
+function tlsSection(cases: readonly CaseResult[]): string[] {
+  const names = ["l5d-tls", "nghttpx-tls"] as const;
+  const plain = { "l5d-tls": "l5d", "nghttpx-tls": "nghttpx" } as const;
+  const ng = oneHopUnary(cases, "nghttpx-tls");
+  const rows = names.flatMap((name) => {
+    const s = oneHopUnary(cases, name);
+    if (s === undefined) return [];
+    const h2c = oneHopUnary(cases, plain[name]);
+    return [
+      [
+        `${name} ×1`,
+        fmt(s.reqPerS, 0),
+        fmt(s.proxyCpuUsPerReq),
+        fmtRatio(ratio(s.proxyCpuUsPerReq, ng?.proxyCpuUsPerReq)),
+        fmtRatio(ratio(s.reqPerS, ng?.reqPerS)),
+        fmtRatio(ratio(s.proxyCpuUsPerReq, h2c?.proxyCpuUsPerReq)),
+        fmtRatio(ratio(s.reqPerS, h2c?.reqPerS)),
+      ],
+    ];
+  });
+  if (rows.length === 0) return [];
+  const header = [
+    "case",
+    "req/s saturated",
+    "proxy CPU µs/req",
+    "CPU ÷ nghttpx-tls",
+    "req/s ÷ nghttpx-tls",
+    "CPU ÷ same proxy h2c",
+    "req/s ÷ same proxy h2c",
+  ];
+  const r = ratio(oneHopUnary(cases, "l5d-tls")?.proxyCpuUsPerReq, ng?.proxyCpuUsPerReq);
+  const verdict =
+    r === undefined
+      ? "not measured in this run"
+      : `${fmtRatio(r)}: ${r <= TLS_CPU_GOAL ? "met" : "not met"}`;
+  return [
+    "",
+    "## TLS, one hop, same run (issue #16)",
+    "",
+    "TLS with ALPN h2 (the tools' defaults: TLS 1.3) from h2load to the proxy and from the proxy to the backend's TLS port (the same process as its h2c port); the proxies check the backend's certificate against the run's CA. No fixed-rate phase: the paced generators speak h2c only.",
+    "",
+    markdownTable(header, rows),
+    "",
+    `Goal: l5d-tls at most ${fmtRatio(TLS_CPU_GOAL)} nghttpx-tls's CPU per request — ${verdict}.`,
+  ];
+}
+
 function find(
   cases: readonly CaseResult[],
   q: Pick<CaseResult, "backend" | "proxy" | "hops" | "workload">,
@@ -181,7 +269,7 @@ export function renderMarkdown(rep: RunReport): string {
       .map(([k, v]) => `${k}=${v}`)
       .join(
         ", ",
-      )}. Loopback h2c; CPU from /proc utime+stime of every process of the proxy (all hops) ÷ successful requests of the saturated run; RSS summed over the proxy's processes (VmRSS idle, VmHWM peak).`,
+      )}. Loopback h2c${rep.cases.some((c) => c.proxy.endsWith("-tls")) ? " (the `-tls` cases: TLS with ALPN h2 on both sides)" : ""}; CPU from /proc utime+stime of every process of the proxy (all hops) ÷ successful requests of the saturated run; RSS summed over the proxy's processes (VmRSS idle, VmHWM peak).`,
   );
   const lags = rep.cases.flatMap((c) =>
     c.rate?.sendLagP99Us !== undefined ? [c.rate.sendLagP99Us] : [],
@@ -234,6 +322,7 @@ export function renderMarkdown(rep: RunReport): string {
       ),
     );
   }
+  out.push(...tlsSection(rep.cases));
   if (rep.cases.some((c) => c.workload !== "unary")) {
     out.push("");
     out.push("## Streaming (server stream of 1,000 messages per call) and 1 MiB messages (echoed)");

@@ -51,6 +51,11 @@ export interface LoadContext {
   port: number;
   /** the compiled C paced generator (pacer.c); the Node one (paced.ts) when undefined. */
   pacer?: string | undefined;
+  /**
+   * the port speaks TLS: h2load uses an https:// URL (TLS with ALPN h2; h2load does not check
+   * the certificate). The paced generators speak h2c only: no {@link fixedRate} then.
+   */
+  tls?: boolean | undefined;
 }
 
 /** Raised when h2load fails or every request failed. */
@@ -77,15 +82,16 @@ export async function runH2load(
   }
 }
 
-function url(ctx: LoadContext, req: RequestSpec): string {
-  return `http://127.0.0.1:${ctx.port}${req.path}`;
+/** h2load's URL for a request: h2c prior knowledge (or HTTP/1.1 with `h1`), or TLS. */
+export function loadUrl(ctx: Pick<LoadContext, "port" | "tls">, req: RequestSpec): string {
+  return `${ctx.tls ? "https" : "http"}://127.0.0.1:${ctx.port}${req.path}`;
 }
 
 /** A short untimed run so JITs, pools and connections are warm. */
 export async function warmup(ctx: LoadContext, req: RequestSpec, p: Phases): Promise<void> {
   if (p.warmupS <= 0) return;
   await runH2load(ctx.sup, ctx.h2load, {
-    url: url(ctx, req),
+    url: loadUrl(ctx, req),
     dataFile: req.dataFile,
     headers: req.headers,
     h1: req.h1,
@@ -106,7 +112,7 @@ export async function saturated(
   const beBefore = sampleTrees([ctx.backendPid]);
   const t0 = process.hrtime.bigint();
   const s = await runH2load(ctx.sup, ctx.h2load, {
-    url: url(ctx, req),
+    url: loadUrl(ctx, req),
     dataFile: req.dataFile,
     headers: req.headers,
     h1: req.h1,
@@ -150,7 +156,7 @@ async function latencyRun(
 ): Promise<LatencyResult> {
   const logFile = join(ctx.rundir, `${name}-${ctx.port}.log`);
   const s = await runH2load(ctx.sup, ctx.h2load, {
-    url: url(ctx, req),
+    url: loadUrl(ctx, req),
     dataFile: req.dataFile,
     headers: req.headers,
     h1: req.h1,
@@ -173,6 +179,7 @@ export async function fixedRate(
   p: Phases,
   body: Buffer,
 ): Promise<LatencyResult> {
+  if (ctx.tls) throw new LoadError("fixed rate: the paced generators speak h2c only, not TLS");
   const run = {
     port: ctx.port,
     path: req.path,

@@ -1,6 +1,7 @@
 // Peer configs from ../shared/spec/reliability-and-perf.md ("Proxy configs used for the
-// side-by-side baseline"), h2c on both sides, one worker/thread each; and the HTTP/1.1 ones
-// (`bench --http1`, the *_H1 templates at the end): HTTP/1.1 with keep-alive on both sides.
+// side-by-side baseline"), h2c on both sides, one worker/thread each; the TLS ones (the `-tls`
+// cases: *_TLS_*); and the HTTP/1.1 ones (`bench --http1`, the *_H1 templates at the end):
+// HTTP/1.1 with keep-alive on both sides.
 
 /** Replaces every {{KEY}} with vars[KEY]; an unknown key is an error (typo guard). */
 export function render(template: string, vars: Record<string, string | number>): string {
@@ -76,6 +77,41 @@ routers:
   identifier: {kind: io.l5d.header.token}
   dtab: /svc/* => /$/inet/{{UP_HOST}}/{{UP_PORT}};
   servers: [{port: {{LISTEN_PORT}}, ip: {{LISTEN_HOST}}}]
+`;
+
+// ---- TLS (the `-tls` cases, issue #16): TLS with ALPN h2 from the client and to the backend's
+// TLS port, one worker/thread each, the certificate checked against the run's CA and its name
+// (UP_NAME) on the way to the backend. Both get the h2 templates' variables plus CA, CERT, KEY
+// (absolute paths; the l5d template takes them JSON-quoted, YAML's double-quoted strings).
+
+export const NGHTTPX_TLS_CONF = `# nghttpx TLS (ALPN h2) <-> TLS h2, the backend's certificate checked. {{NAME}}
+frontend={{LISTEN_HOST}},{{LISTEN_PORT}}
+backend={{UP_HOST}},{{UP_PORT}};;proto=h2;tls;sni={{UP_NAME}}
+private-key-file={{KEY}}
+certificate-file={{CERT}}
+cacert={{CA}}
+# the run's certificate has no OCSP responder: no fetch-ocsp-response child at start
+no-ocsp=yes
+workers=1
+pid-file={{RUNDIR}}/nghttpx.pid
+errorlog-file={{RUNDIR}}/error.log
+frontend-http2-max-concurrent-streams=1000
+`;
+
+/** {@link L5D_YAML} with server TLS on its listener and client TLS to the backend. */
+export const L5D_TLS_YAML = `# l5d one hop, TLS on both sides ({{NAME}})
+admin: {port: {{ADMIN_PORT}}, ip: 127.0.0.1}
+routers:
+- protocol: h2
+  label: bench-tls
+  identifier: {kind: io.l5d.header.token}
+  dtab: /svc/* => /$/inet/{{UP_HOST}}/{{UP_PORT}};
+  servers:
+  - port: {{LISTEN_PORT}}
+    ip: {{LISTEN_HOST}}
+    tls: {certPath: {{CERT}}, keyPath: {{KEY}}}
+  client:
+    tls: {commonName: {{UP_NAME}}, trustCerts: [{{CA}}]}
 `;
 
 // ---- HTTP/1.1 (`bench --http1`): HTTP/1.1 keep-alive on both sides, one worker/thread each.
