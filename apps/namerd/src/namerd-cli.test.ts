@@ -66,7 +66,10 @@ describe("namerd command", () => {
   });
 
   it("starts, serves the admin and the API, and stops on POST /admin/shutdown", async () => {
-    const [api, admin] = [await freePort(), await freePort()];
+    const api = await freePort();
+    let admin = await freePort();
+    // distinct: the OS may offer the port just released again
+    for (let i = 0; admin === api && i < 50; i++) admin = await freePort();
     const f = file(
       "run.yaml",
       `admin: {port: ${admin}}\nstorage:\n  kind: io.l5d.inMemory\n  namespaces:\n    default: /svc => /$/inet/127.0.0.1/1\ninterfaces:\n- kind: io.l5d.httpController\n  port: ${api}\n`,

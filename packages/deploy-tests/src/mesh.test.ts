@@ -62,8 +62,13 @@ const env: NodeJS.ProcessEnv = {
 const ports = { aOut: 0, aAdmin: 0, bOut: 0, bAdmin: 0, ndHttp: 0, ndMesh: 0, ndAdmin: 0 };
 /** Free host ports for every published port not chosen yet (each describe may run alone). */
 async function ensurePorts(): Promise<void> {
-  for (const k of Object.keys(ports) as (keyof typeof ports)[])
-    if (ports[k] === 0) ports[k] = await freePort();
+  for (const k of Object.keys(ports) as (keyof typeof ports)[]) {
+    // distinct: the OS may offer a just-released port again
+    for (let i = 0; ports[k] === 0 && i < 50; i++) {
+      const p = await freePort();
+      if (!Object.values(ports).includes(p)) ports[k] = p;
+    }
+  }
 }
 /** The host ports the compose files publish, as their variables. */
 function portsEnv(): Record<string, string> {

@@ -7,7 +7,25 @@ import { pino } from "pino";
 import { type StartedDaemon, startDaemon } from "../daemon.js";
 import { createRegistries } from "../plugins.js";
 
+/** Ports `freePort` handed out in this process: the OS may offer a just-released port again. */
+const handedOut = new Set<number>();
+
+/**
+ * A port free on `host` now, never one this process was given before (two calls in a row can
+ * otherwise get the same just-released port, and a config using both clashes).
+ */
 export async function freePort(host = "127.0.0.1"): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const p = await osFreePort(host);
+    if (!handedOut.has(p)) {
+      handedOut.add(p);
+      return p;
+    }
+  }
+  throw new Error("no fresh free port after 50 tries");
+}
+
+function osFreePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once("error", reject);
