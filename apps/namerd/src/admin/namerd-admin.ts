@@ -16,6 +16,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { Activity, Dtab, delegateTreeToJsonString, Path } from "@l5d/dtab";
 import type { Logger } from "pino";
+import { BodyTooLargeError, readLimitedBody } from "../interfaces/http-body.js";
 import { listenTracked } from "../interfaces/listen.js";
 import type { ListeningInterface } from "../interfaces/namerd-interface.js";
 import type { NamerdAdminConfig } from "../namerd-config.js";
@@ -68,6 +69,7 @@ function errorStatus(e: unknown): number {
   if (e instanceof DtabNamespaceDoesNotExistError) return 404;
   if (e instanceof DtabStoreUnavailableError) return 503;
   if (e instanceof BadRequest || e instanceof DtabNamespaceInvalidError) return 400;
+  if (e instanceof BodyTooLargeError) return 413;
   return 500;
 }
 
@@ -83,6 +85,7 @@ function reply(
     res.destroy();
     return;
   }
+  if (status === 413) res.setHeader("connection", "close");
   res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
   res.end(body);
 }
@@ -125,7 +128,7 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: AdminContex
   if (p.startsWith("/dtabs/") && req.method === "PUT") {
     const name = decodeURIComponent(p.slice("/dtabs/".length));
     if (!NAMESPACE_RE.test(name)) throw new BadRequest(`invalid namespace '${name}'`);
-    const body = await readBody(req);
+    const body = await readLimitedBody(req, MAX_BODY);
     let dtab: Dtab;
     try {
       dtab = Dtab.read(body);
@@ -153,20 +156,4 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: AdminContex
     return reply(res, 200, delegateTreeToJsonString(tree), "application/json");
   }
   return reply(res, 404, `not found: ${p}\n`);
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(new BadRequest("body too large"));
-        req.destroy();
-      } else chunks.push(c);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
 }

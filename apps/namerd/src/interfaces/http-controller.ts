@@ -44,6 +44,7 @@ import {
   NAMESPACE_RE,
 } from "../storage/dtab-store.js";
 import { codecForAccept, codecForContentType } from "./dtab-codec.js";
+import { BodyTooLargeError, readLimitedBody } from "./http-body.js";
 import { streamActivity } from "./http-streaming.js";
 import { listenTracked } from "./listen.js";
 import type { InterfaceContext, ListeningInterface, NamerdInterface } from "./namerd-interface.js";
@@ -116,7 +117,10 @@ function fail(res: ServerResponse, e: unknown, ctx: InterfaceContext): void {
   let status = 500;
   let message = e instanceof Error ? e.message : String(e);
   if (e instanceof HttpError) status = e.status;
-  else if (e instanceof DtabNamespaceDoesNotExistError) status = 404;
+  else if (e instanceof BodyTooLargeError) {
+    status = 413;
+    message = `the dtab is larger than ${e.limit} bytes`;
+  } else if (e instanceof DtabNamespaceDoesNotExistError) status = 404;
   else if (e instanceof DtabNamespaceAlreadyExistsError) status = 409;
   else if (e instanceof DtabVersionMismatchError) status = 412;
   else if (e instanceof DtabStoreUnavailableError) status = 503;
@@ -332,7 +336,7 @@ async function dtabOne(
           400,
           `Invalid Content-Type "${req.headers["content-type"] ?? ""}": use application/dtab or application/json`,
         );
-      const body = await readBody(req);
+      const body = await readLimitedBody(req, MAX_DTAB_BODY_BYTES);
       let dtab: Dtab;
       try {
         dtab = codec.read(body);
@@ -353,30 +357,4 @@ async function dtabOne(
     default:
       throw new HttpError(405, `method ${req.method} not allowed on /api/1/dtabs/${name}`);
   }
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooBig = false;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_DTAB_BODY_BYTES) {
-        // keep nothing more; the 413 goes out and the connection closes after it
-        if (!tooBig) {
-          tooBig = true;
-          chunks.length = 0;
-          req.socket.setTimeout(1_000, () => req.socket.destroy());
-          reject(new HttpError(413, `the dtab is larger than ${MAX_DTAB_BODY_BYTES} bytes`));
-        }
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on("end", () => {
-      if (!tooBig) resolve(Buffer.concat(chunks).toString("utf8"));
-    });
-    req.on("error", reject);
-  });
 }
