@@ -37,10 +37,14 @@ export class Namespaces {
   readonly #binds = new ObservedCache<ActivityState<NameTree<NameBound>>>(BINDING_CACHE_SIZE);
   readonly #addrs = new ObservedCache<ActivityState<Addr>>(BINDING_CACHE_SIZE);
 
+  readonly #maxBoundNames: number;
+
   constructor(
     readonly store: DtabStore,
     readonly namers: readonly MountedNamer[],
+    opts: { readonly maxBoundNames?: number } = {},
   ) {
+    this.#maxBoundNames = opts.maxBoundNames ?? MAX_BOUND_NAMES;
     this.#interpreter = createDefaultInterpreter(namers);
     this.#namersLookup = namersLookup(namers);
   }
@@ -129,10 +133,10 @@ export class Namespaces {
   }
 
   #remember(tree: NameTree<NameBound>): void {
-    if (this.#boundNames.size >= MAX_BOUND_NAMES) return;
+    if (this.#boundNames.size >= this.#maxBoundNames) return;
     const before = this.#boundNames.size;
     const walk = (t: NameTree<NameBound>): void => {
-      if (t.type === "leaf" && this.#boundNames.size < MAX_BOUND_NAMES)
+      if (t.type === "leaf" && this.#boundNames.size < this.#maxBoundNames)
         this.#boundNames.add(t.value.id.show);
       else if (t.type === "alt") t.trees.forEach(walk);
       else if (t.type === "union") for (const w of t.weighted) walk(w.tree);

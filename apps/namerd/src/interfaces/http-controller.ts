@@ -18,7 +18,7 @@
  * `?watch=true` for a newline-delimited stream of changes.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { type PluginFactory, pluginCommonShape, port } from "@l5d/config";
+import { type PluginFactory, pluginCommonShape, port, positiveInt } from "@l5d/config";
 import {
   Activity,
   type Addr,
@@ -62,6 +62,8 @@ export const httpControllerSchema = z.strictObject({
   kind: z.literal("io.l5d.httpController"),
   ip: z.string().default("127.0.0.1"),
   port: port().default(HTTP_CONTROLLER_PORT),
+  /** Ours: connections at once (each watch holds one); more are refused until one leaves. */
+  maxConnections: positiveInt().default(MAX_CONNECTIONS),
 });
 export type HttpControllerConfig = z.infer<typeof httpControllerSchema>;
 
@@ -105,7 +107,7 @@ async function listen(
     handle(req, res, ctx).catch((e: unknown) => fail(res, e, ctx));
   });
   // a bounded number of clients: each watch holds a connection and its observations
-  server.maxConnections = MAX_CONNECTIONS;
+  server.maxConnections = config.maxConnections;
   server.headersTimeout = 10_000;
   const listening = await listenTracked(server, config.port, config.ip);
   const a = listening.address;

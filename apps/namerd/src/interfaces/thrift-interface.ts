@@ -63,6 +63,8 @@ export const thriftInterfaceSchema = z.strictObject({
   /** Linkerd's default is the loopback address; `0.0.0.0` serves every IPv4 interface. */
   ip: z.string().default("127.0.0.1"),
   port: port().default(THRIFT_INTERFACE_PORT),
+  /** Ours: connections at once; more are refused until one leaves. */
+  maxConnections: positiveInt().default(THRIFT_MAX_CONNECTIONS),
   /** Linkerd's socket options: `noDelay` and `keepAlive` apply; the others are accepted. */
   socketOptions: z.looseObject({}).optional(),
   /** Linkerd's server TLS (the whole session over TLS, as Finagle's non-opportunistic TLS). */
@@ -571,7 +573,7 @@ async function listenThrift(
       )
     : createNetServer(onSocket);
   // each connection may hold one frame in assembly (at most 16 MiB): a bounded number of them
-  server.maxConnections = THRIFT_MAX_CONNECTIONS;
+  server.maxConnections = config.maxConnections;
   // a failed TLS handshake is the client's problem, not the server's
   server.on("tlsClientError", (e: Error) => ctx.log.debug({ err: e.message }, "thrift TLS error"));
   const a = await listenOn(server, config.port, config.ip);
