@@ -166,6 +166,11 @@ export class FrameConn {
    * sending past it would grow the relay's queues without bound (RFC 9113 §6.9.1).
    */
   #recvWindow = DEFAULT_WINDOW;
+  /**
+   * The connection receive window we keep granting (`openWindow`): WINDOW_UPDATEs restore it
+   * once half of it is consumed.
+   */
+  #recvTarget = DEFAULT_WINDOW;
   readonly #decoder = new HpackDecoder();
   /** Our encoder towards this peer: blocks must be sent in the order they were encoded. */
   encoder = new HpackEncoder();
@@ -384,10 +389,21 @@ export class FrameConn {
     }
   }
 
+  /**
+   * Grants the peer a connection receive window of `size` (RFC 9113 §6.9.2: only a WINDOW_UPDATE
+   * on stream 0 can; SETTINGS_INITIAL_WINDOW_SIZE is per stream), kept up by `consumed`. What a
+   * peer may have buffered here is still bounded by its streams' windows: the connection window
+   * only decides how many streams' DATA can be in flight at once.
+   */
+  openWindow(size: number): void {
+    if (size > this.#recvTarget) this.windowUpdate(0, size - this.#recvTarget);
+    this.#recvTarget = size;
+  }
+
   /** Gives back receive window for bytes the owner has passed on (batched: half a window). */
   consumed(n: number): void {
     this.#recvConsumed += n;
-    if (this.#recvConsumed >= DEFAULT_WINDOW / 2) {
+    if (this.#recvConsumed >= this.#recvTarget / 2) {
       this.windowUpdate(0, this.#recvConsumed);
       this.#recvConsumed = 0;
     }

@@ -73,4 +73,42 @@ describe("relay: an upstream's malformed response", () => {
     expect(up.requests).toBe(2);
     await waitFor(() => relay.streams === 0, 5_000, "no relayed stream left");
   });
+
+  it("6.9.2 the relay opens its connection window to an upstream (2^31-1): many streams' DATA in flight at once, no WINDOW_UPDATE round trips", async () => {
+    // each response is 60,000 bytes, under its 64 KiB stream window; four at once are 240 KB on
+    // the connection, past the 65,535 an HTTP/2 connection starts with. The relay grants the
+    // whole 2^31-1 in its first connection WINDOW_UPDATE (with the default window it would hand
+    // it back 32 KiB at a time, each a round trip for an upstream that honours it)
+    const chunk = Buffer.alloc(15_000, 0x62);
+    const up = await rawUpstream((socket, id) => {
+      socket.write(
+        encodeFrame(FrameType.HEADERS, 0x4, id, encodeHeaderBlock([[":status", "200"]])),
+      );
+      for (let i = 0; i < 4; i++)
+        socket.write(encodeFrame(FrameType.DATA, i === 3 ? 0x1 : 0, id, chunk));
+    });
+    const relay = await startRelayServer({
+      host: "127.0.0.1",
+      port: 0,
+      onRequest(req) {
+        void relayForward(req, up.endpoint);
+      },
+    });
+    const client = h2Client(relay.port);
+    cleanup.push(
+      () => up.close(),
+      () => relay.close(),
+      async () => client[Symbol.asyncDispose](),
+    );
+    const headers = { ":method": "GET", ":path": "/big", ":authority": "svc" };
+    const rs = await Promise.all([1, 2, 3, 4].map(() => simpleRequest(client, headers)));
+    for (const r of rs) {
+      expect(r.headers[":status"]).toBe(200);
+      expect(r.body.length).toBe(60_000);
+    }
+    expect(up.connections).toBe(1);
+    const grant = up.frames.find((f) => f.type === FrameType.WINDOW_UPDATE && f.streamId === 0);
+    expect(grant?.payload.readUInt32BE(0)).toBe(0x7fffffff - 65_535);
+    await waitFor(() => relay.streams === 0, 5_000, "no relayed stream left");
+  });
 });

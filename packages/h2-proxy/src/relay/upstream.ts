@@ -28,6 +28,8 @@ import { type Address, addressKey } from "../router/address.js";
 import type { Upstreams } from "../router/routable-request.js";
 import type { DownConn, LimitSide } from "./relay-server.js";
 import type { RelayRequest, RelayStream } from "./relay-stream.js";
+import { flushUp } from "./request-side.js";
+import { onRespData, onRespHeaders, onUpLost, onUpReset } from "./response-side.js";
 import { UpFrameConn } from "./up-streams.js";
 
 /**
@@ -37,6 +39,9 @@ import { UpFrameConn } from "./up-streams.js";
  * leave them waiting for ever.
  */
 export const GOAWAY_ERROR_DRAIN_MS = 2_000;
+
+/** The connection receive window granted to an upstream (2^31-1, as nghttpx's backend side). */
+export const UPSTREAM_CONNECTION_WINDOW = MAX_WINDOW;
 
 export class UpConn implements FrameHandler {
   /** The relayed request on each upstream stream (the streams' wire states: `conn.streams`). */
@@ -130,6 +135,11 @@ export class UpConn implements FrameHandler {
     this.#timer.unref();
     socket.write(CLIENT_PREFACE);
     this.conn.settings([[SettingsId.ENABLE_PUSH, 0]]);
+    // every client's requests to this endpoint share the connection: a 64 KiB connection
+    // window would let one stream's burst (a large response, or a zero-window attacker's streams
+    // each filling their window) hold every other stream's DATA behind WINDOW_UPDATE round trips.
+    // Per-stream windows still bound what each stream queues (nghttpx's backend default too).
+    this.conn.openWindow(UPSTREAM_CONNECTION_WINDOW);
   }
 
   /** Watches the server's first frame header: SETTINGS completes the handshake, else it fails. */
@@ -224,7 +234,7 @@ export class UpConn implements FrameHandler {
       );
       return;
     }
-    s.onRespHeaders(fields, endStream, this.conn.fieldProblem);
+    onRespHeaders(s, fields, endStream, this.conn.fieldProblem);
   }
 
   onData(id: number, data: Buffer, endStream: boolean, flowLen: number): void {
@@ -236,14 +246,14 @@ export class UpConn implements FrameHandler {
       if (r === Verdict.StreamClosed) this.#streamClosed(id, "DATA");
       return;
     }
-    s.onRespData(data, endStream, flowLen);
+    onRespData(s, data, endStream, flowLen);
   }
 
   onRstStream(id: number, code: number): void {
     const r = this.conn.streams.onReset(id);
     const s = this.streams.get(id);
     // also a reset FrameConn made (a stream WINDOW_UPDATE of 0), which the relay did not see
-    if (s !== undefined && (r === Verdict.Accept || !s.upClosed)) s.onUpReset(code);
+    if (s !== undefined && (r === Verdict.Accept || !s.upClosed)) onUpReset(s, code);
   }
 
   onWindow(id: number, delta: number): void {
@@ -263,7 +273,7 @@ export class UpConn implements FrameHandler {
         return;
       }
       s.toUp.window += delta;
-      s.flushUp();
+      flushUp(s);
       return;
     }
     // a new SETTINGS_INITIAL_WINDOW_SIZE: a window it takes past 2^31-1 is a connection error
@@ -278,7 +288,7 @@ export class UpConn implements FrameHandler {
     for (const s of this.streams.values()) {
       if (s.toUp === undefined) continue;
       s.toUp.window += delta;
-      s.flushUp();
+      flushUp(s);
     }
   }
 
@@ -316,7 +326,7 @@ export class UpConn implements FrameHandler {
     if (this.relay.ups.get(this.key) === this) this.relay.ups.delete(this.key);
     if (lastStreamId < this.goawayLastId) this.goawayLastId = lastStreamId;
     const last = this.goawayLastId;
-    for (const [id, s] of [...this.streams]) if (id > last) s.onUpReset(ErrorCode.REFUSED_STREAM);
+    for (const [id, s] of [...this.streams]) if (id > last) onUpReset(s, ErrorCode.REFUSED_STREAM);
     if (code !== ErrorCode.NO_ERROR && this.#drainTimer === undefined) {
       this.goawayError = `GOAWAY ${errorCodeName(code)}, last stream ${last}`;
       this.#drainTimer = setTimeout(this.#onDrainTimeout, GOAWAY_ERROR_DRAIN_MS);
@@ -368,7 +378,7 @@ export class UpConn implements FrameHandler {
     this.relay.draining.delete(this);
     this.lastError ??= err;
     if (!this.connected && !this.draining) this.relay.connectFailed(this.key, this.lastError);
-    for (const s of [...this.streams.values()]) s.onUpLost();
+    for (const s of [...this.streams.values()]) onUpLost(s);
   }
 }
 
