@@ -7,7 +7,8 @@
  *
  * The fields live in the stream (`Held`, implemented by `RelayStream`: nearly every request
  * holds its response when retries are configured, and a separate object would be one more
- * allocation per request); these functions are all that change them.
+ * allocation per request); these functions and `exchange-attempt.ts` (which decides when a
+ * response is held, settled for the router or streamed through) are all that change them.
  */
 import type { HeaderField } from "@l5d/h2";
 

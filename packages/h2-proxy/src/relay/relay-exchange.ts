@@ -4,12 +4,15 @@
  * `holdResponses` its response is held as frames not yet written downstream (the upstream's
  * stream window for them is given back only when they are written, their connection window on
  * arrival; `discard()` drops them and sends RST_STREAM(CANCEL) upstream); without, it streams
- * through as it arrives. The stream does the work; this is its face.
+ * through as it arrives. The stream and its parts do the work (`exchange-attempt.ts`,
+ * `stream-deadline.ts`); this is its face.
  */
 import type { Address } from "../router/address.js";
 import type { AttemptResult, Exchange } from "../router/exchange.js";
 import type { HeaderEdits } from "../router/header-list.js";
+import { attempt, commit, discard, replayable } from "./exchange-attempt.js";
 import type { RelayStream } from "./relay-stream.js";
+import { remainingMs } from "./stream-deadline.js";
 
 export class RelayExchange implements Exchange {
   readonly #s: RelayStream;
@@ -19,7 +22,7 @@ export class RelayExchange implements Exchange {
   }
 
   get replayable(): boolean {
-    return this.#s.replayable;
+    return replayable(this.#s);
   }
 
   get done(): boolean {
@@ -27,18 +30,18 @@ export class RelayExchange implements Exchange {
   }
 
   remainingMs(): number | undefined {
-    return this.#s.remainingMs();
+    return remainingMs(this.#s);
   }
 
   attempt(endpoint: Address, edits: HeaderEdits): Promise<AttemptResult> {
-    return this.#s.attempt(endpoint, edits);
+    return attempt(this.#s, endpoint, edits);
   }
 
   discard(): void {
-    this.#s.discard();
+    discard(this.#s);
   }
 
   commit(extra: Readonly<Record<string, string>> = {}): Promise<void> {
-    return this.#s.commit(extra);
+    return commit(this.#s, extra);
   }
 }

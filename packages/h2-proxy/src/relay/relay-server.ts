@@ -58,6 +58,7 @@ import { acceptConnection } from "../dataplane/accept-connection.js";
 import { DataplaneError, GrpcStatus } from "../dataplane/errors.js";
 import type { QueueMeter } from "./flow-half.js";
 import { type RelayRequest, RelayStream } from "./relay-stream.js";
+import { onReqData, onReqTrailers } from "./request-side.js";
 import { Relay, RelayUpstreams } from "./upstream.js";
 
 export type { RelayRequest } from "./relay-stream.js";
@@ -319,7 +320,7 @@ export class DownConn implements FrameHandler {
       this.#malformed(s.id, s, `content-length ${s.contentLength} but ${s.bytesIn} bytes of DATA`);
       return;
     }
-    s.onReqTrailers(fields);
+    onReqTrailers(s, fields);
   }
 
   /**
@@ -420,7 +421,7 @@ export class DownConn implements FrameHandler {
         return;
       }
     }
-    s.onReqData(data, endStream, flowLen);
+    onReqData(s, data, endStream, flowLen);
   }
 
   onRstStream(id: number, code: number): void {
