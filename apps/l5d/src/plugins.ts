@@ -10,7 +10,7 @@ import {
   loadBalancerFactories,
   responseClassifierFactories,
 } from "@l5d/h2-proxy";
-import { namerdInterpreterFactories } from "@l5d/namerd-client";
+import { namerdInterpreterFactories } from "@l5d/namerd-client/factories";
 import {
   interpreterFactories,
   k8sNamerFactories,

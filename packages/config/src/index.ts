@@ -36,6 +36,7 @@ export type {
   UsageConfig,
 } from "./linkerd-config-types.js";
 export {
+  clientTlsSchema,
   DEFAULT_HTTP_IDENTIFIER,
   DEFAULT_IDENTIFIER,
   DEFAULT_INTERPRETER,

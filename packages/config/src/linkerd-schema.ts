@@ -148,6 +148,18 @@ const backoffSchema = z.discriminatedUnion(
   },
 );
 
+/**
+ * Linkerd's client TLS keys (`client.tls`, and the namerd interpreters' `tls`): the server's
+ * name to check, the CAs to trust, the client certificate to present.
+ */
+export const clientTlsSchema = z.strictObject({
+  commonName: nonEmptyString().optional(),
+  trustCerts: z.array(nonEmptyString()).optional(),
+  trustCertsBundle: nonEmptyString().optional(),
+  disableValidation: bool().optional(),
+  clientAuth: z.strictObject({ certPath: nonEmptyString(), keyPath: nonEmptyString() }).optional(),
+});
+
 function clientShape(r: Registries, defaults: boolean) {
   return {
     loadBalancer: pluginSlot(
@@ -172,17 +184,7 @@ function clientShape(r: Registries, defaults: boolean) {
       .strictObject({ idleTimeMs: positiveInt().optional(), lifeTimeMs: positiveInt().optional() })
       .optional(),
     forwardClientCert: bool().optional(),
-    tls: z
-      .strictObject({
-        commonName: nonEmptyString().optional(),
-        trustCerts: z.array(nonEmptyString()).optional(),
-        trustCertsBundle: nonEmptyString().optional(),
-        disableValidation: bool().optional(),
-        clientAuth: z
-          .strictObject({ certPath: nonEmptyString(), keyPath: nonEmptyString() })
-          .optional(),
-      })
-      .optional(),
+    tls: clientTlsSchema.optional(),
     ...h2Shape(false),
   };
 }

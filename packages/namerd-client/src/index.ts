@@ -2,14 +2,10 @@
  * l5d's interpreters that ask namerd to bind names (Linkerd's `io.l5d.namerd.http`,
  * `io.l5d.mesh`, `io.l5d.namerd`), each registered by kind in `namerdInterpreterFactories`.
  */
-import type { PluginFactory } from "@l5d/config";
-import type { NameInterpreter } from "@l5d/dtab";
-import { namerdHttpInterpreterFactory } from "./http-interpreter.js";
-import { meshInterpreterFactory } from "./mesh-interpreter.js";
-import { namerdThriftInterpreterFactory } from "./namerd-thrift-interpreter.js";
 
 export { Backoff } from "./backoff.js";
 export { addrFromJson, boundTreeFromJson } from "./bound-tree-json.js";
+export { namerdInterpreterFactories } from "./factories.js";
 export {
   NamerdHttpInterpreter,
   type NamerdHttpInterpreterConfig,
@@ -42,12 +38,16 @@ export { type MeshClients, MeshConnection } from "./mesh-connection.js";
 export {
   MESH_DELEGATE_TIMEOUT_MS,
   MeshInterpreter,
-  type MeshInterpreterConfig,
   type MeshInterpreterOptions,
   meshChannel,
-  meshInterpreterFactory,
-  meshInterpreterSchema,
 } from "./mesh-interpreter.js";
+export { DeferredMeshInterpreter, meshInterpreterFactory } from "./mesh-interpreter-factory.js";
+export {
+  type MeshInterpreterConfig,
+  type MeshTlsFiles,
+  meshInterpreterSchema,
+  readMeshTlsFiles,
+} from "./mesh-interpreter-schema.js";
 export { namerdRetrySchema } from "./namerd-client-schema.js";
 export { type NamerdClientState, NamerdClientStatus } from "./namerd-client-status.js";
 export { resolveNamerd } from "./namerd-dst.js";
@@ -60,13 +60,3 @@ export {
 export { NamerdConnection, NamerdWatch } from "./namerd-watch.js";
 export * as thrift from "./thrift/index.js";
 export { withStateAndTransformers } from "./with-transformers.js";
-
-// biome-ignore lint/suspicious/noExplicitAny: factories of differing config types share one list
-type AnyFactory = PluginFactory<any, NameInterpreter>;
-
-/** Every namerd interpreter, for l5d's interpreter registry. */
-export const namerdInterpreterFactories: readonly AnyFactory[] = [
-  namerdHttpInterpreterFactory,
-  meshInterpreterFactory,
-  namerdThriftInterpreterFactory,
-];

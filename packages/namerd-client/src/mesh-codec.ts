@@ -6,7 +6,6 @@
  * any path survives the round trip. A malformed message throws MeshCodecError naming what is
  * wrong; the interface answers it as INVALID_ARGUMENT.
  */
-import { isIP } from "node:net";
 import {
   ADDR_WEIGHT_KEY,
   Addr,
@@ -23,14 +22,10 @@ import {
   type Var,
 } from "@l5d/dtab";
 import { mesh } from "@l5d/proto";
+import { MeshCodecError } from "./codec-error.js";
+import { bytesToIp, ipToBytes } from "./ip-bytes.js";
 
-/** A message that does not describe a valid path, dtab or tree. */
-export class MeshCodecError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "MeshCodecError";
-  }
-}
+export { bytesToIp, ipToBytes, MeshCodecError };
 
 /** Linkerd's metadata key for an endpoint's load-balancer weight (Finagle's `endpoint_addr_weight`). */
 export const ENDPOINT_WEIGHT_KEY = "endpoint_addr_weight";
@@ -239,41 +234,6 @@ function metaFromProto(m: Readonly<Record<string, string>>): Record<string, unkn
     out[k] = Number.isFinite(n) ? n : v;
   }
   return out;
-}
-
-/** An IP literal as network-order bytes, or undefined for a host name. */
-export function ipToBytes(host: string): Buffer | undefined {
-  const h = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
-  const kind = isIP(h);
-  if (kind === 4) return Buffer.from(h.split(".").map(Number));
-  if (kind !== 6) return undefined;
-  const noZone = h.split("%")[0]!;
-  let text = noZone;
-  const dotted = text.lastIndexOf(".") >= 0 ? text.slice(text.lastIndexOf(":") + 1) : undefined;
-  if (dotted !== undefined) {
-    const b = dotted.split(".").map(Number);
-    text = `${text.slice(0, text.length - dotted.length)}${((b[0]! << 8) | b[1]!).toString(16)}:${((b[2]! << 8) | b[3]!).toString(16)}`;
-  }
-  const [head, tail] = text.split("::") as [string, string | undefined];
-  const parse = (s: string) => (s === "" ? [] : s.split(":").map((g) => Number.parseInt(g, 16)));
-  const hs = parse(head);
-  const ts = tail === undefined ? [] : parse(tail);
-  const groups = [...hs, ...new Array<number>(8 - hs.length - ts.length).fill(0), ...ts];
-  const out = Buffer.alloc(16);
-  for (const [i, g] of groups.entries()) out.writeUInt16BE(g, i * 2);
-  return out;
-}
-
-/** Network-order bytes as an IP literal (4 bytes: dotted quad; 16: compressed IPv6). */
-export function bytesToIp(b: Uint8Array): string {
-  if (b.length === 4) return Array.from(b).join(".");
-  if (b.length === 16) {
-    const buf = Buffer.from(b);
-    const groups = Array.from({ length: 8 }, (_, i) => buf.readUInt16BE(i * 2).toString(16));
-    // the WHATWG URL serializer gives the canonical (RFC 5952) compressed form
-    return new URL(`http://[${groups.join(":")}]/`).hostname.slice(1, -1);
-  }
-  throw new MeshCodecError(`endpoint address has ${b.length} bytes (expected 4 or 16)`);
 }
 
 function endpointToProto(a: Address): mesh.Endpoint | undefined {

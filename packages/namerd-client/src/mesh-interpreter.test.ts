@@ -7,12 +7,9 @@
 import { createServer } from "node:net";
 import { Activity, Dtab, type NameTreeTransformer, Path } from "@l5d/dtab";
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  MeshInterpreter,
-  meshChannel,
-  meshInterpreterFactory,
-  meshInterpreterSchema,
-} from "./mesh-interpreter.js";
+import { MeshInterpreter, meshChannel } from "./mesh-interpreter.js";
+import { meshInterpreterFactory } from "./mesh-interpreter-factory.js";
+import { meshInterpreterSchema } from "./mesh-interpreter-schema.js";
 
 const silent = { info() {}, warn() {}, error() {}, debug() {} };
 const closers: Array<() => void | Promise<void>> = [];
@@ -107,6 +104,54 @@ describe("factory", () => {
     expect(interp.state().namespace).toBe("edge");
     expect(onClose).toHaveLength(1);
     for (const f of onClose) await f();
+  });
+});
+
+describe("factory: the interpreter is loaded on first use (mesh-interpreter-factory.ts)", () => {
+  const make = (config: ReturnType<typeof meshInterpreterSchema.parse>) =>
+    meshInterpreterFactory.make(config, {
+      env: {},
+      log: silent,
+      onClose: (f) => closers.push(f),
+      services: {},
+    }) as ReturnType<typeof meshInterpreterFactory.make> & {
+      state(): { namespace: string; address?: string };
+    };
+
+  it("a bind through it fails naming namerd and its address, as the interpreter's own does", async () => {
+    const port = await closedPort();
+    const interp = make(
+      meshInterpreterSchema.parse({
+        kind: "io.l5d.mesh",
+        dst: `/$/inet/127.0.0.1/${port}`,
+        retry: { baseSeconds: 1, maxSeconds: 1 },
+      }),
+    );
+    // before the module is loaded: the namespace and no address yet
+    expect(interp.state()).toMatchObject({ namespace: "default", connected: false });
+    const err = await Activity.toPromise(interp.bind(Dtab.empty, Path.read("/svc/a")), 8_000).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err?.message).toMatch(
+      new RegExp(
+        `^namerd /\\$/inet/127\\.0\\.0\\.1/${port} \\(127\\.0\\.0\\.1:${port}\\) is unavailable: `,
+      ),
+    );
+    // now the loaded interpreter's state (the address it dialled)
+    expect(interp.state().address).toBe(`127.0.0.1:${port}`);
+    await expect(interp.delegate?.(Dtab.empty, Path.read("/svc/a"))).rejects.toThrow(
+      `(127.0.0.1:${port})`,
+    );
+  });
+
+  it("a TLS file that cannot be read fails when the router is built, naming the file", () => {
+    const config = meshInterpreterSchema.parse({
+      kind: "io.l5d.mesh",
+      dst: "/$/inet/127.0.0.1/4321",
+      tls: { commonName: "namerd", trustCerts: ["/nonexistent/namerd-ca.pem"] },
+    });
+    expect(() => make(config)).toThrow("/nonexistent/namerd-ca.pem");
   });
 });
 

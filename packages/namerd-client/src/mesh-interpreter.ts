@@ -11,15 +11,7 @@
  * error naming namerd and its address (the router answers UNAVAILABLE with it), and keeps
  * retrying: the first answer makes it succeed.
  */
-import { readFileSync } from "node:fs";
 import { type ChannelCredentials, type ChannelOptions, credentials, Metadata } from "@grpc/grpc-js";
-import {
-  bool,
-  nonEmptyString,
-  type PluginFactory,
-  pluginCommonShape,
-  positiveInt,
-} from "@l5d/config";
 import {
   Activity,
   type ActivityState,
@@ -30,12 +22,11 @@ import {
   type NameBound,
   type NameInterpreter,
   type NameTree,
-  Path,
+  type Path,
   resolveDelegateAddrs,
   type Var,
 } from "@l5d/dtab";
 import type { mesh } from "@l5d/proto";
-import { z } from "zod";
 import { FeedVar } from "./feed-var.js";
 import { FeedVarCache } from "./feed-var-cache.js";
 import {
@@ -49,47 +40,16 @@ import {
   replicasToAddr,
 } from "./mesh-codec.js";
 import { MeshConnection } from "./mesh-connection.js";
-import { MeshStream } from "./mesh-stream.js";
 import {
-  failureThresholdSchema,
-  orderedRetrySchema,
-  pathSchema,
-  retryMs,
-} from "./namerd-client-schema.js";
+  type MeshInterpreterConfig,
+  type MeshTlsFiles,
+  readMeshTlsFiles,
+} from "./mesh-interpreter-schema.js";
+import { MeshStream } from "./mesh-stream.js";
 import type { NamerdClientState } from "./namerd-client-status.js";
-import { withStateAndTransformers } from "./with-transformers.js";
 
 /** How long `delegate` waits for namerd's answer, then for the leaves' first addresses. */
 export const MESH_DELEGATE_TIMEOUT_MS = 10_000;
-
-export const meshInterpreterSchema = z.strictObject({
-  ...pluginCommonShape,
-  kind: z.literal("io.l5d.mesh"),
-  /** Where namerd's mesh interface is: a path the `/$` namers bind (`/$/inet/namerd/4321`). */
-  dst: pathSchema("/$/inet/namerd/4321"),
-  /** The namespace, as a one-element path. */
-  root: pathSchema("/default")
-    .default(Path.utf8("default"))
-    .refine((p) => p.size === 1, { error: "root may only contain a single path element" }),
-  /** Linkerd's mesh client defaults: 1 s, doubling with jitter up to 10 minutes. */
-  retry: orderedRetrySchema(1),
-  /** Linkerd's client TLS; plaintext (h2c) when unset. */
-  tls: z
-    .strictObject({
-      commonName: nonEmptyString().optional(),
-      trustCerts: z.array(nonEmptyString()).optional(),
-      trustCertsBundle: nonEmptyString().optional(),
-      disableValidation: bool().optional(),
-      clientAuth: z
-        .strictObject({ certPath: nonEmptyString(), keyPath: nonEmptyString() })
-        .optional(),
-    })
-    .optional(),
-  /** HTTP/2 pings to namerd (Linkerd's threshold failure detector): every `minPeriodMs`. */
-  failureThreshold: failureThresholdSchema,
-  initialStreamWindowSizeKB: positiveInt().optional(),
-});
-export type MeshInterpreterConfig = z.infer<typeof meshInterpreterSchema>;
 
 export interface MeshInterpreterOptions {
   readonly dst: Path;
@@ -223,12 +183,11 @@ export class MeshInterpreter implements NameInterpreter {
   }
 }
 
-function readPems(paths: readonly string[]): Buffer | null {
-  return paths.length === 0 ? null : Buffer.concat(paths.map((p) => readFileSync(p)));
-}
-
 /** Channel credentials and options for a config (TLS, pings, flow-control window, backoff). */
-export function meshChannel(config: MeshInterpreterConfig): {
+export function meshChannel(
+  config: MeshInterpreterConfig,
+  files: MeshTlsFiles | undefined = readMeshTlsFiles(config),
+): {
   credentials: ChannelCredentials;
   channelOptions: ChannelOptions;
 } {
@@ -250,32 +209,13 @@ export function meshChannel(config: MeshInterpreterConfig): {
     channelOptions["grpc.ssl_target_name_override"] = tls.commonName;
     channelOptions["grpc.default_authority"] = tls.commonName;
   }
-  const roots = readPems([
-    ...(tls.trustCerts ?? []),
-    ...(tls.trustCertsBundle ? [tls.trustCertsBundle] : []),
-  ]);
   const creds = credentials.createSsl(
-    roots,
-    tls.clientAuth ? readFileSync(tls.clientAuth.keyPath) : null,
-    tls.clientAuth ? readFileSync(tls.clientAuth.certPath) : null,
+    files?.roots ?? null,
+    files?.key ?? null,
+    files?.cert ?? null,
     tls.disableValidation
       ? { rejectUnauthorized: false, checkServerIdentity: () => undefined }
       : {},
   );
   return { credentials: creds, channelOptions };
 }
-
-export const meshInterpreterFactory: PluginFactory<MeshInterpreterConfig, NameInterpreter> = {
-  kind: "io.l5d.mesh",
-  schema: meshInterpreterSchema,
-  make(config, ctx) {
-    const interp = new MeshInterpreter({
-      dst: config.dst,
-      root: config.root,
-      retry: retryMs(config.retry),
-      ...meshChannel(config),
-    });
-    ctx.onClose(() => interp.close());
-    return withStateAndTransformers(interp, ctx);
-  },
-};

@@ -200,6 +200,40 @@ routers:
     expect(r.stdout.trim()).toBe("/svc=>/#/io.l5d.fs");
   });
 
+  it("keeps the gRPC stack (@grpc/grpc-js, the mesh clients) out of what the daemon loads at start: only io.l5d.mesh's dynamic import reaches it", () => {
+    const meta = JSON.parse(readFileSync(join(bundleDir, "../bundle.meta.json"), "utf8")) as {
+      outputs: Record<
+        string,
+        { inputs: Record<string, unknown>; imports: Array<{ path: string; kind: string }> }
+      >;
+    };
+    // the chunks the daemon's start evaluates: main.js, then static imports, then the daemon
+    // chunk main.js imports dynamically at once (and its static imports)
+    const outputs = meta.outputs;
+    const staticClosure = (start: string[]): Set<string> => {
+      const seen = new Set<string>();
+      const todo = [...start];
+      while (todo.length > 0) {
+        const f = todo.pop() as string;
+        if (seen.has(f)) continue;
+        seen.add(f);
+        for (const i of outputs[f]?.imports ?? [])
+          if (i.kind === "import-statement" && i.path in outputs) todo.push(i.path);
+      }
+      return seen;
+    };
+    const daemon = Object.keys(outputs).find((f) => /\/daemon-[^/]+\.js$/.test(f)) as string;
+    const atStart = staticClosure(["dist/bundle/main.js", daemon]);
+    const grpcIn = (f: string) =>
+      Object.keys(outputs[f]?.inputs ?? {}).some((k) => k.includes("@grpc/grpc-js"));
+    expect([...atStart].filter(grpcIn)).toEqual([]);
+    // positive control: it is in the bundle, in a chunk the daemon imports dynamically
+    const lazy = (outputs[daemon]?.imports ?? [])
+      .filter((i) => i.kind === "dynamic-import")
+      .map((i) => i.path);
+    expect(lazy.some((f) => /mesh-interpreter-/.test(f) && grpcIn(f))).toBe(true);
+  });
+
   it("contains no @kubernetes/client-node code, only the run-time require of it", () => {
     // esbuild's metafile (scripts/bundle.mjs): every input bundled and every import left out
     const meta = JSON.parse(readFileSync(join(bundleDir, "../bundle.meta.json"), "utf8")) as {

@@ -18,7 +18,7 @@ import {
   Path,
   type Var,
 } from "@l5d/dtab";
-import { bytesToIp, ipToBytes } from "../mesh-codec.js";
+import { bytesToIp, ipToBytes } from "../ip-bytes.js";
 import type {
   AddrMeta,
   AddrVal,
