@@ -41,7 +41,7 @@ export function upstreamHeaders(
     }
     out[k++] = f;
   }
-  if (set !== undefined) for (const n in set) out[k++] = [n, set[n] as string];
+  if (set !== undefined) for (const n in set) out[k++] = editField(n, set[n] as string);
   if (timeout) out[k++] = ["grpc-timeout", ""];
   out.length = k;
   if (!authority) {
@@ -50,6 +50,24 @@ export function upstreamHeaders(
     if (host !== undefined) out.unshift([":authority", host]);
   }
   return out;
+}
+
+/**
+ * The field last made for each edited name. The router's edits mostly repeat their values
+ * request after request (`l5d-dst-service`, `l5d-dst-client` and `via` are the binding's), so
+ * the same `[name, value]` pair is sent again instead of a new one per request (fields are
+ * read-only everywhere: sharing one is safe). The names are the router's and the tracer's own
+ * (a handful); the bound only guards against a caller that makes up names.
+ */
+const lastEditField = new Map<string, HeaderField>();
+const MAX_EDIT_NAMES = 64;
+
+function editField(name: string, value: string): HeaderField {
+  const last = lastEditField.get(name);
+  if (last !== undefined && last[1] === value) return last;
+  const f: HeaderField = [name, value];
+  if (last !== undefined || lastEditField.size < MAX_EDIT_NAMES) lastEditField.set(name, f);
+  return f;
 }
 
 /**

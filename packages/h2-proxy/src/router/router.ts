@@ -140,13 +140,11 @@ interface ClientState extends ScopeStats {
   requeueBudgetExhausted: Counter;
 }
 
-interface Routed {
-  outcome: ForwardOutcome;
-  cls: ResponseClass;
-  service: ScopeStats;
-  client: ScopeStats;
-  endpoint: Endpoint;
-}
+/** The headers a committed response gets (made once: `commit` only reads them). */
+const RETRYABLE_EXTRA: Readonly<Record<string, string>> = Object.freeze({
+  "l5d-retryable": "true",
+});
+const NO_EXTRA: Readonly<Record<string, string>> = Object.freeze({});
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -241,49 +239,51 @@ export class H2Router {
   handle(req: RoutableRequest, server: ServerScope): void {
     const t0 = performance.now();
     server.stats.requests.incr();
-    let routed: Promise<Routed>;
     try {
-      routed = this.#route(req);
+      this.#route(req, server, t0);
     } catch (e) {
-      routed = Promise.reject(e);
+      this.#failed(req, server, t0, e);
     }
-    routed.then(
-      (r) => this.#finish(req, server, t0, r.outcome, r.cls, r.service, r.client, r.endpoint),
-      (e: unknown) => {
-        const local =
-          e instanceof RouteError
-            ? e.local
-            : {
-                grpcStatus: GrpcStatus.INTERNAL,
-                httpStatus: 502,
-                message: `[${this.label}] ${String(e)}`,
-              };
-        try {
-          req.respondError(local);
-        } catch {
-          // the client is gone; nothing to answer
-        }
-        this.#finish(
-          req,
-          server,
-          t0,
-          { error: new Error(local.message), status: local.httpStatus },
-          "failure",
-          undefined,
-          undefined,
-          undefined,
-        );
-      },
+  }
+
+  /**
+   * A request that could not be routed or forwarded (`e`: a `RouteError`, or a bug): answered
+   * locally, counted as a failure.
+   */
+  #failed(req: RoutableRequest, server: ServerScope, t0: number, e: unknown): void {
+    const local =
+      e instanceof RouteError
+        ? e.local
+        : {
+            grpcStatus: GrpcStatus.INTERNAL,
+            httpStatus: 502,
+            message: `[${this.label}] ${String(e)}`,
+          };
+    try {
+      req.respondError(local);
+    } catch {
+      // the client is gone; nothing to answer
+    }
+    this.#finish(
+      req,
+      server,
+      t0,
+      { error: new Error(local.message), status: local.httpStatus },
+      "failure",
+      undefined,
+      undefined,
+      undefined,
     );
   }
 
   /**
-   * Identifies, binds and forwards a request; a `RouteError` (thrown, or the promise's rejection)
-   * when it cannot. Synchronous up to the first attempt when the binding is cached and the
-   * client has an endpoint (the usual case: no promise but the exchange's own); a binding or
-   * address still pending continues in `#routeBinding` / `#routeReady`.
+   * Identifies, binds and forwards a request; throws a `RouteError` when it cannot. Synchronous
+   * up to the first attempt when the binding is cached and the client has an endpoint (the usual
+   * case: no promise but the exchange's own); a binding or address still pending continues in
+   * `#routeBinding` / `#routeReady`. From the first attempt on, `#forward` finishes the request
+   * itself (`#finish`, or `#failed`): no promise chain back to `handle` per request.
    */
-  #route(req: RoutableRequest): Promise<Routed> {
+  #route(req: RoutableRequest, server: ServerScope, t0: number): void {
     const headers = req.headers;
     if (viaHops(headers) > this.#maxCallDepth) {
       throw this.#err(GrpcStatus.INVALID_ARGUMENT, 400, maxCallDepthMessage(this.#maxCallDepth));
@@ -340,25 +340,33 @@ export class H2Router {
     } catch (e) {
       throw this.#bindError(e, name, local);
     }
-    if (t instanceof Promise) return this.#routeBinding(req, local, name, rewrite, dtab, t);
-    return this.#routeBound(req, local, name, rewrite, dtab, t);
+    if (t instanceof Promise)
+      void this.#routeBinding(req, server, t0, local, name, rewrite, dtab, t);
+    else this.#routeBound(req, server, t0, local, name, rewrite, dtab, t);
   }
 
+  /** Waits for a pending binding, then routes on; never rejects (a failure is `#failed`). */
   async #routeBinding(
     req: RoutableRequest,
+    server: ServerScope,
+    t0: number,
     local: Dtab,
     name: Path,
     rewrite: string | undefined,
     dtab: Dtab,
     pending: Promise<NameTree<NameBound>>,
-  ): Promise<Routed> {
-    let tree: NameTree<NameBound>;
+  ): Promise<void> {
     try {
-      tree = await pending;
+      let tree: NameTree<NameBound>;
+      try {
+        tree = await pending;
+      } catch (e) {
+        throw this.#bindError(e, name, local);
+      }
+      this.#routeBound(req, server, t0, local, name, rewrite, dtab, tree);
     } catch (e) {
-      throw this.#bindError(e, name, local);
+      this.#failed(req, server, t0, e);
     }
-    return await this.#routeBound(req, local, name, rewrite, dtab, tree);
   }
 
   #bindError(e: unknown, name: Path, local: Dtab): RouteError {
@@ -383,12 +391,14 @@ export class H2Router {
 
   #routeBound(
     req: RoutableRequest,
+    server: ServerScope,
+    t0: number,
     local: Dtab,
     name: Path,
     rewrite: string | undefined,
     dtab: Dtab,
     tree: NameTree<NameBound>,
-  ): Promise<Routed> {
+  ): void {
     const service = this.#serviceStats(name);
     service.requests.incr();
     const bound = pickLeaf(tree);
@@ -405,13 +415,31 @@ export class H2Router {
     cstats.requests.incr();
     const endpoint = client.balancer.pick();
     if (!endpoint)
-      return this.#routeReady(req, local, name, rewrite, bound, service, client, cstats);
-    return this.#routeTo(req, local, name, rewrite, bound, service, client, cstats, endpoint);
+      void this.#routeReady(req, server, t0, local, name, rewrite, bound, service, client, cstats);
+    else
+      this.#routeTo(
+        req,
+        server,
+        t0,
+        local,
+        name,
+        rewrite,
+        bound,
+        service,
+        client,
+        cstats,
+        endpoint,
+      );
   }
 
-  /** No endpoint yet: waits up to `bindingTimeoutMs` for the client's addresses. */
+  /**
+   * No endpoint yet: waits up to `bindingTimeoutMs` for the client's addresses; never rejects
+   * (a failure is `#failed`).
+   */
   async #routeReady(
     req: RoutableRequest,
+    server: ServerScope,
+    t0: number,
     local: Dtab,
     name: Path,
     rewrite: string | undefined,
@@ -419,31 +447,49 @@ export class H2Router {
     service: ServiceState,
     client: BoundClient,
     cstats: ClientState,
-  ): Promise<Routed> {
-    const addr = await client.ready(this.#bindingTimeoutMs);
-    const endpoint = client.balancer.pick();
-    if (!endpoint) {
-      const why =
-        addr.type === "neg"
-          ? "the name is negative"
-          : addr.type === "failed"
-            ? `address lookup failed: ${addr.cause.message}`
-            : addr.type === "pending"
-              ? `addresses still pending after ${this.#bindingTimeoutMs} ms`
-              : "no endpoints";
-      cstats.failures.incr();
-      service.failures.incr();
-      throw this.#err(
-        GrpcStatus.UNAVAILABLE,
-        502,
-        `no hosts available for ${client.idShow} (${name.show}): ${why}`,
+  ): Promise<void> {
+    try {
+      const addr = await client.ready(this.#bindingTimeoutMs);
+      const endpoint = client.balancer.pick();
+      if (!endpoint) {
+        const why =
+          addr.type === "neg"
+            ? "the name is negative"
+            : addr.type === "failed"
+              ? `address lookup failed: ${addr.cause.message}`
+              : addr.type === "pending"
+                ? `addresses still pending after ${this.#bindingTimeoutMs} ms`
+                : "no endpoints";
+        cstats.failures.incr();
+        service.failures.incr();
+        throw this.#err(
+          GrpcStatus.UNAVAILABLE,
+          502,
+          `no hosts available for ${client.idShow} (${name.show}): ${why}`,
+        );
+      }
+      this.#routeTo(
+        req,
+        server,
+        t0,
+        local,
+        name,
+        rewrite,
+        bound,
+        service,
+        client,
+        cstats,
+        endpoint,
       );
+    } catch (e) {
+      this.#failed(req, server, t0, e);
     }
-    return await this.#routeTo(req, local, name, rewrite, bound, service, client, cstats, endpoint);
   }
 
   #routeTo(
     req: RoutableRequest,
+    server: ServerScope,
+    t0: number,
     local: Dtab,
     name: Path,
     rewrite: string | undefined,
@@ -452,7 +498,7 @@ export class H2Router {
     client: BoundClient,
     cstats: ClientState,
     endpoint: Endpoint,
-  ): Promise<Routed> {
+  ): void {
     const set: Record<string, string> = {
       "l5d-dst-service": name.show,
       "l5d-dst-client": client.idShow,
@@ -465,8 +511,10 @@ export class H2Router {
     if (rewrite !== undefined) set[":path"] = rewrite;
     service.budget.deposit();
     const edits: HeaderEdits = { set, remove: REMOVE_HEADERS };
-    return this.#forward(
+    void this.#forward(
       req,
+      server,
+      t0,
       req.exchange(service.exchange),
       edits,
       service,
@@ -513,13 +561,15 @@ export class H2Router {
    */
   async #forward(
     req: RoutableRequest,
+    server: ServerScope,
+    t0: number,
     ex: Exchange,
     edits: HeaderEdits,
     service: ServiceState,
     client: BoundClient,
     cstats: ClientState,
     first: Endpoint,
-  ): Promise<Routed> {
+  ): Promise<void> {
     const policy = service.policy;
     // made at the first retry: a request that is not retried allocates none
     let backoff: Backoff | undefined;
@@ -528,55 +578,61 @@ export class H2Router {
     let requeues = 0;
     let outcome: ForwardOutcome;
     let cls: ResponseClass;
-    for (;;) {
-      const probe = this.#dispatch(client, cstats, endpoint);
-      let r: AttemptResult;
-      try {
-        r = await ex.attempt(endpoint, edits);
-      } finally {
-        endpoint.inflight--;
-        client.inflight--;
-      }
-      outcome = r.outcome;
-      cls = service.classifier.classify(outcome, req.headers);
-      this.#settle(client, cstats, endpoint, outcome, cls, r.durationMs, probe);
-      if (!r.held) break;
-      if (r.unprocessed && ex.replayable && !ex.done && requeues < MAX_REQUEUES_PER_REQUEST) {
-        if (cstats.requeueBudget.tryWithdraw()) {
-          requeues++;
-          cstats.requeues.incr();
-          ex.discard();
-          endpoint = client.balancer.pick() ?? endpoint;
-          continue;
+    try {
+      for (;;) {
+        const probe = this.#dispatch(client, cstats, endpoint);
+        let r: AttemptResult;
+        try {
+          r = await ex.attempt(endpoint, edits);
+        } finally {
+          endpoint.inflight--;
+          client.inflight--;
         }
-        cstats.requeueBudgetExhausted.incr();
-      }
-      if (cls === "retryable" && ex.replayable && !ex.done) {
-        backoff ??= startBackoff(policy.retries?.backoff ?? NO_BACKOFF);
-        const delay = backoff.next();
-        const remaining = ex.remainingMs();
-        if (remaining === undefined || delay < remaining) {
-          if (service.budget.tryWithdraw()) {
-            retries++;
-            service.retries.incr();
+        outcome = r.outcome;
+        cls = service.classifier.classify(outcome, req.headers);
+        this.#settle(client, cstats, endpoint, outcome, cls, r.durationMs, probe);
+        if (!r.held) break;
+        if (r.unprocessed && ex.replayable && !ex.done && requeues < MAX_REQUEUES_PER_REQUEST) {
+          if (cstats.requeueBudget.tryWithdraw()) {
+            requeues++;
+            cstats.requeues.incr();
             ex.discard();
-            if (delay > 0) await sleep(delay);
-            if (ex.done) {
-              outcome = deadlineExceededOutcome(req.isGrpc);
-              cls = service.classifier.classify(outcome, req.headers);
-              break;
-            }
             endpoint = client.balancer.pick() ?? endpoint;
             continue;
           }
-          service.budgetExhausted.incr();
+          cstats.requeueBudgetExhausted.incr();
         }
+        if (cls === "retryable" && ex.replayable && !ex.done) {
+          backoff ??= startBackoff(policy.retries?.backoff ?? NO_BACKOFF);
+          const delay = backoff.next();
+          const remaining = ex.remainingMs();
+          if (remaining === undefined || delay < remaining) {
+            if (service.budget.tryWithdraw()) {
+              retries++;
+              service.retries.incr();
+              ex.discard();
+              if (delay > 0) await sleep(delay);
+              if (ex.done) {
+                outcome = deadlineExceededOutcome(req.isGrpc);
+                cls = service.classifier.classify(outcome, req.headers);
+                break;
+              }
+              endpoint = client.balancer.pick() ?? endpoint;
+              continue;
+            }
+            service.budgetExhausted.incr();
+          }
+        }
+        await ex.commit(cls === "retryable" ? RETRYABLE_EXTRA : NO_EXTRA);
+        break;
       }
-      await ex.commit(cls === "retryable" ? { "l5d-retryable": "true" } : {});
-      break;
+      service.perRequest.add(retries);
+    } catch (e) {
+      // a bug (the exchange itself never rejects): answered as a local failure
+      this.#failed(req, server, t0, e);
+      return;
     }
-    service.perRequest.add(retries);
-    return { outcome, cls, service, client: cstats, endpoint };
+    this.#finish(req, server, t0, outcome, cls, service, cstats, endpoint);
   }
 
   #finish(
