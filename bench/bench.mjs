@@ -18,6 +18,13 @@
 //                      memory with 1,000 namespaces × 100 dentries and 1,000 watches (~25 s;
 //                      --quick: smaller counts, ~10 s); results in bench/results/<timestamp>-namerd*.*;
 //                      last lines: `namerd bind (cold|warm): …`, `namerd propagation …`, `namerd memory …`
+//   pnpm bench:mesh    (node bench/bench.mjs --mesh [--quick])
+//                      the whole mesh: the tutorial's request path end to end (client → out(A) →
+//                      in(A) → hello → out(A) → in(B) → world, the real apps) through l5d, through
+//                      nghttpx (one per router, static backends) and direct, at 1,000 calls/s and
+//                      saturated, 3 interleaved rounds (< 3 min; --quick: 1 short round, < 1 min);
+//                      results in bench/results/<timestamp>-mesh[-quick].*; last lines:
+//                      `mesh @1000/s: …added_p99_ratio=<n> … cpu_ratio=<n>` and `mesh saturated: …`
 // The harness is TypeScript in bench/src, compiled to bench/dist by `pnpm build` (turbo).
 import { existsSync } from "node:fs";
 

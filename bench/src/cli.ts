@@ -15,6 +15,11 @@ export interface BenchOptions {
    */
   namerd: boolean;
   /**
+   * the whole-mesh mode: the tutorial's request path end to end (four proxy hops and the
+   * hello/world apps) through l5d and through nghttpx, and direct; with `quick`, one short round.
+   */
+  mesh: boolean;
+  /**
    * proxies to run (default: all for full — the `-tls` cases included — and the h2c ones for
    * http1, l5d+naive+nghttpx for quick).
    */
@@ -47,7 +52,7 @@ export class UsageError extends Error {
 /** The proxies of the HTTP/1.1 mode (the naive proxy is h2-only). */
 export const HTTP1_NAMES: readonly ProxyName[] = ["l5d", "nginx", "haproxy", "nghttpx"];
 
-export const USAGE = `usage: node bench/bench.mjs [--quick | --http1 | --namerd [--quick]] [--only=l5d,naive,nginx,haproxy,nghttpx,l5d-tls,nghttpx-tls] [--scale=<x>] [--no-install] [--cpu-prof] [--out=<dir>]`;
+export const USAGE = `usage: node bench/bench.mjs [--quick | --http1 | --namerd [--quick] | --mesh [--quick]] [--only=l5d,naive,nginx,haproxy,nghttpx,l5d-tls,nghttpx-tls] [--scale=<x>] [--no-install] [--cpu-prof] [--out=<dir>]`;
 
 /** Parses argv (without node and script). */
 export function parseArgs(argv: readonly string[]): BenchOptions {
@@ -55,6 +60,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     quick: false,
     http1: false,
     namerd: false,
+    mesh: false,
     noInstall: false,
     scale: 1,
     cpuProf: false,
@@ -66,6 +72,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     if (k === "--quick") o.quick = true;
     else if (k === "--http1" && v === undefined) o.http1 = true;
     else if (k === "--namerd" && v === undefined) o.namerd = true;
+    else if (k === "--mesh" && v === undefined) o.mesh = true;
     else if (k === "--no-install") o.noInstall = true;
     else if (k === "--cpu-prof") o.cpuProf = true;
     else if (k === "--only" && v) {
@@ -80,6 +87,10 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
   if (o.http1 && o.quick) throw new UsageError(`--http1 and --quick are separate modes\n${USAGE}`);
   if (o.namerd && o.http1)
     throw new UsageError(`--namerd and --http1 are separate modes\n${USAGE}`);
+  if (o.mesh && (o.http1 || o.namerd))
+    throw new UsageError(`--mesh, --http1 and --namerd are separate modes\n${USAGE}`);
+  if (o.mesh && o.only !== undefined)
+    throw new UsageError(`--mesh runs direct, l5d and nghttpx: --only does not apply`);
   if (o.namerd && (o.only !== undefined || o.cpuProf))
     throw new UsageError(`--namerd runs namerd and l5d only: --only and --cpu-prof do not apply`);
   if (o.http1)

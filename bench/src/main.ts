@@ -119,6 +119,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (opts.http1) return mainHttp1(opts, log);
   // loaded only for this mode: it pulls in namerd and its clients
   if (opts.namerd) return (await import("./namerd-run.js")).mainNamerd(opts, log);
+  if (opts.mesh) return (await import("./mesh-run.js")).mainMesh(opts, log);
   const repoRoot = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
   const startedAt = new Date();
   const loadStart = loadavg()[0] ?? 0;

@@ -182,3 +182,65 @@ routers:
   dtab: /svc/* => /$/inet/{{UP_HOST}}/{{UP_PORT}};
   servers: [{port: {{LISTEN_PORT}}, ip: {{LISTEN_HOST}}}]
 `;
+
+// ---- The whole mesh (`bench --mesh`): the tutorial's request path over two loopback "nodes".
+
+/**
+ * One node's l5d: the tutorial's linkerd-grpc.yaml (its dtab, identifier, telemetry) with
+ * io.l5d.fs over the run's disco directory in place of io.l5d.k8s, and the daemonset/localnode
+ * transformers replaced as the fs demo does (deploy/local/fs-demo.mjs): the outgoing router sends
+ * to the destination node's incoming router (io.l5d.port), the incoming router to this node's
+ * instances only (io.l5d.specificHost). DISCO is JSON-quoted.
+ */
+export const L5D_MESH_YAML = `# l5d mesh node {{NAME}}
+admin: {ip: {{IP}}, port: {{ADMIN_PORT}}}
+namers:
+- kind: io.l5d.fs
+  rootDir: {{DISCO}}
+telemetry:
+- kind: io.l5d.prometheus
+- kind: io.l5d.recentRequests
+  sampleRate: 0.25
+routers:
+- protocol: h2
+  experimental: true
+  label: outgoing
+  dtab: |
+{{DTAB}}
+  identifier: {kind: io.l5d.header.path, segments: 1}
+  interpreter:
+    kind: default
+    transformers:
+    - kind: io.l5d.port
+      port: {{INCOMING_PORT}}
+  servers:
+  - port: {{OUTGOING_PORT}}
+    ip: {{IP}}
+- protocol: h2
+  experimental: true
+  label: incoming
+  dtab: |
+{{DTAB}}
+  identifier: {kind: io.l5d.header.path, segments: 1}
+  interpreter:
+    kind: default
+    transformers:
+    - kind: io.l5d.specificHost
+      host: {{IP}}
+  servers:
+  - port: {{INCOMING_PORT}}
+    ip: {{IP}}
+`;
+
+/**
+ * One nghttpx of the mesh: h2c on both sides, one worker, static backends chosen by :path
+ * prefix (BACKENDS: `backend=` lines, see mesh.ts's nghttpxMeshBackends).
+ */
+export const NGHTTPX_MESH_CONF = `# nghttpx mesh {{NAME}}: h2c <-> h2c, backends by :path
+frontend={{LISTEN_HOST}},{{LISTEN_PORT}};no-tls
+{{BACKENDS}}
+workers=1
+pid-file={{RUNDIR}}/nghttpx.pid
+errorlog-file={{RUNDIR}}/error.log
+frontend-http2-max-concurrent-streams=1000
+`;
