@@ -134,19 +134,29 @@ function b3MultiOf(t: TraceHeaders): TraceContext | undefined {
 
 export interface IncomingTrace {
   /** The caller's span, when the request carried one. */
-  readonly parent: TraceContext | undefined;
+  parent: TraceContext | undefined;
   /** `l5d-sample` (0..1): the sample rate the caller asks for, when valid. */
-  readonly sampleRate: number | undefined;
+  sampleRate: number | undefined;
   /** Which header the context came from. */
-  readonly source: "l5d-ctx-trace" | "b3" | "x-b3" | undefined;
+  source: "l5d-ctx-trace" | "b3" | "x-b3" | undefined;
   /** The request has a `b3` header (valid or not). */
-  readonly b3Single: boolean;
+  b3Single: boolean;
   /** The request has `b3`, `x-b3-traceid` or `x-b3-spanid` (the caller speaks B3, `hasB3`). */
-  readonly b3: boolean;
+  b3: boolean;
 }
+const INCOMING: IncomingTrace = {
+  parent: undefined,
+  sampleRate: undefined,
+  source: undefined,
+  b3Single: false,
+  b3: false,
+};
 
-/** What trace context a request carries. Invalid headers are ignored, as in Linkerd. */
-export function readIncomingTrace(h: HeaderList): IncomingTrace {
+/**
+ * What trace context a request carries. Invalid headers are ignored, as in Linkerd. A scratch
+ * record, reused (no object per request): read it before the next call.
+ */
+export function readIncomingTrace(h: HeaderList): Readonly<IncomingTrace> {
   const t = scanTrace(h);
   let parent: TraceContext | undefined;
   let source: IncomingTrace["source"];
@@ -168,13 +178,13 @@ export function readIncomingTrace(h: HeaderList): IncomingTrace {
     const f = Number(s);
     if (s.trim() !== "" && Number.isFinite(f) && f >= 0 && f <= 1) sampleRate = f;
   }
-  return {
-    parent,
-    sampleRate,
-    source,
-    b3Single: t.b3 !== undefined,
-    b3: t.b3 !== undefined || t.traceId !== undefined || t.spanId !== undefined,
-  };
+  const r = INCOMING;
+  r.parent = parent;
+  r.sampleRate = sampleRate;
+  r.source = source;
+  r.b3Single = t.b3 !== undefined;
+  r.b3 = t.b3 !== undefined || t.traceId !== undefined || t.spanId !== undefined;
+  return r;
 }
 
 /** The headers that carry `ctx` to the next hop (set on the forwarded request). */

@@ -1,8 +1,10 @@
 /**
  * Request tracing without touching the router: each request a server accepts is wrapped so that
- * its trace context is read (`l5d-ctx-trace`, `l5d-sample`, B3), a server span starts, and its
- * exchange is wrapped so that every attempt the router makes (first try, requeue, retry)
- * becomes a client span whose context is written onto that attempt through header edits. Spans go to the tracing telemeters when the trace is sampled.
+ * its trace context is read (`l5d-ctx-trace`, `l5d-sample`, B3), and so is its exchange: every
+ * attempt the router makes (first try, requeue, retry) gets the context of a new client span,
+ * written onto that attempt through header edits. When the trace is sampled and something
+ * records spans, the request is a server span and each attempt a client span, handed to the
+ * tracing telemeters; otherwise the wrapping keeps no span state (`RequestSpans`).
  *
  * Span tree per linker hop: SERVER (child of the caller's span) → CLIENT (child of the server
  * span), and the next hop's SERVER span is the child of that CLIENT span. Trace context is
@@ -124,24 +126,49 @@ function firstHeader(h: HeaderList, name: string): string {
   return headerValue(h, name) ?? "";
 }
 
-/** The request as the router sees it, with tracing around its exchange and `respondError`. */
-export class TracedRequest implements TraceableRequest {
+/** A trace context whose fields are written in place (the scratch context below). */
+type ContextRecord = { -readonly [K in keyof TraceContext]: TraceContext[K] };
+
+/** The context of a new child span of `parent` (an attempt's client span), written into `out`. */
+function childContext(
+  parent: TraceContext,
+  out: ContextRecord = { traceId: "", spanId: "" },
+): TraceContext {
+  out.traceId = parent.traceId;
+  out.spanId = newId();
+  out.parentId = parent.spanId;
+  out.sampled = parent.sampled;
+  out.debug = parent.debug;
+  return out;
+}
+
+/**
+ * The client context of an attempt that records no span: it is only written onto the attempt's
+ * headers, at once, so one record serves every such attempt (no object per attempt).
+ */
+const UNRECORDED_CLIENT: ContextRecord = {
+  traceId: "",
+  spanId: "",
+  parentId: undefined,
+  sampled: undefined,
+  debug: false,
+};
+
+/**
+ * The request as the router sees it, and its exchange (one object per request: `exchange()`
+ * returns the request itself), with tracing around each attempt, `commit` and `respondError`.
+ * Each attempt carries the trace context; when the request is recorded (`RequestSpans`) it is
+ * also a client span.
+ */
+export class TracedRequest implements TraceableRequest, Exchange {
   readonly #req: TraceableRequest;
   readonly #ctx: TraceContext;
-  readonly #server: TracedServer;
   readonly #b3Single: boolean;
   readonly #b3Multi: boolean;
-  readonly #tracer: Tracer | undefined;
-  readonly #startUs: number;
-  #pending = 0;
-  #closedAtUs: number | undefined;
-  #lastForwardEndUs = 0;
-  #emitted = false;
-  #status: number | undefined;
-  #grpcStatus: number | undefined;
-  #error: string | undefined;
-  /** The router's `l5d-dst-*` values, for span tags (only when spans are recorded). */
-  #dst: Record<string, string> | undefined;
+  /** The request's spans when it is recorded (sampled, and something records spans). */
+  readonly #spans: RequestSpans | undefined;
+  /** The data plane's exchange, once the router asked for it. */
+  #inner: Exchange | undefined;
 
   constructor(
     req: TraceableRequest,
@@ -153,11 +180,9 @@ export class TracedRequest implements TraceableRequest {
   ) {
     this.#req = req;
     this.#ctx = ctx;
-    this.#server = server;
     this.#b3Single = b3Single;
     this.#b3Multi = b3Multi;
-    this.#tracer = tracer;
-    this.#startUs = tracer ? nowUs() : 0;
+    this.#spans = tracer ? new RequestSpans(tracer, req, ctx, server) : undefined;
   }
 
   get headers() {
@@ -181,64 +206,55 @@ export class TracedRequest implements TraceableRequest {
     return this.#ctx;
   }
 
-  /** The request's exchange, traced: each attempt carries the trace context and is a client span. */
+  /** The request's exchange, traced: this request, over the data plane's exchange (once per request). */
   exchange(opts: ExchangeOptions): Exchange {
-    return new TracedExchange(this, this.#req.exchange(opts));
+    this.#inner = this.#req.exchange(opts);
+    return this;
   }
 
-  /** One attempt of a traced exchange (see {@link TracedExchange}). */
-  attemptTraced(
-    inner: Exchange,
-    endpoint: UpstreamAddress,
-    edits: HeaderEdits,
-  ): Promise<AttemptResult> {
-    const client = this.#clientContext();
-    const traced = this.#tracedEdits(client, edits);
-    const tracer = this.#tracer;
+  get #ex(): Exchange {
+    return this.#inner as Exchange;
+  }
+
+  get replayable(): boolean {
+    return this.#ex.replayable;
+  }
+
+  get done(): boolean {
+    return this.#ex.done;
+  }
+
+  remainingMs(): number | undefined {
+    return this.#ex.remainingMs();
+  }
+
+  /** One attempt: it carries the trace context, and is a client span when the request is recorded. */
+  attempt(endpoint: UpstreamAddress, edits: HeaderEdits): Promise<AttemptResult> {
+    const spans = this.#spans;
     // not recording: the context is propagated, no span (no extra promise either)
-    if (!tracer) return inner.attempt(endpoint, traced);
-    return this.#attemptRecorded(tracer, client, inner, endpoint, edits, traced);
-  }
-
-  async #attemptRecorded(
-    tracer: Tracer,
-    client: TraceContext,
-    inner: Exchange,
-    endpoint: UpstreamAddress,
-    edits: HeaderEdits,
-    traced: HeaderEdits,
-  ): Promise<AttemptResult> {
-    this.#noteDst(edits);
-    this.#pending++;
-    const start = nowUs();
-    let r: AttemptResult | undefined;
-    try {
-      r = await inner.attempt(endpoint, traced);
-      return r;
-    } finally {
-      this.#pending--;
-      this.#clientSpan(tracer, client, endpoint, start, r?.outcome);
-      if (r !== undefined && !r.held) this.exchangeOver();
-      else if (this.#closedAtUs !== undefined && this.#pending === 0) this.#emitServer();
+    if (spans === undefined) {
+      const client = childContext(this.#ctx, UNRECORDED_CLIENT);
+      return this.#ex.attempt(endpoint, this.#tracedEdits(client, edits));
     }
+    const client = childContext(this.#ctx);
+    const traced = this.#tracedEdits(client, edits);
+    return spans.attempt(this.#ex, endpoint, edits, traced, client);
   }
 
-  /** The exchange answered the client (committed, or its last attempt was final). */
-  exchangeOver(): void {
-    if (!this.#tracer || this.#closedAtUs !== undefined) return;
-    this.#closedAtUs = nowUs();
-    if (this.#pending === 0) this.#emitServer();
+  discard(): void {
+    this.#ex.discard();
   }
 
-  #clientContext(): TraceContext {
-    const ctx = this.#ctx;
-    return {
-      traceId: ctx.traceId,
-      spanId: newId(),
-      parentId: ctx.spanId,
-      sampled: ctx.sampled,
-      debug: ctx.debug,
-    };
+  commit(extra?: Readonly<Record<string, string>>): Promise<void> {
+    const spans = this.#spans;
+    if (spans === undefined) return this.#ex.commit(extra);
+    return spans.committed(this.#ex.commit(extra));
+  }
+
+  respondError(e: LocalError): void {
+    this.#spans?.failedLocally(e);
+    this.#req.respondError(e);
+    this.#spans?.respondedLocally();
   }
 
   /** One header object: the router's edits, then the trace context (which wins). */
@@ -250,6 +266,86 @@ export class TracedRequest implements TraceableRequest {
       this.#b3Multi,
     );
     return { set, remove: withTraceRemovals(edits?.remove) };
+  }
+}
+
+/**
+ * The spans of a recorded request: its server span, and a client span per attempt. The server
+ * span ends when the exchange is over (a response committed or streamed through) or the request
+ * was answered locally, and its last attempt finished.
+ */
+class RequestSpans {
+  readonly #tracer: Tracer;
+  readonly #req: TraceableRequest;
+  readonly #ctx: TraceContext;
+  readonly #server: TracedServer;
+  readonly #startUs: number;
+  #pending = 0;
+  #closedAtUs: number | undefined;
+  #lastForwardEndUs = 0;
+  #emitted = false;
+  #status: number | undefined;
+  #grpcStatus: number | undefined;
+  #error: string | undefined;
+  /** The router's `l5d-dst-*` values, for span tags. */
+  #dst: Record<string, string> | undefined;
+
+  constructor(tracer: Tracer, req: TraceableRequest, ctx: TraceContext, server: TracedServer) {
+    this.#tracer = tracer;
+    this.#req = req;
+    this.#ctx = ctx;
+    this.#server = server;
+    this.#startUs = nowUs();
+  }
+
+  /** One attempt of the exchange `inner`, as the client span `client`. */
+  async attempt(
+    inner: Exchange,
+    endpoint: UpstreamAddress,
+    edits: HeaderEdits,
+    traced: HeaderEdits,
+    client: TraceContext,
+  ): Promise<AttemptResult> {
+    this.#noteDst(edits);
+    this.#pending++;
+    const start = nowUs();
+    let r: AttemptResult | undefined;
+    try {
+      r = await inner.attempt(endpoint, traced);
+      return r;
+    } finally {
+      this.#pending--;
+      this.#clientSpan(client, endpoint, start, r?.outcome);
+      if (r !== undefined && !r.held) this.exchangeOver();
+      else if (this.#closedAtUs !== undefined && this.#pending === 0) this.#emitServer();
+    }
+  }
+
+  /** The exchange's `commit` (resolved): the exchange is over once it is. */
+  async committed(commit: Promise<void>): Promise<void> {
+    await commit;
+    this.exchangeOver();
+  }
+
+  /** The exchange answered the client (committed, or its last attempt was final). */
+  exchangeOver(): void {
+    if (this.#closedAtUs !== undefined) return;
+    this.#closedAtUs = nowUs();
+    if (this.#pending === 0) this.#emitServer();
+  }
+
+  /** The request is answered locally with `e` (before `respondedLocally`). */
+  failedLocally(e: LocalError): void {
+    this.#status = this.#req.isGrpc ? 200 : e.httpStatus;
+    this.#grpcStatus = this.#req.isGrpc ? e.grpcStatus : undefined;
+    this.#error = e.message;
+  }
+
+  respondedLocally(): void {
+    if (this.#pending === 0) {
+      this.#closedAtUs = nowUs();
+      this.#emitServer();
+    }
   }
 
   #noteDst(edits: HeaderEdits | undefined): void {
@@ -266,9 +362,8 @@ export class TracedRequest implements TraceableRequest {
     }
   }
 
-  /** Emits the client span of one forward or attempt, and records its outcome for the server span. */
+  /** Emits the client span of one attempt, and records its outcome for the server span. */
   #clientSpan(
-    tracer: Tracer,
     client: TraceContext,
     endpoint: UpstreamAddress,
     start: number,
@@ -286,7 +381,7 @@ export class TracedRequest implements TraceableRequest {
       "l5d.endpoint": `${endpoint.host}:${endpoint.port}`,
     };
     addStatusTags(tags, r?.status, r?.grpcStatus, r?.error?.message);
-    tracer.emit({
+    this.#tracer.emit({
       traceId: client.traceId,
       id: client.spanId,
       parentId: client.parentId,
@@ -300,19 +395,6 @@ export class TracedRequest implements TraceableRequest {
       error: r?.error?.message,
       debug: client.debug || undefined,
     });
-  }
-
-  respondError(e: LocalError): void {
-    if (this.#tracer) {
-      this.#status = this.#req.isGrpc ? 200 : e.httpStatus;
-      this.#grpcStatus = this.#req.isGrpc ? e.grpcStatus : undefined;
-      this.#error = e.message;
-    }
-    this.#req.respondError(e);
-    if (this.#tracer && this.#pending === 0) {
-      this.#closedAtUs = nowUs();
-      this.#emitServer();
-    }
   }
 
   #name(): string {
@@ -342,15 +424,14 @@ export class TracedRequest implements TraceableRequest {
   }
 
   #emitServer(): void {
-    const tracer = this.#tracer;
-    if (this.#emitted || !tracer) return;
+    if (this.#emitted) return;
     this.#emitted = true;
     // the server span ends when the stream closed or its last forward finished, whichever is later
     const end = Math.max(this.#closedAtUs ?? nowUs(), this.#lastForwardEndUs);
     const tags = this.#commonTags();
     addStatusTags(tags, this.#status, this.#grpcStatus, this.#error);
     const ctx = this.#ctx;
-    tracer.emit({
+    this.#tracer.emit({
       traceId: ctx.traceId,
       id: ctx.spanId,
       parentId: ctx.parentId,
@@ -377,40 +458,4 @@ function addStatusTags(
   if (error) tags.error = error;
   else if (grpcStatus !== undefined && grpcStatus !== 0) tags.error = `grpc-status ${grpcStatus}`;
   else if (status !== undefined && status >= 500) tags.error = `http ${status}`;
-}
-
-/** An exchange whose attempts are traced (client spans, trace context on each attempt). */
-class TracedExchange implements Exchange {
-  readonly #req: TracedRequest;
-  readonly #inner: Exchange;
-
-  constructor(req: TracedRequest, inner: Exchange) {
-    this.#req = req;
-    this.#inner = inner;
-  }
-
-  get replayable(): boolean {
-    return this.#inner.replayable;
-  }
-
-  get done(): boolean {
-    return this.#inner.done;
-  }
-
-  remainingMs(): number | undefined {
-    return this.#inner.remainingMs();
-  }
-
-  attempt(endpoint: UpstreamAddress, edits: HeaderEdits): Promise<AttemptResult> {
-    return this.#req.attemptTraced(this.#inner, endpoint, edits);
-  }
-
-  discard(): void {
-    this.#inner.discard();
-  }
-
-  async commit(extra?: Readonly<Record<string, string>>): Promise<void> {
-    await this.#inner.commit(extra);
-    this.#req.exchangeOver();
-  }
 }
