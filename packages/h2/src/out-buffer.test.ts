@@ -5,8 +5,13 @@
  * by a backed-up socket are never overwritten, and a header block over the peer's frame size
  * is split into HEADERS + CONTINUATION in order with the frames around it.
  */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as net from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as tls from "node:tls";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { FrameConn, type FrameHandler } from "./frame-conn.js";
 import { type HeaderField, HpackDecoder } from "./hpack.js";
 import { CHUNK_BYTES, COPY_MAX, MIN_CHUNK_BYTES, OutBuffer } from "./out-buffer.js";
@@ -57,6 +62,35 @@ async function loopbackPair(): Promise<Pair> {
   return pair;
 }
 
+/**
+ * A TLS connection on loopback (a self-signed certificate made by openssl for the run): our side
+ * is the TLS client, as a relay's upstream connection is.
+ */
+async function tlsPair(key: Buffer, cert: Buffer): Promise<Pair> {
+  const peers: tls.TLSSocket[] = [];
+  const srv = tls.createServer({ key, cert }, (s) => peers.push(s));
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  const port = (srv.address() as net.AddressInfo).port;
+  const client = tls.connect({ port, host: "127.0.0.1", ca: cert, servername: "localhost" });
+  await new Promise<void>((r, j) => client.once("secureConnect", r).once("error", j));
+  await waitFor(() => peers.length === 1, 5_000, "the server side of the TLS connection");
+  const server = peers[0] as tls.TLSSocket;
+  const pair: Pair = {
+    client,
+    server,
+    received: [],
+    receivedBytes: () => pair.received.reduce((n, b) => n + b.length, 0),
+    ended: false,
+  };
+  server.on("data", (b: Buffer) => pair.received.push(b));
+  cleanup.push(() => {
+    client.destroy();
+    server.destroy();
+    srv.close();
+  });
+  return pair;
+}
+
 /** Bytes that differ write by write: a stale or overwritten region would not compare equal. */
 function pattern(n: number, seq: number): Buffer {
   const b = Buffer.allocUnsafe(n);
@@ -76,10 +110,10 @@ const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 /** Records the buffers handed to a real socket's `write` (node's method, observed, still called). */
 function recordWrites(socket: net.Socket): Buffer[] {
   const writes: Buffer[] = [];
-  const write = socket.write.bind(socket) as (b: Buffer) => boolean;
-  socket.write = ((b: Buffer) => {
+  const write = socket.write.bind(socket) as (b: Buffer, cb?: () => void) => boolean;
+  socket.write = ((b: Buffer, cb?: () => void) => {
     writes.push(b);
-    return write(b);
+    return write(b, cb);
   }) as typeof socket.write;
   return writes;
 }
@@ -201,6 +235,118 @@ describe("OutBuffer", () => {
     const all = Buffer.concat(expected);
     await waitFor(() => pair.receivedBytes() >= all.length, 10_000, "all bytes received");
     expect(Buffer.concat(pair.received).equals(all)).toBe(true);
+  });
+});
+
+describe("OutBuffer on a TLS socket", () => {
+  let dir = "";
+  let key = Buffer.alloc(0);
+  let cert = Buffer.alloc(0);
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "out-buffer-tls-"));
+    execFileSync(
+      "openssl",
+      ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        .concat(["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"])
+        .concat(["-days", "2", "-keyout", "key.pem", "-out", "cert.pem"]),
+      { cwd: dir, stdio: "pipe" },
+    );
+    key = readFileSync(join(dir, "key.pem"));
+    cert = readFileSync(join(dir, "cert.pem"));
+  });
+  afterAll(() => {
+    if (dir !== "") rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("writes what the callbacks of one turn of the loop produce as one write", async () => {
+    const pair = await tlsPair(key, cert);
+    const out = new OutBuffer(pair.client);
+    const writes = recordWrites(pair.client);
+    const sent: Buffer[] = [];
+    // five callbacks of one turn (as five TLS records read at once are): one write, one record
+    // (750 bytes: the first chunk holds them all)
+    for (let i = 0; i < 5; i++) {
+      const b = pattern(150, i);
+      sent.push(b);
+      inPlace(out, b);
+      await new Promise((r) => process.nextTick(r));
+    }
+    expect(writes.length).toBe(0);
+    await tick();
+    expect(writes.length).toBe(1);
+    // the next turns, while that write may still be completing: nothing lost, order kept
+    for (let t = 0; t < 20; t++) {
+      for (let i = 0; i < 3; i++) {
+        const b = pattern(20 + t + i, 10 + t * 3 + i);
+        sent.push(b);
+        inPlace(out, b);
+        await new Promise((r) => process.nextTick(r));
+      }
+      await tick();
+    }
+    // one write per turn at most, plus the writes of a full chunk (3 KB in all: the 1 KiB first
+    // chunk fills at most twice on its way to 4 KiB)
+    expect(writes.length).toBeLessThanOrEqual(21 + 2);
+    const all = Buffer.concat(sent);
+    await waitFor(() => pair.receivedBytes() >= all.length, 5_000, "all bytes received");
+    expect(Buffer.concat(pair.received).equals(all)).toBe(true);
+  });
+
+  it("keeps call order with large payloads and full chunks, and reuses its chunk", async () => {
+    const pair = await tlsPair(key, cert);
+    const out = new OutBuffer(pair.client);
+    const rnd = prng(0x7151);
+    const expected: Buffer[] = [];
+    let seq = 0;
+    for (let t = 0; t < 40; t++) {
+      const n = 1 + Math.floor(rnd() * 40);
+      for (let i = 0; i < n; i++) {
+        const r = rnd();
+        const size =
+          r < 0.7
+            ? 1 + Math.floor(rnd() * 600)
+            : r < 0.9
+              ? COPY_MAX - 2 + Math.floor(rnd() * 4)
+              : COPY_MAX + 1 + Math.floor(rnd() * 2 * CHUNK_BYTES);
+        const b = pattern(size, seq++);
+        expected.push(b);
+        if (rnd() < 0.5 && size <= CHUNK_BYTES) inPlace(out, b);
+        else out.bytes(b);
+        if (rnd() < 0.2) await new Promise((r) => process.nextTick(r));
+      }
+      await tick();
+    }
+    const all = Buffer.concat(expected);
+    await waitFor(() => pair.receivedBytes() >= all.length, 10_000, "all bytes received");
+    expect(Buffer.concat(pair.received).equals(all)).toBe(true);
+    // every write completed: the next frame goes at the start of the chunk again
+    await waitFor(() => pair.client.writableLength === 0, 5_000, "writes completed");
+    await tick();
+    inPlace(out, pattern(10, 1));
+    expect(out.pos).toBe(10);
+  });
+
+  it("end() after frames of the same turn sends them before the close", async () => {
+    const pair = await tlsPair(key, cert);
+    const conn = new FrameConn(pair.client, 0);
+    conn.handler = noHandler;
+    let ended = false;
+    pair.server.on("end", () => {
+      ended = true;
+    });
+    conn.frame(FrameType.DATA, 0, 1, Buffer.from("first"));
+    await tick();
+    // a write may be in flight: these wait for it, and end() must still send them
+    conn.frame(FrameType.DATA, 0, 1, Buffer.from("second"));
+    conn.goaway(1, 0);
+    conn.end();
+    await waitFor(() => ended, 5_000, "the peer sees the end");
+    const frames = parseFrames(Buffer.concat(pair.received));
+    expect(frames.map((f) => [f.type, f.p.toString("latin1")])).toEqual([
+      [FrameType.DATA, "first"],
+      [FrameType.DATA, "second"],
+      [FrameType.GOAWAY, frames[2]?.p.toString("latin1")],
+    ]);
   });
 });
 

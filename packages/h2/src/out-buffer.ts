@@ -9,6 +9,13 @@
  * until its write completes), and the chunk is rewound to 0 only when the socket reports
  * nothing pending (`writableLength === 0`: every write, sync or async, has completed).
  *
+ * While a write is still in flight, the tick's flush waits for it to complete and then writes
+ * everything gathered since in one go (a full chunk still leaves at once). A TLS socket
+ * completes every write asynchronously (node finishes it in a later phase of the loop), so
+ * without this each tick's flush became one more write queued behind it, and then one
+ * `SSL_write`, one TLS record and one completion callback each; a plain socket completes its
+ * writes synchronously and never waits.
+ *
  * Large payloads (over `COPY_MAX`) are not copied: what is buffered goes first, then the
  * payload buffer itself; the socket is corked for the rest of the tick so both leave in one
  * `writev`. Order on the wire is always the order of the calls.
@@ -34,9 +41,34 @@ export class OutBuffer {
   #start = 0;
   #scheduled = false;
   #corked = false;
-  readonly #flushTick = (): void => this.flush();
+  /** Writes handed to the socket whose callback has not run yet. */
+  #inFlight = 0;
+  /** This tick's flush waited for a write in flight: it runs when that one completes. */
+  #waiting = false;
+  readonly #flushTick = (): void => this.#flush(false);
+  readonly #written = (): void => {
+    if (--this.#inFlight > 0) return;
+    if (this.#waiting) {
+      this.#waiting = false;
+      this.flush();
+    } else if (this.#start === this.pos && this.socket.writableLength === 0) {
+      // everything handed over has left and nothing is buffered: reuse the chunk from 0
+      this.pos = 0;
+      this.#start = 0;
+    }
+  };
 
-  constructor(readonly socket: Socket) {}
+  /**
+   * A TLS socket: its flush runs once per turn of the event loop (`setImmediate`), not at the
+   * end of each callback (`process.nextTick`). Node hands a TLS socket each record it reads as
+   * one callback, and each write costs an `SSL_write`, a record and a completion callback: what
+   * all the callbacks of one turn produce for the connection leaves as one write.
+   */
+  readonly #perTurn: boolean;
+
+  constructor(readonly socket: Socket) {
+    this.#perTurn = (socket as Socket & { encrypted?: boolean }).encrypted === true;
+  }
 
   /** Size of the current chunk (what an idle connection holds). */
   get capacity(): number {
@@ -50,7 +82,8 @@ export class OutBuffer {
   reserve(n: number): Buffer {
     if (!this.#scheduled) {
       this.#scheduled = true;
-      process.nextTick(this.#flushTick);
+      if (this.#perTurn) setImmediate(this.#flushTick);
+      else process.nextTick(this.#flushTick);
     }
     if (this.#chunk.length - this.pos < n) this.#next(n);
     return this.#chunk;
@@ -72,11 +105,17 @@ export class OutBuffer {
       this.socket.cork();
     }
     this.#emit();
-    this.socket.write(b);
+    this.#inFlight++;
+    this.socket.write(b, this.#written);
   }
 
-  /** Hands what is buffered to the socket now (at the end of the tick, or before `end()`). */
+  /** Hands what is buffered to the socket now (before `end()`, or when a write completes). */
   flush(): void {
+    this.#flush(true);
+  }
+
+  /** `now`: even while a write is in flight (the end of the tick waits for it instead). */
+  #flush(now: boolean): void {
     this.#scheduled = false;
     const socket = this.socket;
     if (socket.destroyed) {
@@ -84,6 +123,11 @@ export class OutBuffer {
       this.#corked = false;
       return;
     }
+    if (!now && !this.#corked && this.#inFlight > 0 && socket.writableLength > 0) {
+      if (this.pos > this.#start) this.#waiting = true;
+      return;
+    }
+    this.#waiting = false;
     this.#emit();
     if (this.#corked) {
       this.#corked = false;
@@ -98,7 +142,8 @@ export class OutBuffer {
 
   #emit(): void {
     if (this.pos > this.#start) {
-      this.socket.write(this.#chunk.subarray(this.#start, this.pos));
+      this.#inFlight++;
+      this.socket.write(this.#chunk.subarray(this.#start, this.pos), this.#written);
       this.#start = this.pos;
     }
   }
