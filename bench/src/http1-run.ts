@@ -1,8 +1,7 @@
 // `bench --http1`: one hop of l5d's `protocol: http` router, nginx, haproxy and nghttpx (and
 // direct) in front of one node:http backend, HTTP/1.1 keep-alive load from h2load --h1.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync } from "node:fs";
 import http from "node:http";
-import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BenchOptions, HTTP1_NAMES } from "./cli.js";
 import {
@@ -19,7 +18,15 @@ import { describeMachine } from "./machine.js";
 import { freePort, waitForPort } from "./net.js";
 import { H1_PROXIES, startChain } from "./peers.js";
 import type { Http1Case, Http1Report } from "./results.js";
-import { availableKinds, setUpRun } from "./run-setup.js";
+import {
+  availableKinds,
+  beginRun,
+  loadAvgSince,
+  runSettings,
+  setUpRun,
+  startSupervisor,
+  writeResults,
+} from "./run-setup.js";
 import {
   type LoadContext,
   type Phases,
@@ -29,7 +36,7 @@ import {
   saturated,
   warmup,
 } from "./runner.js";
-import { type Child, Supervisor } from "./supervisor.js";
+import type { Child } from "./supervisor.js";
 import type { ToolName } from "./tools.js";
 
 /** Raised when a GET through a proxy does not come back 200 with the backend's body. */
@@ -77,17 +84,8 @@ const REQUEST: RequestSpec = { path: "/", headers: [], h1: true };
 
 /** Runs the HTTP/1.1 mode; returns the process exit code. */
 export async function mainHttp1(opts: BenchOptions, log: (line: string) => void): Promise<number> {
-  const repoRoot = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
-  const startedAt = new Date();
-  const loadStart = loadavg()[0] ?? 0;
-  if (loadStart > 0.5)
-    log(
-      `bench: load average ${loadStart.toFixed(2)}: other work is running, results will be noisy`,
-    );
-  const sup = new Supervisor();
-  sup.installSignalHandlers();
-  const rundir = mkdtempSync(join(tmpdir(), "l5d-bench-h1-"));
-  process.once("exit", () => rmSync(rundir, { recursive: true, force: true }));
+  const { repoRoot, startedAt, loadStart } = beginRun(log);
+  const { sup, rundir } = startSupervisor("l5d-bench-h1-");
   const p = http1Phases(opts.scale);
   const skipped: Http1Report["skipped"] = [];
   const live: Live[] = [];
@@ -221,29 +219,13 @@ export async function mainHttp1(opts: BenchOptions, log: (line: string) => void)
       finishedAt: new Date().toISOString(),
       mode: "http1",
       machine: describeMachine(),
-      loadAvg: { start: loadStart, end: loadavg()[0] ?? 0 },
+      loadAvg: loadAvgSince(loadStart),
       versions,
       skipped,
-      settings: {
-        rounds: p.rounds,
-        firstWarmupS: p.firstWarmupS,
-        warmupS: p.warmupS,
-        saturatedS: p.saturatedS,
-        clients: p.clients,
-        streams: 1,
-        scale: opts.scale,
-        ...(opts.cpuProf ? { cpuProf: "on" } : {}),
-      },
+      settings: runSettings({ ...p, streams: 1 }, opts),
       cases,
     };
-    const md = renderHttp1Markdown(report);
-    mkdirSync(outDir, { recursive: true });
-    const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
-    const base = join(outDir, `${stamp}-http1`);
-    writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
-    writeFileSync(`${base}.md`, md);
-    process.stdout.write(`${md}\n`);
-    process.stdout.write(`results: ${base}.json, ${base}.md\n`);
+    writeResults({ outDir, startedAt, tag: "-http1" }, report, renderHttp1Markdown(report));
     process.stdout.write(`${http1RpsLine(cases)}\n`);
     process.stdout.write(`${http1Line(cases)}\n`);
     return 0;

@@ -3,11 +3,12 @@
 import {
   fmt,
   fmtRatio,
-  machineLine,
   markdownTable,
   oneLine,
   ratio,
-  versionsLine,
+  reportHead,
+  settingsList,
+  skippedLines,
 } from "./report.js";
 import type { Http1Case, Http1Report, SaturatedResult } from "./results.js";
 
@@ -112,25 +113,13 @@ const mib = (kb: number): string => fmt(kb / 1024);
 /** The mode's report as Markdown: settings, the one-hop table, the peers' configurations. */
 export function renderHttp1Markdown(rep: Http1Report): string {
   const out: string[] = [];
-  out.push(`# l5d-ts HTTP/1.1 benchmark (http1), ${rep.startedAt}`);
-  out.push("");
-  out.push(machineLine(rep));
-  out.push("");
-  out.push(versionsLine(rep.versions));
+  out.push(...reportHead(`l5d-ts HTTP/1.1 benchmark (http1), ${rep.startedAt}`, rep));
   out.push("");
   const rounds = rep.settings.rounds ?? "n";
   out.push(
-    `Settings: ${Object.entries(rep.settings)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(
-        ", ",
-      )}. Loopback HTTP/1.1 with keep-alive on both legs: h2load --h1 (one request in flight per connection, no pipelining) → one proxy hop → its pooled keep-alive connections → a node:http backend answering 200 with a 10-byte body (bench/backend-http1.mjs). Every proxy runs at once; the cases are measured in ${rounds} interleaved rounds (order rotated each round) and the table gives each round's value and the median. CPU from /proc utime+stime of every process of the proxy (nginx's and nghttpx's workers included) ÷ successful requests of the saturated run; RSS summed over those processes (VmRSS idle before any load, VmHWM peak).`,
+    `Settings: ${settingsList(rep.settings)}. Loopback HTTP/1.1 with keep-alive on both legs: h2load --h1 (one request in flight per connection, no pipelining) → one proxy hop → its pooled keep-alive connections → a node:http backend answering 200 with a 10-byte body (bench/backend-http1.mjs). Every proxy runs at once; the cases are measured in ${rounds} interleaved rounds (order rotated each round) and the table gives each round's value and the median. CPU from /proc utime+stime of every process of the proxy (nginx's and nghttpx's workers included) ÷ successful requests of the saturated run; RSS summed over those processes (VmRSS idle before any load, VmHWM peak).`,
   );
-  if (rep.skipped.length > 0) {
-    out.push("");
-    out.push("Skipped:");
-    for (const s of rep.skipped) out.push(`- ${s.what}: ${s.reason}`);
-  }
+  out.push(...skippedLines(rep.skipped));
   out.push("");
   out.push("## HTTP/1.1, one hop, node:http backend");
   out.push("");

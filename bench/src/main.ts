@@ -1,5 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type BenchOptions, parseArgs, UsageError } from "./cli.js";
 import { grpcFrame, probe, protoBytesField, type Target } from "./grpc.js";
@@ -10,7 +9,15 @@ import { buildPacer } from "./pacer.js";
 import { PROXIES, type ProxyKind, startChain } from "./peers.js";
 import { quickLine, renderMarkdown, tlsLine } from "./report.js";
 import type { BackendName, CaseResult, RunReport, Workload } from "./results.js";
-import { availableKinds, setUpRun } from "./run-setup.js";
+import {
+  availableKinds,
+  beginRun,
+  loadAvgSince,
+  runSettings,
+  setUpRun,
+  startSupervisor,
+  writeResults,
+} from "./run-setup.js";
 import {
   fixedRate,
   type LoadContext,
@@ -22,7 +29,7 @@ import {
   serial,
   warmup,
 } from "./runner.js";
-import { type Child, Supervisor } from "./supervisor.js";
+import type { Child, Supervisor } from "./supervisor.js";
 import { type BenchTls, clientTlsOf, makeBenchTls } from "./tls.js";
 import type { ToolName } from "./tools.js";
 
@@ -120,20 +127,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   // loaded only for this mode: it pulls in namerd and its clients
   if (opts.namerd) return (await import("./namerd-run.js")).mainNamerd(opts, log);
   if (opts.mesh) return (await import("./mesh-run.js")).mainMesh(opts, log);
-  const repoRoot = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
-  const startedAt = new Date();
-  const loadStart = loadavg()[0] ?? 0;
-  if (loadStart > 0.5)
-    log(
-      `bench: load average ${loadStart.toFixed(2)}: other work is running, results will be noisy`,
-    );
+  const { repoRoot, startedAt, loadStart } = beginRun(log);
   let budgetMs = opts.quick ? 45_000 : 255_000;
   let deadline = Date.now() + budgetMs;
-  const sup = new Supervisor();
-  sup.installSignalHandlers();
-  const rundir = mkdtempSync(join(tmpdir(), "l5d-bench-"));
-  // also on SIGINT/SIGTERM, where the supervisor exits without unwinding this function
-  process.once("exit", () => rmSync(rundir, { recursive: true, force: true }));
+  const { sup, rundir } = startSupervisor("l5d-bench-");
   const phases = phasesFor(opts);
   const skipped: RunReport["skipped"] = [];
   const cases: CaseResult[] = [];
@@ -337,20 +334,14 @@ export async function main(argv: readonly string[]): Promise<number> {
       finishedAt: new Date().toISOString(),
       mode: opts.quick ? "quick" : "full",
       machine: describeMachine(),
-      loadAvg: { start: loadStart, end: loadavg()[0] ?? 0 },
+      loadAvg: loadAvgSince(loadStart),
       versions,
       skipped,
-      settings: { ...phases, scale: opts.scale, ...(opts.cpuProf ? { cpuProf: "on" } : {}) },
+      settings: runSettings(phases, opts),
       cases,
     };
-    const md = renderMarkdown(report);
-    mkdirSync(outDir, { recursive: true });
-    const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
-    const base = join(outDir, `${stamp}${opts.quick ? "-quick" : ""}`);
-    writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
-    writeFileSync(`${base}.md`, md);
-    process.stdout.write(`${md}\n`);
-    process.stdout.write(`results: ${base}.json, ${base}.md\n`);
+    const tag = opts.quick ? "-quick" : "";
+    writeResults({ outDir, startedAt, tag }, report, renderMarkdown(report));
     const cpu = (name: string): number | undefined =>
       cases.find(
         (c) =>

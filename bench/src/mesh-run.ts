@@ -1,9 +1,8 @@
 // `bench --mesh`: the tutorial's request path end to end (client → out(A) → in(A) → hello →
 // out(A) → in(B) → world) through l5d and through nghttpx, and the same call direct
 // (client → hello → world). See mesh.ts for the topology, the phases and the report.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BenchOptions } from "./cli.js";
 import { grpcCall, grpcFrame } from "./grpc.js";
@@ -38,10 +37,17 @@ import { freePort, waitForPort } from "./net.js";
 import { pacedLoad } from "./paced.js";
 import { buildPacer, pacerLoad } from "./pacer.js";
 import { cpuUsPerRequest, sampleTrees } from "./proc.js";
-import { setUpRun } from "./run-setup.js";
+import {
+  beginRun,
+  loadAvgSince,
+  runSettings,
+  setUpRun,
+  startSupervisor,
+  writeResults,
+} from "./run-setup.js";
 import { LoadError, runH2load } from "./runner.js";
 import { percentiles } from "./stats.js";
-import { type Child, Supervisor } from "./supervisor.js";
+import type { Child, Supervisor } from "./supervisor.js";
 import { L5D_MESH_YAML, NGHTTPX_MESH_CONF, render } from "./templates.js";
 
 const GRPC_HEADERS = ["content-type: application/grpc", "te: trailers"];
@@ -101,17 +107,8 @@ async function checkAnswer(port: number, body: Buffer, deadlineMs: number): Prom
 
 /** Runs the mesh mode; returns the process exit code. */
 export async function mainMesh(opts: BenchOptions, log: (line: string) => void): Promise<number> {
-  const repoRoot = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
-  const startedAt = new Date();
-  const loadStart = loadavg()[0] ?? 0;
-  if (loadStart > 0.5)
-    log(
-      `bench: load average ${loadStart.toFixed(2)}: other work is running, results will be noisy`,
-    );
-  const sup = new Supervisor();
-  sup.installSignalHandlers();
-  const rundir = mkdtempSync(join(tmpdir(), "l5d-bench-mesh-"));
-  process.once("exit", () => rmSync(rundir, { recursive: true, force: true }));
+  const { repoRoot, startedAt, loadStart } = beginRun(log);
+  const { sup, rundir } = startSupervisor("l5d-bench-mesh-");
   const p: MeshPhases = meshPhases(opts.quick, opts.scale);
   const skipped: MeshReport["skipped"] = [];
   const answers: MeshReport["answers"] = {};
@@ -398,34 +395,20 @@ export async function mainMesh(opts: BenchOptions, log: (line: string) => void):
       finishedAt: finishedAt.toISOString(),
       mode: opts.quick ? "mesh-quick" : "mesh",
       machine: describeMachine(),
-      loadAvg: { start: loadStart, end: loadavg()[0] ?? 0 },
+      loadAvg: loadAvgSince(loadStart),
       versions,
       skipped,
-      settings: {
-        rounds: p.rounds,
-        firstWarmupS: p.firstWarmupS,
-        warmupS: p.warmupS,
-        rate: p.rate,
-        rateS: p.rateS,
-        rateConnections: p.rateConnections,
-        saturatedS: p.saturatedS,
-        clients: p.clients,
-        streams: p.streams,
-        scale: opts.scale,
-        ...(opts.cpuProf ? { cpuProf: "on" } : {}),
-      },
+      settings: runSettings(p, opts),
       answers,
       durationS: (finishedAt.getTime() - startedAt.getTime()) / 1000,
       cases: summarizeAll(live.map((c) => c.result)),
     };
-    const md = renderMeshMarkdown(report);
-    mkdirSync(outDir, { recursive: true });
-    const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
-    const base = join(outDir, `${stamp}-${report.mode}`);
-    writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
-    writeFileSync(`${base}.md`, md);
-    process.stdout.write(`${md}\n`);
-    process.stdout.write(`results: ${base}.json, ${base}.md (${report.durationS?.toFixed(0)} s)\n`);
+    writeResults(
+      { outDir, startedAt, tag: `-${report.mode}` },
+      report,
+      renderMeshMarkdown(report),
+      ` (${report.durationS?.toFixed(0)} s)`,
+    );
     for (const line of meshLines(report.cases, p.rate)) process.stdout.write(`${line}\n`);
     return 0;
   } finally {
@@ -434,9 +417,40 @@ export async function mainMesh(opts: BenchOptions, log: (line: string) => void):
   }
 }
 
-/** CPU µs per call of the trees rooted at `pids` between two samples. */
-function cpuPerCall(before: number, after: number, calls: number): number | undefined {
-  return cpuUsPerRequest(after - before, calls);
+/** CPU ticks the proxies' and the apps' process trees used over a window. */
+interface CpuSpent {
+  proxyTicks: number;
+  appsTicks: number;
+}
+
+/** Starts a CPU window over the trees rooted at `proxyPids` and `appPids`; call the result to end it. */
+function cpuWindow(proxyPids: readonly number[], appPids: readonly number[]): () => CpuSpent {
+  const px0 = sampleTrees(proxyPids).ticks;
+  const ap0 = sampleTrees(appPids).ticks;
+  return () => {
+    const proxyTicks = sampleTrees(proxyPids).ticks - px0;
+    return { proxyTicks, appsTicks: sampleTrees(appPids).ticks - ap0 };
+  };
+}
+
+/**
+ * `spent` ÷ `calls` into `out`: the proxies' (when there are any; with `wallS`, their cores
+ * too) and the apps'.
+ */
+function putCpu(
+  out: { proxyCpuUsPerCall?: number; proxyCores?: number; appsCpuUsPerCall?: number },
+  spent: CpuSpent,
+  calls: number,
+  proxied: boolean,
+  wallS?: number,
+): void {
+  if (proxied) {
+    const cpu = cpuUsPerRequest(spent.proxyTicks, calls);
+    if (cpu !== undefined) out.proxyCpuUsPerCall = cpu;
+    if (wallS !== undefined) out.proxyCores = spent.proxyTicks / 100 / wallS;
+  }
+  const apps = cpuUsPerRequest(spent.appsTicks, calls);
+  if (apps !== undefined) out.appsCpuUsPerCall = apps;
 }
 
 /** The paced run, with the proxies' and the apps' CPU over it. */
@@ -457,11 +471,9 @@ async function rateRun(
     connections: p.rateConnections,
     drainMs: 2000,
   };
-  const px0 = sampleTrees(proxyPids).ticks;
-  const ap0 = sampleTrees(appPids).ticks;
+  const cpu = cpuWindow(proxyPids, appPids);
   const r = pacer !== undefined ? await pacerLoad(pacer, run) : await pacedLoad(run);
-  const px1 = sampleTrees(proxyPids).ticks;
-  const ap1 = sampleTrees(appPids).ticks;
+  const spent = cpu();
   if (r.latenciesUs.length === 0)
     throw new LoadError(`fixed rate: no successful call (${r.failed} failed)`);
   const lat = percentiles(r.latenciesUs);
@@ -476,12 +488,7 @@ async function rateRun(
     sendLagP99Us: percentiles(r.lagUs).p99,
     generator: pacer !== undefined ? "c" : "node",
   };
-  if (proxyPids.length > 0) {
-    const cpu = cpuPerCall(px0, px1, r.ok);
-    if (cpu !== undefined) out.proxyCpuUsPerCall = cpu;
-  }
-  const apps = cpuPerCall(ap0, ap1, r.ok);
-  if (apps !== undefined) out.appsCpuUsPerCall = apps;
+  putCpu(out, spent, r.ok, proxyPids.length > 0);
   return out;
 }
 
@@ -494,8 +501,7 @@ async function saturatedRun(
   appPids: readonly number[],
 ): Promise<MeshSaturatedResult> {
   const logFile = join(env.rundir, `sat-${name}.log`);
-  const px0 = sampleTrees(proxyPids).ticks;
-  const ap0 = sampleTrees(appPids).ticks;
+  const cpu = cpuWindow(proxyPids, appPids);
   const t0 = process.hrtime.bigint();
   const s = await runH2load(env.sup, env.h2load, {
     url: env.url,
@@ -507,8 +513,7 @@ async function saturatedRun(
     logFile,
   });
   const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
-  const px1 = sampleTrees(proxyPids).ticks;
-  const ap1 = sampleTrees(appPids).ticks;
+  const spent = cpu();
   const lat = parseH2loadLog(readFileSync(logFile, "utf8"));
   rmSync(logFile, { force: true });
   if (s.succeeded === 0 || lat.length === 0)
@@ -527,12 +532,6 @@ async function saturatedRun(
     p99: pc.p99,
     p999: pc.p999,
   };
-  if (proxyPids.length > 0) {
-    const cpu = cpuPerCall(px0, px1, s.succeeded);
-    if (cpu !== undefined) out.proxyCpuUsPerCall = cpu;
-    out.proxyCores = (px1 - px0) / 100 / wallS;
-  }
-  const apps = cpuPerCall(ap0, ap1, s.succeeded);
-  if (apps !== undefined) out.appsCpuUsPerCall = apps;
+  putCpu(out, spent, s.succeeded, proxyPids.length > 0, wallS);
   return out;
 }

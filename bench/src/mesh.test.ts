@@ -25,12 +25,14 @@ import {
 } from "./mesh.js";
 import { L5D_MESH_YAML, NGHTTPX_MESH_CONF, render } from "./templates.js";
 
-/** A round with the given fixed-rate and saturated p50/p99 and CPU. */
-function round(
-  r: number,
-  rate: { p50: number; p99: number; cpu?: number },
-  sat: { rps: number; p50: number; p99: number; cpu?: number },
-): MeshRound {
+/** One round's fixed-rate p50, p99 (µs) and proxy CPU; saturated calls/s, p50, p99 and proxy CPU. */
+type RoundRow = readonly [
+  rate: readonly [p50: number, p99: number, cpu?: number],
+  sat: readonly [rps: number, p50: number, p99: number, cpu?: number],
+];
+
+/** Round `r` from its row (no CPU: the case has no proxy). */
+function round(r: number, [[p50, p99, cpu], [rps, satP50, satP99, satCpu]]: RoundRow): MeshRound {
   return {
     round: r,
     rate: {
@@ -38,86 +40,84 @@ function round(
       achievedRps: 1000,
       calls: 5000,
       failed: 0,
-      p50: rate.p50,
-      p99: rate.p99,
-      p999: rate.p99 + 100,
+      p50,
+      p99,
+      p999: p99 + 100,
       sendLagP99Us: 5,
       generator: "c",
-      ...(rate.cpu === undefined ? {} : { proxyCpuUsPerCall: rate.cpu }),
+      ...(cpu === undefined ? {} : { proxyCpuUsPerCall: cpu }),
       appsCpuUsPerCall: 400,
     },
     saturated: {
       clients: 4,
       streams: 16,
       durationS: 4,
-      callsPerS: sat.rps,
-      succeeded: sat.rps * 4,
+      callsPerS: rps,
+      succeeded: rps * 4,
       failed: 0,
-      p50: sat.p50,
-      p99: sat.p99,
-      p999: sat.p99 + 1000,
-      ...(sat.cpu === undefined ? {} : { proxyCpuUsPerCall: sat.cpu }),
+      p50: satP50,
+      p99: satP99,
+      p999: satP99 + 1000,
+      ...(satCpu === undefined ? {} : { proxyCpuUsPerCall: satCpu }),
       appsCpuUsPerCall: 300,
     },
   };
 }
 
+/** A case (labelled by its name) with rounds 0, 1, … from `rows`. */
+function meshCase(
+  name: MeshCase["name"],
+  proxies: string[],
+  hops: number,
+  rows: readonly RoundRow[],
+): MeshCase {
+  return { name, label: name, proxies, hops, rounds: rows.map((row, i) => round(i, row)) };
+}
+
 function cases(): MeshCase[] {
   return [
-    {
-      name: "direct",
-      label: "direct",
-      proxies: [],
-      hops: 0,
-      rounds: [
-        round(0, { p50: 1000, p99: 2000 }, { rps: 3000, p50: 20_000, p99: 40_000 }),
-        round(1, { p50: 1100, p99: 2500 }, { rps: 2900, p50: 21_000, p99: 41_000 }),
-        round(2, { p50: 900, p99: 1500 }, { rps: 3100, p50: 19_000, p99: 39_000 }),
+    meshCase("direct", [], 0, [
+      [
+        [1000, 2000],
+        [3000, 20_000, 40_000],
       ],
-    },
+      [
+        [1100, 2500],
+        [2900, 21_000, 41_000],
+      ],
+      [
+        [900, 1500],
+        [3100, 19_000, 39_000],
+      ],
+    ]),
     {
-      name: "l5d",
-      label: "l5d",
-      proxies: ["l5d a", "l5d b"],
-      hops: 4,
-      rounds: [
-        round(
-          0,
-          { p50: 1600, p99: 3000, cpu: 200 },
-          { rps: 2000, p50: 30_000, p99: 60_000, cpu: 150 },
-        ),
+      ...meshCase("l5d", ["l5d a", "l5d b"], 4, [
+        [
+          [1600, 3000, 200],
+          [2000, 30_000, 60_000, 150],
+        ],
         // a noisy round: the paired difference keeps it from shifting "added"
-        round(
-          1,
-          { p50: 1700, p99: 9500, cpu: 220 },
-          { rps: 1900, p50: 31_000, p99: 62_000, cpu: 160 },
-        ),
-        round(
-          2,
-          { p50: 1500, p99: 2600, cpu: 180 },
-          { rps: 2100, p50: 29_000, p99: 59_000, cpu: 140 },
-        ),
-      ],
+        [
+          [1700, 9500, 220],
+          [1900, 31_000, 62_000, 160],
+        ],
+        [
+          [1500, 2600, 180],
+          [2100, 29_000, 59_000, 140],
+        ],
+      ]),
       proxyRssKb: 150 * 1024,
     },
-    {
-      name: "nghttpx",
-      label: "nghttpx",
-      proxies: ["out-a", "in-a", "out-b", "in-b"],
-      hops: 4,
-      rounds: [
-        round(
-          0,
-          { p50: 1200, p99: 2400, cpu: 50 },
-          { rps: 2800, p50: 22_000, p99: 45_000, cpu: 40 },
-        ),
-        round(
-          1,
-          { p50: 1300, p99: 2900, cpu: 60 },
-          { rps: 2700, p50: 23_000, p99: 46_000, cpu: 42 },
-        ),
+    meshCase("nghttpx", ["out-a", "in-a", "out-b", "in-b"], 4, [
+      [
+        [1200, 2400, 50],
+        [2800, 22_000, 45_000, 40],
       ],
-    },
+      [
+        [1300, 2900, 60],
+        [2700, 23_000, 46_000, 42],
+      ],
+    ]),
   ];
 }
 

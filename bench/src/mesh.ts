@@ -10,16 +10,17 @@
 // is on no hop of the path but is part of the mesh and of its CPU). direct: hello calls world
 // with no proxy.
 import { median, roundOrder } from "./http1.js";
-import type { Machine } from "./machine.js";
 import {
   fmt,
   fmtRatio,
-  machineLine,
   markdownTable,
   oneLine,
   ratio,
-  versionsLine,
+  reportHead,
+  settingsList,
+  skippedLines,
 } from "./report.js";
+import type { ReportBase } from "./results.js";
 
 /** Node A (client, hello, both entry points) and node B (world): loopback addresses. */
 export const NODE_A = "127.0.0.1";
@@ -311,14 +312,8 @@ export interface MeshCase {
 }
 
 /** The mode's run, as written to bench/results/<timestamp>-mesh[-quick].json. */
-export interface MeshReport {
-  startedAt: string;
-  finishedAt: string;
+export interface MeshReport extends ReportBase {
   mode: "mesh" | "mesh-quick";
-  machine: Machine;
-  loadAvg?: { start: number; end: number };
-  versions: Record<string, string>;
-  skipped: { what: string; reason: string }[];
   settings: Record<string, number | string>;
   /** the hello call's answer through each case's path, checked before the load. */
   answers: Partial<Record<MeshCaseName, string>>;
@@ -341,16 +336,48 @@ export function summarizeMesh(c: MeshCase, direct: MeshCase | undefined): MeshSu
   const put = (k: keyof MeshSummary, v: number | undefined): void => {
     if (v !== undefined) out[k] = v;
   };
-  put("rateP50", med(rs.map((r) => r.rate?.p50)));
-  put("rateP99", med(rs.map((r) => r.rate?.p99)));
-  put("rateP999", med(rs.map((r) => r.rate?.p999)));
-  put("rateCpuUsPerCall", med(rs.map((r) => r.rate?.proxyCpuUsPerCall)));
-  put("rateAppsCpuUsPerCall", med(rs.map((r) => r.rate?.appsCpuUsPerCall)));
-  put("satCallsPerS", med(rs.map((r) => r.saturated?.callsPerS)));
-  put("satP50", med(rs.map((r) => r.saturated?.p50)));
-  put("satP99", med(rs.map((r) => r.saturated?.p99)));
-  put("satCpuUsPerCall", med(rs.map((r) => r.saturated?.proxyCpuUsPerCall)));
-  put("satAppsCpuUsPerCall", med(rs.map((r) => r.saturated?.appsCpuUsPerCall)));
+  const over = (pick: (r: MeshRound) => number | undefined): number | undefined =>
+    med(rs.map(pick));
+  put(
+    "rateP50",
+    over((r) => r.rate?.p50),
+  );
+  put(
+    "rateP99",
+    over((r) => r.rate?.p99),
+  );
+  put(
+    "rateP999",
+    over((r) => r.rate?.p999),
+  );
+  put(
+    "rateCpuUsPerCall",
+    over((r) => r.rate?.proxyCpuUsPerCall),
+  );
+  put(
+    "rateAppsCpuUsPerCall",
+    over((r) => r.rate?.appsCpuUsPerCall),
+  );
+  put(
+    "satCallsPerS",
+    over((r) => r.saturated?.callsPerS),
+  );
+  put(
+    "satP50",
+    over((r) => r.saturated?.p50),
+  );
+  put(
+    "satP99",
+    over((r) => r.saturated?.p99),
+  );
+  put(
+    "satCpuUsPerCall",
+    over((r) => r.saturated?.proxyCpuUsPerCall),
+  );
+  put(
+    "satAppsCpuUsPerCall",
+    over((r) => r.saturated?.appsCpuUsPerCall),
+  );
   if (direct !== undefined && direct !== c) {
     const diff = (pick: (r: MeshRound) => number | undefined): number | undefined =>
       med(
@@ -448,21 +475,38 @@ function pair(a: number | undefined, b: number | undefined): string {
   return `${fmt(a, 0)} / ${fmt(b, 0)}`;
 }
 
+/** The sum over `c`'s rounds of what `pick` gives (0 for a round without it). */
+function total(c: MeshCase, pick: (r: MeshRound) => number | undefined): string {
+  return String(c.rounds.reduce((a, r) => a + (pick(r) ?? 0), 0));
+}
+
+/**
+ * A table of the cases: `cells` (given the case's summary and whether it is direct) for each
+ * case that ran rounds, the error of each that did not; every row filled to the header's width.
+ */
+function caseTable(
+  header: readonly string[],
+  live: readonly MeshCase[],
+  dead: readonly MeshCase[],
+  cells: (c: MeshCase, m: MeshSummary, isDirect: boolean) => string[],
+): string {
+  const rows = [
+    ...live.map((c) => cells(c, c.summary ?? {}, c.name === "direct")),
+    ...dead.map((c) => [c.name, `error: ${oneLine(c.error ?? "no round ran")}`]),
+  ];
+  return markdownTable(
+    header,
+    rows.map((row) => [...row, ...Array<string>(header.length - row.length).fill("")]),
+  );
+}
+
 /** The mode's report as Markdown. */
 export function renderMeshMarkdown(rep: MeshReport): string {
   const out: string[] = [];
   const s = rep.settings;
-  out.push(`# l5d-ts whole-mesh benchmark (${rep.mode}), ${rep.startedAt}`);
+  out.push(...reportHead(`l5d-ts whole-mesh benchmark (${rep.mode}), ${rep.startedAt}`, rep));
   out.push("");
-  out.push(machineLine(rep));
-  out.push("");
-  out.push(versionsLine(rep.versions));
-  out.push("");
-  out.push(
-    `Settings: ${Object.entries(s)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(", ")}.`,
-  );
+  out.push(`Settings: ${settingsList(s)}.`);
   out.push("");
   out.push(
     `The tutorial's request path on two loopback "nodes" (A = ${NODE_A}, B = ${NODE_B}): client → outgoing router (A) → incoming router (A) → hello (apps/hello) → outgoing router (A) → incoming router (B) → world (apps/world), the hello call \`${HELLO_PATH}\` with an empty SvcRequest, as helloworld-client makes it. direct: client → hello → world, no proxy. The cases are measured in ${s.rounds ?? "n"} interleaved rounds (order rotated each round); tables give medians over the rounds (per-round values after them), "added" is the median of each round's difference from direct's same round. At ${s.rate ?? "the fixed"} calls/s: open loop, evenly paced (${rep.cases.some((c) => c.rounds.some((r) => r.rate?.generator === "node")) ? "the Node generator, bench/src/paced.ts" : "the C generator, bench/src/pacer.c"}), latency from send to the end of the response. Saturated: h2load -c ${s.clients ?? "?"} -m ${s.streams ?? "?"}, latencies from its --log-file. Proxy CPU: /proc utime+stime of every proxy process of the mesh (all of their processes) ÷ successful calls; apps CPU: hello's and world's, the same way.`,
@@ -474,18 +518,14 @@ export function renderMeshMarkdown(rep: MeshReport): string {
       `Answers checked before the load: ${answers.map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join("; ")}.`,
     );
   }
-  if (rep.skipped.length > 0) {
-    out.push("");
-    out.push("Skipped:");
-    for (const sk of rep.skipped) out.push(`- ${sk.what}: ${sk.reason}`);
-  }
+  out.push(...skippedLines(rep.skipped));
   const live = rep.cases.filter((c) => c.rounds.length > 0);
   const dead = rep.cases.filter((c) => c.rounds.length === 0);
   out.push("");
   out.push(`## At ${s.rate ?? "the fixed rate of"} calls/s`);
   out.push("");
   out.push(
-    markdownTable(
+    caseTable(
       [
         "case",
         "p50 / p99 / p99.9 (µs)",
@@ -498,31 +538,26 @@ export function renderMeshMarkdown(rep: MeshReport): string {
         "achieved calls/s",
         "failed",
       ],
-      [
-        ...live.map((c) => {
-          const m = c.summary ?? {};
-          const isDirect = c.name === "direct";
-          return [
-            c.name,
-            `${fmt(m.rateP50, 0)} / ${fmt(m.rateP99, 0)} / ${fmt(m.rateP999, 0)}`,
-            perRound(c, (r) => r.rate?.p99),
-            isDirect ? "—" : pair(m.rateAddedP50, m.rateAddedP99),
-            isDirect ? "—" : fmt(m.rateCpuUsPerCall),
-            isDirect ? "—" : perRound(c, (r) => r.rate?.proxyCpuUsPerCall, 1),
-            isDirect ? "—" : fmt((m.rateCpuUsPerCall ?? Number.NaN) / Math.max(1, c.hops)),
-            fmt(m.rateAppsCpuUsPerCall),
-            c.rounds
-              .map((r) =>
-                r.rate === undefined
-                  ? "n/a"
-                  : `${fmt(Math.round(r.rate.achievedRps), 0)}${r.rate.achievedRps < 0.95 * r.rate.targetRps ? " (overloaded)" : ""}`,
-              )
-              .join(" / "),
-            String(c.rounds.reduce((a, r) => a + (r.rate?.failed ?? 0), 0)),
-          ];
-        }),
-        ...dead.map((c) => [c.name, `error: ${oneLine(c.error ?? "no round ran")}`]),
-      ].map((row) => [...row, ...Array(10 - row.length).fill("")]),
+      live,
+      dead,
+      (c, m, isDirect) => [
+        c.name,
+        `${fmt(m.rateP50, 0)} / ${fmt(m.rateP99, 0)} / ${fmt(m.rateP999, 0)}`,
+        perRound(c, (r) => r.rate?.p99),
+        isDirect ? "—" : pair(m.rateAddedP50, m.rateAddedP99),
+        isDirect ? "—" : fmt(m.rateCpuUsPerCall),
+        isDirect ? "—" : perRound(c, (r) => r.rate?.proxyCpuUsPerCall, 1),
+        isDirect ? "—" : fmt((m.rateCpuUsPerCall ?? Number.NaN) / Math.max(1, c.hops)),
+        fmt(m.rateAppsCpuUsPerCall),
+        c.rounds
+          .map((r) =>
+            r.rate === undefined
+              ? "n/a"
+              : `${fmt(Math.round(r.rate.achievedRps), 0)}${r.rate.achievedRps < 0.95 * r.rate.targetRps ? " (overloaded)" : ""}`,
+          )
+          .join(" / "),
+        total(c, (r) => r.rate?.failed),
+      ],
     ),
   );
   if (
@@ -537,7 +572,7 @@ export function renderMeshMarkdown(rep: MeshReport): string {
   out.push("");
   const direct = live.find((c) => c.name === "direct")?.summary;
   out.push(
-    markdownTable(
+    caseTable(
       [
         "case",
         "calls/s",
@@ -550,25 +585,20 @@ export function renderMeshMarkdown(rep: MeshReport): string {
         "apps CPU µs/call",
         "failed",
       ],
-      [
-        ...live.map((c) => {
-          const m = c.summary ?? {};
-          const isDirect = c.name === "direct";
-          return [
-            c.name,
-            fmt(m.satCallsPerS, 0),
-            perRound(c, (r) => r.saturated?.callsPerS),
-            fmtRatio(ratio(m.satCallsPerS, direct?.satCallsPerS)),
-            pair(m.satP50, m.satP99),
-            isDirect ? "—" : pair(m.satAddedP50, m.satAddedP99),
-            isDirect ? "—" : fmt(m.satCpuUsPerCall),
-            isDirect ? "—" : perRound(c, (r) => r.saturated?.proxyCpuUsPerCall, 1),
-            fmt(m.satAppsCpuUsPerCall),
-            String(c.rounds.reduce((a, r) => a + (r.saturated?.failed ?? 0), 0)),
-          ];
-        }),
-        ...dead.map((c) => [c.name, `error: ${oneLine(c.error ?? "no round ran")}`]),
-      ].map((row) => [...row, ...Array(10 - row.length).fill("")]),
+      live,
+      dead,
+      (c, m, isDirect) => [
+        c.name,
+        fmt(m.satCallsPerS, 0),
+        perRound(c, (r) => r.saturated?.callsPerS),
+        fmtRatio(ratio(m.satCallsPerS, direct?.satCallsPerS)),
+        pair(m.satP50, m.satP99),
+        isDirect ? "—" : pair(m.satAddedP50, m.satAddedP99),
+        isDirect ? "—" : fmt(m.satCpuUsPerCall),
+        isDirect ? "—" : perRound(c, (r) => r.saturated?.proxyCpuUsPerCall, 1),
+        fmt(m.satAppsCpuUsPerCall),
+        total(c, (r) => r.saturated?.failed),
+      ],
     ),
   );
   const l = live.find((c) => c.name === "l5d")?.summary;

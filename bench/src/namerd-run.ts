@@ -1,8 +1,7 @@
 // `bench --namerd`: bind latency through namerd (with the in-process `default` interpreter as
 // its peer), dtab propagation from a PUT to N linkers, and namerd's memory holding many
 // namespaces and watches. Loopback only; results in bench/results/<timestamp>-namerd[-quick].*
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BenchOptions } from "./cli.js";
 import { l5dEntry } from "./l5d-flags.js";
@@ -24,17 +23,11 @@ import { measureBinds } from "./namerd-bind.js";
 import { measureMemory } from "./namerd-memory.js";
 import { namerdEntry, startNamerdProcess } from "./namerd-process.js";
 import { measurePropagation } from "./namerd-propagation.js";
-import { Supervisor } from "./supervisor.js";
+import { beginRun, loadAvgSince, startSupervisor, writeResults } from "./run-setup.js";
 
 /** Runs the namerd mode; returns the process exit code. */
 export async function mainNamerd(opts: BenchOptions, log: (line: string) => void): Promise<number> {
-  const repoRoot = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
-  const startedAt = new Date();
-  const loadStart = loadavg()[0] ?? 0;
-  if (loadStart > 0.5)
-    log(
-      `bench: load average ${loadStart.toFixed(2)}: other work is running, results will be noisy`,
-    );
+  const { repoRoot, startedAt, loadStart } = beginRun(log);
   const p = namerdPhases(opts.quick);
   const deadline = Date.now() + p.budgetS * 1000;
   for (const [what, file] of [
@@ -46,10 +39,7 @@ export async function mainNamerd(opts: BenchOptions, log: (line: string) => void
       return 1;
     }
   }
-  const sup = new Supervisor();
-  sup.installSignalHandlers();
-  const rundir = mkdtempSync(join(tmpdir(), "l5d-bench-namerd-"));
-  process.once("exit", () => rmSync(rundir, { recursive: true, force: true }));
+  const { sup, rundir } = startSupervisor("l5d-bench-namerd-");
   const skipped: NamerdReport["skipped"] = [];
   let bind: BindCase[] = [];
   let propagation: PropagationCase[] = [];
@@ -119,7 +109,7 @@ export async function mainNamerd(opts: BenchOptions, log: (line: string) => void
       finishedAt: new Date().toISOString(),
       mode: opts.quick ? "namerd-quick" : "namerd",
       machine: describeMachine(),
-      loadAvg: { start: loadStart, end: loadavg()[0] ?? 0 },
+      loadAvg: loadAvgSince(loadStart),
       versions: {
         node: process.version,
         namerd: "apps/namerd (this checkout)",
@@ -131,15 +121,12 @@ export async function mainNamerd(opts: BenchOptions, log: (line: string) => void
       propagation,
       memory,
     };
-    const md = renderNamerdMarkdown(report);
     const outDir = opts.outDir ?? join(repoRoot, "bench/results");
-    mkdirSync(outDir, { recursive: true });
-    const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
-    const base = join(outDir, `${stamp}-${report.mode}`);
-    writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
-    writeFileSync(`${base}.md`, md);
-    process.stdout.write(`${md}\n`);
-    process.stdout.write(`results: ${base}.json, ${base}.md\n`);
+    writeResults(
+      { outDir, startedAt, tag: `-${report.mode}` },
+      report,
+      renderNamerdMarkdown(report),
+    );
     for (const l of namerdLines(report)) process.stdout.write(`${l}\n`);
     const failed =
       bind.length === 0 ||

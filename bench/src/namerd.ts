@@ -1,16 +1,16 @@
 // The namerd mode (`bench --namerd`): its counts, the configs and dtabs it feeds namerd and the
 // linkers, the aggregation of what it measured, its report and summary lines. Pure; the run
 // itself is in namerd-run.ts and the files it calls (namerd-bind, -propagation, -memory).
-import type { Machine } from "./machine.js";
 import {
   fmt,
   fmtRatio,
-  machineLine,
   markdownTable,
   oneLine,
   ratio,
-  versionsLine,
+  reportHead,
+  skippedLines,
 } from "./report.js";
+import type { ReportBase } from "./results.js";
 import { type Percentiles, percentiles } from "./stats.js";
 
 /** How much the namerd mode does. Every loop is bounded by these counts and by `budgetS`. */
@@ -226,14 +226,8 @@ export interface MemoryResult {
 }
 
 /** The namerd mode's run, as written to bench/results/<timestamp>-namerd.json. */
-export interface NamerdReport {
-  startedAt: string;
-  finishedAt: string;
+export interface NamerdReport extends ReportBase {
   mode: "namerd" | "namerd-quick";
-  machine: Machine;
-  loadAvg?: { start: number; end: number };
-  versions: Record<string, string>;
-  skipped: { what: string; reason: string }[];
   settings: NamerdPhases;
   bind: BindCase[];
   propagation: PropagationCase[];
@@ -363,16 +357,8 @@ export function memoryTable(m: MemoryResult): string {
 export function renderNamerdMarkdown(rep: NamerdReport): string {
   const s = rep.settings;
   const out: string[] = [];
-  out.push(`# l5d-ts namerd benchmark (${rep.mode}), ${rep.startedAt}`);
-  out.push("");
-  out.push(machineLine(rep));
-  out.push("");
-  out.push(versionsLine(rep.versions));
-  if (rep.skipped.length > 0) {
-    out.push("");
-    out.push("Skipped:");
-    for (const k of rep.skipped) out.push(`- ${k.what}: ${k.reason}`);
-  }
+  out.push(...reportHead(`l5d-ts namerd benchmark (${rep.mode}), ${rep.startedAt}`, rep));
+  out.push(...skippedLines(rep.skipped));
   out.push("");
   out.push("## Bind latency");
   out.push("");

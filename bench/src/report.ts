@@ -1,4 +1,4 @@
-import type { CaseResult, RunReport } from "./results.js";
+import type { CaseResult, ReportBase, RunReport } from "./results.js";
 
 /** A number for a table: "n/a" when missing, few significant digits otherwise. */
 export function fmt(n: number | undefined, digits = 1): string {
@@ -243,7 +243,7 @@ function bulkTable(cases: readonly CaseResult[]): string {
 }
 
 /** The report's "Machine: …" sentence, with the load average and a noise warning. */
-export function machineLine(rep: Pick<RunReport, "machine" | "loadAvg">): string {
+export function machineLine(rep: Pick<ReportBase, "machine" | "loadAvg">): string {
   const m = rep.machine;
   return `Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memTotalMiB} MiB, ${m.kernel}, ${m.os}, node ${m.node}. Load average (1 min) at start ${fmt(rep.loadAvg?.start, 2)}, at end ${fmt(rep.loadAvg?.end, 2)}${(rep.loadAvg?.start ?? 0) > 0.5 ? " — other work was running; treat throughput and latency as noisy" : ""}.`;
 }
@@ -255,21 +255,34 @@ export function versionsLine(versions: Readonly<Record<string, string>>): string
     .join("; ")}.`;
 }
 
+/** A report's opening lines: its `# title`, the machine and the versions. */
+export function reportHead(
+  title: string,
+  rep: Pick<ReportBase, "machine" | "loadAvg" | "versions">,
+): string[] {
+  return [`# ${title}`, "", machineLine(rep), "", versionsLine(rep.versions)];
+}
+
+/** A report's settings as `key=value, …`. */
+export function settingsList(settings: Readonly<Record<string, number | string>>): string {
+  return Object.entries(settings)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(", ");
+}
+
+/** The "Skipped:" list (after a blank line); nothing when nothing was skipped. */
+export function skippedLines(skipped: ReportBase["skipped"]): string[] {
+  if (skipped.length === 0) return [];
+  return ["", "Skipped:", ...skipped.map((s) => `- ${s.what}: ${s.reason}`)];
+}
+
 /** The whole report as Markdown. */
 export function renderMarkdown(rep: RunReport): string {
   const out: string[] = [];
-  out.push(`# l5d-ts side-by-side benchmark (${rep.mode}), ${rep.startedAt}`);
-  out.push("");
-  out.push(machineLine(rep));
-  out.push("");
-  out.push(versionsLine(rep.versions));
+  out.push(...reportHead(`l5d-ts side-by-side benchmark (${rep.mode}), ${rep.startedAt}`, rep));
   out.push("");
   out.push(
-    `Settings: ${Object.entries(rep.settings)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(
-        ", ",
-      )}. Loopback h2c${rep.cases.some((c) => c.proxy.endsWith("-tls")) ? " (the `-tls` cases: TLS with ALPN h2 on both sides)" : ""}; CPU from /proc utime+stime of every process of the proxy (all hops) ÷ successful requests of the saturated run; RSS summed over the proxy's processes (VmRSS idle, VmHWM peak).`,
+    `Settings: ${settingsList(rep.settings)}. Loopback h2c${rep.cases.some((c) => c.proxy.endsWith("-tls")) ? " (the `-tls` cases: TLS with ALPN h2 on both sides)" : ""}; CPU from /proc utime+stime of every process of the proxy (all hops) ÷ successful requests of the saturated run; RSS summed over the proxy's processes (VmRSS idle, VmHWM peak).`,
   );
   const lags = rep.cases.flatMap((c) =>
     c.rate?.sendLagP99Us !== undefined ? [c.rate.sendLagP99Us] : [],
@@ -280,11 +293,7 @@ export function renderMarkdown(rep: RunReport): string {
       `Fixed-rate runs: open loop, evenly paced, latency from send to end of response, measured by ${rep.cases.some((c) => c.rate?.generator === "c") ? "the C generator (bench/src/pacer.c: one process, no GC, ppoll wake-ups)" : "the Node generator (bench/src/paced.ts; its own GC pauses are in every percentile)"}; the generator's own lateness against its schedule was at most ${fmt(Math.max(...lags), 0)} µs at p99 (not included in the latencies).`,
     );
   }
-  if (rep.skipped.length > 0) {
-    out.push("");
-    out.push("Skipped:");
-    for (const s of rep.skipped) out.push(`- ${s.what}: ${s.reason}`);
-  }
+  out.push(...skippedLines(rep.skipped));
   const backends = [...new Set(rep.cases.map((c) => c.backend))];
   for (const b of backends) {
     out.push("");

@@ -61,16 +61,20 @@ export interface CaseResult {
   error?: string;
 }
 
-/** The whole run, as written to bench/results/<timestamp>.json. */
-export interface RunReport {
+/** What every mode's report holds besides its own results. */
+export interface ReportBase {
   startedAt: string;
   finishedAt: string;
-  mode: "full" | "quick";
   machine: Machine;
   /** 1-minute load average when the run started and ended (other work on the machine skews results). */
   loadAvg?: { start: number; end: number };
   versions: Record<string, string>;
   skipped: { what: string; reason: string }[];
+}
+
+/** The whole run, as written to bench/results/<timestamp>.json. */
+export interface RunReport extends ReportBase {
+  mode: "full" | "quick";
   settings: Record<string, number | string>;
   cases: CaseResult[];
 }
@@ -93,14 +97,8 @@ export interface Http1Case {
 }
 
 /** The HTTP/1.1 mode's run, as written to bench/results/<timestamp>-http1.json. */
-export interface Http1Report {
-  startedAt: string;
-  finishedAt: string;
+export interface Http1Report extends ReportBase {
   mode: "http1";
-  machine: Machine;
-  loadAvg?: { start: number; end: number };
-  versions: Record<string, string>;
-  skipped: { what: string; reason: string }[];
   settings: Record<string, number | string>;
   cases: Http1Case[];
 }

@@ -1,14 +1,80 @@
 /**
- * What every bench mode does before its load (gRPC `main`, `--http1`): the tools found or
- * installed (h2load required), where results go, the proxies' start context (with `--cpu-prof`
- * its node flags), and which of the wanted proxies can run here.
+ * What every bench mode does around its load (gRPC `main`, `--http1`, `--namerd`, `--mesh`): the
+ * start (load average, supervisor, run directory), the tools found or installed (h2load
+ * required), where results go, the proxies' start context (with `--cpu-prof` its node flags),
+ * which of the wanted proxies can run here, and the results written at the end.
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BenchOptions } from "./cli.js";
 import type { ProxyKind, StartContext } from "./peers.js";
-import type { Supervisor } from "./supervisor.js";
+import { Supervisor } from "./supervisor.js";
 import { lookupTools, type ToolName } from "./tools.js";
+
+/** Where a run started: the checkout, the time, the 1-minute load average. */
+export interface RunStart {
+  readonly repoRoot: string;
+  readonly startedAt: Date;
+  readonly loadStart: number;
+}
+
+/** The start of a run; says so when the load average shows other work on the machine. */
+export function beginRun(log: (line: string) => void): RunStart {
+  const repoRoot = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
+  const startedAt = new Date();
+  const loadStart = loadavg()[0] ?? 0;
+  if (loadStart > 0.5)
+    log(
+      `bench: load average ${loadStart.toFixed(2)}: other work is running, results will be noisy`,
+    );
+  return { repoRoot, startedAt, loadStart };
+}
+
+/** The report's `loadAvg`: the one at the start and the one now. */
+export function loadAvgSince(start: number): { start: number; end: number } {
+  return { start, end: loadavg()[0] ?? 0 };
+}
+
+/** A report's `settings`: the mode's phases, `--scale` and (when on) `--cpu-prof`. */
+export function runSettings<P extends { readonly [K in keyof P]: number }>(
+  phases: P,
+  opts: BenchOptions,
+): Record<string, number | string> {
+  return { ...phases, scale: opts.scale, ...(opts.cpuProf ? { cpuProf: "on" } : {}) };
+}
+
+/**
+ * A supervisor with its signal handlers installed and a fresh run directory (`prefix` + random,
+ * in the system's tmpdir), removed when the process exits.
+ */
+export function startSupervisor(prefix: string): { sup: Supervisor; rundir: string } {
+  const sup = new Supervisor();
+  sup.installSignalHandlers();
+  const rundir = mkdtempSync(join(tmpdir(), prefix));
+  // also on SIGINT/SIGTERM, where the supervisor exits without unwinding the mode's function
+  process.once("exit", () => rmSync(rundir, { recursive: true, force: true }));
+  return { sup, rundir };
+}
+
+/**
+ * Writes `report` (JSON) and `md` to `<outDir>/<startedAt stamp><tag>.{json,md}`, prints the
+ * Markdown and the `results:` line (with `note` after it).
+ */
+export function writeResults(
+  where: { outDir: string; startedAt: Date; tag: string },
+  report: unknown,
+  md: string,
+  note = "",
+): void {
+  mkdirSync(where.outDir, { recursive: true });
+  const stamp = where.startedAt.toISOString().replace(/[:.]/g, "-");
+  const base = join(where.outDir, `${stamp}${where.tag}`);
+  writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(`${base}.md`, md);
+  process.stdout.write(`${md}\n`);
+  process.stdout.write(`results: ${base}.json, ${base}.md${note}\n`);
+}
 
 export interface RunSetup {
   readonly ctx: StartContext;

@@ -186,6 +186,28 @@ routers:
 // ---- The whole mesh (`bench --mesh`): the tutorial's request path over two loopback "nodes".
 
 /**
+ * One h2 router of a mesh node's l5d (the tutorial's dtab and identifier): `label`, listening on
+ * the template variable `portVar`, its interpreter's one transformer `transformer` (YAML lines
+ * after `- kind: `).
+ */
+function l5dMeshRouter(label: string, portVar: string, transformer: string): string {
+  return `- protocol: h2
+  experimental: true
+  label: ${label}
+  dtab: |
+{{DTAB}}
+  identifier: {kind: io.l5d.header.path, segments: 1}
+  interpreter:
+    kind: default
+    transformers:
+    - kind: ${transformer}
+  servers:
+  - port: {{${portVar}}}
+    ip: {{IP}}
+`;
+}
+
+/**
  * One node's l5d: the tutorial's linkerd-grpc.yaml (its dtab, identifier, telemetry) with
  * io.l5d.fs over the run's disco directory in place of io.l5d.k8s, and the daemonset/localnode
  * transformers replaced as the fs demo does (deploy/local/fs-demo.mjs): the outgoing router sends
@@ -202,35 +224,11 @@ telemetry:
 - kind: io.l5d.recentRequests
   sampleRate: 0.25
 routers:
-- protocol: h2
-  experimental: true
-  label: outgoing
-  dtab: |
-{{DTAB}}
-  identifier: {kind: io.l5d.header.path, segments: 1}
-  interpreter:
-    kind: default
-    transformers:
-    - kind: io.l5d.port
-      port: {{INCOMING_PORT}}
-  servers:
-  - port: {{OUTGOING_PORT}}
-    ip: {{IP}}
-- protocol: h2
-  experimental: true
-  label: incoming
-  dtab: |
-{{DTAB}}
-  identifier: {kind: io.l5d.header.path, segments: 1}
-  interpreter:
-    kind: default
-    transformers:
-    - kind: io.l5d.specificHost
-      host: {{IP}}
-  servers:
-  - port: {{INCOMING_PORT}}
-    ip: {{IP}}
-`;
+${l5dMeshRouter("outgoing", "OUTGOING_PORT", "io.l5d.port\n      port: {{INCOMING_PORT}}")}${l5dMeshRouter(
+  "incoming",
+  "INCOMING_PORT",
+  "io.l5d.specificHost\n      host: {{IP}}",
+)}`;
 
 /**
  * One nghttpx of the mesh: h2c on both sides, one worker, static backends chosen by :path
