@@ -5,6 +5,7 @@
  * (`mesh-interpreter-factory.ts`) loads that only for a config that uses this kind.
  */
 import { readFileSync } from "node:fs";
+import { createSecureContext } from "node:tls";
 import { clientTlsSchema, pluginCommonShape, positiveInt } from "@l5d/config";
 import { Path } from "@l5d/dtab";
 import { z } from "zod";
@@ -37,14 +38,31 @@ export interface MeshTlsFiles {
   readonly cert: Buffer | null;
 }
 
-/** Reads the files of `config.tls` (throws, naming the file, when one cannot be read). */
+/**
+ * Reads the files of `config.tls` and checks that TLS can use them (throws, naming the files,
+ * when one cannot be read or parsed, or the key does not match the certificate): the gRPC
+ * channel is made later, when its module is loaded, and a bad file must still stop the start.
+ */
 export function readMeshTlsFiles(config: MeshInterpreterConfig): MeshTlsFiles | undefined {
   const tls = config.tls;
   if (tls === undefined) return undefined;
   const pems = [...(tls.trustCerts ?? []), ...(tls.trustCertsBundle ? [tls.trustCertsBundle] : [])];
-  return {
+  const files: MeshTlsFiles = {
     roots: pems.length === 0 ? null : Buffer.concat(pems.map((p) => readFileSync(p))),
     key: tls.clientAuth ? readFileSync(tls.clientAuth.keyPath) : null,
     cert: tls.clientAuth ? readFileSync(tls.clientAuth.certPath) : null,
   };
+  try {
+    createSecureContext({
+      ...(files.roots ? { ca: files.roots } : {}),
+      ...(files.key && files.cert ? { key: files.key, cert: files.cert } : {}),
+    });
+  } catch (e) {
+    const names = [
+      ...pems,
+      ...(tls.clientAuth ? [tls.clientAuth.certPath, tls.clientAuth.keyPath] : []),
+    ];
+    throw new Error(`tls: cannot use ${names.join(", ")}: ${(e as Error).message}`);
+  }
+  return files;
 }

@@ -4,7 +4,10 @@
  * naming namerd and its address, and the retries go on. (Against a real namerd:
  * apps/namerd/src/interfaces/mesh-linker.test.ts, which can depend on both sides.)
  */
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Activity, Dtab, type NameTreeTransformer, Path } from "@l5d/dtab";
 import { afterAll, describe, expect, it } from "vitest";
 import { MeshInterpreter, meshChannel } from "./mesh-interpreter.js";
@@ -152,6 +155,23 @@ describe("factory: the interpreter is loaded on first use (mesh-interpreter-fact
       tls: { commonName: "namerd", trustCerts: ["/nonexistent/namerd-ca.pem"] },
     });
     expect(() => make(config)).toThrow("/nonexistent/namerd-ca.pem");
+  });
+
+  it("a readable client key or certificate that TLS cannot use fails when the router is built, naming the files", () => {
+    const dir = mkdtempSync(join(tmpdir(), "mesh-tls-"));
+    writeFileSync(join(dir, "key.pem"), "not a key\n");
+    writeFileSync(join(dir, "cert.pem"), "not a cert\n");
+    const config = meshInterpreterSchema.parse({
+      kind: "io.l5d.mesh",
+      dst: "/$/inet/127.0.0.1/4321",
+      tls: {
+        commonName: "namerd",
+        clientAuth: { certPath: join(dir, "cert.pem"), keyPath: join(dir, "key.pem") },
+      },
+    });
+    expect(() => make(config)).toThrow(
+      `tls: cannot use ${join(dir, "cert.pem")}, ${join(dir, "key.pem")}`,
+    );
   });
 });
 

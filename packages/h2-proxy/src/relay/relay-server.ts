@@ -381,7 +381,9 @@ export class DownConn implements FrameHandler {
       try {
         this.relay.onRequest(st);
       } catch (e) {
-        st.fail(GrpcStatus.INTERNAL, 500, `router failed: ${(e as Error).message}`);
+        // a router that threw after answering (e.g. a telemeter's callback): one answer only
+        if (!st.done && !st.responded)
+          st.fail(GrpcStatus.INTERNAL, 500, `router failed: ${(e as Error).message}`);
       }
     }
     list.length = 0;
