@@ -105,6 +105,30 @@ function inPlace(out: OutBuffer, src: Buffer): void {
   out.pos += src.length;
 }
 
+/**
+ * One random write, returned: a small frame (a `small` share of them, up to 600 bytes), one
+ * around `COPY_MAX`, or a large payload up to `largeChunks` chunks; written in place or as bytes.
+ */
+function writeRandom(
+  out: OutBuffer,
+  rnd: () => number,
+  seq: number,
+  small: number,
+  largeChunks: number,
+): Buffer {
+  const r = rnd();
+  const size =
+    r < small
+      ? 1 + Math.floor(rnd() * 600)
+      : r < 0.9
+        ? COPY_MAX - 2 + Math.floor(rnd() * 4)
+        : COPY_MAX + 1 + Math.floor(rnd() * largeChunks * CHUNK_BYTES);
+  const b = pattern(size, seq);
+  if (rnd() < 0.5 && size <= CHUNK_BYTES) inPlace(out, b);
+  else out.bytes(b);
+  return b;
+}
+
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /** Records the buffers handed to a real socket's `write` (node's method, observed, still called). */
@@ -128,19 +152,7 @@ describe("OutBuffer", () => {
     for (let t = 0; t < 60; t++) {
       // 1..40 writes per tick, sized so that chunks fill mid-frame and large payloads interleave
       const n = 1 + Math.floor(rnd() * 40);
-      for (let i = 0; i < n; i++) {
-        const r = rnd();
-        const size =
-          r < 0.6
-            ? 1 + Math.floor(rnd() * 600)
-            : r < 0.9
-              ? COPY_MAX - 2 + Math.floor(rnd() * 4)
-              : COPY_MAX + 1 + Math.floor(rnd() * 3 * CHUNK_BYTES);
-        const b = pattern(size, seq++);
-        expected.push(b);
-        if (rnd() < 0.5 && size <= CHUNK_BYTES) inPlace(out, b);
-        else out.bytes(b);
-      }
+      for (let i = 0; i < n; i++) expected.push(writeRandom(out, rnd, seq++, 0.6, 3));
       await tick();
     }
     const all = Buffer.concat(expected);
@@ -301,17 +313,7 @@ describe("OutBuffer on a TLS socket", () => {
     for (let t = 0; t < 40; t++) {
       const n = 1 + Math.floor(rnd() * 40);
       for (let i = 0; i < n; i++) {
-        const r = rnd();
-        const size =
-          r < 0.7
-            ? 1 + Math.floor(rnd() * 600)
-            : r < 0.9
-              ? COPY_MAX - 2 + Math.floor(rnd() * 4)
-              : COPY_MAX + 1 + Math.floor(rnd() * 2 * CHUNK_BYTES);
-        const b = pattern(size, seq++);
-        expected.push(b);
-        if (rnd() < 0.5 && size <= CHUNK_BYTES) inPlace(out, b);
-        else out.bytes(b);
+        expected.push(writeRandom(out, rnd, seq++, 0.7, 2));
         if (rnd() < 0.2) await new Promise((r) => process.nextTick(r));
       }
       await tick();
