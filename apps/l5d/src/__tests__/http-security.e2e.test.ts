@@ -149,3 +149,39 @@ describe("HTTP/1.1 size and time limits", () => {
     expect(m[`${scope}/headers_timeout`]).toBe(1);
   });
 });
+
+describe("HTTP/1.1 methods and pipelining", () => {
+  it("CONNECT: 405 and the connection closed, never forwarded", async () => {
+    const before = seen.length;
+    const out = await raw(`CONNECT web:443 HTTP/1.1\r\nHost: web:443\r\n\r\n`, 2_000, true);
+    expect(out).toMatch(/^HTTP\/1\.1 405 /);
+    expect(out).toMatch(/CONNECT is not supported/);
+    expect(seen.length).toBe(before);
+  });
+
+  it("pipelined requests in one write are each forwarded once and answered in order", async () => {
+    const before = seen.length;
+    const out = await raw(
+      `GET /p1 HTTP/1.1\r\n${H}\r\n` +
+        `POST /p2 HTTP/1.1\r\n${H}Content-Length: 3\r\n\r\nabc` +
+        `GET /p3 HTTP/1.1\r\n${H}Connection: close\r\n\r\n`,
+      3_000,
+      true,
+    );
+    const statuses = out.match(/HTTP\/1\.1 \d{3}/g);
+    expect(statuses).toEqual(["HTTP/1.1 200", "HTTP/1.1 200", "HTTP/1.1 200"]);
+    expect(seen.slice(before).map((r) => r.url)).toEqual(["/p1", "/p2", "/p3"]);
+  });
+
+  it("a malformed request pipelined behind a good one: the good one is answered, the bad one never forwarded", async () => {
+    const before = seen.length;
+    const out = await raw(
+      `GET /good HTTP/1.1\r\n${H}\r\n` +
+        `POST /bad HTTP/1.1\r\n${H}Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
+      3_000,
+      true,
+    );
+    expect(out).toMatch(/^HTTP\/1\.1 200 /);
+    expect(seen.slice(before).map((r) => r.url)).toEqual(["/good"]);
+  });
+});

@@ -7,19 +7,10 @@
  * Written through one buffered stream; `close()` flushes it.
  */
 import { createWriteStream, type WriteStream } from "node:fs";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingRequest } from "./incoming-request.js";
+import type { Reply } from "./reply.js";
 
 const pad = (n: number, w = 2) => String(n).padStart(w, "0");
-
-/** The Content-Length of each response sent (headers passed to `writeHead` as a list are not readable back). */
-const lengths = new WeakMap<ServerResponse, string>();
-
-/** Notes the Content-Length a response was sent with (for the access log). */
-export function noteResponseLength(res: ServerResponse, headers: readonly string[]): void {
-  for (let i = 0; i < headers.length; i += 2)
-    if ((headers[i] as string).toLowerCase() === "content-length")
-      lengths.set(res, headers[i + 1] as string);
-}
 
 /** Linkerd's timestamp: `dd/MM/yyyy:HH:mm:ss Z` in local time, e.g. `04/12/2026:05:01:02 +0000`. */
 export function accessLogTime(d: Date): string {
@@ -30,10 +21,9 @@ export function accessLogTime(d: Date): string {
 }
 
 /** One access log line for a request and its (finished) response. */
-export function accessLogLine(req: IncomingMessage, res: ServerResponse, at: Date): string {
-  const length = lengths.get(res) ?? res.getHeader("content-length");
-  const h = req.headers;
-  return `${req.socket.remoteAddress ?? "-"} - - [${accessLogTime(at)}] "${req.method} ${req.url} HTTP/${req.httpVersion}" ${res.statusCode} ${length === undefined ? "-" : String(length)} "${h.referer ?? "-"}" "${h["user-agent"] ?? "-"}"`;
+export function accessLogLine(req: IncomingRequest, res: Reply, at: Date): string {
+  const length = res.contentLength;
+  return `${req.socket.remoteAddress ?? "-"} - - [${accessLogTime(at)}] "${req.method} ${req.url} HTTP/${req.httpVersion}" ${res.status} ${length === undefined ? "-" : length} "${req.header("referer") ?? "-"}" "${req.header("user-agent") ?? "-"}"`;
 }
 
 export class AccessLog {
@@ -47,8 +37,10 @@ export class AccessLog {
   }
 
   /** Logs the response once it has been sent. */
-  watch(req: IncomingMessage, res: ServerResponse): void {
-    res.once("finish", () => this.#out.write(`${accessLogLine(req, res, new Date())}\n`));
+  watch(req: IncomingRequest, res: Reply): void {
+    res.onDone((finished) => {
+      if (finished) this.#out.write(`${accessLogLine(req, res, new Date())}\n`);
+    });
   }
 
   close(): Promise<void> {

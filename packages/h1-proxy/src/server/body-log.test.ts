@@ -1,111 +1,173 @@
-import { PassThrough, Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { BodyLog } from "./body-log.js";
+import { BodyLog, type BodySink, type BodySource } from "./body-log.js";
 
-/** A sink that records what it got and can refuse more (back-pressure). */
-function sink(highWaterMark = 1 << 20) {
-  const got: Buffer[] = [];
-  let ended = false;
-  const w = new Writable({
-    highWaterMark,
-    write(c: Buffer, _e, cb) {
-      got.push(c);
-      cb();
+/** A source that records whether the log has it paused (the client connection's reading). */
+function source() {
+  const calls: string[] = [];
+  let paused = false;
+  const s: BodySource = {
+    pause() {
+      paused = true;
+      calls.push("pause");
     },
-    final(cb) {
-      ended = true;
-      cb();
+    resume() {
+      paused = false;
+      calls.push("resume");
     },
-  });
-  return { w, got, ended: () => ended };
+  };
+  return { s, calls, paused: () => paused };
 }
 
-const tick = () => new Promise((r) => setImmediate(r));
+/** A sink that records what it got; `room` chunks are taken before it refuses (back-pressure). */
+function sink(room = Number.POSITIVE_INFINITY) {
+  const got: string[] = [];
+  let ended = false;
+  let left = room;
+  let drain: (() => void) | undefined;
+  const s: BodySink = {
+    write(c: Buffer) {
+      got.push(c.toString());
+      left--;
+      return left > 0;
+    },
+    end() {
+      ended = true;
+    },
+    onDrain(f) {
+      drain = f;
+    },
+  };
+  return {
+    s,
+    got,
+    ended: () => ended,
+    /** The sink takes `n` more chunks and says so. */
+    drain(n = Number.POSITIVE_INFINITY) {
+      left = n;
+      const f = drain;
+      drain = undefined;
+      f?.();
+    },
+  };
+}
+
+const b = (s: string) => Buffer.from(s);
 
 describe("BodyLog", () => {
-  it("reads nothing until an attempt is attached, then passes every chunk and the end", async () => {
-    const src = new PassThrough();
-    const log = new BodyLog(src, 100);
-    src.write("ab");
-    src.end("cd");
-    await tick();
-    expect(log.bytes).toBe(0);
+  it("holds what arrives before an attempt is attached (the source paused), then passes every chunk and the end", () => {
+    const src = source();
+    const log = new BodyLog(src.s, 100);
+    log.push(b("ab"));
+    expect(src.paused()).toBe(true);
+    log.push(b("cd"));
     const s = sink();
-    log.attach(s.w);
-    await tick();
-    await tick();
-    expect(Buffer.concat(s.got).toString()).toBe("abcd");
+    log.attach(s.s);
+    expect(src.paused()).toBe(false);
+    log.push(b("ef"));
+    log.finish();
+    expect(s.got).toEqual(["ab", "cd", "ef"]);
     expect(s.ended()).toBe(true);
     expect(log.ended).toBe(true);
+    expect(log.bytes).toBe(6);
     expect(log.replayable).toBe(true);
   });
 
-  it("replays what was received to a second attempt, then the rest as it comes", async () => {
-    const src = new PassThrough();
-    const log = new BodyLog(src, 100);
+  it("replays what was received to a second attempt, then the rest as it comes", () => {
+    const src = source();
+    const log = new BodyLog(src.s, 100);
     const first = sink();
-    log.attach(first.w);
-    src.write("12");
-    await tick();
+    log.attach(first.s);
+    log.push(b("12"));
     log.detach();
-    src.write("34");
-    await tick();
+    // between attempts the client is not read
+    expect(src.paused()).toBe(true);
+    log.push(b("34"));
     const second = sink();
-    log.attach(second.w);
-    src.end("56");
-    await tick();
-    await tick();
-    expect(Buffer.concat(first.got).toString()).toBe("12");
-    expect(Buffer.concat(second.got).toString()).toBe("123456");
+    log.attach(second.s);
+    log.push(b("56"));
+    log.finish();
+    expect(first.got).toEqual(["12"]);
+    expect(first.ended()).toBe(false);
+    expect(second.got).toEqual(["12", "34", "56"]);
     expect(second.ended()).toBe(true);
   });
 
-  it("past the limit nothing is kept: not replayable, but the attached attempt gets it all", async () => {
-    const src = new PassThrough();
-    const log = new BodyLog(src, 4);
+  it("past the limit nothing is kept: not replayable, but the attached attempt gets it all", () => {
+    const log = new BodyLog(source().s, 4);
     const s = sink();
-    log.attach(s.w);
-    src.write("abc");
-    src.end("def");
-    await tick();
-    await tick();
-    expect(Buffer.concat(s.got).toString()).toBe("abcdef");
+    log.attach(s.s);
+    log.push(b("abc"));
+    log.push(b("def"));
+    log.finish();
+    expect(s.got.join("")).toBe("abcdef");
+    expect(s.ended()).toBe(true);
     expect(log.replayable).toBe(false);
   });
 
-  it("pauses the client while the attempt cannot take more", async () => {
-    const src = new PassThrough({ highWaterMark: 1 });
-    const log = new BodyLog(src, 1 << 20);
-    let release: (() => void) | undefined;
-    const got: Buffer[] = [];
-    const slow = new Writable({
-      highWaterMark: 1,
-      write(c: Buffer, _e, cb) {
-        got.push(c);
-        release = cb;
-      },
-    });
-    log.attach(slow);
-    src.write("a");
-    await tick();
-    src.write("b");
-    src.write("c");
-    await tick();
-    expect(got.map(String)).toEqual(["a"]);
-    expect(src.isPaused()).toBe(true);
-    release?.();
-    await tick();
-    expect(got.length).toBeGreaterThan(1);
+  it("past the limit before any attempt: the first attempt still gets every byte (nothing dropped)", () => {
+    const log = new BodyLog(source().s, 4);
+    log.push(b("abc"));
+    log.push(b("def"));
+    expect(log.replayable).toBe(false);
+    const s = sink();
+    log.attach(s.s);
+    log.push(b("g"));
+    log.finish();
+    expect(s.got.join("")).toBe("abcdefg");
+    expect(s.ended()).toBe(true);
   });
 
-  it("a body given whole (streaming off) is replayable and ends each attempt", async () => {
-    const log = BodyLog.of([Buffer.from("xy"), Buffer.from("z")], new PassThrough());
+  it("pauses the client while the attempt cannot take more, keeps what still arrives, and resumes on drain", () => {
+    const src = source();
+    const log = new BodyLog(src.s, 1 << 20);
+    const s = sink(1);
+    log.attach(s.s);
+    log.push(b("a"));
+    expect(src.paused()).toBe(true);
+    // the rest of the socket read the parser was in
+    log.push(b("b"));
+    log.push(b("c"));
+    log.finish();
+    expect(s.got).toEqual(["a"]);
+    expect(s.ended()).toBe(false);
+    s.drain(1);
+    // took one more, refused again: the rest waits
+    expect(s.got).toEqual(["a", "b"]);
+    expect(s.ended()).toBe(false);
+    s.drain();
+    expect(s.got).toEqual(["a", "b", "c"]);
+    expect(s.ended()).toBe(true);
+  });
+
+  it("a body that ended before the attempt is attached ends the sink at attach, and never pauses the source again", () => {
+    const src = source();
+    const log = new BodyLog(src.s, 100);
+    log.push(b("x"));
+    log.finish();
+    const calls = src.calls.length;
+    const s = sink();
+    log.attach(s.s);
+    expect(s.got).toEqual(["x"]);
+    expect(s.ended()).toBe(true);
+    log.detach();
+    expect(src.calls.length).toBe(calls);
+  });
+
+  it("a failed client connection makes the body not replayable", () => {
+    const log = new BodyLog(source().s, 100);
+    log.push(b("x"));
+    log.fail(new Error("client gone"));
+    expect(log.replayable).toBe(false);
+  });
+
+  it("a body given whole (streaming off) is replayable and ends each attempt", () => {
+    const log = BodyLog.of([b("xy"), b("z")]);
     for (let i = 0; i < 2; i++) {
       const s = sink();
-      log.attach(s.w);
-      await tick();
-      expect(Buffer.concat(s.got).toString()).toBe("xyz");
+      log.attach(s.s);
+      expect(s.got.join("")).toBe("xyz");
       expect(s.ended()).toBe(true);
+      log.detach();
     }
     expect(log.replayable).toBe(true);
   });

@@ -5,11 +5,11 @@
  * (`holdResponses: false`) or held, up to the buffer and the classification timeout, until the
  * router commits or discards it.
  *
- * States of the client's response (`Reply`): Open (nothing sent) → Streaming (head sent, body
+ * States of the client's response (`Answer`): Open (nothing sent) → Streaming (head sent, body
  * flowing) → Done; or Open → Done by a local answer. Only an Open reply may take another attempt.
  */
-import { type IncomingMessage, request, type ServerResponse } from "node:http";
-import { request as tlsRequest } from "node:https";
+
+import type { Socket } from "node:net";
 import {
   type Address,
   type AttemptResult,
@@ -21,15 +21,23 @@ import {
   GrpcStatus,
   type HeaderEdits,
 } from "@l5d/h2-proxy";
-import { noteResponseLength } from "./access-log.js";
+import {
+  FailPhase,
+  type ResponseHandler,
+  type UpstreamConnection,
+} from "../client/upstream-connection.js";
+import type { UpstreamPool, UpstreamPools } from "../client/upstream-pools.js";
+import { fieldValue, fieldValues } from "../wire/fields.js";
+import type { ParsedHead } from "../wire/llhttp.js";
 import type { BodyLog } from "./body-log.js";
 import { connectionListed, HOP_BY_HOP } from "./hop-by-hop.js";
+import type { IncomingRequest } from "./incoming-request.js";
 import { localAnswer } from "./local-answer.js";
+import type { Reply } from "./reply.js";
 import { joinTunnel, type UpgradeParts } from "./tunnel.js";
-import type { UpstreamPools } from "./upstream-pool.js";
 
 /** Where the client's response is. */
-enum Reply {
+enum Answer {
   /** Nothing sent yet: an attempt may still be retried or requeued. */
   Open,
   /** The head is sent; the body is flowing from one attempt's response. */
@@ -40,8 +48,8 @@ enum Reply {
 
 /** What the exchange needs from its request (the server's parse of it). */
 export interface H1Source {
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
+  readonly req: IncomingRequest;
+  readonly res: Reply;
   readonly body: BodyLog;
   /** The request-target sent upstream (origin-form). */
   readonly target: string;
@@ -60,6 +68,7 @@ export interface H1Source {
 /** A response held for the router's decision. */
 interface Held {
   readonly status: number;
+  readonly reason: string;
   readonly headers: string[];
   readonly chunks: Buffer[];
 }
@@ -86,28 +95,36 @@ function failure(
   );
 }
 
-/** The error codes of a connection that never carried the request (safe to send elsewhere). */
-const CONNECT_ERRORS = new Set([
-  "ECONNREFUSED",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EADDRNOTAVAIL",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-]);
-
-export class H1Exchange implements Exchange {
+/**
+ * The exchange is also its attempt's `ResponseHandler`: attempts are sequential, so one
+ * attempt's state lives in the exchange's `#at…` fields, reset by each `attempt` (no closure or
+ * handler object per attempt).
+ */
+export class H1Exchange implements Exchange, ResponseHandler {
   readonly #src: H1Source;
   readonly #opts: ExchangeOptions;
   readonly #pools: UpstreamPools;
   readonly #deadlineAt: number | undefined;
-  #reply = Reply.Open;
+  #answer = Answer.Open;
   #held: Held | undefined;
   /** The answer a held failure commits to (a local error). */
   #heldError: DataplaneError | undefined;
-  /** Aborts the attempt in flight (the client went away, the deadline passed). */
-  #abort: ((o: ForwardOutcome) => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
+  // the attempt in flight (undefined #atResolve: none)
+  #atResolve: ((r: AttemptResult) => void) | undefined;
+  #atT0 = 0;
+  #atEndpoint: Address | undefined;
+  #atPool: UpstreamPool | undefined;
+  #atConn: UpstreamConnection | undefined;
+  #atResponded = false;
+  /** The response is held for the router's decision (vs streamed to the client). */
+  #atHolding = false;
+  #atChunks: Buffer[] = [];
+  #atBytes = 0;
+  #atHead: ParsedHead | undefined;
+  #atHoldTimer: NodeJS.Timeout | undefined;
+  readonly #release = () => this.#releaseHeld();
+  readonly #resumeUpstream = () => this.#atConn?.resumeReading();
 
   constructor(src: H1Source, opts: ExchangeOptions, pools: UpstreamPools) {
     this.#src = src;
@@ -115,21 +132,21 @@ export class H1Exchange implements Exchange {
     this.#pools = pools;
     this.#deadlineAt =
       opts.deadlineMs === undefined ? undefined : performance.now() + opts.deadlineMs;
-    if (src.res.destroyed) {
+    if (src.res.done) {
       // the client left while the request was being routed: nothing will be sent
-      this.#reply = Reply.Done;
+      this.#answer = Answer.Done;
       return;
     }
     if (opts.deadlineMs !== undefined) {
       this.#timer = setTimeout(() => this.#expire(), opts.deadlineMs);
       this.#timer.unref();
     }
-    src.res.once("close", () => {
-      if (this.#reply === Reply.Done) return;
+    src.res.onDone(() => {
+      if (this.#answer === Answer.Done) return;
       // the client went away before its response was complete
-      this.#reply = Reply.Done;
+      this.#answer = Answer.Done;
       this.#clearTimer();
-      this.#abort?.({
+      this.#abortAttempt({
         error: failure("CLIENT_RESET", "the client closed its connection", 499),
         reset: 8,
       });
@@ -142,7 +159,7 @@ export class H1Exchange implements Exchange {
 
   get done(): boolean {
     return (
-      this.#reply === Reply.Done ||
+      this.#answer === Answer.Done ||
       (this.#deadlineAt !== undefined && performance.now() >= this.#deadlineAt)
     );
   }
@@ -154,10 +171,9 @@ export class H1Exchange implements Exchange {
   }
 
   attempt(endpoint: Address, edits: HeaderEdits): Promise<AttemptResult> {
-    const t0 = performance.now();
     if (this.done) {
       const outcome =
-        this.#reply === Reply.Done
+        this.#answer === Answer.Done
           ? { error: failure("CLIENT_RESET", "the client is gone", 499), reset: 8 }
           : deadlineExceededOutcome(false);
       return Promise.resolve({ outcome, held: true, unprocessed: false, durationMs: 0 });
@@ -165,180 +181,230 @@ export class H1Exchange implements Exchange {
     return new Promise<AttemptResult>((resolve) => {
       const src = this.#src;
       const pool = this.#pools.acquire(endpoint);
-      let settled = false;
-      let responded = false;
-      let connected = false;
-      let tcpUp = false;
-      let connectTimer: NodeJS.Timeout | undefined;
-      const finish = (outcome: ForwardOutcome, held: boolean, unprocessed = false) => {
-        if (settled) return;
-        settled = true;
-        if (connectTimer !== undefined) clearTimeout(connectTimer);
-        this.#abort = undefined;
-        src.body.detach();
-        this.#pools.release(pool);
-        if (held && outcome.error instanceof DataplaneError) this.#heldError = outcome.error;
-        resolve({ outcome, held, unprocessed, durationMs: performance.now() - t0 });
-      };
-      // the endpoint's connection failed once its response had begun: held (and answerable
-      // locally) only if nothing was sent yet; a streaming reply can only be cut
-      const lostMidResponse = (e: Error) => {
-        if (this.#reply === Reply.Streaming) src.res.destroy();
-        const message = `connection to ${endpoint.host}:${endpoint.port} lost mid-response: ${e.message}`;
-        finish(
-          { error: failure("UPSTREAM_CONNECTION_LOST", message, 502, e) },
-          this.#reply === Reply.Open,
-        );
-      };
-      const up = (endpoint.tls === undefined ? request : tlsRequest)({
-        agent: pool.agent,
-        host: endpoint.host,
-        port: endpoint.port,
-        method: src.req.method,
-        path: edits.set?.[":path"] ?? src.target,
-        headers: outgoingHeaders(src, edits, endpoint),
-        setHost: false,
-        maxHeaderSize: src.maxResponseHeadBytes,
-      });
-      this.#abort = (o) => {
-        up.destroy();
-        if (responded && this.#reply === Reply.Streaming) src.res.destroy();
-        finish(o, !responded || this.#reply === Reply.Open);
-      };
-      up.on("socket", (sock) => {
-        if (!sock.connecting) {
-          connected = true;
-          return;
-        }
-        connectTimer = setTimeout(() => {
-          up.destroy(
-            Object.assign(new Error(`connect timed out after ${src.connectTimeoutMs} ms`), {
-              code: "ECONNTIMEOUT",
-            }),
-          );
-        }, src.connectTimeoutMs);
-        sock.once("connect", () => {
-          tcpUp = true;
-        });
-        // a TLS connection is up once its handshake is (a failed handshake is a failed connect)
-        sock.once(endpoint.tls === undefined ? "connect" : "secureConnect", () => {
-          connected = true;
-          if (connectTimer !== undefined) clearTimeout(connectTimer);
-          connectTimer = undefined;
-        });
-      });
-      up.on("error", (e: NodeJS.ErrnoException) => {
-        if (settled) return;
-        const where = `${endpoint.host}:${endpoint.port}`;
-        if (!connected || CONNECT_ERRORS.has(e.code ?? "")) {
-          // connected over TCP but the TLS handshake failed (a wrong name, an untrusted CA)
-          if (endpoint.tls !== undefined && tcpUp) this.#pools.onTlsError?.(e.message, where);
-          finish(
-            {
-              error: failure(
-                "UPSTREAM_CONNECT_FAILED",
-                `cannot connect to ${where}: ${e.message}`,
-                502,
-                e,
-              ),
-            },
-            true,
-            true,
-          );
-          return;
-        }
-        if (!responded) {
-          // a pooled connection the endpoint had closed: the request never reached it
-          const unprocessed =
-            up.reusedSocket && (e.code === "ECONNRESET" || e.message === "socket hang up");
-          finish(
-            {
-              error: failure(
-                "UPSTREAM_CONNECTION_LOST",
-                `connection to ${where} lost before its response: ${e.message}`,
-                502,
-                e,
-              ),
-            },
-            true,
-            unprocessed,
-          );
-          return;
-        }
-        lostMidResponse(e);
-      });
-      up.on("upgrade", (res, socket, head) => {
-        // the endpoint switched protocols: from now on a tunnel, the exchange is over
-        responded = true;
-        const client = src.upgrade;
-        if (client === undefined || this.#reply !== Reply.Open) {
-          socket.destroy();
-          lostMidResponse(new Error("unexpected 101 Switching Protocols"));
-          return;
-        }
-        this.#reply = Reply.Done;
-        this.#clearTimer();
-        src.body.detach();
-        joinTunnel(client, res, socket, head, () => finish({ status: 101 }, false));
-      });
-      up.on("response", (res) => {
-        responded = true;
-        res.on("error", (e: Error) => {
-          if (!settled) lostMidResponse(e);
-        });
-        const status = res.statusCode ?? 502;
-        const length = Number(res.headers["content-length"] ?? 0);
-        if (length > src.maxResponseBytes) {
-          res.destroy();
-          up.destroy();
-          finish(
-            {
-              error: failure(
-                "UPSTREAM_PROTOCOL_ERROR",
-                `response of ${length} bytes is over maxResponseKB (${src.maxResponseBytes / 1024})`,
-                502,
-              ),
-            },
-            true,
-          );
-          return;
-        }
-        if (this.#reply !== Reply.Open) {
-          res.destroy();
-          return;
-        }
-        if (!this.#opts.holdResponses) {
-          this.#stream(status, res, [], (o) => finish(o, false));
-          return;
-        }
-        // held: up to the response buffer, within the classification timeout
-        const chunks: Buffer[] = [];
-        let bytes = 0;
-        let streaming = false;
-        const release = () => {
-          if (streaming || settled) return;
-          streaming = true;
-          clearTimeout(timer);
-          res.off("data", onData);
-          res.off("end", onEnd);
-          this.#stream(status, res, chunks, (o) => finish(o, false));
-        };
-        const timer = setTimeout(release, this.#opts.classificationTimeoutMs);
-        const onData = (c: Buffer) => {
-          bytes += c.length;
-          chunks.push(c);
-          if (bytes > this.#opts.responseBufferBytes) release();
-        };
-        const onEnd = () => {
-          clearTimeout(timer);
-          this.#held = { status, headers: responseHeaders(res), chunks };
-          finish({ status }, true);
-        };
-        res.on("data", onData);
-        res.once("end", onEnd);
-      });
-      src.body.attach(up);
+      const conn = pool.connection(
+        endpoint.connectTimeoutMs ?? src.connectTimeoutMs,
+        src.maxResponseHeadBytes,
+      );
+      this.#atResolve = resolve;
+      this.#atT0 = performance.now();
+      this.#atEndpoint = endpoint;
+      this.#atPool = pool;
+      this.#atConn = conn;
+      this.#atResponded = false;
+      this.#atHolding = false;
+      this.#atBytes = 0;
+      this.#atHead = undefined;
+      conn.send(
+        requestHead(src, edits, endpoint),
+        src.req.header("transfer-encoding") !== undefined,
+        src.req.method === "HEAD",
+        this,
+      );
+      src.body.attach(conn);
     });
+  }
+
+  /** ResponseHandler: the endpoint's response head. */
+  head(h: ParsedHead): void {
+    if (this.#atResolve === undefined) return;
+    const src = this.#src;
+    const conn = this.#atConn as UpstreamConnection;
+    this.#atResponded = true;
+    this.#atHead = h;
+    // a response to HEAD, a 204 or a 304 has no body, whatever its Content-Length says
+    const bodyless = src.req.method === "HEAD" || h.status === 204 || h.status === 304;
+    const length = bodyless ? 0 : Number(fieldValue(h.rawHeaders, "content-length") ?? 0);
+    if (length > src.maxResponseBytes) {
+      conn.close();
+      this.#finish(
+        {
+          error: failure(
+            "UPSTREAM_PROTOCOL_ERROR",
+            `response of ${length} bytes is over maxResponseKB (${src.maxResponseBytes / 1024})`,
+            502,
+          ),
+        },
+        true,
+      );
+      return;
+    }
+    if (this.#answer !== Answer.Open) {
+      conn.close();
+      return;
+    }
+    if (!this.#opts.holdResponses) {
+      this.#startStream(h, conn);
+      return;
+    }
+    // held: up to the response buffer, within the classification timeout
+    this.#atHolding = true;
+    this.#atChunks = [];
+    this.#atHoldTimer = setTimeout(this.#release, this.#opts.classificationTimeoutMs);
+  }
+
+  /** ResponseHandler: a piece of the response body. */
+  body(c: Buffer): void {
+    if (this.#atResolve === undefined) return;
+    if (this.#atHolding) {
+      this.#atBytes += c.length;
+      this.#atChunks.push(c);
+      if (this.#atBytes > this.#opts.responseBufferBytes) this.#releaseHeld();
+      return;
+    }
+    const out = this.#src.res;
+    if (!out.write(c)) {
+      this.#atConn?.pauseReading();
+      out.onDrain(this.#resumeUpstream);
+    }
+  }
+
+  /** ResponseHandler: the response is complete. */
+  end(): void {
+    const head = this.#atHead;
+    if (this.#atResolve === undefined || head === undefined) return;
+    const status = head.status;
+    if (this.#atHolding) {
+      this.#held = {
+        status,
+        reason: head.reason,
+        headers: endToEnd(head.rawHeaders, []),
+        chunks: this.#atChunks,
+      };
+      this.#finish({ status }, true);
+      return;
+    }
+    this.#answer = Answer.Done;
+    this.#clearTimer();
+    this.#src.res.end();
+    this.#finish({ status }, false);
+  }
+
+  /** ResponseHandler: the endpoint's connection failed. */
+  error(e: NodeJS.ErrnoException, phase: FailPhase, unprocessed: boolean, tcpUp: boolean): void {
+    if (this.#atResolve === undefined) return;
+    const endpoint = this.#atEndpoint as Address;
+    const where = `${endpoint.host}:${endpoint.port}`;
+    if (phase === FailPhase.Connect) {
+      // connected over TCP but the TLS handshake failed (a wrong name, an untrusted CA)
+      if (endpoint.tls !== undefined && tcpUp) this.#pools.onTlsError?.(e.message, where);
+      this.#finish(
+        {
+          error: failure(
+            "UPSTREAM_CONNECT_FAILED",
+            `cannot connect to ${where}: ${e.message}`,
+            502,
+            e,
+          ),
+        },
+        true,
+        true,
+      );
+      return;
+    }
+    if (phase === FailPhase.BeforeResponse) {
+      this.#finish(
+        {
+          error: failure(
+            "UPSTREAM_CONNECTION_LOST",
+            `connection to ${where} lost before its response: ${e.message}`,
+            502,
+            e,
+          ),
+        },
+        true,
+        unprocessed,
+      );
+      return;
+    }
+    this.#lostMidResponse(e);
+  }
+
+  /** ResponseHandler: the endpoint switched protocols: from now on a tunnel, the exchange is over. */
+  upgrade(h: ParsedHead, socket: Socket, rest: Buffer): void {
+    if (this.#atResolve === undefined) {
+      socket.destroy();
+      return;
+    }
+    this.#atResponded = true;
+    const client = this.#src.upgrade;
+    if (client === undefined || this.#answer !== Answer.Open) {
+      socket.destroy();
+      this.#lostMidResponse(new Error("unexpected 101 Switching Protocols"));
+      return;
+    }
+    this.#answer = Answer.Done;
+    this.#clearTimer();
+    this.#src.body.detach();
+    // the attempt is over when the tunnel is
+    const resolve = this.#atResolve;
+    const t0 = this.#atT0;
+    this.#endAttempt();
+    joinTunnel(client, h, socket, rest, () =>
+      resolve({
+        outcome: { status: 101 },
+        held: false,
+        unprocessed: false,
+        durationMs: performance.now() - t0,
+      }),
+    );
+  }
+
+  /** The attempt's result; the attempt is over. */
+  #finish(outcome: ForwardOutcome, held: boolean, unprocessed = false): void {
+    const resolve = this.#atResolve;
+    if (resolve === undefined) return;
+    const t0 = this.#atT0;
+    this.#endAttempt();
+    if (held && outcome.error instanceof DataplaneError) this.#heldError = outcome.error;
+    resolve({ outcome, held, unprocessed, durationMs: performance.now() - t0 });
+  }
+
+  #endAttempt(): void {
+    this.#atResolve = undefined;
+    // a late drain of the client's socket must not resume a connection back in its pool
+    this.#atConn = undefined;
+    if (this.#atHoldTimer !== undefined) clearTimeout(this.#atHoldTimer);
+    this.#atHoldTimer = undefined;
+    this.#src.body.detach();
+    const pool = this.#atPool;
+    this.#atPool = undefined;
+    if (pool !== undefined) this.#pools.release(pool);
+  }
+
+  /**
+   * The endpoint's connection failed once its response had begun: held (and answerable locally)
+   * only if nothing was sent yet; a streaming reply can only be cut.
+   */
+  #lostMidResponse(e: Error): void {
+    if (this.#answer === Answer.Streaming) this.#src.res.destroy();
+    const endpoint = this.#atEndpoint as Address;
+    const message = `connection to ${endpoint.host}:${endpoint.port} lost mid-response: ${e.message}`;
+    this.#finish(
+      { error: failure("UPSTREAM_CONNECTION_LOST", message, 502, e) },
+      this.#answer === Answer.Open,
+    );
+  }
+
+  /** The client went away or the deadline passed: the attempt in flight is abandoned. */
+  #abortAttempt(o: ForwardOutcome): void {
+    if (this.#atResolve === undefined) return;
+    this.#atConn?.close();
+    const responded = this.#atResponded;
+    if (responded && this.#answer === Answer.Streaming) this.#src.res.destroy();
+    this.#finish(o, !responded || this.#answer === Answer.Open);
+  }
+
+  /** From holding to streaming: the head and what was held go out, the rest follows. */
+  #releaseHeld(): void {
+    const head = this.#atHead;
+    if (!this.#atHolding || this.#atResolve === undefined || head === undefined) return;
+    this.#atHolding = false;
+    if (this.#atHoldTimer !== undefined) clearTimeout(this.#atHoldTimer);
+    this.#atHoldTimer = undefined;
+    this.#startStream(head, this.#atConn as UpstreamConnection);
+    const out = this.#src.res;
+    for (const c of this.#atChunks) out.write(c);
+    this.#atChunks = [];
   }
 
   discard(): void {
@@ -352,8 +418,8 @@ export class H1Exchange implements Exchange {
     const err = this.#heldError;
     this.#held = undefined;
     this.#heldError = undefined;
-    if (this.#reply !== Reply.Open) return Promise.resolve();
-    this.#reply = Reply.Done;
+    if (this.#answer !== Answer.Open) return Promise.resolve();
+    this.#answer = Answer.Done;
     this.#clearTimer();
     if (held === undefined) {
       const e = err ?? failure("DEADLINE_EXCEEDED", "deadline exceeded", 504);
@@ -362,41 +428,22 @@ export class H1Exchange implements Exchange {
     }
     const headers = held.headers;
     if (extra) for (const k in extra) headers.push(k, extra[k] as string);
-    noteResponseLength(res, headers);
-    res.writeHead(held.status, headers);
-    for (const c of held.chunks) res.write(c);
-    res.end();
+    res.send(held.status, held.reason, headers, held.chunks);
     return closed(res);
   }
 
-  /** Sends the response head and `buffered`, then pipes the rest; `done` when it is over. */
-  #stream(
-    status: number,
-    res: IncomingMessage,
-    buffered: Buffer[],
-    done: (o: ForwardOutcome) => void,
-  ): void {
+  /** Sends the response head to the client: the body follows as it comes. */
+  #startStream(h: ParsedHead, conn: UpstreamConnection): void {
+    this.#answer = Answer.Streaming;
     const out = this.#src.res;
-    this.#reply = Reply.Streaming;
-    const headers = responseHeaders(res);
-    noteResponseLength(out, headers);
-    out.writeHead(status, headers);
-    for (const c of buffered) out.write(c);
-    res.pipe(out);
-    res.once("end", () => {
-      out.once("finish", () => {
-        this.#reply = Reply.Done;
-        this.#clearTimer();
-        done({ status });
-      });
-    });
+    out.writeHead(h.status, h.reason, h.rawHeaders, true);
+    if (out.done) conn.close();
   }
 
   #expire(): void {
     this.#timer = undefined;
-    if (this.#reply === Reply.Done) return;
-    const o = deadlineExceededOutcome(false);
-    if (this.#abort !== undefined) this.#abort(o);
+    if (this.#answer === Answer.Done) return;
+    this.#abortAttempt(deadlineExceededOutcome(false));
   }
 
   #clearTimer(): void {
@@ -406,70 +453,71 @@ export class H1Exchange implements Exchange {
 }
 
 /** Resolves when the client's response is over (sent or its connection gone). */
-function closed(res: ServerResponse): Promise<void> {
-  if (res.writableFinished || res.destroyed) return Promise.resolve();
-  return new Promise((r) => {
-    res.once("finish", () => r());
-    res.once("close", () => r());
-  });
+function closed(res: Reply): Promise<void> {
+  if (res.done) return Promise.resolve();
+  return new Promise((r) => res.onDone(() => r()));
 }
 
-/**
- * Copies the end-to-end fields of `raw` (node's `rawHeaders`) into `out` as name/value pairs,
- * skipping the hop-by-hop ones and those `skip` refuses (given the lower-case name and value).
- */
-function endToEnd(
-  raw: readonly string[],
-  connection: string | string[] | undefined,
-  out: string[],
-  skip?: (lower: string, value: string) => boolean,
-): string[] {
-  const listed = connectionListed(connection);
+/** The end-to-end fields of `raw` as name/value pairs: hop-by-hop ones, and those `Connection` lists, left out. */
+function endToEnd(raw: readonly string[], out: string[]): string[] {
+  const listed = connectionListed(fieldValues(raw, "connection"));
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
-    const value = raw[i + 1] as string;
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || listed?.has(lower)) continue;
-    if (skip?.(lower, value)) continue;
-    out.push(name, value);
+    out.push(name, raw[i + 1] as string);
   }
   return out;
 }
 
-/** The request's end-to-end fields with the router's edits and the server's extra fields. */
-function outgoingHeaders(src: H1Source, edits: HeaderEdits, endpoint: Address): string[] {
+/**
+ * The request head an attempt sends, built in one pass: the request line (the router may have
+ * rewritten the path), the end-to-end fields less the router's removals and replacements, the
+ * router's fields, the server's extra fields, and what HTTP/1.1 to the endpoint needs.
+ */
+function requestHead(src: H1Source, edits: HeaderEdits, endpoint: Address): string {
   const set = edits.set;
   const remove = edits.remove;
-  const hostReplaced = src.extra.includes("Host");
-  const out = endToEnd(
-    src.req.rawHeaders,
-    src.req.headers.connection,
-    [],
-    (lower, value) =>
-      (set !== undefined && lower in set) ||
-      remove?.includes(lower) === true ||
-      // read as l5d-dtab
-      lower === "dtab-local" ||
+  const req = src.req;
+  const extra = src.extra;
+  const hostReplaced = extra.includes("Host");
+  const raw = req.rawHeaders;
+  const listed = connectionListed(req.headerAll("connection"));
+  let head = `${req.method} ${set?.[":path"] ?? src.target} HTTP/1.1\r\n`;
+  let host = false;
+  let chunked = false;
+  let upgrade: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    const value = raw[i + 1] as string;
+    const lower = name.toLowerCase();
+    if (lower === "host") {
+      host = true;
       // an absolute-form target's authority replaces it (in `extra`)
-      (lower === "host" && hostReplaced) ||
-      // the server answered `Expect: 100-continue` itself
-      (lower === "expect" && value.toLowerCase() === "100-continue"),
-  );
+      if (hostReplaced) continue;
+    } else if (HOP_BY_HOP.has(lower)) {
+      if (lower === "transfer-encoding") chunked = true;
+      else if (lower === "upgrade") upgrade = value;
+      continue;
+    }
+    if (listed?.has(lower)) continue;
+    if (set !== undefined && lower in set) continue;
+    if (remove?.includes(lower)) continue;
+    // read as l5d-dtab
+    if (lower === "dtab-local") continue;
+    // the server answered `Expect: 100-continue` itself
+    if (lower === "expect" && value.toLowerCase() === "100-continue") continue;
+    head += `${name}: ${value}\r\n`;
+  }
   if (set !== undefined)
-    for (const k in set) if (k.charCodeAt(0) !== 58) out.push(k, set[k] as string);
-  for (const x of src.extra) out.push(x);
+    for (const k in set) if (k.charCodeAt(0) !== 58) head += `${k}: ${set[k] as string}\r\n`;
+  for (let i = 0; i < extra.length; i += 2) head += `${extra[i]}: ${extra[i + 1]}\r\n`;
   // HTTP/1.1 upstream needs a Host: an HTTP/1.0 request without one gets the endpoint's
-  if (src.req.headers.host === undefined && !src.extra.includes("Host"))
-    out.push("Host", `${endpoint.host}:${endpoint.port}`);
+  if (!host && !hostReplaced) head += `Host: ${endpoint.host}:${endpoint.port}\r\n`;
   // an upgrade request keeps the fields that ask for it (hop-by-hop otherwise)
-  if (src.upgrade !== undefined && src.req.headers.upgrade !== undefined)
-    out.push("Connection", "Upgrade", "Upgrade", src.req.headers.upgrade);
-  // a chunked request goes on chunked (whatever the method: node would not chunk a GET's body)
-  if (src.req.headers["transfer-encoding"] !== undefined) out.push("Transfer-Encoding", "chunked");
-  return out;
-}
-
-/** A response's end-to-end fields, raw name/value pairs. */
-function responseHeaders(res: IncomingMessage): string[] {
-  return endToEnd(res.rawHeaders, res.headers.connection, []);
+  if (src.upgrade !== undefined && upgrade !== undefined)
+    head += `Connection: Upgrade\r\nUpgrade: ${upgrade}\r\n`;
+  // a chunked request goes on chunked
+  if (chunked) head += "Transfer-Encoding: chunked\r\n";
+  return `${head}\r\n`;
 }

@@ -3,7 +3,6 @@
  * `:method`, `:path`, `:version` first, then the end-to-end fields, names lower-case, wire order)
  * and its exchange. Built once per request by the server.
  */
-import type { IncomingMessage } from "node:http";
 import type {
   Exchange,
   ExchangeOptions,
@@ -11,10 +10,11 @@ import type {
   LocalError,
   RoutableRequest,
 } from "@l5d/h2-proxy";
+import type { UpstreamPools } from "../client/upstream-pools.js";
 import { H1Exchange, type H1Source } from "./h1-exchange.js";
 import { connectionListed, HOP_BY_HOP } from "./hop-by-hop.js";
+import type { IncomingRequest } from "./incoming-request.js";
 import { localAnswer } from "./local-answer.js";
-import type { UpstreamPools } from "./upstream-pool.js";
 
 export interface H1RequestParts extends H1Source {
   readonly pools: UpstreamPools;
@@ -44,14 +44,14 @@ export class H1Request implements RoutableRequest {
 export const DTAB_LOCAL = "dtab-local";
 
 /** The router's view of a request: pseudo-fields, then end-to-end fields (lower-case names). */
-export function headerListOf(req: IncomingMessage): [string, string][] {
+export function headerListOf(req: IncomingRequest): [string, string][] {
   const out: [string, string][] = [
-    [":method", req.method ?? "GET"],
-    [":path", req.url ?? "/"],
+    [":method", req.method],
+    [":path", req.url],
     [":version", req.httpVersion],
   ];
   const raw = req.rawHeaders;
-  const listed = connectionListed(req.headers.connection);
+  const listed = connectionListed(req.headerAll("connection"));
   for (let i = 0; i < raw.length; i += 2) {
     const name = (raw[i] as string).toLowerCase();
     if (HOP_BY_HOP.has(name) || listed?.has(name)) continue;

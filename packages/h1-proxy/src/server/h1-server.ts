@@ -1,7 +1,8 @@
 /**
- * An HTTP/1.1 router's server: node's HTTP/1 parser (llhttp, strict: no lenient flags) on a
- * socket, plus the proxy's own checks. What the parser or the checks refuse is answered here with
- * its status and reason and never reaches the router or an endpoint:
+ * An HTTP/1.1 router's server: node's HTTP/1 parser (llhttp, strict: no lenient flags) on each
+ * client socket (`ClientConnection`), no node:http around it, plus the proxy's own checks. What
+ * the parser or the checks refuse is answered here with its status and reason and never reaches
+ * the router or an endpoint:
  * - malformed requests (`Content-Length` with `Transfer-Encoding`, duplicate or invalid
  *   `Content-Length`, a `Transfer-Encoding` not ending in chunked, obs-fold, bare CR or LF,
  *   invalid characters in names or values, a missing or repeated `Host`): 400;
@@ -9,20 +10,22 @@
  * - a body with a `Content-Length` over `maxRequestKB`: 413 (chunked bodies stream unbounded,
  *   as Linkerd's with streaming on; with `streamingEnabled: false` every body is bounded);
  * - a head not received within `headersTimeoutMs` (slowloris): 408 and the connection closed;
+ * - an `Expect` other than `100-continue`: 417; CONNECT: 405;
  * - past `maxConnections`, new connections are closed at once.
  */
-import { createServer, type IncomingMessage, type Server, ServerResponse } from "node:http";
-import { createServer as createTlsServer } from "node:https";
-import type { Socket } from "node:net";
-import type { Duplex } from "node:stream";
-import type { TlsOptions } from "node:tls";
+import { createServer, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from "node:tls";
+import type { UpstreamPools } from "../client/upstream-pools.js";
+import { fieldCount } from "../wire/fields.js";
+import type { ParseError } from "../wire/llhttp.js";
 import type { AccessLog } from "./access-log.js";
-import { BodyLog } from "./body-log.js";
+import { BodyLog, type BodySink } from "./body-log.js";
+import { ClientConnection, type Entry } from "./client-connection.js";
 import { type ForwardedConfig, forwardedElement } from "./forwarded.js";
 import { H1Request } from "./h1-request.js";
-import { localAnswer } from "./local-answer.js";
+import { localAnswer, statusText } from "./local-answer.js";
+import type { Reply } from "./reply.js";
 import type { UpgradeParts } from "./tunnel.js";
-import type { UpstreamPools } from "./upstream-pool.js";
 
 /** Why the server refused a request or a connection itself (counted and logged by the caller). */
 export type H1RejectName =
@@ -72,150 +75,111 @@ export interface H1Server {
   close(graceMs?: number): Promise<void>;
 }
 
-const STATUS_TEXT: Readonly<Record<number, string>> = {
-  400: "Bad Request",
-  408: "Request Timeout",
-  413: "Content Too Large",
-  414: "URI Too Long",
-  417: "Expectation Failed",
-  431: "Request Header Fields Too Large",
-};
+/** No extra fields (shared: most requests have none). */
+const NO_FIELDS: readonly string[] = Object.freeze([]);
 
-/** Answers on a socket the parser gave up on, then closes it. */
+/** Answers on a connection the parser gave up on, then closes it. */
 function answerRaw(socket: Socket, status: number, reason: string): void {
-  if (
-    !socket.writable ||
-    (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent
-  ) {
+  if (!socket.writable) {
     socket.destroy();
     return;
   }
   const body = `${reason}\n`;
   socket.end(
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${statusText(status)}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
+  socket.destroySoon();
 }
 
 /** The parser's error codes and what they mean to a client. */
-function parseFailure(e: NodeJS.ErrnoException & { reason?: string }): {
-  status: number;
-  name: H1RejectName;
-  reason: string;
-} {
-  const code = e.code ?? "";
-  if (code === "HPE_HEADER_OVERFLOW")
+function parseFailure(e: ParseError): { status: number; name: H1RejectName; reason: string } {
+  if (e.code === "HPE_HEADER_OVERFLOW")
     return {
       status: 431,
       name: "headers_too_large",
       reason: "request line and headers are over the server's limit",
     };
-  if (code === "ERR_HTTP_REQUEST_TIMEOUT" || code === "ERR_HTTP_HEADERS_TIMEOUT")
-    return {
-      status: 408,
-      name: "headers_timeout",
-      reason: "the request's head was not received in time",
-    };
-  const why = e.reason ?? e.message;
   return {
     status: 400,
     name: "bad_request",
-    reason: `malformed request: ${why} (${code || "parse error"})`,
+    reason: `malformed request: ${e.reason ?? e.message} (${e.code || "parse error"})`,
   };
 }
 
+/** A body taken whole before routing (`streamingEnabled: false`), up to a limit. */
+class WholeBody implements BodySink {
+  readonly chunks: Buffer[] = [];
+  bytes = 0;
+  constructor(
+    readonly limit: number,
+    readonly over: () => void,
+    readonly done: (chunks: Buffer[]) => void,
+  ) {}
+  write(c: Buffer): boolean {
+    this.bytes += c.length;
+    if (this.bytes > this.limit) {
+      this.chunks.length = 0;
+      this.over();
+      return false;
+    }
+    this.chunks.push(c);
+    return true;
+  }
+  end(): void {
+    if (this.bytes <= this.limit) this.done(this.chunks);
+  }
+  onDrain(): void {}
+}
+
 export async function startH1Server(opts: H1ServerOptions): Promise<H1Server> {
-  const serverOpts = {
-    maxHeaderSize: opts.maxHeadersBytes + opts.maxInitialLineBytes,
-    headersTimeout: opts.headersTimeoutMs,
-    requestTimeout: 0,
-    keepAliveTimeout: opts.idleTimeoutMs,
-    // the timeouts above are checked at this interval
-    connectionsCheckingInterval: Math.max(
-      100,
-      Math.min(1_000, Math.floor(opts.headersTimeoutMs / 4)),
-    ),
-    insecureHTTPParser: false,
-    // checked below, so that the refusal is counted with the others
-    requireHostHeader: false,
-    joinDuplicateHeaders: false,
-  };
   const tls = opts.tls;
-  const server: Server =
-    tls === undefined
-      ? createServer(serverOpts)
-      : createTlsServer({ ...serverOpts, ...tls, ALPNProtocols: ["http/1.1"] });
-  server.maxConnections = opts.maxConnections;
-  let connections = 0;
+  const maxHeadBytes = opts.maxHeadersBytes + opts.maxInitialLineBytes;
   let requests = 0;
   const sockets = new Set<Socket>();
-  server.on("connection", (s: Socket) => {
-    connections++;
-    sockets.add(s);
-    s.once("close", () => {
-      connections--;
-      sockets.delete(s);
-    });
-  });
-  if (tls !== undefined) {
-    server.on("tlsClientError", (err: NodeJS.ErrnoException, socket: Socket) => {
-      // a connection closed before its ClientHello (a TCP probe, a port scan) is no handshake
-      if (err.code !== "ECONNRESET")
-        opts.onTlsError?.(err.message, `${socket.remoteAddress}:${socket.remotePort}`);
-      socket.destroy();
-    });
-  }
-  server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
-    if (err.code === "ECONNRESET" || !socket.writable) {
-      socket.destroy();
-      return;
-    }
-    const f = parseFailure(err);
-    opts.onReject?.(f.name, f.reason);
-    answerRaw(socket, f.status, f.reason);
-  });
-  const reject = (res: ServerResponse, status: number, name: H1RejectName, reason: string) => {
+  const conns = new Set<ClientConnection>();
+  const requestOver = () => {
+    requests--;
+  };
+  const reject = (reply: Reply, status: number, name: H1RejectName, reason: string) => {
     opts.onReject?.(name, reason);
-    res.shouldKeepAlive = false;
-    localAnswer(res, status, reason);
+    reply.keepAlive = false;
+    localAnswer(reply, status, reason);
   };
 
-  const handle = (
-    req: IncomingMessage,
-    res: ServerResponse,
-    expectContinue: boolean,
-    upgrade?: UpgradeParts,
-  ) => {
+  const handle = (e: Entry) => {
+    const { req, reply } = e;
     requests++;
-    res.once("close", () => requests--);
-    opts.accessLog?.watch(req, res);
-    const method = req.method ?? "GET";
-    const url = req.url ?? "/";
+    reply.onDone(requestOver);
+    opts.accessLog?.watch(req, reply);
+    const method = req.method;
+    const url = req.url;
     if (method.length + url.length + 10 > opts.maxInitialLineBytes) {
       reject(
-        res,
+        reply,
         414,
         "line_too_long",
         `request line over maxInitialLineKB (${opts.maxInitialLineBytes / 1024})`,
       );
       return;
     }
+    if (method === "CONNECT") {
+      reject(reply, 405, "bad_request", "CONNECT is not supported");
+      return;
+    }
     // RFC 9112 §3.2: one Host field, no more
-    let hosts = 0;
-    const raw = req.rawHeaders;
-    for (let i = 0; i < raw.length; i += 2)
-      if ((raw[i] as string).length === 4 && (raw[i] as string).toLowerCase() === "host") hosts++;
+    const hosts = fieldCount(req.rawHeaders, "host");
     if (hosts > 1) {
-      reject(res, 400, "bad_request", "malformed request: more than one Host header");
+      reject(reply, 400, "bad_request", "malformed request: more than one Host header");
       return;
     }
-    if (hosts === 0 && req.httpVersionMinor === 1) {
-      reject(res, 400, "bad_request", "malformed request: HTTP/1.1 without a Host header");
+    if (hosts === 0 && req.versionMinor === 1) {
+      reject(reply, 400, "bad_request", "malformed request: HTTP/1.1 without a Host header");
       return;
     }
-    const length = req.headers["content-length"];
+    const length = req.header("content-length");
     if (length !== undefined && Number(length) > opts.maxRequestBytes) {
       reject(
-        res,
+        reply,
         413,
         "body_too_large",
         `request body of ${length} bytes is over maxRequestKB (${opts.maxRequestBytes / 1024})`,
@@ -231,7 +195,7 @@ export async function startH1Server(opts: H1ServerOptions): Promise<H1Server> {
         u = new URL(url);
       } catch {
         reject(
-          res,
+          reply,
           400,
           "bad_request",
           `malformed request: invalid request-target '${url.slice(0, 100)}'`,
@@ -240,7 +204,7 @@ export async function startH1Server(opts: H1ServerOptions): Promise<H1Server> {
       }
       if (u.protocol !== "http:" && u.protocol !== "https:") {
         reject(
-          res,
+          reply,
           400,
           "bad_request",
           `malformed request: unsupported request-target scheme '${u.protocol}'`,
@@ -250,88 +214,144 @@ export async function startH1Server(opts: H1ServerOptions): Promise<H1Server> {
       target = `${u.pathname}${u.search}`;
       hostFromTarget = u.host;
     }
-    if (expectContinue) res.writeContinue();
+    const expect = req.versionMinor === 1 ? req.header("expect") : undefined;
+    if (expect !== undefined) {
+      if (expect.toLowerCase() !== "100-continue") {
+        reject(reply, 417, "expectation_failed", `unsupported Expect: ${expect}`);
+        return;
+      }
+      reply.writeContinue();
+    }
     // an absolute-form target's authority is the request's Host (RFC 9112 §3.2.2; Linkerd's
     // ProxyRewriteFilter): the client's Host field, if any, is not forwarded
-    const extra: string[] = [];
-    if (hostFromTarget !== undefined) extra.push("Host", hostFromTarget);
-    if (opts.addForwardedHeader !== undefined) {
-      extra.push(
-        "Forwarded",
-        forwardedElement(
-          opts.addForwardedHeader,
-          req.socket,
-          req.headers.host ?? hostFromTarget,
-          tls !== undefined,
-          opts.routerLabel,
-        ),
-      );
+    let extra: readonly string[] = NO_FIELDS;
+    if (hostFromTarget !== undefined || opts.addForwardedHeader !== undefined) {
+      const x: string[] = [];
+      if (hostFromTarget !== undefined) x.push("Host", hostFromTarget);
+      if (opts.addForwardedHeader !== undefined)
+        x.push(
+          "Forwarded",
+          forwardedElement(
+            opts.addForwardedHeader,
+            req.socket,
+            req.header("host") ?? hostFromTarget,
+            tls !== undefined,
+            opts.routerLabel,
+          ),
+        );
+      extra = x;
+    }
+    let upgrade: UpgradeParts | undefined;
+    if (req.upgrade) {
+      // what follows an upgrade request's head belongs to the new protocol (the tunnel's); an
+      // answer other than 101 closes the connection
+      reply.keepAlive = false;
+      upgrade = {
+        socket: req.socket,
+        head: e.upgradeHead ?? Buffer.alloc(0),
+        detach: () => conn(req.socket)?.detach(),
+      };
     }
     const start = (body: BodyLog) =>
       opts.onRequest(
         new H1Request({
           req,
-          res,
+          res: reply,
           body,
           target,
           extra,
-          maxResponseHeadBytes: opts.maxHeadersBytes + opts.maxInitialLineBytes,
+          maxResponseHeadBytes: maxHeadBytes,
           maxResponseBytes: opts.maxResponseBytes,
           connectTimeoutMs: opts.connectTimeoutMs,
           pools: opts.upstreams,
           upgrade,
         }),
       );
-    if (upgrade !== undefined) {
-      // what follows an upgrade request's head belongs to the new protocol (the tunnel's)
-      start(BodyLog.of([], req));
-      return;
-    }
-    if (opts.streaming) {
-      start(new BodyLog(req, opts.requestBufferBytes ?? 16_383));
+    if (upgrade !== undefined || opts.streaming) {
+      start(e.body);
       return;
     }
     // streaming off: the whole body first, bounded by maxRequestKB whatever its framing
-    const chunks: Buffer[] = [];
-    let bytes = 0;
-    req.on("data", (c: Buffer) => {
-      bytes += c.length;
-      if (bytes > opts.maxRequestBytes) {
-        req.removeAllListeners("data");
-        reject(
-          res,
-          413,
-          "body_too_large",
-          `request body is over maxRequestKB (${opts.maxRequestBytes / 1024})`,
-        );
-        req.socket.destroySoon();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.once("end", () => {
-      if (bytes <= opts.maxRequestBytes) start(BodyLog.of(chunks, req));
-    });
+    e.body.attach(
+      new WholeBody(
+        opts.maxRequestBytes,
+        () => {
+          e.body.detach();
+          reject(
+            reply,
+            413,
+            "body_too_large",
+            `request body is over maxRequestKB (${opts.maxRequestBytes / 1024})`,
+          );
+        },
+        (chunks) => {
+          e.body.detach();
+          start(BodyLog.of(chunks));
+        },
+      ),
+    );
   };
-  server.on("request", (req: IncomingMessage, res: ServerResponse) => handle(req, res, false));
-  server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => handle(req, res, true));
-  // an upgrade request (WebSocket…): routed as any other, its socket handed to the exchange; an
-  // answer other than 101 (a local error included) is written on the socket, then it is closed
-  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const res = new ServerResponse(req);
-    res.assignSocket(socket as Socket);
-    res.shouldKeepAlive = false;
-    res.once("finish", () => socket.end());
-    handle(req, res, false, { socket, head });
-  });
-  server.on("checkExpectation", (req: IncomingMessage, res: ServerResponse) => {
-    reject(res, 417, "expectation_failed", `unsupported Expect: ${req.headers.expect}`);
-  });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
+  const bySocket = new WeakMap<Socket, ClientConnection>();
+  const conn = (s: Socket) => bySocket.get(s);
+  const hooks = {
+    maxHeadBytes,
+    requestBufferBytes: opts.requestBufferBytes ?? 16_383,
+    onRequest: handle,
+    onParseError(c: ClientConnection, err: ParseError) {
+      const f = parseFailure(err);
+      opts.onReject?.(f.name, f.reason);
+      answerRaw(c.socket, f.status, f.reason);
+    },
+  };
+  const accept = (s: Socket) => {
+    const c = new ClientConnection(s, hooks);
+    bySocket.set(s, c);
+    conns.add(c);
+    s.once("close", () => conns.delete(c));
+  };
+  const server: Server =
+    tls === undefined
+      ? createServer({ noDelay: true }, accept)
+      : createTlsServer({ ...tls, ALPNProtocols: ["http/1.1"] }, (s: TLSSocket) => accept(s));
+  server.maxConnections = opts.maxConnections;
+  server.on("connection", (s: Socket) => {
+    sockets.add(s);
+    s.once("close", () => sockets.delete(s));
+  });
+  if (tls !== undefined) {
+    server.on("tlsClientError", (err: NodeJS.ErrnoException, socket: Socket) => {
+      // a connection closed before its ClientHello (a TCP probe, a port scan) is no handshake
+      if (err.code !== "ECONNRESET")
+        opts.onTlsError?.(err.message, `${socket.remoteAddress}:${socket.remotePort}`);
+      socket.destroy();
+    });
+  }
+
+  // slowloris and idle keep-alive connections, checked on an interval (as node:http does)
+  const every = Math.max(100, Math.min(1_000, Math.floor(opts.headersTimeoutMs / 4)));
+  const sweep = setInterval(() => {
+    const now = performance.now();
+    for (const c of conns) {
+      if (c.headStartedAt > 0 && c.pending === 0 && now - c.headStartedAt > opts.headersTimeoutMs) {
+        const reason = "the request's head was not received in time";
+        opts.onReject?.("headers_timeout", reason);
+        answerRaw(c.socket, 408, reason);
+        c.close();
+      } else if (
+        opts.idleTimeoutMs > 0 &&
+        c.idleSince > 0 &&
+        now - c.idleSince > opts.idleTimeoutMs
+      )
+        c.close();
+    }
+  }, every);
+  sweep.unref();
+
+  await new Promise<void>((resolve, rejectListen) => {
+    server.once("error", rejectListen);
     server.listen(opts.port, opts.host, () => {
-      server.off("error", reject);
+      server.off("error", rejectListen);
       resolve();
     });
   });
@@ -341,7 +361,7 @@ export async function startH1Server(opts: H1ServerOptions): Promise<H1Server> {
     host: opts.host,
     port,
     get connections() {
-      return connections;
+      return sockets.size;
     },
     get requests() {
       return requests;
@@ -352,6 +372,7 @@ export async function startH1Server(opts: H1ServerOptions): Promise<H1Server> {
     },
     close(graceMs = 10_000) {
       return new Promise<void>((resolve) => {
+        clearInterval(sweep);
         const timer = setTimeout(() => {
           for (const s of sockets) s.destroy();
         }, graceMs);
@@ -360,7 +381,7 @@ export async function startH1Server(opts: H1ServerOptions): Promise<H1Server> {
           clearTimeout(timer);
           resolve();
         });
-        server.closeIdleConnections();
+        for (const c of conns) c.drain();
       });
     },
   };

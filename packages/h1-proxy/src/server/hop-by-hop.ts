@@ -26,6 +26,11 @@ export function connectionListed(
   if (values === undefined) return undefined;
   let out: Set<string> | undefined;
   for (const v of typeof values === "string" ? [values] : values) {
+    // the usual values name no field: no split
+    if (v.length === 10 || v.length === 5) {
+      const l = v.toLowerCase();
+      if (l === "keep-alive" || l === "close") continue;
+    }
     for (const token of v.split(",")) {
       const t = token.trim().toLowerCase();
       if (t === "" || t === "close" || t === "keep-alive" || HOP_BY_HOP.has(t)) continue;

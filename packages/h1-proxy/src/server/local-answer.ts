@@ -3,8 +3,13 @@
  * holding the reason (form-encoded as Linkerd's, `No+hosts+are+available…`), and the reason as a
  * text/plain body. Error responses without `l5d-err` are the application's.
  */
-import type { ServerResponse } from "node:http";
-import { noteResponseLength } from "./access-log.js";
+import { STATUS_CODES } from "node:http";
+import type { Reply } from "./reply.js";
+
+/** The reason phrase of `status` (RFC 9110's, as node lists them). */
+export function statusText(status: number): string {
+  return STATUS_CODES[status] ?? "Unknown";
+}
 
 /** The reason as Linkerd encodes it in `l5d-err` (`application/x-www-form-urlencoded`). */
 export function encodeL5dErr(message: string): string {
@@ -14,26 +19,24 @@ export function encodeL5dErr(message: string): string {
 }
 
 export function localAnswer(
-  res: ServerResponse,
+  res: Reply,
   status: number,
   message: string,
   extra?: Readonly<Record<string, string>>,
 ): void {
-  if (res.headersSent || res.destroyed) {
+  if (res.headersSent || res.done) {
     res.destroy();
     return;
   }
-  const body = `${message}\n`;
+  const body = Buffer.from(`${message}\n`);
   const headers: string[] = [
     "l5d-err",
     encodeL5dErr(message),
     "content-type",
     "text/plain; charset=utf-8",
     "content-length",
-    String(Buffer.byteLength(body)),
+    String(body.length),
   ];
   if (extra) for (const k in extra) headers.push(k, extra[k] as string);
-  noteResponseLength(res, headers);
-  res.writeHead(status, headers);
-  res.end(body);
+  res.send(status, statusText(status), headers, [body]);
 }

@@ -4,18 +4,20 @@
  * byte for byte until either side closes. What a request upgrades to is the endpoint's
  * business; l5d routes the upgrade request like any other.
  */
-import type { IncomingMessage } from "node:http";
-import type { Duplex } from "node:stream";
+import type { Socket } from "node:net";
+import type { ParsedHead } from "../wire/llhttp.js";
 
 /** What a server hands over with an upgrade request: the client's socket and any bytes after the head. */
 export interface UpgradeParts {
-  readonly socket: Duplex;
+  readonly socket: Socket;
   readonly head: Buffer;
+  /** Takes the socket from the server's connection (which stops watching it). */
+  detach(): void;
 }
 
 /** The response head as the endpoint sent it (status line and fields, raw names). */
-export function rawResponseHead(res: IncomingMessage): string {
-  let head = `HTTP/1.1 ${res.statusCode} ${res.statusMessage ?? ""}\r\n`;
+export function rawResponseHead(res: ParsedHead): string {
+  let head = `HTTP/1.1 ${res.status} ${res.reason}\r\n`;
   const raw = res.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
   return `${head}\r\n`;
@@ -27,13 +29,14 @@ export function rawResponseHead(res: IncomingMessage): string {
  */
 export function joinTunnel(
   client: UpgradeParts,
-  res: IncomingMessage,
-  upstream: Duplex,
+  res: ParsedHead,
+  upstream: Socket,
   upstreamHead: Buffer,
   done: () => void,
 ): void {
+  client.detach();
   const c = client.socket;
-  c.write(rawResponseHead(res));
+  c.write(rawResponseHead(res), "latin1");
   if (upstreamHead.length > 0) c.write(upstreamHead);
   if (client.head.length > 0) upstream.write(client.head);
   let open = 2;
@@ -53,4 +56,6 @@ export function joinTunnel(
   upstream.on("error", () => c.destroy());
   c.pipe(upstream);
   upstream.pipe(c);
+  c.resume();
+  upstream.resume();
 }
