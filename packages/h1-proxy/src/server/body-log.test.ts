@@ -171,4 +171,118 @@ describe("BodyLog", () => {
     }
     expect(log.replayable).toBe(true);
   });
+
+  it("nothing is taken from the client until an attempt is attached; attached first, the client is never paused", () => {
+    const src = source();
+    const log = new BodyLog(src.s, 100);
+    log.push(b("early"));
+    expect(src.calls).toEqual(["pause"]);
+    const late = source();
+    const log2 = new BodyLog(late.s, 100);
+    const s = sink();
+    log2.attach(s.s);
+    log2.push(b("a"));
+    log2.push(b("b"));
+    log2.finish();
+    expect(late.calls).toEqual([]);
+    expect(s.got).toEqual(["a", "b"]);
+    expect(s.ended()).toBe(true);
+  });
+
+  it("chunks pushed while the source is paused are never dropped, whatever the order of attach and drain", () => {
+    const src = source();
+    const log = new BodyLog(src.s, 1 << 20);
+    const sent: string[] = [];
+    const next = () => {
+      const c = `c${sent.length}`;
+      sent.push(c);
+      log.push(b(c));
+    };
+    // before any attempt
+    next();
+    next();
+    const first = sink(2);
+    log.attach(first.s);
+    // refused at the second: paused, and the rest of the read keeps coming
+    expect(src.paused()).toBe(true);
+    next();
+    next();
+    first.drain(1);
+    next();
+    // the attempt ends; between attempts the source stays paused and chunks keep coming
+    log.detach();
+    expect(src.paused()).toBe(true);
+    next();
+    const second = sink(3);
+    log.attach(second.s);
+    next();
+    second.drain();
+    next();
+    log.finish();
+    expect(second.got).toEqual(sent);
+    expect(second.ended()).toBe(true);
+    expect(src.paused()).toBe(false);
+    // the first got a prefix, in order, with nothing skipped
+    expect(first.got).toEqual(sent.slice(0, first.got.length));
+    expect(first.ended()).toBe(false);
+  });
+
+  it("a second attempt refusing during the replay gets the rest of the replay, then the new chunks, in order", () => {
+    const src = source();
+    const log = new BodyLog(src.s, 100);
+    const first = sink();
+    log.attach(first.s);
+    for (const c of ["1", "2", "3"]) log.push(b(c));
+    log.detach();
+    const second = sink(2);
+    log.attach(second.s);
+    expect(second.got).toEqual(["1", "2"]);
+    expect(src.paused()).toBe(true);
+    log.push(b("4"));
+    second.drain();
+    expect(src.paused()).toBe(false);
+    log.push(b("5"));
+    log.finish();
+    expect(second.got).toEqual(["1", "2", "3", "4", "5"]);
+    expect(second.ended()).toBe(true);
+  });
+
+  it("going past the limit while the attempt is backed up: the attempt still gets every byte", () => {
+    const src = source();
+    const log = new BodyLog(src.s, 5);
+    const s = sink(1);
+    log.attach(s.s);
+    log.push(b("abc"));
+    log.push(b("def"));
+    log.push(b("ghi"));
+    expect(log.replayable).toBe(false);
+    log.finish();
+    s.drain();
+    expect(s.got.join("")).toBe("abcdefghi");
+    expect(s.ended()).toBe(true);
+    expect(log.bytes).toBe(9);
+  });
+
+  it("at the limit exactly the body is still replayable; one byte more and it is not", () => {
+    const at = new BodyLog(source().s, 4);
+    at.push(b("ab"));
+    at.push(b("cd"));
+    expect(at.replayable).toBe(true);
+    at.push(b("e"));
+    expect(at.replayable).toBe(false);
+  });
+
+  it("detach takes the drain callback back from the attempt, which is written to no more", () => {
+    const src = source();
+    const log = new BodyLog(src.s, 100);
+    const first = sink(1);
+    log.attach(first.s);
+    log.push(b("a"));
+    log.detach();
+    // detach took back the drain callback: a drain now reaches nobody
+    first.drain();
+    log.push(b("b"));
+    expect(first.got).toEqual(["a"]);
+    expect(src.paused()).toBe(true);
+  });
 });

@@ -64,6 +64,10 @@ export class ClientConnection implements ReplyOwner, BodySource {
   #draining = false;
   /** A parse error, answered once the requests before it are. */
   #failure: ParseError | undefined;
+  /** Inside a read's parse, since a request head in it (callbacks may answer synchronously). */
+  #parsing = false;
+  /** A reply that ended during the parse while its request's body was still being read. */
+  #answeredEarly: Reply | undefined;
 
   constructor(socket: Socket, hooks: ConnectionHooks) {
     this.socket = socket;
@@ -101,6 +105,13 @@ export class ClientConnection implements ReplyOwner, BodySource {
 
   /** After each read: `r` is what the parser made of it (`d`, unless the parser read it itself). */
   #parsed(r: number | ParseError, d: Buffer | undefined): void {
+    this.#parsing = false;
+    const early = this.#answeredEarly;
+    if (early !== undefined) {
+      // a reply given during this read's parse, while its request's body was still coming
+      this.#answeredEarly = undefined;
+      this.replyDone(early);
+    }
     if (this.state === ConnState.Closed || this.#failure !== undefined) return;
     if (isParseError(r)) {
       this.#failParse(r);
@@ -123,6 +134,7 @@ export class ClientConnection implements ReplyOwner, BodySource {
   #head(h: ParsedHead): boolean {
     // closed by an earlier request in the same read: the rest is not read
     if (this.state === ConnState.Closed) return true;
+    this.#parsing = true;
     this.headStartedAt = 0;
     const req = new IncomingRequest(h, this.socket);
     const e: Entry = {
@@ -178,6 +190,18 @@ export class ClientConnection implements ReplyOwner, BodySource {
       q.splice(i, 1);
       this.close();
       return;
+    }
+    if (this.#reading?.reply === r && r.keepAlive && !r.aborted) {
+      // answered before its body was all read. During a read's parse (an answer given at once,
+      // e.g. a local error) the body may still end in that same read: decided once it is parsed
+      if (this.#parsing) {
+        this.#answeredEarly = r;
+        return;
+      }
+      // an endpoint that answered early: what is left of the body would have to be read and
+      // thrown away to reach the next request; the connection is closed instead, as nothing
+      // after it can be trusted to start at a request
+      r.keepAlive = false;
     }
     q.shift();
     if (!r.keepAlive || r.aborted) {

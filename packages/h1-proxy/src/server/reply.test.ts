@@ -204,19 +204,22 @@ describe("Reply (the response written to the client's socket)", () => {
     ["HEAD", 200, 1],
     ["GET", 204, 1],
     ["GET", 304, 0],
-  ])("%s answered %d without a length (HTTP/1.%d): no chunking, the connection kept", async (method, status, minor) => {
-    const p = await pair();
-    const r = new Reply(
-      request(method as string, minor as number, true, p.server),
-      owner(p.server).o,
-    );
-    r.writeHead(status as number, "X", ["X-A", "1"]);
-    r.write(Buffer.from("never"));
-    r.end();
-    const want = `HTTP/1.1 ${status} X\r\nX-A: 1\r\n${minor === 0 ? "Connection: keep-alive\r\n" : ""}\r\n`;
-    expect(await p.read(want.length)).toBe(want);
-    expect(r.keepAlive).toBe(true);
-  });
+  ])(
+    "%s answered %d without a length (HTTP/1.%d): no chunking, the connection kept",
+    async (method, status, minor) => {
+      const p = await pair();
+      const r = new Reply(
+        request(method as string, minor as number, true, p.server),
+        owner(p.server).o,
+      );
+      r.writeHead(status as number, "X", ["X-A", "1"]);
+      r.write(Buffer.from("never"));
+      r.end();
+      const want = `HTTP/1.1 ${status} X\r\nX-A: 1\r\n${minor === 0 ? "Connection: keep-alive\r\n" : ""}\r\n`;
+      expect(await p.read(want.length)).toBe(want);
+      expect(r.keepAlive).toBe(true);
+    },
+  );
 
   it("an endpoint's fields (fromPeer): hop-by-hop ones and those Connection names stay behind", async () => {
     const p = await pair();
