@@ -185,3 +185,52 @@ describe("HTTP/1.1 methods and pipelining", () => {
     expect(seen.slice(before).map((r) => r.url)).toEqual(["/good"]);
   });
 });
+
+describe("HTTP/1.1 framing a proxy must not pass on", () => {
+  it("Connection naming Content-Length or Host removes neither: one request reaches the endpoint, its body framed", async () => {
+    const before = seen.length;
+    const smuggled = "GET /admin HTTP/1.1\r\nHost: internal\r\n\r\n";
+    const out = await raw(
+      `POST /public HTTP/1.1\r\n${H}Connection: content-length, host\r\nContent-Length: ${smuggled.length}\r\n\r\n${smuggled}`,
+      2_000,
+      true,
+    );
+    expect(out).toMatch(/^HTTP\/1\.1 200 /);
+    await new Promise((r) => setTimeout(r, 50));
+    const got = seen.slice(before);
+    expect(got.map((r) => r.url)).toEqual(["/public"]);
+    expect(got[0]?.headers["content-length"]).toBe(String(smuggled.length));
+    expect(got[0]?.headers.host).toBe("web");
+  });
+
+  it.each([
+    [
+      "an Upgrade request with a Content-Length body",
+      `GET /ws HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\nContent-Length: 5\r\n\r\nhello`,
+      400,
+    ],
+    [
+      "Transfer-Encoding on HTTP/1.0",
+      `POST / HTTP/1.0\r\n${H}Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n`,
+      400,
+    ],
+    [
+      "a coding before chunked (gzip, chunked)",
+      `POST / HTTP/1.1\r\n${H}Transfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n`,
+      501,
+    ],
+  ])("%s: answered %d, never forwarded", async (_name, bytes, status) => {
+    const before = seen.length;
+    const out = await raw(bytes as string, 2_000, true);
+    expect(out).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(seen.length).toBe(before);
+  });
+
+  it("a version other than HTTP/1.0 and 1.1 is refused (505, or 400 by the parser), never forwarded", async () => {
+    const before = seen.length;
+    const out = await raw(`GET / HTTP/2.0\r\n${H}\r\n`, 2_000, true);
+    expect(out).toMatch(/^HTTP\/1\.1 (505|400) /);
+    expect(seen.length).toBe(before);
+  });
+});

@@ -82,6 +82,8 @@ export class UpstreamConnection implements BodySink {
   #keepAlive = true;
   #drain: (() => void) | undefined;
   #upgraded = false;
+  /** The parser is inside a response (its first byte read, its end not yet). */
+  #midMessage = false;
 
   constructor(a: Address, connectTimeoutMs: number, maxHeadBytes: number, home: ConnectionHome) {
     this.#home = home;
@@ -97,9 +99,15 @@ export class UpstreamConnection implements BodySink {
     this.socket = s;
     s.setNoDelay(true);
     this.#parser = new H1Parser(ParserKind.Response, maxHeadBytes, {
+      begin: () => {
+        this.#midMessage = true;
+      },
       head: (h) => this.#head(h),
       body: (c) => this.#h?.body(c),
-      end: () => this.#end(),
+      end: () => {
+        this.#midMessage = false;
+        this.#end();
+      },
     });
     this.#connectTimer = setTimeout(() => {
       this.#connectTimer = undefined;
@@ -122,9 +130,10 @@ export class UpstreamConnection implements BodySink {
       s.on("data", (d: Buffer) => this.#parsed(this.#parser.execute(d), d));
     s.on("end", () => this.#eof());
     s.on("error", (e: NodeJS.ErrnoException) => this.#fail(e));
-    s.on("close", () =>
-      this.#fail(Object.assign(new Error("socket closed"), { code: "ECONNRESET" })),
-    );
+    s.on("close", () => {
+      this.#fail(Object.assign(new Error("socket closed"), { code: "ECONNRESET" }));
+      this.#parser.free();
+    });
     s.on("drain", () => {
       const f = this.#drain;
       this.#drain = undefined;
@@ -196,6 +205,12 @@ export class UpstreamConnection implements BodySink {
       this.#fail(r as unknown as NodeJS.ErrnoException);
       return;
     }
+    if (this.state === UpState.Idle && this.#midMessage) {
+      // bytes after a complete response, in its pool: nothing asked for them, and the next
+      // request's response would be read after them
+      this.close();
+      return;
+    }
     if (this.#upgraded) {
       const h = this.#h;
       const head = this.#upgradeHead;
@@ -206,6 +221,7 @@ export class UpstreamConnection implements BodySink {
       this.state = UpState.Closed;
       for (const ev of ["data", "end", "close", "drain", "error"])
         this.socket.removeAllListeners(ev);
+      this.#parser.free();
       this.#home.gone(this);
       if (h !== undefined && head !== undefined) h.upgrade(head, this.socket, buf.subarray(r));
     }
@@ -222,7 +238,14 @@ export class UpstreamConnection implements BodySink {
     if (h.status < 200 && h.status !== 101) return true;
     this.#responded = true;
     this.#keepAlive = h.keepAlive;
-    if (h.status === 101 && h.upgrade) {
+    if (h.status === 101 && !h.upgrade) {
+      // switching protocols without saying to what: not a response to pass on
+      this.#fail(
+        Object.assign(new Error("101 Switching Protocols without Upgrade"), { code: "EPROTO" }),
+      );
+      return true;
+    }
+    if (h.status === 101) {
       this.#upgraded = true;
       this.#upgradeHead = h;
       return true;

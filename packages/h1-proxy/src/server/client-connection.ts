@@ -64,6 +64,8 @@ export class ClientConnection implements ReplyOwner, BodySource {
   #draining = false;
   /** A parse error, answered once the requests before it are. */
   #failure: ParseError | undefined;
+  /** A request's first bytes were read, its head is not complete yet. */
+  #inHead = false;
   /** Inside a read's parse, since a request head in it (callbacks may answer synchronously). */
   #parsing = false;
   /** A reply that ended during the parse while its request's body was still being read. */
@@ -77,6 +79,7 @@ export class ClientConnection implements ReplyOwner, BodySource {
       begin: () => {
         if (this.headStartedAt === 0) this.headStartedAt = performance.now();
         this.idleSince = 0;
+        this.#inHead = true;
       },
       head: (h) => this.#head(h),
       body: (c) => this.#reading?.body.push(c),
@@ -85,13 +88,21 @@ export class ClientConnection implements ReplyOwner, BodySource {
     socket.setNoDelay(true);
     // node:http's fast path: the parser reads the socket from C++; else the bytes come as events
     if (!this.#parser.consume(socket, (r) => this.#parsed(r, undefined)))
-      socket.on("data", (d: Buffer) => this.#parsed(this.#parser.execute(d), d));
-    socket.on("end", () => this.#lost(true));
-    socket.on("close", () => this.#lost(false));
-    socket.on("error", () => {
-      // followed by close
-    });
+      socket.on("data", this.#onData);
+    socket.on("end", this.#onEnd);
+    socket.on("close", this.#onClose);
+    socket.on("error", this.#onError);
   }
+
+  readonly #onData = (d: Buffer) => this.#parsed(this.#parser.execute(d), d);
+  readonly #onEnd = () => this.#lost(true);
+  readonly #onClose = () => {
+    this.#lost(false);
+    this.#parser.free();
+  };
+  readonly #onError = () => {
+    // followed by close
+  };
 
   /** Requests received and not yet answered. */
   get pending(): number {
@@ -121,7 +132,7 @@ export class ClientConnection implements ReplyOwner, BodySource {
       // the upgrade request is routed once the bytes after its head are known
       const buf = d ?? this.#parser.currentBuffer();
       this.#parser.unconsume();
-      this.socket.removeAllListeners("data");
+      this.socket.off("data", this.#onData);
       this.socket.pause();
       const q = this.#queue;
       const e = q[q.length - 1];
@@ -135,6 +146,7 @@ export class ClientConnection implements ReplyOwner, BodySource {
     // closed by an earlier request in the same read: the rest is not read
     if (this.state === ConnState.Closed) return true;
     this.#parsing = true;
+    this.#inHead = false;
     this.headStartedAt = 0;
     const req = new IncomingRequest(h, this.socket);
     const e: Entry = {
@@ -235,15 +247,22 @@ export class ClientConnection implements ReplyOwner, BodySource {
   /** Closes now if idle, else once the requests received are answered (a server's graceful close). */
   drain(): void {
     this.#draining = true;
-    if (this.idle) this.close();
+    // idle, or connected and not a byte of a request yet
+    if (this.idle || (this.#queue.length === 0 && this.state === ConnState.Head && !this.#inHead))
+      this.close();
   }
 
   /** Hands the socket over (an upgrade that was accepted): this connection no longer reads it. */
   detach(): void {
     this.state = ConnState.Closed;
-    this.socket.removeAllListeners("end");
-    this.socket.removeAllListeners("close");
-    this.#queue.length = 0;
+    const s = this.socket;
+    s.off("data", this.#onData);
+    s.off("end", this.#onEnd);
+    s.off("close", this.#onClose);
+    s.off("error", this.#onError);
+    this.#parser.free();
+    // the upgrade request is over: its reply (the endpoint's 101, written by the tunnel) is done
+    for (const e of this.#queue.splice(0)) e.reply.handOver(101);
   }
 
   #flow(): void {

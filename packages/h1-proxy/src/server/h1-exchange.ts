@@ -65,6 +65,16 @@ export interface H1Source {
   readonly upgrade?: UpgradeParts | undefined;
 }
 
+/** RFC 9110 §9.2.2: methods whose request can be repeated without changing the outcome. */
+const IDEMPOTENT: ReadonlySet<string> = new Set([
+  "GET",
+  "HEAD",
+  "OPTIONS",
+  "TRACE",
+  "PUT",
+  "DELETE",
+]);
+
 /** A response held for the router's decision. */
 interface Held {
   readonly status: number;
@@ -124,7 +134,12 @@ export class H1Exchange implements Exchange, ResponseHandler {
   #atHead: ParsedHead | undefined;
   #atHoldTimer: NodeJS.Timeout | undefined;
   readonly #release = () => this.#releaseHeld();
-  readonly #resumeUpstream = () => this.#atConn?.resumeReading();
+  /** Waiting for the client's socket to drain (the endpoint's reading paused). */
+  #atDrainWait = false;
+  readonly #resumeUpstream = () => {
+    this.#atDrainWait = false;
+    this.#atConn?.resumeReading();
+  };
 
   constructor(src: H1Source, opts: ExchangeOptions, pools: UpstreamPools) {
     this.#src = src;
@@ -252,7 +267,9 @@ export class H1Exchange implements Exchange, ResponseHandler {
       return;
     }
     const out = this.#src.res;
-    if (!out.write(c)) {
+    if (!out.write(c) && !this.#atDrainWait) {
+      // one wait per backed-up spell, however many pieces the read being parsed still holds
+      this.#atDrainWait = true;
       this.#atConn?.pauseReading();
       out.onDrain(this.#resumeUpstream);
     }
@@ -302,6 +319,10 @@ export class H1Exchange implements Exchange, ResponseHandler {
       return;
     }
     if (phase === FailPhase.BeforeResponse) {
+      // a reused connection reset before any response byte usually never carried the request
+      // (the endpoint had closed it while idle), but the endpoint may also have taken it and
+      // failed: only a request that is safe to repeat is sent elsewhere on that guess
+      if (unprocessed && !IDEMPOTENT.has(this.#src.req.method)) unprocessed = false;
       this.#finish(
         {
           error: failure(

@@ -166,6 +166,34 @@ export async function startH1Server(opts: H1ServerOptions): Promise<H1Server> {
       reject(reply, 405, "bad_request", "CONNECT is not supported");
       return;
     }
+    if (req.httpVersion !== "1.1" && req.httpVersion !== "1.0") {
+      reject(reply, 505, "bad_request", `HTTP/${req.httpVersion} is not supported`);
+      return;
+    }
+    const te = req.headerAll("transfer-encoding");
+    if (te !== undefined) {
+      // RFC 9112 §6.1: Transfer-Encoding is HTTP/1.1's; an HTTP/1.0 message with it has faulty framing
+      if (req.versionMinor === 0) {
+        reject(reply, 400, "bad_request", "malformed request: Transfer-Encoding on HTTP/1.0");
+        return;
+      }
+      const codings = te.join(",").split(",");
+      // RFC 9112 §6.3: chunked not last, the body's length can't be known: 400 (and closed)
+      if (codings[codings.length - 1]?.trim().toLowerCase() !== "chunked") {
+        reject(reply, 400, "bad_request", `malformed request: Transfer-Encoding ${te.join(", ")}`);
+        return;
+      }
+      // chunked alone: another coding would reach the endpoint undeclared (we re-chunk the body)
+      if (codings.length > 1) {
+        reject(reply, 501, "bad_request", `unsupported Transfer-Encoding: ${te.join(", ")}`);
+        return;
+      }
+    }
+    if (req.upgrade && (te !== undefined || Number(req.header("content-length") ?? 0) > 0)) {
+      // what follows an upgrade request's head is the new protocol's: a body would be both
+      reject(reply, 400, "bad_request", "malformed request: an Upgrade request with a body");
+      return;
+    }
     // RFC 9112 §3.2: one Host field, no more
     const hosts = fieldCount(req.rawHeaders, "host");
     if (hosts > 1) {

@@ -21,4 +21,9 @@ describe("hop-by-hop fields", () => {
     expect(connectionListed("keep-alive, Upgrade")).toBeUndefined();
     expect([...(connectionListed(["X-A, x-b", " X-C "]) ?? [])]).toEqual(["x-a", "x-b", "x-c"]);
   });
+
+  it("never lists Content-Length or Host (a Connection field can't strip a message's framing or its Host)", () => {
+    expect(connectionListed("content-length, Host")).toBeUndefined();
+    expect([...(connectionListed("Content-Length, X-A") ?? [])]).toEqual(["x-a"]);
+  });
 });

@@ -34,6 +34,9 @@ export function connectionListed(
     for (const token of v.split(",")) {
       const t = token.trim().toLowerCase();
       if (t === "" || t === "close" || t === "keep-alive" || HOP_BY_HOP.has(t)) continue;
+      // never the framing or the Host: a message's Content-Length is what its body is read by,
+      // on both sides of the proxy (`Connection: content-length` would smuggle the body)
+      if (t === "content-length" || t === "host") continue;
       if (out === undefined) out = new Set();
       out.add(t);
     }

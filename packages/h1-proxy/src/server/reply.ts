@@ -195,6 +195,18 @@ export class Reply {
     this.#owner.socket.once("drain", f);
   }
 
+  /**
+   * The connection was handed over (an accepted upgrade: the tunnel wrote the endpoint's
+   * `status` itself): the reply is finished without a byte from it.
+   */
+  handOver(status: number): void {
+    if (this.done) return;
+    this.status = status;
+    this.state = ReplyState.Finished;
+    this.#owner.replyDone(this);
+    this.#emit(true);
+  }
+
   /** Cuts the response (and the client's connection) short. */
   destroy(): void {
     if (this.done) return;

@@ -228,9 +228,28 @@ export class H1Parser {
     return this.#p.finish();
   }
 
-  close(): void {
-    this.#p.close();
+  /**
+   * Frees the native parser (its C++ half is not garbage-collected: every connection must call
+   * this once, when its socket is closed or handed over). Deferred to the next turn, as node's
+   * own `freeParser`, so that no parse is on the stack when it goes.
+   */
+  free(): void {
+    if (this.#freed) return;
+    this.#freed = true;
+    const h = this.#handle;
+    if (h !== undefined) {
+      this.#handle = undefined;
+      h._consumed = false;
+      this.#p.unconsume();
+    }
+    setImmediate(closeBinding, this.#p);
   }
+
+  #freed = false;
+}
+
+function closeBinding(p: Binding): void {
+  p.close();
 }
 
 /** Whether `e` is what `H1Parser.execute` returns on failure. */
