@@ -215,6 +215,11 @@ describe("HTTP/1.1 framing a proxy must not pass on", () => {
       400,
     ],
     [
+      "a Host that is not an authority (a space in it)",
+      "GET / HTTP/1.1\r\nHost: web x\r\n\r\n",
+      400,
+    ],
+    [
       "a coding before chunked (gzip, chunked)",
       `POST / HTTP/1.1\r\n${H}Transfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n`,
       501,

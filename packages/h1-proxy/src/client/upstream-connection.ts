@@ -236,8 +236,6 @@ export class UpstreamConnection implements BodySink {
       return true;
     }
     if (h.status < 200 && h.status !== 101) return true;
-    this.#responded = true;
-    this.#keepAlive = h.keepAlive;
     if (h.status === 101 && !h.upgrade) {
       // switching protocols without saying to what: not a response to pass on
       this.#fail(
@@ -245,6 +243,8 @@ export class UpstreamConnection implements BodySink {
       );
       return true;
     }
+    this.#responded = true;
+    this.#keepAlive = h.keepAlive;
     if (h.status === 101) {
       this.#upgraded = true;
       this.#upgradeHead = h;

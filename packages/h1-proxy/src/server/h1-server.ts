@@ -75,6 +75,13 @@ export interface H1Server {
   close(graceMs?: number): Promise<void>;
 }
 
+/**
+ * An authority: host (reg-name, IPv4, or IP-literal in brackets) and optional port. Bytes over
+ * 0x7f (UTF-8 names, as Linkerd routes them) are let through: none of them is a delimiter.
+ */
+const HOST =
+  /^[A-Za-z0-9._~!$&'()*+,;=%\u0080-\u00ff-]*(?::[0-9]*)?$|^\[[0-9A-Fa-f:.]+\](?::[0-9]*)?$/;
+
 /** No extra fields (shared: most requests have none). */
 const NO_FIELDS: readonly string[] = Object.freeze([]);
 
@@ -202,6 +209,13 @@ export async function startH1Server(opts: H1ServerOptions): Promise<H1Server> {
     }
     if (hosts === 0 && req.versionMinor === 1) {
       reject(reply, 400, "bad_request", "malformed request: HTTP/1.1 without a Host header");
+      return;
+    }
+    // RFC 9110 §7.2 / RFC 3986 §3.2: a Host is an authority (no space, slash or other
+    // delimiter): routed on and forwarded, it must say one thing to every hop
+    const host = req.header("host");
+    if (host !== undefined && !HOST.test(host)) {
+      reject(reply, 400, "bad_request", "malformed request: invalid Host header");
       return;
     }
     const length = req.header("content-length");
