@@ -25,8 +25,7 @@ export class IncomingRequest {
     this.method = head.method;
     this.url = head.url;
     this.versionMinor = head.versionMinor;
-    this.httpVersion =
-      head.versionMinor === 1 ? "1.1" : `${head.versionMajor}.${head.versionMinor}`;
+    this.httpVersion = `${head.versionMajor}.${head.versionMinor}`;
     this.rawHeaders = head.rawHeaders;
     this.upgrade = head.upgrade;
     this.keepAlive = head.keepAlive;
