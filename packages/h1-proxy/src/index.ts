@@ -12,7 +12,7 @@ export {
   type H1ServerOptions,
   startH1Server,
 } from "./server/h1-server.js";
-export { connectionListed, HOP_BY_HOP } from "./server/hop-by-hop.js";
+export { connectionListed, HOP_BY_HOP, isHopByHop } from "./server/hop-by-hop.js";
 export type { IncomingRequest } from "./server/incoming-request.js";
 export { encodeL5dErr, localAnswer } from "./server/local-answer.js";
 export type { Reply } from "./server/reply.js";

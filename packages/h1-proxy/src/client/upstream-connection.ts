@@ -12,6 +12,7 @@ import { connect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import type { Address } from "@l5d/h2-proxy";
 import type { BodySink } from "../server/body-log.js";
+import { LAST_CHUNK, writeChunk } from "../wire/chunked.js";
 import {
   H1Parser,
   isParseError,
@@ -59,9 +60,6 @@ export interface ConnectionHome {
   gone(c: UpstreamConnection): void;
 }
 
-const CRLF = Buffer.from("\r\n", "latin1");
-const LAST_CHUNK = Buffer.from("0\r\n\r\n", "latin1");
-
 export class UpstreamConnection implements BodySink {
   readonly socket: Socket;
   readonly #home: ConnectionHome;
@@ -78,10 +76,11 @@ export class UpstreamConnection implements BodySink {
   #headRequest = false;
   #responded = false;
   #requestDone = false;
-  #responseDone = false;
   #keepAlive = true;
   #drain: (() => void) | undefined;
   #upgraded = false;
+  /** An accepted 101's head, until the read that holds it is parsed. */
+  #upgradeHead: ParsedHead | undefined;
   /** The parser is inside a response (its first byte read, its end not yet). */
   #midMessage = false;
 
@@ -89,7 +88,7 @@ export class UpstreamConnection implements BodySink {
     this.#home = home;
     const s =
       a.tls === undefined
-        ? connect({ host: a.host, port: a.port, noDelay: true })
+        ? connect({ host: a.host, port: a.port })
         : tlsConnect({
             ...a.tls.options,
             host: a.host,
@@ -148,7 +147,6 @@ export class UpstreamConnection implements BodySink {
     this.#headRequest = headRequest;
     this.#responded = false;
     this.#requestDone = false;
-    this.#responseDone = false;
     this.#keepAlive = true;
     if (this.state === UpState.Idle) this.state = UpState.Busy;
     this.socket.write(head, "latin1");
@@ -157,14 +155,7 @@ export class UpstreamConnection implements BodySink {
   /** BodySink: a piece of the request body. */
   write(c: Buffer): boolean {
     if (this.state === UpState.Closed || this.#requestDone) return true;
-    const s = this.socket;
-    if (!this.#chunked) return s.write(c);
-    s.cork();
-    s.write(`${c.length.toString(16)}\r\n`, "latin1");
-    s.write(c);
-    const ok = s.write(CRLF);
-    s.uncork();
-    return ok;
+    return this.#chunked ? writeChunk(this.socket, c) : this.socket.write(c);
   }
 
   /** BodySink: the request body is complete. */
@@ -172,7 +163,6 @@ export class UpstreamConnection implements BodySink {
     if (this.state === UpState.Closed || this.#requestDone) return;
     this.#requestDone = true;
     if (this.#chunked) this.socket.write(LAST_CHUNK);
-    if (this.#responseDone) this.#complete();
   }
 
   onDrain(f: (() => void) | undefined): void {
@@ -181,11 +171,11 @@ export class UpstreamConnection implements BodySink {
 
   /** Stops reading responses (the client is backed up). */
   pauseReading(): void {
-    if (!this.#parser.readStop()) this.socket.pause();
+    this.#parser.pauseSocket(this.socket);
   }
 
   resumeReading(): void {
-    if (!this.#parser.readStart()) this.socket.resume();
+    this.#parser.resumeSocket(this.socket);
   }
 
   /** Abandons the request on it: the connection is closed (it can't be reused mid-exchange). */
@@ -227,8 +217,6 @@ export class UpstreamConnection implements BodySink {
     }
   }
 
-  #upgradeHead: ParsedHead | undefined;
-
   #head(h: ParsedHead): boolean {
     if (this.#h === undefined) {
       // a response on an idle connection: no request asked for it
@@ -256,14 +244,10 @@ export class UpstreamConnection implements BodySink {
 
   #end(): void {
     if (!this.#responded || this.#upgraded) return;
-    this.#responseDone = true;
     const h = this.#h;
-    if (this.#requestDone) this.#complete();
-    else {
-      // answered before the request was all sent: the connection can't carry another
-      this.#keepAlive = false;
-      this.#complete();
-    }
+    // answered before the request was all sent: the connection can't carry another
+    if (!this.#requestDone) this.#keepAlive = false;
+    this.#complete();
     h?.end();
   }
 

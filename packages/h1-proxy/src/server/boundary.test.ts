@@ -7,9 +7,9 @@ import { createServer as createHttpServer, type IncomingHttpHeaders } from "node
 import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import type { AttemptResult } from "@l5d/h2-proxy";
 import { afterEach, describe, expect, it } from "vitest";
-import { UpstreamPools } from "../client/upstream-pools.js";
 import type { H1Request } from "./h1-request.js";
-import { type H1Server, type H1ServerOptions, startH1Server } from "./h1-server.js";
+import type { H1Server, H1ServerOptions } from "./h1-server.js";
+import { startTestH1Server } from "./h1-server-rig.js";
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -58,29 +58,12 @@ async function proxy(
   onRequest: (req: H1Request) => void,
   over: Partial<H1ServerOptions> = {},
 ): Promise<Proxy> {
-  const pools = new UpstreamPools();
-  cleanups.push(() => pools.close());
   const routed: H1Request[] = [];
-  const srv = await startH1Server({
-    host: "127.0.0.1",
-    port: 0,
-    routerLabel: "t",
-    maxInitialLineBytes: 4096,
-    maxHeadersBytes: 16_384,
-    maxRequestBytes: 1 << 20,
-    maxResponseBytes: 1 << 20,
-    streaming: true,
-    headersTimeoutMs: 10_000,
-    idleTimeoutMs: 0,
-    maxConnections: 100,
-    connectTimeoutMs: 1_000,
-    upstreams: pools,
-    onRequest: (req) => {
-      routed.push(req);
-      onRequest(req);
-    },
-    ...over,
-  });
+  const { srv, pools } = await startTestH1Server((req) => {
+    routed.push(req);
+    onRequest(req);
+  }, over);
+  cleanups.push(() => pools.close());
   cleanups.push(() => srv.close(0));
   return { srv, port: srv.port, routed };
 }

@@ -160,7 +160,7 @@ export class ClientConnection implements ReplyOwner, BodySource {
       // what follows the head is the new protocol's: no more parsing on this connection
       this.state = ConnState.Upgraded;
       e.body.finish();
-      this.#parser.readStop();
+      this.#parser.pauseSocket(this.socket);
       return false;
     }
     this.state = ConnState.Body;
@@ -247,9 +247,8 @@ export class ClientConnection implements ReplyOwner, BodySource {
   /** Closes now if idle, else once the requests received are answered (a server's graceful close). */
   drain(): void {
     this.#draining = true;
-    // idle, or connected and not a byte of a request yet
-    if (this.idle || (this.#queue.length === 0 && this.state === ConnState.Head && !this.#inHead))
-      this.close();
+    // no request held, none begun (idle, or connected and not a byte of a request yet)
+    if (this.#queue.length === 0 && this.state === ConnState.Head && !this.#inHead) this.close();
   }
 
   /** Hands the socket over (an upgrade that was accepted): this connection no longer reads it. */
@@ -276,10 +275,10 @@ export class ClientConnection implements ReplyOwner, BodySource {
     const stop = this.#bodyPaused || this.#queue.length > 1;
     if (stop && !this.#socketPaused) {
       this.#socketPaused = true;
-      if (!this.#parser.readStop()) this.socket.pause();
+      this.#parser.pauseSocket(this.socket);
     } else if (!stop && this.#socketPaused) {
       this.#socketPaused = false;
-      if (!this.#parser.readStart()) this.socket.resume();
+      this.#parser.resumeSocket(this.socket);
     }
   }
 
@@ -300,7 +299,7 @@ export class ClientConnection implements ReplyOwner, BodySource {
     }
     // no more reading; the requests before it are answered first, then the error, then the close
     this.#failure = e;
-    if (!this.#parser.readStop()) this.socket.pause();
+    this.#parser.pauseSocket(this.socket);
     if (this.#queue.length === 0) this.#answerFailure();
   }
 

@@ -8,9 +8,10 @@ import {
 import { type AddressInfo, connect, createServer as createTcpServer, type Socket } from "node:net";
 import type { AttemptResult } from "@l5d/h2-proxy";
 import { afterEach, describe, expect, it } from "vitest";
-import { UpstreamPools } from "../client/upstream-pools.js";
+import type { UpstreamPools } from "../client/upstream-pools.js";
 import type { H1Request } from "./h1-request.js";
-import { type H1ServerOptions, startH1Server } from "./h1-server.js";
+import type { H1ServerOptions } from "./h1-server.js";
+import { startTestH1Server } from "./h1-server-rig.js";
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -29,25 +30,8 @@ async function proxy(
   onRequest: (req: H1Request) => void,
   over: Partial<H1ServerOptions> = {},
 ): Promise<{ port: number; pools: UpstreamPools }> {
-  const pools = new UpstreamPools();
+  const { srv, pools } = await startTestH1Server(onRequest, over);
   cleanups.push(() => pools.close());
-  const srv = await startH1Server({
-    host: "127.0.0.1",
-    port: 0,
-    routerLabel: "t",
-    maxInitialLineBytes: 4096,
-    maxHeadersBytes: 16_384,
-    maxRequestBytes: 1 << 20,
-    maxResponseBytes: 1 << 20,
-    streaming: true,
-    headersTimeoutMs: 10_000,
-    idleTimeoutMs: 0,
-    maxConnections: 100,
-    connectTimeoutMs: 1_000,
-    upstreams: pools,
-    onRequest,
-    ...over,
-  });
   cleanups.push(() => srv.close(0));
   return { port: srv.port, pools };
 }

@@ -30,7 +30,7 @@ import type { UpstreamPool, UpstreamPools } from "../client/upstream-pools.js";
 import { fieldValue, fieldValues } from "../wire/fields.js";
 import type { ParsedHead } from "../wire/llhttp.js";
 import type { BodyLog } from "./body-log.js";
-import { connectionListed, HOP_BY_HOP } from "./hop-by-hop.js";
+import { connectionListed, HOP_BY_HOP, isHopByHop } from "./hop-by-hop.js";
 import type { IncomingRequest } from "./incoming-request.js";
 import { localAnswer } from "./local-answer.js";
 import type { Reply } from "./reply.js";
@@ -51,6 +51,8 @@ export interface H1Source {
   readonly req: IncomingRequest;
   readonly res: Reply;
   readonly body: BodyLog;
+  /** The request body is chunked (the server checked its `Transfer-Encoding`): sent on chunked. */
+  readonly chunked: boolean;
   /** The request-target sent upstream (origin-form). */
   readonly target: string;
   /** Header fields added to every attempt (e.g. `Forwarded`), raw name/value pairs. */
@@ -126,7 +128,6 @@ export class H1Exchange implements Exchange, ResponseHandler {
   #atEndpoint: Address | undefined;
   #atPool: UpstreamPool | undefined;
   #atConn: UpstreamConnection | undefined;
-  #atResponded = false;
   /** The response is held for the router's decision (vs streamed to the client). */
   #atHolding = false;
   #atChunks: Buffer[] = [];
@@ -205,16 +206,10 @@ export class H1Exchange implements Exchange, ResponseHandler {
       this.#atEndpoint = endpoint;
       this.#atPool = pool;
       this.#atConn = conn;
-      this.#atResponded = false;
       this.#atHolding = false;
       this.#atBytes = 0;
       this.#atHead = undefined;
-      conn.send(
-        requestHead(src, edits, endpoint),
-        src.req.header("transfer-encoding") !== undefined,
-        src.req.method === "HEAD",
-        this,
-      );
+      conn.send(requestHead(src, edits, endpoint), src.chunked, src.req.method === "HEAD", this);
       src.body.attach(conn);
     });
   }
@@ -224,7 +219,6 @@ export class H1Exchange implements Exchange, ResponseHandler {
     if (this.#atResolve === undefined) return;
     const src = this.#src;
     const conn = this.#atConn as UpstreamConnection;
-    this.#atResponded = true;
     this.#atHead = h;
     // a response to HEAD, a 204 or a 304 has no body, whatever its Content-Length says
     const bodyless = src.req.method === "HEAD" || h.status === 204 || h.status === 304;
@@ -346,7 +340,6 @@ export class H1Exchange implements Exchange, ResponseHandler {
       socket.destroy();
       return;
     }
-    this.#atResponded = true;
     const client = this.#src.upgrade;
     if (client === undefined || this.#answer !== Answer.Open) {
       socket.destroy();
@@ -410,7 +403,7 @@ export class H1Exchange implements Exchange, ResponseHandler {
   #abortAttempt(o: ForwardOutcome): void {
     if (this.#atResolve === undefined) return;
     this.#atConn?.close();
-    const responded = this.#atResponded;
+    const responded = this.#atHead !== undefined;
     if (responded && this.#answer === Answer.Streaming) this.#src.res.destroy();
     this.#finish(o, !responded || this.#answer === Answer.Open);
   }
@@ -485,7 +478,7 @@ function endToEnd(raw: readonly string[], out: string[]): string[] {
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || listed?.has(lower)) continue;
+    if (isHopByHop(lower, listed)) continue;
     out.push(name, raw[i + 1] as string);
   }
   return out;
@@ -506,7 +499,6 @@ function requestHead(src: H1Source, edits: HeaderEdits, endpoint: Address): stri
   const listed = connectionListed(req.headerAll("connection"));
   let head = `${req.method} ${set?.[":path"] ?? src.target} HTTP/1.1\r\n`;
   let host = false;
-  let chunked = false;
   let upgrade: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
@@ -517,8 +509,7 @@ function requestHead(src: H1Source, edits: HeaderEdits, endpoint: Address): stri
       // an absolute-form target's authority replaces it (in `extra`)
       if (hostReplaced) continue;
     } else if (HOP_BY_HOP.has(lower)) {
-      if (lower === "transfer-encoding") chunked = true;
-      else if (lower === "upgrade") upgrade = value;
+      if (lower === "upgrade") upgrade = value;
       continue;
     }
     if (listed?.has(lower)) continue;
@@ -539,6 +530,6 @@ function requestHead(src: H1Source, edits: HeaderEdits, endpoint: Address): stri
   if (src.upgrade !== undefined && upgrade !== undefined)
     head += `Connection: Upgrade\r\nUpgrade: ${upgrade}\r\n`;
   // a chunked request goes on chunked
-  if (chunked) head += "Transfer-Encoding: chunked\r\n";
+  if (src.chunked) head += "Transfer-Encoding: chunked\r\n";
   return `${head}\r\n`;
 }

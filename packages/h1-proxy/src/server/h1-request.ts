@@ -12,7 +12,7 @@ import type {
 } from "@l5d/h2-proxy";
 import type { UpstreamPools } from "../client/upstream-pools.js";
 import { H1Exchange, type H1Source } from "./h1-exchange.js";
-import { connectionListed, HOP_BY_HOP } from "./hop-by-hop.js";
+import { connectionListed, isHopByHop } from "./hop-by-hop.js";
 import type { IncomingRequest } from "./incoming-request.js";
 import { localAnswer } from "./local-answer.js";
 
@@ -54,7 +54,7 @@ export function headerListOf(req: IncomingRequest): [string, string][] {
   const listed = connectionListed(req.headerAll("connection"));
   for (let i = 0; i < raw.length; i += 2) {
     const name = (raw[i] as string).toLowerCase();
-    if (HOP_BY_HOP.has(name) || listed?.has(name)) continue;
+    if (isHopByHop(name, listed)) continue;
     // Linkerd's deprecated `dtab-local` is read as `l5d-dtab` (and, like it, not forwarded)
     out.push([name === DTAB_LOCAL ? "l5d-dtab" : name, raw[i + 1] as string]);
   }

@@ -300,6 +300,7 @@ export async function startH1Server(opts: H1ServerOptions): Promise<H1Server> {
           req,
           res: reply,
           body,
+          chunked: te !== undefined,
           target,
           extra,
           maxResponseHeadBytes: maxHeadBytes,
@@ -354,7 +355,7 @@ export async function startH1Server(opts: H1ServerOptions): Promise<H1Server> {
   };
   const server: Server =
     tls === undefined
-      ? createServer({ noDelay: true }, accept)
+      ? createServer(accept)
       : createTlsServer({ ...tls, ALPNProtocols: ["http/1.1"] }, (s: TLSSocket) => accept(s));
   server.maxConnections = opts.maxConnections;
   server.on("connection", (s: Socket) => {

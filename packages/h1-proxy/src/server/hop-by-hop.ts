@@ -43,3 +43,11 @@ export function connectionListed(
   }
   return out;
 }
+
+/**
+ * Whether field `lower` (a lower-case name) describes one connection only: always hop-by-hop,
+ * or named by its message's `Connection` field (`listed`, from {@link connectionListed}).
+ */
+export function isHopByHop(lower: string, listed: ReadonlySet<string> | undefined): boolean {
+  return HOP_BY_HOP.has(lower) || listed?.has(lower) === true;
+}

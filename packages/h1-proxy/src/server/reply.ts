@@ -9,8 +9,9 @@
  * (destroyed, or the client's connection was lost) from Open or Streaming.
  */
 import type { Socket } from "node:net";
+import { LAST_CHUNK, writeChunk } from "../wire/chunked.js";
 import { fieldValues } from "../wire/fields.js";
-import { connectionListed, HOP_BY_HOP } from "./hop-by-hop.js";
+import { connectionListed, isHopByHop } from "./hop-by-hop.js";
 import type { IncomingRequest } from "./incoming-request.js";
 
 export enum ReplyState {
@@ -39,8 +40,6 @@ export interface ReplyOwner {
   replyDone(r: Reply): void;
 }
 
-const LAST_CHUNK = Buffer.from("0\r\n\r\n", "latin1");
-const CRLF = Buffer.from("\r\n", "latin1");
 /** Bodies this small are copied after the head into one write. */
 const COALESCE_BYTES = 16_384;
 
@@ -115,7 +114,7 @@ export class Reply {
       const value = headers[i + 1] as string;
       if (fromPeer) {
         const lower = name.toLowerCase();
-        if (HOP_BY_HOP.has(lower) || listed?.has(lower)) continue;
+        if (isHopByHop(lower, listed)) continue;
       }
       if (name.length === 14 && name.toLowerCase() === "content-length") {
         length = true;
@@ -144,15 +143,7 @@ export class Reply {
     const s = this.#owner.socket;
     const head = this.#head;
     this.#head = undefined;
-    if (this.#framing === Framing.Chunked) {
-      const size = `${head ?? ""}${c.length.toString(16)}\r\n`;
-      s.cork();
-      s.write(size, "latin1");
-      s.write(c);
-      const ok = s.write(CRLF);
-      s.uncork();
-      return ok;
-    }
+    if (this.#framing === Framing.Chunked) return writeChunk(s, c, head);
     if (head === undefined) return s.write(c);
     if (c.length <= COALESCE_BYTES) {
       const out = Buffer.allocUnsafe(head.length + c.length);

@@ -194,25 +194,23 @@ export class H1Parser {
     return this.#p.getCurrentBuffer();
   }
 
-  /** Stops reading a consumed socket (back-pressure); false when not consumed. */
-  readStop(): boolean {
+  /** Stops reading `socket` (back-pressure): its handle when consumed, else its stream. */
+  pauseSocket(socket: Socket): void {
     const h = this.#handle;
-    if (h === undefined) return false;
-    if (h.reading) {
+    if (h === undefined) socket.pause();
+    else if (h.reading) {
       h.reading = false;
       h.readStop();
     }
-    return true;
   }
 
-  readStart(): boolean {
+  resumeSocket(socket: Socket): void {
     const h = this.#handle;
-    if (h === undefined) return false;
-    if (!h.reading) {
+    if (h === undefined) socket.resume();
+    else if (!h.reading) {
       h.reading = true;
       h.readStart();
     }
-    return true;
   }
 
   /**
