@@ -206,25 +206,25 @@ describe("HTTP/1.1 framing a proxy must not pass on", () => {
   it.each([
     [
       "an Upgrade request with a Content-Length body",
-      `GET /ws HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\nContent-Length: 5\r\n\r\nhello`,
       400,
+      `GET /ws HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\nContent-Length: 5\r\n\r\nhello`,
     ],
     [
       "Transfer-Encoding on HTTP/1.0",
-      `POST / HTTP/1.0\r\n${H}Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n`,
       400,
+      `POST / HTTP/1.0\r\n${H}Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n`,
     ],
     [
       "a Host that is not an authority (a space in it)",
-      "GET / HTTP/1.1\r\nHost: web x\r\n\r\n",
       400,
+      "GET / HTTP/1.1\r\nHost: web x\r\n\r\n",
     ],
     [
       "a coding before chunked (gzip, chunked)",
-      `POST / HTTP/1.1\r\n${H}Transfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n`,
       501,
+      `POST / HTTP/1.1\r\n${H}Transfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n`,
     ],
-  ])("%s: answered %d, never forwarded", async (_name, bytes, status) => {
+  ])("%s: answered %d, never forwarded", async (_name, status, bytes) => {
     const before = seen.length;
     const out = await raw(bytes as string, 2_000, true);
     expect(out).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
