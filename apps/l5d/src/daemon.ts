@@ -3,6 +3,7 @@
  * bad config), builds the plugins, opens the routers' servers and the admin server, and runs
  * until SIGINT/SIGTERM or `POST /admin/shutdown`, then drains gracefully.
  */
+import cluster from "node:cluster";
 import { readFileSync } from "node:fs";
 import { formatConfigErrors, type LinkerdConfig, parseLinkerdConfig } from "@l5d/config";
 import { type Logger, pino } from "pino";
@@ -13,6 +14,8 @@ import { dashboardHtml } from "./admin/dashboard.js";
 import { buildPlugins, type Linker, LinkerBuildError, link } from "./linker.js";
 import { createRegistries } from "./plugins.js";
 import { serverTlsOptions } from "./server-tls.js";
+import { WorkerFleet } from "./workers/worker-fleet.js";
+import { runWorker } from "./workers/worker-process.js";
 
 export const USAGE = `Usage: l5d [--check] [--log-level=<level>] <config.yaml>
        l5d dtab show|lookup|delegate ...      (see: l5d dtab --help)
@@ -56,17 +59,24 @@ export function parseArgs(args: readonly string[]): Args {
 /** Reads and validates a config file; returns the config or the error text. */
 export function loadConfigFile(
   file: string,
-): { ok: true; config: LinkerdConfig } | { ok: false; message: string } {
+): { ok: true; config: LinkerdConfig; text: string } | { ok: false; message: string } {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
     return { ok: false, message: `cannot read config ${file}: ${(e as Error).message}` };
   }
+  return parseConfigText(text, file);
+}
+
+function parseConfigText(
+  text: string,
+  file: string,
+): { ok: true; config: LinkerdConfig; text: string } | { ok: false; message: string } {
   const r = parseLinkerdConfig(text, createRegistries());
   if (!r.ok)
     return { ok: false, message: `invalid config ${file}:\n${formatConfigErrors(r.errors)}` };
-  return { ok: true, config: r.config };
+  return { ok: true, config: r.config, text };
 }
 
 export interface StartedDaemon {
@@ -78,13 +88,52 @@ export interface StartedDaemon {
   readonly done: Promise<void>;
 }
 
-/** Starts a daemon from a validated config (used by `runDaemon` and by tests in-process). */
+/** What `workers: n` (n > 1) needs beyond the config: the text the workers are given. */
+export interface WorkersOptions {
+  readonly configText: string;
+  readonly logLevel: string;
+}
+
+/**
+ * Starts a daemon from a validated config (used by `runDaemon` and by tests in-process). With
+ * `workers: n` above 1 this process keeps the namers, interpreters and admin server and forks
+ * the n workers that serve the routers' ports (`workers/worker-fleet.ts`; it needs `workers`).
+ */
 export async function startDaemon(
   config: LinkerdConfig,
   log: Logger,
   env = process.env,
+  workers?: WorkersOptions,
 ): Promise<StartedDaemon> {
-  const linker = await link(config, { log, env });
+  const forking = config.workers > 1;
+  if (forking && workers === undefined)
+    throw new LinkerBuildError("workers", new Error("worker processes need the config's text"));
+  const linker = await link(config, { log, env, serve: !forking });
+  let fleet: WorkerFleet | undefined;
+  if (forking && workers !== undefined) {
+    const f = new WorkerFleet({
+      count: config.workers,
+      configText: workers.configText,
+      logLevel: workers.logLevel,
+      interpreters: new Map(linker.routers.map((r) => [r.config.label, r.router.interpreter])),
+      log,
+      restarts: linker.metrics.counter("workers/restarts"),
+    });
+    fleet = f;
+    linker.metrics.addSource(() => f.metrics());
+    try {
+      const ports = await f.start();
+      for (const p of new Map(ports.map((x) => [`${x.router} ${x.ip}:${x.port}`, x])).values())
+        log.info(
+          { ip: p.ip, port: p.port, workers: config.workers },
+          `serving ${p.router} on ${p.ip}:${p.port}`,
+        );
+    } catch (e) {
+      await f.stop(0);
+      await linker.close(0);
+      throw new LinkerBuildError("workers", e);
+    }
+  }
   const admin = new AdminServer(new AdminSecurity(config.admin.security));
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => {
@@ -94,6 +143,7 @@ export async function startDaemon(
   const shutdown = () => {
     stopping ??= (async () => {
       log.info({ graceMs: config.admin.shutdownGraceMs }, "shutting down");
+      await fleet?.stop(config.admin.shutdownGraceMs);
       await admin.close();
       await linker.close();
       log.info("stopped");
@@ -101,7 +151,7 @@ export async function startDaemon(
     })();
     return stopping;
   };
-  registerAdminRoutes(admin, linker, () => void shutdown());
+  registerAdminRoutes(admin, linker, () => void shutdown(), fleet);
   admin.route({
     path: "/",
     description: "the dashboard",
@@ -113,6 +163,7 @@ export async function startDaemon(
     const tls = config.admin.tls === undefined ? undefined : serverTlsOptions(config.admin.tls);
     adminPort = await admin.listen(config.admin.ip, config.admin.port, tls);
   } catch (e) {
+    await fleet?.stop(0);
     await linker.close(0);
     throw new LinkerBuildError(`admin ${config.admin.ip}:${config.admin.port}`, e);
   }
@@ -125,6 +176,8 @@ export async function startDaemon(
 
 export async function runDaemon(args: string[]): Promise<number> {
   const a = parseArgs(args);
+  const workerConfig = process.env.L5D_WORKER_CONFIG;
+  if (cluster.isWorker && workerConfig !== undefined) return runWorkerProcess(workerConfig, a);
   if (a.help) {
     process.stdout.write(USAGE);
     return 0;
@@ -154,7 +207,10 @@ export async function runDaemon(args: string[]): Promise<number> {
   }
   let d: StartedDaemon;
   try {
-    d = await startDaemon(loaded.config, log);
+    d = await startDaemon(loaded.config, log, process.env, {
+      configText: loaded.text,
+      logLevel: a.logLevel,
+    });
   } catch (e) {
     log.error({ err: (e as Error).message }, "startup failed");
     process.stderr.write(`l5d: ${(e as Error).message}\n`);
@@ -166,11 +222,30 @@ export async function runDaemon(args: string[]): Promise<number> {
   };
   process.once("SIGINT", () => onSignal("SIGINT"));
   process.once("SIGTERM", () => onSignal("SIGTERM"));
-  // a vanished endpoint or a bug in one request must never take the process down
+  keepRunning(log);
+  await d.done;
+  return 0;
+}
+
+/** A vanished endpoint or a bug in one request must never take the process down. */
+function keepRunning(log: Logger): void {
   process.on("uncaughtException", (e) =>
     log.error({ err: e.stack ?? e.message }, "uncaught exception"),
   );
   process.on("unhandledRejection", (e) => log.error({ err: String(e) }, "unhandled rejection"));
-  await d.done;
-  return 0;
+}
+
+/** A forked worker of `workers: n`: the primary validated the config and hands over its text. */
+async function runWorkerProcess(text: string, a: Args): Promise<number> {
+  const loaded = parseConfigText(text, a.file ?? "config");
+  if (!loaded.ok) {
+    process.stderr.write(`l5d worker: ${loaded.message}\n`);
+    return 1;
+  }
+  const log = pino({
+    level: a.logLevel,
+    base: { app: "l5d", worker: Number(process.env.L5D_WORKER ?? 0) },
+  });
+  keepRunning(log);
+  return runWorker(loaded.config, log);
 }

@@ -122,6 +122,13 @@ function make<T>(p: ParsedPlugin, ctx: BuildContext): T {
 export interface LinkOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly log: Logger;
+  /**
+   * A worker process's interpreters (`workers/remote-interpreter.ts`): when given, no namer or
+   * interpreter is built here; every router binds through the one this returns for its label.
+   */
+  readonly remoteInterpreter?: (router: string) => NameInterpreter;
+  /** Whether routers open their servers (default true; the primary of `workers: n` does not). */
+  readonly serve?: boolean;
 }
 
 /** Builds every plugin (may throw LinkerBuildError) without opening any port. */
@@ -136,7 +143,7 @@ export function buildPlugins(config: LinkerdConfig, opts: LinkOptions) {
   });
 
   const mounted: Array<MountedNamer & { state?: () => unknown }> = [];
-  for (const n of config.namers) {
+  for (const n of opts.remoteInterpreter ? [] : config.namers) {
     const ctx = ctxFor({}, n.path);
     type Built = Namer & { state?: () => unknown; close?: () => void };
     const made = make<Built | (MountedNamer & { namer: Built })>(n, ctx);
@@ -163,11 +170,15 @@ export function buildPlugins(config: LinkerdConfig, opts: LinkOptions) {
   const routers = config.routers.map((r) => {
     const makers = r.identifiers.map((p) => make<IdentifierMaker>(p, ctxFor({}, p.path)));
     const identifier = composeIdentifiers(makers.map((m) => m(r.dstPrefix)));
-    const transformers = (r.interpreter?.transformers ?? []).map((t) =>
-      make<NameTreeTransformer>(t, ctxFor({ namers: mounted }, t.path)),
-    );
+    const transformers = opts.remoteInterpreter
+      ? []
+      : (r.interpreter?.transformers ?? []).map((t) =>
+          make<NameTreeTransformer>(t, ctxFor({ namers: mounted }, t.path)),
+        );
     let interpreter: NameInterpreter;
-    if (r.interpreter) {
+    if (opts.remoteInterpreter) {
+      interpreter = opts.remoteInterpreter(r.label);
+    } else if (r.interpreter) {
       // interpreter factories apply `ctx.services.transformers` themselves (see @l5d/namers)
       interpreter = make<NameInterpreter>(
         r.interpreter,
@@ -302,7 +313,7 @@ export async function link(config: LinkerdConfig, opts: LinkOptions): Promise<Li
       } as ConstructorParameters<typeof H2Router>[0]);
       const rr: RunningRouter = { config: r, router, upstreams, servers: [] };
       running.push(rr);
-      for (const s of r.servers) {
+      for (const s of opts.serve === false ? [] : r.servers) {
         const proxy =
           r.protocol === "http"
             ? await startHttpServer(rr, r, s as HttpServerConfig, metrics, log, tracer, {

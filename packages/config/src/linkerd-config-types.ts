@@ -325,4 +325,10 @@ export interface LinkerdConfig {
   readonly telemetry: readonly ParsedPlugin[];
   /** Accepted and ignored (no usage reports are ever sent). */
   readonly usage: UsageConfig;
+  /**
+   * l5d's own key (not Linkerd's): how many processes serve the routers' ports (default 1).
+   * Above 1 the daemon's first process keeps the namers, interpreters and admin server and
+   * forks that many workers that share each server port and bind names through it.
+   */
+  readonly workers: number;
 }

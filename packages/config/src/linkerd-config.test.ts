@@ -720,6 +720,16 @@ routers:
     ]);
   });
 
+  it("workers: 1 by default, 1..64 accepted, anything else refused naming the key", () => {
+    expect(parseOk(MIN).workers).toBe(1);
+    expect(parseOk(`workers: 2\n${MIN}`).workers).toBe(2);
+    expect(parseOk(`workers: 64\n${MIN}`).workers).toBe(64);
+    for (const bad of ["0", "65", "1.5", "two", "-1"])
+      expect(errorsOf(`workers: ${bad}\n${MIN}`)).toEqual([
+        "workers: expected an integer between 1 and 64",
+      ]);
+  });
+
   it("rejects an empty file and a non-map document", () => {
     expect(errorsOf("")).toEqual(["the config is empty"]);
     expect(errorsOf("- 1\n")[0]).toMatch(/^expected a map of top-level keys/);

@@ -148,6 +148,7 @@ type Out = {
   })[];
   telemetry: (RawSlot | undefined)[];
   usage: LinkerdConfig["usage"];
+  workers: number;
 };
 
 function withPluginPaths(params: Obj | undefined, path: string, keys: readonly string[]): Obj {
@@ -214,6 +215,7 @@ function assemble(out: Out): LinkerdConfig {
     routers,
     telemetry: out.telemetry.map((t, i) => plugin(t as RawSlot, `telemetry[${i}]`)),
     usage: out.usage,
+    workers: out.workers,
   };
 }
 

@@ -472,7 +472,16 @@ export function linkerdSchema(r: Registries) {
       usage: z
         .strictObject({ orgId: z.string().optional(), enabled: bool().optional() })
         .prefault({}),
+      // l5d's own: processes serving the routers' ports (one set of namer watches, one admin)
+      workers: z
+        .number(expected("expected an integer between 1 and 64"))
+        .int(expected("expected an integer between 1 and 64"))
+        .min(1, expected("expected an integer between 1 and 64"))
+        .max(64, expected("expected an integer between 1 and 64"))
+        .default(1),
     },
-    expected("expected a map of top-level keys (admin, namers, routers, telemetry, usage)"),
+    expected(
+      "expected a map of top-level keys (admin, namers, routers, telemetry, usage, workers)",
+    ),
   );
 }

@@ -10,8 +10,14 @@ export {
   isHopByHop,
   parseGrpcTimeout,
 } from "./dataplane/index.js";
-export { Histogram, type HistogramSnapshot } from "./metrics/histogram.js";
-export { Counter, Gauge, MetricsRegistry, scopeOf } from "./metrics/metrics-registry.js";
+export { Histogram, type HistogramData, type HistogramSnapshot } from "./metrics/histogram.js";
+export {
+  Counter,
+  Gauge,
+  type MetricData,
+  MetricsRegistry,
+  scopeOf,
+} from "./metrics/metrics-registry.js";
 export {
   CONNECT_TIMEOUT_MS,
   encodeLiteralBlock,

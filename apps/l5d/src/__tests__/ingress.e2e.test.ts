@@ -6,32 +6,15 @@
 import { createServer, request } from "node:http";
 import { credentials } from "@grpc/grpc-js";
 import { callGreeting, startHelloWorldServer } from "@l5d/helloworld";
-import { type K8sObject, pod, service, startStandin } from "@l5d/k8s-standin";
+import { type K8sObject, startStandin } from "@l5d/k8s-standin";
 import { WorldClient } from "@l5d/proto";
 import { afterEach, describe, expect, it } from "vitest";
-import { freePort, startTestDaemon, type TestDaemon } from "./support.js";
+import { freePort, k8sBackend, startTestDaemon, type TestDaemon } from "./support.js";
 
 const cleanup: Array<() => PromiseLike<unknown> | unknown> = [];
 afterEach(async () => {
   while (cleanup.length) await cleanup.pop()!();
 });
-
-/** A Service `name` (port 80, named grpc) backed by one pod on 127.0.0.1:`port`. */
-function backend(name: string, port: number): K8sObject[] {
-  return [
-    service({
-      name,
-      selector: { app: name },
-      ports: [{ name: "grpc", port: 80, targetPort: "grpc" }],
-    }),
-    pod({
-      name: `${name}-0`,
-      labels: { app: name },
-      ip: "127.0.0.1",
-      containerPorts: [{ name: "grpc", containerPort: port }],
-    }),
-  ];
-}
 
 function ingress(serviceName: string): K8sObject {
   return {
@@ -94,7 +77,11 @@ describe("io.l5d.ingress identifier in a daemon", () => {
     const earth = await startHelloWorldServer({ addr: "127.0.0.1:0", text: "earth" });
     cleanup.push(() => earth.close());
     const s = await startStandin({
-      objects: [...backend("world", world.port), ...backend("earth", earth.port), ingress("world")],
+      objects: [
+        ...k8sBackend("world", world.port),
+        ...k8sBackend("earth", earth.port),
+        ingress("world"),
+      ],
     });
     cleanup.push(() => s.close());
 
@@ -146,17 +133,7 @@ describe("io.l5d.ingress identifier in a daemon", () => {
     const webPort = (web.address() as { port: number }).port;
     const s = await startStandin({
       objects: [
-        service({
-          name: "web",
-          selector: { app: "web" },
-          ports: [{ name: "http", port: 80, targetPort: "http" }],
-        }),
-        pod({
-          name: "web-0",
-          labels: { app: "web" },
-          ip: "127.0.0.1",
-          containerPorts: [{ name: "http", containerPort: webPort }],
-        }),
+        ...k8sBackend("web", webPort, "http"),
         {
           apiVersion: "networking.k8s.io/v1",
           kind: "Ingress",

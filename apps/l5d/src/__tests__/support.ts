@@ -3,6 +3,7 @@ import { connect, createServer as createH2Server, type IncomingHttpHeaders } fro
 import type { AddressInfo } from "node:net";
 import { createServer, connect as netConnect } from "node:net";
 import { formatConfigErrors, parseLinkerdConfig } from "@l5d/config";
+import { type K8sObject, pod, service } from "@l5d/k8s-standin";
 import { pino } from "pino";
 import { type StartedDaemon, startDaemon } from "../daemon.js";
 import { createRegistries } from "../plugins.js";
@@ -201,4 +202,21 @@ export async function boundedLoad(
 export async function until(cond: () => boolean, ms: number): Promise<void> {
   const end = Date.now() + ms;
   while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+}
+
+/** A Service `name` (port 80, its port named `portName`) backed by one pod on 127.0.0.1:`port`. */
+export function k8sBackend(name: string, port: number, portName = "grpc"): K8sObject[] {
+  return [
+    service({
+      name,
+      selector: { app: name },
+      ports: [{ name: portName, port: 80, targetPort: portName }],
+    }),
+    pod({
+      name: `${name}-0`,
+      labels: { app: name },
+      ip: "127.0.0.1",
+      containerPorts: [{ name: portName, containerPort: port }],
+    }),
+  ];
 }

@@ -83,11 +83,37 @@ export async function delegatorJson(linker: Linker, req: AdminRequest) {
   }
 }
 
+/** One router's servers and clients as `/routers.json` shows them. */
+export interface RouterLiveView {
+  readonly servers: ReadonlyArray<{ ip: string; port: number; connections: number }>;
+  readonly clients: ReadonlyArray<{ id: string }>;
+}
+
+/**
+ * Where the admin reads live figures when the routers run in other processes (`workers: n`):
+ * `refresh` is awaited before each admin request (it brings the workers' metrics and routers
+ * up to date), `router(label)` gives a router's servers and clients as the workers report them.
+ */
+export interface AdminLiveView {
+  refresh(): Promise<void>;
+  router(label: string): RouterLiveView;
+  readonly extraRoutes?: readonly AdminRoute[];
+}
+
+function localView(r: Linker["routers"][number]): RouterLiveView {
+  return {
+    servers: r.servers.map((s) => ({ ip: s.ip, port: s.port, connections: s.proxy.connections })),
+    clients: r.router.clients(),
+  };
+}
+
 export function registerAdminRoutes(
   admin: AdminServer,
   linker: Linker,
   shutdown: () => void,
+  view?: AdminLiveView,
 ): void {
+  const live = (r: Linker["routers"][number]) => view?.router(r.config.label) ?? localView(r);
   const index = () =>
     admin.routes
       .map((r) => `${r.path.padEnd(34)} ${r.description}`)
@@ -143,9 +169,7 @@ export function registerAdminRoutes(
       path: "/bound-names.json",
       description: "bound names (client ids) of every router",
       handler: () =>
-        json(
-          [...new Set(linker.routers.flatMap((r) => r.router.clients().map((c) => c.id)))].sort(),
-        ),
+        json([...new Set(linker.routers.flatMap((r) => live(r).clients.map((c) => c.id)))].sort()),
     },
     {
       path: "/routers.json",
@@ -156,12 +180,7 @@ export function registerAdminRoutes(
             label: r.config.label,
             dtab: r.config.dtab.show,
             dstPrefix: r.config.dstPrefix.show,
-            servers: r.servers.map((s) => ({
-              ip: s.ip,
-              port: s.port,
-              connections: s.proxy.connections,
-            })),
-            clients: r.router.clients(),
+            ...live(r),
             ...(interpreterState(r.router.interpreter)
               ? { interpreter: interpreterState(r.router.interpreter)?.() }
               : {}),
@@ -205,7 +224,15 @@ export function registerAdminRoutes(
     });
   }
   for (const t of linker.telemeters) for (const r of t.adminRoutes ?? []) routes.push(r);
-  for (const r of routes) admin.route(r);
+  for (const r of view?.extraRoutes ?? []) routes.push(r);
+  for (const r of routes) {
+    const h = r.handler;
+    const refreshed: AdminRoute["handler"] = async (req) => {
+      await view?.refresh();
+      return h(req);
+    };
+    admin.route(view ? { ...r, handler: refreshed } : r);
+  }
 }
 
 /** The `state()` of an interpreter that has one (the namerd interpreters). */

@@ -53,3 +53,64 @@ describe("MetricsRegistry", () => {
     expect(scopeOf("/%/io.l5d.port/4141/#/io.l5d.fs/x")).toBe("%/io.l5d.port/4141/#/io.l5d.fs/x");
   });
 });
+
+describe("metrics from other processes", () => {
+  it("a histogram merged from two halves' data equals the histogram of the whole", () => {
+    const whole = new Histogram();
+    const a = new Histogram();
+    const b = new Histogram();
+    for (let i = 1; i <= 2000; i++) {
+      const v = (i * 7919) % 1000;
+      whole.add(v);
+      (i % 2 === 0 ? a : b).add(v);
+    }
+    const merged = new Histogram();
+    merged.merge(JSON.parse(JSON.stringify(a.data())));
+    merged.merge(JSON.parse(JSON.stringify(b.data())));
+    expect(merged.snapshot()).toEqual(whole.snapshot());
+  });
+
+  it("an empty histogram's data merges as nothing (its min is not Infinity on the wire)", () => {
+    const d = JSON.parse(JSON.stringify(new Histogram().data()));
+    expect(d).toEqual({ buckets: [], count: 0, sum: 0, min: 0, max: 0 });
+    const h = new Histogram();
+    h.add(5);
+    h.merge(d);
+    expect(h.snapshot()).toMatchObject({ count: 1, min: 5, max: 5 });
+  });
+
+  it("a registry sums its sources' counters and gauges and merges their histograms", () => {
+    const own = new MetricsRegistry();
+    own.counter("rt/x/requests").incr(2);
+    own.gauge("rt/x/connections", () => 1);
+    const w1 = new MetricsRegistry();
+    w1.counter("rt/x/requests").incr(3);
+    w1.gauge("rt/x/connections", () => 4);
+    w1.histogram("rt/x/latency_ms").add(10);
+    const w2 = new MetricsRegistry();
+    w2.counter("rt/x/requests").incr(5);
+    w2.counter("rt/y/requests").incr(1);
+    w2.histogram("rt/x/latency_ms").add(30);
+    own.addSource(() => w1.data());
+    own.addSource(() => w2.data());
+    const flat = own.toFlatJson();
+    expect(flat["rt/x/requests"]).toBe(10);
+    expect(flat["rt/y/requests"]).toBe(1);
+    expect(flat["rt/x/connections"]).toBe(5);
+    expect(flat["rt/x/latency_ms.count"]).toBe(2);
+    expect(flat["rt/x/latency_ms.min"]).toBe(10);
+    expect(flat["rt/x/latency_ms.max"]).toBe(30);
+    expect(own.entries().map((e) => e.name)).toEqual([
+      "rt/x/connections",
+      "rt/x/latency_ms",
+      "rt/x/requests",
+      "rt/y/requests",
+    ]);
+    // the registry's own data stays its own
+    expect(own.data().find((d) => d.name === "rt/x/requests")).toEqual({
+      name: "rt/x/requests",
+      kind: "counter",
+      value: 2,
+    });
+  });
+});

@@ -44,6 +44,18 @@ function bucketValue(i: number): number {
   return MIN_VALUE * GROWTH ** (i - 0.5);
 }
 
+/**
+ * A histogram's state as plain data, for another process to merge (`Histogram.merge`): its
+ * non-empty buckets as `[index, count]` pairs.
+ */
+export interface HistogramData {
+  readonly buckets: ReadonlyArray<readonly [number, number]>;
+  readonly count: number;
+  readonly sum: number;
+  readonly min: number;
+  readonly max: number;
+}
+
 export class Histogram {
   readonly #counts = new Uint32Array(BUCKETS);
   #count = 0;
@@ -87,6 +99,35 @@ export class Histogram {
     };
     for (const [k, q] of QUANTILES) s[k] = round(this.quantile(q));
     return s as unknown as HistogramSnapshot;
+  }
+
+  /** The state as plain data (see `HistogramData`). */
+  data(): HistogramData {
+    const buckets: Array<readonly [number, number]> = [];
+    if (this.#count > 0)
+      for (let i = 0; i < BUCKETS; i++) {
+        const c = this.#counts[i]!;
+        if (c > 0) buckets.push([i, c]);
+      }
+    return {
+      buckets,
+      count: this.#count,
+      sum: this.#sum,
+      min: this.#count > 0 ? this.#min : 0,
+      max: this.#max,
+    };
+  }
+
+  /** Adds another histogram's samples (its `data()`), as if they had been recorded here. */
+  merge(d: HistogramData): void {
+    if (!(d.count > 0)) return;
+    for (const [i, c] of d.buckets) {
+      if (Number.isInteger(i) && i >= 0 && i < BUCKETS) this.#counts[i]! += c;
+    }
+    this.#count += d.count;
+    this.#sum += d.sum;
+    if (d.min < this.#min) this.#min = d.min;
+    if (d.max > this.#max) this.#max = d.max;
   }
 
   reset(): void {

@@ -3,7 +3,7 @@
  * (`rt/outgoing/server/0.0.0.0/4140/requests`), histograms expanded with `.count`, `.p50`, ...
  * Hot paths hold on to their Counter/Histogram objects; nothing is looked up per request.
  */
-import { Histogram, type HistogramSnapshot } from "./histogram.js";
+import { Histogram, type HistogramData, type HistogramSnapshot } from "./histogram.js";
 
 export class Counter {
   value = 0;
@@ -18,8 +18,27 @@ export class Gauge {
 
 type Metric = Counter | Gauge | Histogram;
 
+/** A metric as plain data (another process's, for `MetricsRegistry.addSource`). */
+export type MetricData =
+  | { readonly name: string; readonly kind: "counter" | "gauge"; readonly value: number }
+  | { readonly name: string; readonly kind: "histogram"; readonly data: HistogramData };
+
+type Entry =
+  | { name: string; kind: "counter"; value: number }
+  | { name: string; kind: "gauge"; value: number }
+  | { name: string; kind: "histogram"; value: HistogramSnapshot };
+
 export class MetricsRegistry {
   readonly #metrics = new Map<string, Metric>();
+  readonly #sources: Array<() => Iterable<MetricData>> = [];
+
+  /**
+   * Adds metrics read from elsewhere (the daemon's worker processes) to what `entries()`
+   * reports: a name reported here and by sources is summed (histograms merged bucket by bucket).
+   */
+  addSource(read: () => Iterable<MetricData>): void {
+    this.#sources.push(read);
+  }
 
   counter(name: string): Counter {
     return this.#get(name, () => new Counter(), Counter);
@@ -55,19 +74,53 @@ export class MetricsRegistry {
     return created;
   }
 
-  /** Each metric with its kind, for exporters (Prometheus, the dashboard). */
-  entries(): Array<
-    | { name: string; kind: "counter"; value: number }
-    | { name: string; kind: "gauge"; value: number }
-    | { name: string; kind: "histogram"; value: HistogramSnapshot }
-  > {
-    const out: ReturnType<MetricsRegistry["entries"]> = [];
+  /** Each metric with its kind, for exporters (Prometheus, the dashboard), sources summed in. */
+  entries(): Entry[] {
+    if (this.#sources.length > 0) return this.#summed();
+    const out: Entry[] = [];
     for (const [name, m] of this.#metrics) {
       if (m instanceof Counter) out.push({ name, kind: "counter", value: m.value });
       else if (m instanceof Gauge) out.push({ name, kind: "gauge", value: safeRead(m) });
       else out.push({ name, kind: "histogram", value: m.snapshot() });
     }
-    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return out.sort(byName);
+  }
+
+  /** This registry's own metrics as plain data (what a worker process reports). */
+  data(): MetricData[] {
+    const out: MetricData[] = [];
+    for (const [name, m] of this.#metrics) {
+      if (m instanceof Counter) out.push({ name, kind: "counter", value: m.value });
+      else if (m instanceof Gauge) out.push({ name, kind: "gauge", value: safeRead(m) });
+      else out.push({ name, kind: "histogram", data: m.data() });
+    }
+    return out;
+  }
+
+  #summed(): Entry[] {
+    const numbers = new Map<string, { kind: "counter" | "gauge"; value: number }>();
+    const histograms = new Map<string, Histogram>();
+    const add = (d: MetricData) => {
+      if (d.kind === "histogram") {
+        let h = histograms.get(d.name);
+        if (h === undefined) {
+          h = new Histogram();
+          histograms.set(d.name, h);
+        }
+        h.merge(d.data);
+      } else if (!histograms.has(d.name)) {
+        const n = numbers.get(d.name);
+        if (n === undefined) numbers.set(d.name, { kind: d.kind, value: d.value });
+        else n.value += d.value;
+      }
+    };
+    for (const d of this.data()) add(d);
+    for (const read of this.#sources) for (const d of read()) add(d);
+    const out: Entry[] = [];
+    for (const [name, n] of numbers)
+      if (!histograms.has(name)) out.push({ name, kind: n.kind, value: n.value });
+    for (const [name, h] of histograms) out.push({ name, kind: "histogram", value: h.snapshot() });
+    return out.sort(byName);
   }
 
   /** Linkerd's flat `/admin/metrics.json` object. */
@@ -82,6 +135,10 @@ export class MetricsRegistry {
     }
     return out;
   }
+}
+
+function byName(a: Entry, b: Entry): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
 function safeRead(g: Gauge): number {

@@ -1,0 +1,175 @@
+/**
+ * What the daemon's first process (the primary) and its workers say to each other over the
+ * cluster IPC channel (JSON), and how bound trees and addresses travel in it. A bound tree goes
+ * as its shape with each leaf's id and residual; a leaf's addresses go separately, once per
+ * (router, id), so a worker's clients observe one address Var per bound id as they would with
+ * local namers.
+ */
+import {
+  Activity,
+  type ActivityState,
+  Addr,
+  type Address,
+  NameBound,
+  NameTree,
+  Path,
+  type Var,
+} from "@l5d/dtab";
+import type { MetricData } from "@l5d/h2-proxy";
+
+export type WireTree =
+  | { readonly t: "leaf"; readonly id: readonly string[]; readonly residual: readonly string[] }
+  | { readonly t: "alt"; readonly trees: readonly WireTree[] }
+  | {
+      readonly t: "union";
+      readonly weighted: ReadonlyArray<{ readonly weight: number; readonly tree: WireTree }>;
+    }
+  | { readonly t: "neg" | "fail" | "empty" };
+
+export type WireAddr =
+  | { readonly type: "bound"; readonly addrs: readonly Address[]; readonly meta: object }
+  | { readonly type: "neg" | "pending" }
+  | { readonly type: "failed"; readonly cause: string };
+
+export type WireActivity =
+  | { readonly kind: "pending" }
+  | { readonly kind: "ok"; readonly tree: WireTree }
+  | { readonly kind: "failed"; readonly message: string };
+
+/** One router's part of a worker's report. */
+export interface RouterReport {
+  readonly label: string;
+  readonly servers: ReadonlyArray<{ ip: string; port: number; connections: number }>;
+  readonly clients: ReadonlyArray<ClientReport>;
+}
+
+export interface ClientReport {
+  readonly id: string;
+  readonly addr: string;
+  readonly endpoints: ReadonlyArray<Record<string, unknown> & { key: string }>;
+}
+
+/** Worker → primary. */
+export type FromWorker =
+  | { readonly l5d: "ready"; readonly servers: readonly ServerPort[] }
+  | { readonly l5d: "startFailed"; readonly message: string }
+  | {
+      readonly l5d: "bind";
+      readonly sub: number;
+      readonly router: string;
+      readonly dtab: string;
+      readonly path: readonly string[];
+    }
+  | { readonly l5d: "unbind"; readonly sub: number }
+  | {
+      readonly l5d: "report";
+      readonly req: number;
+      readonly metrics: readonly MetricData[];
+      readonly routers: readonly RouterReport[];
+    };
+
+/** Primary → worker. */
+export type ToWorker =
+  | { readonly l5d: "tree"; readonly sub: number; readonly state: WireActivity }
+  | { readonly l5d: "addr"; readonly key: string; readonly addr: WireAddr }
+  | { readonly l5d: "addrGone"; readonly key: string }
+  | { readonly l5d: "report?"; readonly req: number }
+  | { readonly l5d: "shutdown"; readonly graceMs: number };
+
+export interface ServerPort {
+  readonly router: string;
+  readonly ip: string;
+  readonly port: number;
+}
+
+/** Whether an IPC message is one of ours (node's cluster sends its own too). */
+export function isWireMessage(m: unknown): m is { l5d: string } {
+  return typeof m === "object" && m !== null && typeof (m as { l5d?: unknown }).l5d === "string";
+}
+
+/** The key of a bound id's addresses: the router (its interpreter) and the id. */
+export function addrKey(router: string, id: Path): string {
+  return `${router}\n${id.show}`;
+}
+
+export function treeToWire(tree: NameTree<NameBound>, leaf: (b: NameBound) => void): WireTree {
+  switch (tree.type) {
+    case "leaf":
+      leaf(tree.value);
+      return { t: "leaf", id: tree.value.id.elems, residual: tree.value.residual.elems };
+    case "alt":
+      return { t: "alt", trees: tree.trees.map((x) => treeToWire(x, leaf)) };
+    case "union":
+      return {
+        t: "union",
+        weighted: tree.weighted.map((w) => ({ weight: w.weight, tree: treeToWire(w.tree, leaf) })),
+      };
+    default:
+      return { t: tree.type };
+  }
+}
+
+export function treeFromWire(
+  w: WireTree,
+  addrOf: (id: Path) => Var<Addr>,
+  depth = 0,
+): NameTree<NameBound> {
+  if (depth > 100) throw new Error("bound tree nested too deeply");
+  switch (w.t) {
+    case "leaf": {
+      const id = Path.unsafeOf(w.id);
+      return NameTree.leaf(new NameBound(id, addrOf(id), Path.unsafeOf(w.residual)));
+    }
+    case "alt":
+      return NameTree.alt(...w.trees.map((x) => treeFromWire(x, addrOf, depth + 1)));
+    case "union":
+      return NameTree.union(
+        ...w.weighted.map((x) => ({
+          weight: x.weight,
+          tree: treeFromWire(x.tree, addrOf, depth + 1),
+        })),
+      );
+    case "neg":
+      return NameTree.neg;
+    case "fail":
+      return NameTree.fail;
+    default:
+      return NameTree.empty;
+  }
+}
+
+export function activityToWire(
+  s: ActivityState<NameTree<NameBound>>,
+  leaf: (b: NameBound) => void,
+): WireActivity {
+  if (s.kind === "ok") return { kind: "ok", tree: treeToWire(s.value, leaf) };
+  if (s.kind === "failed") return { kind: "failed", message: s.error.message };
+  return { kind: "pending" };
+}
+
+export function activityFromWire(
+  w: WireActivity,
+  addrOf: (id: Path) => Var<Addr>,
+): ActivityState<NameTree<NameBound>> {
+  if (w.kind === "ok") return Activity.ok(treeFromWire(w.tree, addrOf));
+  if (w.kind === "failed") return Activity.failed(new Error(w.message));
+  return Activity.pending;
+}
+
+export function addrToWire(a: Addr): WireAddr {
+  if (a.type === "failed") return { type: "failed", cause: a.cause.message };
+  return a;
+}
+
+export function addrFromWire(w: WireAddr): Addr {
+  switch (w.type) {
+    case "bound":
+      return Addr.bound(w.addrs, w.meta as Record<string, unknown>);
+    case "failed":
+      return Addr.failed(new Error(w.cause));
+    case "neg":
+      return Addr.neg;
+    default:
+      return Addr.pending;
+  }
+}

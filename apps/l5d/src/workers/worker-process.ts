@@ -1,0 +1,74 @@
+/**
+ * A worker of `workers: n`: it opens every router's servers (node's cluster shares each port
+ * with the other workers), binds names through the primary (`RemoteBindings`), answers the
+ * primary's report requests with its metrics and routers, and drains when the primary says
+ * `shutdown` or goes away. SIGINT/SIGTERM are the primary's to handle: a terminal's Ctrl-C
+ * reaches every process of the group, and the primary drains the workers itself.
+ */
+import type { LinkerdConfig } from "@l5d/config";
+import type { Logger } from "pino";
+import { type Linker, link } from "../linker.js";
+import { RemoteBindings } from "./remote-interpreter.js";
+import { type FromWorker, isWireMessage, type RouterReport, type ToWorker } from "./wire.js";
+
+function send(m: FromWorker): void {
+  if (process.connected && process.send) process.send(m);
+}
+
+function report(linker: Linker, req: number): FromWorker {
+  const routers: RouterReport[] = linker.routers.map((r) => ({
+    label: r.config.label,
+    servers: r.servers.map((s) => ({ ip: s.ip, port: s.port, connections: s.proxy.connections })),
+    clients: r.router.clients(),
+  }));
+  return { l5d: "report", req, metrics: linker.metrics.data(), routers };
+}
+
+/** Runs this process as a worker until the primary stops it; resolves with the exit code. */
+export async function runWorker(config: LinkerdConfig, log: Logger): Promise<number> {
+  const bindings = new RemoteBindings(send);
+  let linker: Linker | undefined;
+  let stopping: Promise<number> | undefined;
+  let resolveDone!: (code: number) => void;
+  const done = new Promise<number>((r) => {
+    resolveDone = r;
+  });
+  const stop = (graceMs: number, why: string) => {
+    stopping ??= (async () => {
+      log.info({ graceMs, why }, "worker draining");
+      await linker?.close(graceMs);
+      log.info("worker stopped");
+      // the IPC channel is all that keeps the process running now
+      if (process.connected) process.disconnect();
+      resolveDone(0);
+      return 0;
+    })();
+    return stopping;
+  };
+  process.on("message", (m: unknown) => {
+    if (!isWireMessage(m)) return;
+    const msg = m as ToWorker;
+    if (msg.l5d === "report?") {
+      if (linker) send(report(linker, msg.req));
+    } else if (msg.l5d === "shutdown") void stop(msg.graceMs, "primary");
+    else bindings.receive(msg);
+  });
+  process.on("disconnect", () => void stop(0, "primary gone"));
+  process.on("SIGINT", () => log.debug("SIGINT: left to the primary"));
+  process.on("SIGTERM", () => log.debug("SIGTERM: left to the primary"));
+  try {
+    linker = await link(config, { log, remoteInterpreter: (label) => bindings.interpreter(label) });
+  } catch (e) {
+    send({ l5d: "startFailed", message: (e as Error).message });
+    log.error({ err: (e as Error).message }, "worker startup failed");
+    return 1;
+  }
+  if (stopping) await linker.close(0);
+  send({
+    l5d: "ready",
+    servers: linker.routers.flatMap((r) =>
+      r.servers.map((s) => ({ router: s.router, ip: s.ip, port: s.port })),
+    ),
+  });
+  return done;
+}
