@@ -14,6 +14,7 @@ import { dashboardHtml } from "./admin/dashboard.js";
 import { buildPlugins, type Linker, LinkerBuildError, link } from "./linker.js";
 import { createRegistries } from "./plugins.js";
 import { serverTlsOptions } from "./server-tls.js";
+import { type FromWorker, isWireMessage, type ToWorker } from "./workers/wire.js";
 import { WorkerFleet } from "./workers/worker-fleet.js";
 import { runWorker } from "./workers/worker-process.js";
 
@@ -176,8 +177,7 @@ export async function startDaemon(
 
 export async function runDaemon(args: string[]): Promise<number> {
   const a = parseArgs(args);
-  const workerConfig = process.env.L5D_WORKER_CONFIG;
-  if (cluster.isWorker && workerConfig !== undefined) return runWorkerProcess(workerConfig, a);
+  if (cluster.isWorker && process.env.L5D_WORKER !== undefined) return runWorkerProcess(a);
   if (a.help) {
     process.stdout.write(USAGE);
     return 0;
@@ -235,8 +235,27 @@ function keepRunning(log: Logger): void {
   process.on("unhandledRejection", (e) => log.error({ err: String(e) }, "unhandled rejection"));
 }
 
+/** The config's text, the primary's first message to a worker (`undefined` if it went away). */
+function configFromPrimary(): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const onMessage = (m: unknown) => {
+      if (!isWireMessage(m) || m.l5d !== "config") return;
+      process.off("message", onMessage);
+      process.off("disconnect", onGone);
+      resolve((m as ToWorker & { l5d: "config" }).text);
+    };
+    const onGone = () => resolve(undefined);
+    process.on("message", onMessage);
+    process.once("disconnect", onGone);
+    // asked for once listening: a message that came during start-up would have found no listener
+    process.send?.({ l5d: "config?" } satisfies FromWorker);
+  });
+}
+
 /** A forked worker of `workers: n`: the primary validated the config and hands over its text. */
-async function runWorkerProcess(text: string, a: Args): Promise<number> {
+async function runWorkerProcess(a: Args): Promise<number> {
+  const text = await configFromPrimary();
+  if (text === undefined) return 1;
   const loaded = parseConfigText(text, a.file ?? "config");
   if (!loaded.ok) {
     process.stderr.write(`l5d worker: ${loaded.message}\n`);

@@ -5,7 +5,7 @@
  * HTTP/2 connection so that node's cluster hands connections to both workers.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -134,10 +134,10 @@ async function metrics(d: Daemon): Promise<Record<string, number>> {
   return (await (await fetch(`${d.admin}/admin/metrics.json`)).json()) as Record<string, number>;
 }
 
+/** Whether `pid` is a live process (a zombie waiting for its parent counts as gone). */
 function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
   } catch {
     return false;
   }
@@ -249,6 +249,11 @@ describe("workers: n", () => {
     for (let i = 0; i < 6; i++) expect(await greet(d.port)).toBe("world!");
     const served = await workersJson(d);
     expect(served[0]!.requests).toBeGreaterThan(0);
+
+    // a primary that dies without draining takes its workers with it (their IPC channel closes)
+    const pids = served.map((w) => w.pid!);
+    d.child.kill("SIGKILL");
+    expect(await waitUntil(() => pids.every((p) => !alive(p)), 10_000)).toBe(true);
   }, 60_000);
 
   it("a port the workers cannot open stops the daemon at start with the reason", async () => {

@@ -51,6 +51,7 @@ export interface ClientReport {
 
 /** Worker → primary. */
 export type FromWorker =
+  | { readonly l5d: "config?" }
   | { readonly l5d: "ready"; readonly servers: readonly ServerPort[] }
   | { readonly l5d: "startFailed"; readonly message: string }
   | {
@@ -70,6 +71,7 @@ export type FromWorker =
 
 /** Primary → worker. */
 export type ToWorker =
+  | { readonly l5d: "config"; readonly text: string }
   | { readonly l5d: "tree"; readonly sub: number; readonly state: WireActivity }
   | { readonly l5d: "addr"; readonly key: string; readonly addr: WireAddr }
   | { readonly l5d: "addrGone"; readonly key: string }

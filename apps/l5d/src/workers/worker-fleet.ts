@@ -42,7 +42,7 @@ interface Slot {
 
 export interface WorkerFleetOptions {
   readonly count: number;
-  /** The validated config's text, handed to every worker (`L5D_WORKER_CONFIG`). */
+  /** The validated config's text, the first message every worker gets. */
   readonly configText: string;
   readonly logLevel: string;
   readonly interpreters: ReadonlyMap<string, NameInterpreter>;
@@ -96,7 +96,6 @@ export class WorkerFleet implements AdminLiveView {
   #fork(slot: Slot, onPorts?: (p: ServerPort[]) => void): void {
     const worker = cluster.fork({
       L5D_WORKER: String(slot.index),
-      L5D_WORKER_CONFIG: this.opts.configText,
       L5D_LOG_LEVEL: this.opts.logLevel,
     });
     const log = this.opts.log.child({ worker: slot.index, pid: worker.process.pid });
@@ -111,6 +110,10 @@ export class WorkerFleet implements AdminLiveView {
       if (!isWireMessage(m)) return;
       const msg = m as FromWorker;
       switch (msg.l5d) {
+        case "config?":
+          // over the channel rather than in the environment: no size limit, not in /proc/<pid>/environ
+          send({ l5d: "config", text: this.opts.configText });
+          return;
         case "bind":
         case "unbind":
           host.handle(msg);
