@@ -25,6 +25,14 @@
 //                      saturated, 3 interleaved rounds (< 3 min; --quick: 1 short round, < 1 min);
 //                      results in bench/results/<timestamp>-mesh[-quick].*; last lines:
 //                      `mesh @1000/s: …added_p99_ratio=<n> … cpu_ratio=<n>` and `mesh saturated: …`
+//   pnpm bench:workers (node bench/bench.mjs --workers [--quick])
+//                      issue #17 item 6: one hop, unary gRPC, saturated (h2load -c 8 -m 32) through
+//                      l5d with `workers: 1` and `2` and nghttpx with --workers=1 and 2, and direct,
+//                      3 interleaved rounds (< 3 min; --quick: 1 round, < 1 min); CPU summed over
+//                      each proxy's processes, the backend's and the machine's CPU beside it;
+//                      results in bench/results/<timestamp>-workers[-quick].*; last lines:
+//                      `workers cpu: …` and
+//                      workers: l5d_w1_rps=<n> l5d_w2_rps=<n> l5d_scaling=<n> nghttpx_w1_rps=<n> …
 // The harness is TypeScript in bench/src, compiled to bench/dist by `pnpm build` (turbo).
 import { existsSync } from "node:fs";
 

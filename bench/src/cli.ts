@@ -20,6 +20,11 @@ export interface BenchOptions {
    */
   mesh: boolean;
   /**
+   * the workers mode: one hop, unary gRPC, saturated, through l5d with `workers: 1` and `2` and
+   * nghttpx with `--workers=1` and `2`; with `quick`, one round.
+   */
+  workers: boolean;
+  /**
    * proxies to run (default: all for full — the `-tls` cases included — and the h2c ones for
    * http1, l5d+naive+nghttpx for quick).
    */
@@ -52,7 +57,7 @@ export class UsageError extends Error {
 /** The proxies of the HTTP/1.1 mode (the naive proxy is h2-only). */
 export const HTTP1_NAMES: readonly ProxyName[] = ["l5d", "nginx", "haproxy", "nghttpx"];
 
-export const USAGE = `usage: node bench/bench.mjs [--quick | --http1 | --namerd [--quick] | --mesh [--quick]] [--only=l5d,naive,nginx,haproxy,nghttpx,l5d-tls,nghttpx-tls] [--scale=<x>] [--no-install] [--cpu-prof] [--out=<dir>]`;
+export const USAGE = `usage: node bench/bench.mjs [--quick | --http1 | --namerd [--quick] | --mesh [--quick] | --workers [--quick]] [--only=l5d,naive,nginx,haproxy,nghttpx,l5d-tls,nghttpx-tls] [--scale=<x>] [--no-install] [--cpu-prof] [--out=<dir>]`;
 
 /** Parses argv (without node and script). */
 export function parseArgs(argv: readonly string[]): BenchOptions {
@@ -61,6 +66,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     http1: false,
     namerd: false,
     mesh: false,
+    workers: false,
     noInstall: false,
     scale: 1,
     cpuProf: false,
@@ -73,6 +79,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     else if (k === "--http1" && v === undefined) o.http1 = true;
     else if (k === "--namerd" && v === undefined) o.namerd = true;
     else if (k === "--mesh" && v === undefined) o.mesh = true;
+    else if (k === "--workers" && v === undefined) o.workers = true;
     else if (k === "--no-install") o.noInstall = true;
     else if (k === "--cpu-prof") o.cpuProf = true;
     else if (k === "--only" && v) {
@@ -91,6 +98,10 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     throw new UsageError(`--mesh, --http1 and --namerd are separate modes\n${USAGE}`);
   if (o.mesh && o.only !== undefined)
     throw new UsageError(`--mesh runs direct, l5d and nghttpx: --only does not apply`);
+  if (o.workers && (o.http1 || o.namerd || o.mesh))
+    throw new UsageError(`--workers, --mesh, --http1 and --namerd are separate modes\n${USAGE}`);
+  if (o.workers && o.only !== undefined)
+    throw new UsageError(`--workers runs direct, l5d and nghttpx: --only does not apply`);
   if (o.namerd && (o.only !== undefined || o.cpuProf))
     throw new UsageError(`--namerd runs namerd and l5d only: --only and --cpu-prof do not apply`);
   if (o.http1)

@@ -1,10 +1,10 @@
 import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { type Backend, GRPC_HEADERS, startBackend, UNARY_PATH } from "./backends.js";
 import { type BenchOptions, parseArgs, UsageError } from "./cli.js";
 import { grpcFrame, probe, protoBytesField, type Target } from "./grpc.js";
 import { mainHttp1 } from "./http1-run.js";
 import { describeMachine } from "./machine.js";
-import { freePort, waitForPort } from "./net.js";
 import { buildPacer } from "./pacer.js";
 import { PROXIES, type ProxyKind, startChain } from "./peers.js";
 import { quickLine, renderMarkdown, tlsLine } from "./report.js";
@@ -29,11 +29,9 @@ import {
   serial,
   warmup,
 } from "./runner.js";
-import type { Child, Supervisor } from "./supervisor.js";
-import { type BenchTls, clientTlsOf, makeBenchTls } from "./tls.js";
+import type { Child } from "./supervisor.js";
+import { clientTlsOf, makeBenchTls } from "./tls.js";
 import type { ToolName } from "./tools.js";
-
-const GRPC_HEADERS = ["content-type: application/grpc", "te: trailers"];
 
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
@@ -70,47 +68,6 @@ function phasesFor(o: BenchOptions): Phases {
  */
 const TLS_CASE_BUDGET_MS = 9_000;
 
-interface Backend {
-  name: BackendName;
-  child: Child;
-  port: number;
-  /** the same backend's TLS port (bench/backend.mjs with `tls`), for the `-tls` cases. */
-  tlsPort?: number;
-}
-
-async function startBackend(
-  sup: Supervisor,
-  repoRoot: string,
-  name: BackendName,
-  tls: BenchTls | undefined,
-): Promise<Backend> {
-  const port = await freePort();
-  const tlsPort = name === "node" && tls !== undefined ? await freePort() : undefined;
-  const child =
-    name === "node"
-      ? sup.spawn("backend", process.execPath, [
-          join(repoRoot, "bench/backend.mjs"),
-          String(port),
-          ...(tlsPort === undefined || tls === undefined
-            ? []
-            : [`--tls=${tlsPort},${tls.cert},${tls.key}`]),
-        ])
-      : sup.spawn(
-          "world",
-          process.execPath,
-          [join(repoRoot, "apps/world/dist/main.js"), `-addr=127.0.0.1:${port}`, "-protocol=grpc"],
-          { env: { ...process.env, TARGET_WORLD: "world", LOG_LEVEL: "warn" } },
-        );
-  try {
-    await waitForPort(port, 15_000, child);
-    if (tlsPort !== undefined) await waitForPort(tlsPort, 15_000, child);
-  } catch (err) {
-    await sup.stop(child);
-    throw err;
-  }
-  return { name, child, port, ...(tlsPort === undefined ? {} : { tlsPort }) };
-}
-
 /** Runs the whole benchmark; returns the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   let opts: BenchOptions;
@@ -127,6 +84,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   // loaded only for this mode: it pulls in namerd and its clients
   if (opts.namerd) return (await import("./namerd-run.js")).mainNamerd(opts, log);
   if (opts.mesh) return (await import("./mesh-run.js")).mainMesh(opts, log);
+  if (opts.workers) return (await import("./workers-run.js")).mainWorkers(opts, log);
   const { repoRoot, startedAt, loadStart } = beginRun(log);
   let budgetMs = opts.quick ? 45_000 : 255_000;
   let deadline = Date.now() + budgetMs;
@@ -175,7 +133,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     writeFileSync(bigFile, grpcFrame(bigMsg));
     const reqs: Record<Workload, RequestSpec & { probeBody: Buffer; messages: number }> = {
       unary: {
-        path: "/helloworld.World/Greeting",
+        path: UNARY_PATH,
         dataFile: emptyFile,
         headers: GRPC_HEADERS,
         probeBody: grpcFrame(new Uint8Array(0)),

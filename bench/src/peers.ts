@@ -15,6 +15,8 @@ import {
   NGINX_CONF,
   NGINX_H1_CONF,
   render,
+  withL5dWorkers,
+  withNghttpxWorkers,
 } from "./templates.js";
 import type { BenchTls } from "./tls.js";
 import type { ToolName, ToolStatus } from "./tools.js";
@@ -46,6 +48,15 @@ export interface StartContext {
   tls?: BenchTls;
 }
 
+/** How to start one instance, beyond its ports. */
+export interface StartOptions {
+  /**
+   * processes (l5d's `workers` key) or threads (nghttpx's `workers=`) serving the listener;
+   * default 1. Only kinds with {@link ProxyKind.workers} take it.
+   */
+  workers?: number;
+}
+
 /** Availability of a proxy kind. */
 export type Availability = { ok: true; version: string } | { ok: false; reason: string };
 
@@ -59,9 +70,16 @@ export interface ProxyKind {
    * Starts one instance listening on 127.0.0.1:listenPort forwarding to 127.0.0.1:upstreamPort
    * (with `tls`, both over TLS: the upstream must present the run's certificate).
    */
-  start(ctx: StartContext, listenPort: number, upstreamPort: number): Promise<Child>;
+  start(
+    ctx: StartContext,
+    listenPort: number,
+    upstreamPort: number,
+    opts?: StartOptions,
+  ): Promise<Child>;
   /** speaks TLS (ALPN h2) on its listener and to its upstream, with `ctx.tls`'s certificates. */
   tls?: true;
+  /** takes {@link StartOptions.workers} (l5d: its `workers` key; nghttpx: `workers=`). */
+  workers?: true;
 }
 
 const HOST = "127.0.0.1";
@@ -118,27 +136,26 @@ function l5dKind(name: "l5d" | "l5d-tls", label: string, template: string, tls =
     name,
     label,
     ...(tls ? { tls: true as const } : {}),
+    workers: true,
     available(ctx) {
       const main = l5dEntry(ctx.repoRoot);
       if (!existsSync(main)) return { ok: false, reason: `${main} not built (pnpm build)` };
       return availableWith(ctx, { ok: true, version: `l5d-ts (node ${process.version})` }, tls);
     },
-    async start(ctx, listenPort, upstreamPort) {
+    async start(ctx, listenPort, upstreamPort, opts) {
       const dir = instanceDir(ctx, name, listenPort);
       const adminPort = await freePort();
       const cfg = join(dir, "l5d.yaml");
-      writeFileSync(
-        cfg,
-        render(template, {
-          NAME: `${name}-${listenPort}`,
-          ADMIN_PORT: adminPort,
-          UP_HOST: HOST,
-          UP_PORT: upstreamPort,
-          LISTEN_HOST: HOST,
-          LISTEN_PORT: listenPort,
-          ...tlsVars(ctx, true),
-        }),
-      );
+      const yaml = render(template, {
+        NAME: `${name}-${listenPort}`,
+        ADMIN_PORT: adminPort,
+        UP_HOST: HOST,
+        UP_PORT: upstreamPort,
+        LISTEN_HOST: HOST,
+        LISTEN_PORT: listenPort,
+        ...tlsVars(ctx, true),
+      });
+      writeFileSync(cfg, withL5dWorkers(yaml, opts?.workers ?? 1));
       // the image's entry point (the esbuild bundle), malloc settings and node flags
       // (deploy/docker/bin/l5d), so the numbers are the product's
       const main = l5dEntry(ctx.repoRoot);
@@ -245,22 +262,21 @@ function nghttpxKind(
     name,
     label,
     ...(tls ? { tls: true as const } : {}),
+    workers: true,
     available: (ctx) => availableWith(ctx, tool(ctx, "nghttpx"), tls),
-    async start(ctx, listenPort, upstreamPort) {
+    async start(ctx, listenPort, upstreamPort, opts) {
       const dir = instanceDir(ctx, name, listenPort);
       const conf = join(dir, "nghttpx.conf");
-      writeFileSync(
-        conf,
-        render(template, {
-          NAME: `nghttpx-${listenPort}`,
-          RUNDIR: dir,
-          LISTEN_HOST: HOST,
-          LISTEN_PORT: listenPort,
-          UP_HOST: HOST,
-          UP_PORT: upstreamPort,
-          ...tlsVars(ctx, false),
-        }),
-      );
+      const text = render(template, {
+        NAME: `nghttpx-${listenPort}`,
+        RUNDIR: dir,
+        LISTEN_HOST: HOST,
+        LISTEN_PORT: listenPort,
+        UP_HOST: HOST,
+        UP_PORT: upstreamPort,
+        ...tlsVars(ctx, false),
+      });
+      writeFileSync(conf, withNghttpxWorkers(text, opts?.workers ?? 1));
       const args = [`--conf=${conf}`];
       return started(
         ctx,
@@ -312,20 +328,24 @@ export const H1_PROXIES: readonly ProxyKind[] = [
 
 /**
  * Starts `hops` instances of `kind` in a chain ending at `backendPort` (the last one started
- * first), and returns them client side first plus the port the client should use.
+ * first), and returns them client side first plus the port the client should use. `opts` goes
+ * to each instance; more than one worker for a kind that has no such setting is an error.
  */
 export async function startChain(
   ctx: StartContext,
   kind: ProxyKind,
   hops: number,
   backendPort: number,
+  opts: StartOptions = {},
 ): Promise<{ entryPort: number; children: Child[] }> {
+  if ((opts.workers ?? 1) !== 1 && kind.workers !== true)
+    throw new Error(`${kind.name}: the harness has no workers setting for it`);
   const children: Child[] = [];
   let upstream = backendPort;
   try {
     for (let i = 0; i < hops; i++) {
       const port = await freePort();
-      children.unshift(await kind.start(ctx, port, upstream));
+      children.unshift(await kind.start(ctx, port, upstream, opts));
       upstream = port;
     }
   } catch (err) {

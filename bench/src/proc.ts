@@ -117,6 +117,14 @@ export function sampleTrees(roots: readonly number[]): TreeUsage {
   return { ticks, rssKb, hwmKb, pids };
 }
 
+/** Each live process of the tree rooted at `root` (root first), sampled once. */
+export function sampleTreeProcesses(root: number): ProcSample[] {
+  return processTree(root).flatMap((pid) => {
+    const s = sampleProcess(pid);
+    return s === undefined ? [] : [s];
+  });
+}
+
 /** The kernel's USER_HZ; 100 on every mainstream Linux build (sysconf(_SC_CLK_TCK)). */
 export const clockTicksPerSecond = 100;
 

@@ -17,6 +17,38 @@ export class TemplateError extends Error {
   override name = "TemplateError";
 }
 
+/** The most workers the harness asks a proxy for (l5d's `workers` key takes 1..64). */
+export const MAX_WORKERS = 64;
+
+function checkWorkers(n: number): void {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_WORKERS)
+    throw new TemplateError(`workers must be an integer between 1 and ${MAX_WORKERS}, not ${n}`);
+}
+
+/**
+ * An l5d config (one of the L5D_* templates, rendered) with `n` processes serving its routers'
+ * ports: the top-level `workers: n` key appended; n = 1 leaves the config as it is (the key's
+ * default), so a one-worker case runs exactly the config every other mode runs.
+ */
+export function withL5dWorkers(yaml: string, n: number): string {
+  checkWorkers(n);
+  if (n === 1) return yaml;
+  if (/^workers:/m.test(yaml)) throw new TemplateError("the l5d config already sets workers");
+  return `${yaml.endsWith("\n") ? yaml : `${yaml}\n`}workers: ${n}\n`;
+}
+
+/**
+ * An nghttpx config (one of the NGHTTPX_* templates, rendered) with `workers=n` in place of its
+ * one `workers=` line (nghttpx runs its workers as threads of its one worker process).
+ */
+export function withNghttpxWorkers(conf: string, n: number): string {
+  checkWorkers(n);
+  const lines = conf.match(/^workers=\d+$/gm) ?? [];
+  if (lines.length !== 1)
+    throw new TemplateError(`the nghttpx config has ${lines.length} workers= lines, expected 1`);
+  return conf.replace(/^workers=\d+$/m, `workers=${n}`);
+}
+
 export const NGINX_CONF = `# nginx grpc_pass, h2c (prior knowledge) on both sides. {{NAME}}
 worker_processes 1;
 daemon off;
