@@ -9,7 +9,10 @@
  *   `FrameConn.consumed` on arrival): the shared connection never waits on one stream's reader;
  * - the STREAM window only once the bytes are written to the receiver (`sendWhole`): the sender
  *   can never have more outstanding on the stream than the window we advertised, so the queue
- *   holds at most that much (`owed`, checked by the caller against the advertised window).
+ *   holds at most that much (`owed` + `unacked`, checked by the caller against the advertised
+ *   window). Written bytes are given back in one WINDOW_UPDATE once they reach half that window
+ *   (`ackAt`), as nghttp2 does, not one per DATA frame: a response of a few small messages costs
+ *   its upstream no WINDOW_UPDATE at all, and a sender always keeps half its window to send on.
  */
 import { Flag, type FrameConn, FrameType, type HeaderField } from "@l5d/h2";
 import { logSent } from "./replay-log.js";
@@ -40,6 +43,13 @@ export class Half {
    * not got back. The sender cannot send past the window we advertised, so this is bounded by it.
    */
   owed = 0;
+  /** Flow-controlled bytes written to the receiver whose stream window is not given back yet. */
+  unacked = 0;
+  /**
+   * When `unacked` is given back: half the stream window advertised to the sender (set by the
+   * owner; 1, the default, gives back every frame's bytes at once).
+   */
+  ackAt = 1;
   /** Trailers waiting behind queued DATA (encoded when sent: HPACK state follows wire order). */
   tail: HeaderField[] | undefined;
   ended = false;
@@ -88,9 +98,15 @@ export function replaceQueue(half: Half, queue: Pending[] = []): void {
  * response committed or dropped, a cancelled upstream stream), so no WINDOW_UPDATE may follow.
  */
 export function forgetOwed(half: Half): void {
+  half.unacked = 0;
   if (half.owed === 0) return;
   for (const p of half.queue) p.flowLen = 0;
   half.owed = 0;
+}
+
+/** The sender's stream window in use here: queued, or written and not given back yet. */
+export function outstanding(half: Half): number {
+  return half.owed + half.unacked;
 }
 
 /**
@@ -173,8 +189,15 @@ function sendWhole(
   const last = end && half.tail === undefined;
   if (len > 0 || last) to.frame(FrameType.DATA, last ? Flag.END_STREAM : 0, toId, data);
   if (half.log !== undefined && len > 0) logSent(half, data);
-  // the sender's stream window: its bytes are now written to the other side
-  if (flowLen > 0 && !end) from.windowUpdate(fromId, flowLen);
+  // the sender's stream window: its bytes are now written to the other side (given back in
+  // batches of half the window; none once the sender's side is over)
+  if (flowLen > 0 && !end) {
+    const n = half.unacked + flowLen;
+    if (n >= half.ackAt) {
+      half.unacked = 0;
+      from.windowUpdate(fromId, n);
+    } else half.unacked = n;
+  }
   if (last) half.ended = true;
   return last;
 }

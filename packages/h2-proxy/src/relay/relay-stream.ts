@@ -19,7 +19,7 @@
  * ends: a local answer (`fail`), the client's reset, an upstream failure (`upFailed`,
  * `onUpStreamError`), `finish`.
  */
-import { ErrorCode, type HeaderField } from "@l5d/h2";
+import { DEFAULT_WINDOW, ErrorCode, type HeaderField } from "@l5d/h2";
 import type { DataplaneError } from "../dataplane/errors.js";
 import { isGrpcContentType } from "../dataplane/headers.js";
 import type { Address } from "../router/address.js";
@@ -128,6 +128,8 @@ export class RelayStream
     this.isGrpc = isGrpcContentType(headerValue(headers, "content-type"));
     this.reqEnded = endStream;
     this.toDown = new Half(down.conn.peerInitialWindow, down.queued);
+    // an upstream's stream window (what we advertise it: `UpConn.streamWindow`) goes back in halves
+    this.toDown.ackAt = DEFAULT_WINDOW >>> 1;
   }
 
   /** The stream is over (`ReplyPhase.Done`). */

@@ -10,8 +10,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import {
   type ForwardSummary,
   h2Client,
+  payload,
   relayForward,
   simpleRequest,
+  startH2Backend,
   waitFor,
 } from "../dataplane/test-support.js";
 import { rawUpstream } from "./raw-upstream-rig.js";
@@ -109,6 +111,88 @@ describe("relay: an upstream's malformed response", () => {
     expect(up.connections).toBe(1);
     const grant = up.frames.find((f) => f.type === FrameType.WINDOW_UPDATE && f.streamId === 0);
     expect(grant?.payload.readUInt32BE(0)).toBe(0x7fffffff - 65_535);
+    await waitFor(() => relay.streams === 0, 5_000, "no relayed stream left");
+  });
+
+  it("6.9.1 an upstream's stream window goes back in halves: none for a stream of small messages, one WINDOW_UPDATE per 32 KiB written for a large one", async () => {
+    // /small: 100 gRPC-sized DATA frames (13 bytes, 1,300 in all); /large: four of 15,000; each
+    // stream ends 100 ms later with an empty DATA frame (END_STREAM), so the relay has streamed
+    // every byte to the client while the upstream still sends. The relay gives a stream's window
+    // back once half of what it advertised (65,535) is written: /small costs the upstream no
+    // WINDOW_UPDATE (one per frame before), /large one of 45,000 after its third frame and none
+    // for the last 15,000 (four of 15,000 before)
+    const small = Buffer.alloc(13, 0x61);
+    const large = Buffer.alloc(15_000, 0x62);
+    const paths = new Map<number, string>();
+    const up = await rawUpstream((socket, id) => {
+      socket.write(
+        encodeFrame(FrameType.HEADERS, 0x4, id, encodeHeaderBlock([[":status", "200"]])),
+      );
+      const isSmall = up.requests === 1;
+      paths.set(id, isSmall ? "small" : "large");
+      for (let i = 0; i < (isSmall ? 100 : 4); i++)
+        socket.write(encodeFrame(FrameType.DATA, 0, id, isSmall ? small : large));
+      setTimeout(() => socket.write(encodeFrame(FrameType.DATA, 0x1, id, Buffer.alloc(0))), 100);
+    });
+    const relay = await startRelayServer({
+      host: "127.0.0.1",
+      port: 0,
+      onRequest(req) {
+        void relayForward(req, up.endpoint);
+      },
+    });
+    const client = h2Client(relay.port);
+    cleanup.push(
+      () => up.close(),
+      () => relay.close(),
+      async () => client[Symbol.asyncDispose](),
+    );
+    const get = (path: string) =>
+      simpleRequest(client, { ":method": "GET", ":path": path, ":authority": "svc" });
+    expect((await get("/small")).body.length).toBe(1_300);
+    expect((await get("/large")).body.length).toBe(60_000);
+    await waitFor(() => relay.streams === 0, 5_000, "no relayed stream left");
+    const updates = (which: string) =>
+      up.frames
+        .filter((f) => f.type === FrameType.WINDOW_UPDATE && paths.get(f.streamId) === which)
+        .map((f) => f.payload.readUInt32BE(0));
+    expect(updates("small")).toEqual([]);
+    expect(updates("large")).toEqual([45_000]);
+  });
+
+  it("6.9.1 with a small advertised stream window (1,000 bytes) a client's 200 KB request body and a 200 KB response still flow: the window goes back every 500 bytes written", async () => {
+    // half the window we advertise is the point at which written bytes are given back: a client
+    // (node:http2, which honours our SETTINGS) must never wait on a WINDOW_UPDATE that is held
+    const body = payload(200_000, 3);
+    const backend = await startH2Backend((stream) => {
+      const chunks: Buffer[] = [];
+      stream.on("data", (c: Buffer) => chunks.push(c));
+      stream.on("end", () => {
+        stream.respond({ ":status": 200 });
+        stream.end(Buffer.concat(chunks));
+      });
+    });
+    const relay = await startRelayServer({
+      host: "127.0.0.1",
+      port: 0,
+      initialWindowSize: 1_000,
+      onRequest(req) {
+        void relayForward(req, backend.endpoint);
+      },
+    });
+    const client = h2Client(relay.port);
+    cleanup.push(
+      () => backend.close(),
+      () => relay.close(),
+      async () => client[Symbol.asyncDispose](),
+    );
+    const r = await simpleRequest(
+      client,
+      { ":method": "POST", ":path": "/echo", ":authority": "svc" },
+      body,
+    );
+    expect(r.headers[":status"]).toBe(200);
+    expect(r.body.equals(body)).toBe(true);
     await waitFor(() => relay.streams === 0, 5_000, "no relayed stream left");
   });
 });

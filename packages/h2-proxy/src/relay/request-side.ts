@@ -12,7 +12,15 @@
  * own per request); `DownConn` (`relay-server.ts`) checks the DATA against `contentLength`.
  */
 import { DEFAULT_WINDOW, ErrorCode, type HeaderField } from "@l5d/h2";
-import { enqueue, flush, Half, type Pending, replaceQueue, sendNow } from "./flow-half.js";
+import {
+  enqueue,
+  flush,
+  Half,
+  outstanding,
+  type Pending,
+  replaceQueue,
+  sendNow,
+} from "./flow-half.js";
 import { clientOverrun } from "./relay-errors.js";
 import type { RelayStream } from "./relay-stream.js";
 import { replayQueue, startLog } from "./replay-log.js";
@@ -58,7 +66,7 @@ export function onReqData(s: RelayStream, data: Buffer, end: boolean, flowLen: n
     else s.early.push(p);
     return;
   }
-  if (half.owed + flowLen > limit) {
+  if (outstanding(half) + flowLen > limit) {
     onReqOverrun(s);
     return;
   }
@@ -108,6 +116,8 @@ export function flushUp(s: RelayStream): void {
 export function upHalf(s: RelayStream, up: UpConn): Half {
   const prev = s.toUp;
   const half = new Half(up.conn.peerInitialWindow);
+  // the client's stream window goes back in halves of what we advertised (its DATA's sender)
+  half.ackAt = Math.max(1, s.down.limits.initialWindow >>> 1);
   startLog(half, s.replayLimit);
   if (prev === undefined) {
     if (s.early !== undefined) replaceQueue(half, s.early);
@@ -118,6 +128,8 @@ export function upHalf(s: RelayStream, up: UpConn): Half {
     const replay = replayQueue(prev, s.reqTrailers);
     replaceQueue(half, replay.queue);
     half.owed = prev.owed;
+    // written on the previous attempt and not given back yet: still the client's to get back
+    half.unacked = prev.unacked;
     half.tail = replay.tail;
   }
   return half;

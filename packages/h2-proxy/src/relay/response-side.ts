@@ -15,7 +15,7 @@
 import { ErrorCode, type HeaderField } from "@l5d/h2";
 import { headerValue } from "../router/header-list.js";
 import { heldData, holdResponse, settleHeld } from "./exchange-attempt.js";
-import { enqueue, sendNow } from "./flow-half.js";
+import { enqueue, outstanding, sendNow } from "./flow-half.js";
 import { upstreamLost, upstreamReset } from "./relay-errors.js";
 import type { RelayStream } from "./relay-stream.js";
 import { dataProblem, responseHeadersProblem, trailersProblem } from "./response-check.js";
@@ -93,7 +93,7 @@ export function onRespData(s: RelayStream, data: Buffer, end: boolean, flowLen: 
     return;
   }
   const half = s.toDown;
-  if (half.owed + flowLen > up.streamWindow) {
+  if (outstanding(half) + flowLen > up.streamWindow) {
     upStreamError(s, ErrorCode.FLOW_CONTROL_ERROR, "response DATA past the stream window");
     return;
   }
