@@ -239,10 +239,14 @@ function keepRunning(log: Logger): void {
 function configFromPrimary(): Promise<string | undefined> {
   return new Promise((resolve) => {
     const onMessage = (m: unknown) => {
-      if (!isWireMessage(m) || m.l5d !== "config") return;
+      if (!isWireMessage(m) || (m.l5d !== "config" && m.l5d !== "shutdown")) return;
       process.off("message", onMessage);
       process.off("disconnect", onGone);
-      resolve((m as ToWorker & { l5d: "config" }).text);
+      // a shutdown before the config: the daemon is stopping while this worker started
+      if (m.l5d === "shutdown") {
+        process.disconnect();
+        resolve(undefined);
+      } else resolve((m as ToWorker & { l5d: "config" }).text);
     };
     const onGone = () => resolve(undefined);
     process.on("message", onMessage);
@@ -255,7 +259,7 @@ function configFromPrimary(): Promise<string | undefined> {
 /** A forked worker of `workers: n`: the primary validated the config and hands over its text. */
 async function runWorkerProcess(a: Args): Promise<number> {
   const text = await configFromPrimary();
-  if (text === undefined) return 1;
+  if (text === undefined) return 0;
   const loaded = parseConfigText(text, a.file ?? "config");
   if (!loaded.ok) {
     process.stderr.write(`l5d worker: ${loaded.message}\n`);

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { useTestCerts } from "@l5d/h2-proxy/testing";
 import { startHelloWorldServer } from "@l5d/helloworld";
 import { type Standin, startStandin } from "@l5d/k8s-standin";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -17,6 +18,7 @@ import { EMPTY_GRPC_FRAME, freePort, h2request, k8sBackend } from "./support.js"
 const root = new URL("../../../../", import.meta.url).pathname;
 const bundle = join(root, "apps/l5d/dist/bundle/main.js");
 const dir = mkdtempSync(join(tmpdir(), "l5d-workers-test-"));
+const certs = useTestCerts();
 
 const cleanup: Array<() => PromiseLike<unknown> | unknown> = [];
 afterEach(async () => {
@@ -32,13 +34,18 @@ interface Daemon {
   stop(): Promise<number | null>;
 }
 
-async function startDaemon(workers: number, k8sPort: number, serverPort?: number): Promise<Daemon> {
+async function startDaemon(
+  workers: number,
+  k8sPort: number,
+  serverPort?: number,
+  serverTls?: { certPath: string; keyPath: string },
+): Promise<Daemon> {
   const [adminPort, port] = [await freePort(), serverPort ?? (await freePort())];
   const cfg = join(dir, `l5d-${adminPort}.yaml`);
   writeFileSync(
     cfg,
     `workers: ${workers}
-admin: {ip: 127.0.0.1, port: ${adminPort}}
+admin: {ip: 127.0.0.1, port: ${adminPort}, shutdownGraceMs: 1000}
 namers:
 - kind: io.l5d.k8s
   experimental: true
@@ -50,7 +57,7 @@ routers:
   experimental: true
   identifier: {kind: io.l5d.header.path, segments: 1}
   dtab: /svc/* => /#/io.l5d.k8s/default/grpc/world;
-  servers: [{ip: 127.0.0.1, port: ${port}}]
+  servers: [{ip: 127.0.0.1, port: ${port}${serverTls ? `, tls: {certPath: ${serverTls.certPath}, keyPath: ${serverTls.keyPath}}` : ""}}]
 `,
   );
   const child = spawn(process.execPath, [bundle, cfg], { stdio: ["ignore", "pipe", "pipe"] });
@@ -196,6 +203,9 @@ describe("workers: n", () => {
     expect(m[`${scope}/success`]).toBe(calls);
     expect(m[`${scope}/request_latency_ms.count`]).toBe(calls);
     expect(m["workers/restarts"]).toBe(0);
+    // the endpoint set every worker sees is one endpoint, not one per worker
+    expect(m["rt/outgoing/client/#/io.l5d.k8s/default/grpc/world/endpoints"]).toBe(1);
+    expect(m["rt/outgoing/client/#/io.l5d.k8s/default/grpc/world/loadbalancer/size"]).toBe(1);
     const routers = (await (await fetch(`${d.admin}/routers.json`)).json()) as Array<{
       servers: Array<{ port: number }>;
       clients: Array<{ id: string; endpoints: Array<{ requests: number }> }>;
@@ -230,6 +240,20 @@ describe("workers: n", () => {
     await waitForAdmin(d);
     for (let i = 0; i < 4; i++) expect(await greet(d.port)).toBe("world!");
     const before = await workersJson(d);
+    const scope = `rt/outgoing/server/127.0.0.1/${d.port}`;
+    expect((await metrics(d))[`${scope}/requests`]).toBe(4);
+
+    // a worker that does not answer (stopped) delays the metrics, never the liveness probe
+    process.kill(before[1]!.pid!, "SIGSTOP");
+    try {
+      const t0 = performance.now();
+      expect(await (await fetch(`${d.admin}/admin/ping`)).text()).toBe("pong");
+      expect(performance.now() - t0).toBeLessThan(500);
+      expect((await metrics(d))[`${scope}/requests`]).toBe(4);
+    } finally {
+      process.kill(before[1]!.pid!, "SIGCONT");
+    }
+
     process.kill(before[0]!.pid!, "SIGKILL");
     // once the primary has seen it go (node's cluster cannot hand a connection accepted in
     // that instant to anyone: see the README), the other worker serves every new connection
@@ -249,6 +273,8 @@ describe("workers: n", () => {
     for (let i = 0; i < 6; i++) expect(await greet(d.port)).toBe("world!");
     const served = await workersJson(d);
     expect(served[0]!.requests).toBeGreaterThan(0);
+    // the dead worker's requests stay in the sum: 4 + 4 + 6, whoever served them
+    expect((await metrics(d))[`${scope}/requests`]).toBe(14);
 
     // a primary that dies without draining takes its workers with it (their IPC channel closes)
     const pids = served.map((w) => w.pid!);
@@ -268,4 +294,49 @@ describe("workers: n", () => {
     expect(d.out()).toContain(`workers: routers[outgoing].servers 127.0.0.1:${port}`);
     expect(d.out()).toContain("EADDRINUSE");
   }, 30_000);
+
+  it("SIGTERM while a replaced worker is still starting stops every process within the grace period", async () => {
+    const { s } = await k8sWith("world");
+    const d = await startDaemon(2, s.port);
+    await waitForAdmin(d);
+    const before = await workersJson(d);
+    process.kill(before[0]!.pid!, "SIGKILL");
+    // the replacement is forked (1 s after a young worker's death) and is booting
+    const forked = await waitUntil(async () => {
+      const w = (await workersJson(d))[0]!;
+      return w.state === "starting" && w.pid !== null && w.pid !== before[0]!.pid;
+    }, 5_000);
+    expect(forked).toBe(true);
+    const booting = (await workersJson(d))[0]!.pid!;
+    const t0 = performance.now();
+    // shutdownGraceMs is 1 s; a worker that missed the stop was killed only after grace + 5 s
+    expect(await d.stop()).toBe(0);
+    expect(performance.now() - t0).toBeLessThan(3_000);
+    for (const pid of [booting, before[1]!.pid!]) expect(alive(pid)).toBe(false);
+  }, 30_000);
+
+  it("a replacement worker that cannot start (its TLS key went bad on disk) is retried with backoff, and starts once the key is good again", async () => {
+    const { s } = await k8sWith("world");
+    const certPath = join(dir, "server.crt");
+    const keyPath = join(dir, "server.key");
+    writeFileSync(certPath, certs.read(certs.serverCert));
+    writeFileSync(keyPath, certs.read(certs.serverKey));
+    const d = await startDaemon(2, s.port, undefined, { certPath, keyPath });
+    await waitForAdmin(d);
+    const before = await workersJson(d);
+    // the running workers keep their credentials (a bad file is not reloaded); a new one fails
+    writeFileSync(keyPath, "not a key\n");
+    process.kill(before[0]!.pid!, "SIGKILL");
+    // it fails, exits and is forked again: restarts keep coming (it was left "starting" for good)
+    const retried = await waitUntil(async () => (await workersJson(d))[0]!.restarts >= 3, 15_000);
+    expect(retried).toBe(true);
+    expect(d.out()).toContain("worker startup failed");
+    expect((await workersJson(d))[1]).toMatchObject({ state: "ready", pid: before[1]!.pid });
+    writeFileSync(keyPath, certs.read(certs.serverKey));
+    const back = await waitUntil(async () => (await workersJson(d))[0]!.state === "ready", 20_000);
+    expect(back).toBe(true);
+    // the delays doubled: 1 s, 2 s, 4 s... (logged with each restart)
+    const delays = [...d.out().matchAll(/"delayMs":(\d+)/g)].map((m) => Number(m[1]));
+    expect(delays.slice(0, 3)).toEqual([1_000, 2_000, 4_000]);
+  }, 60_000);
 });

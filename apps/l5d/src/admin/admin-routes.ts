@@ -231,8 +231,21 @@ export function registerAdminRoutes(
       await view?.refresh();
       return h(req);
     };
-    admin.route(view ? { ...r, handler: refreshed } : r);
+    admin.route(view && showsWorkers(r.path) ? { ...r, handler: refreshed } : r);
   }
+}
+
+/**
+ * The admin paths whose answer is the workers' figures (metrics in every format, routers,
+ * bound names, workers): only these wait for the workers' reports; `/admin/ping` never does.
+ */
+function showsWorkers(path: string): boolean {
+  return (
+    path.startsWith("/admin/metrics") ||
+    path === "/routers.json" ||
+    path === "/bound-names.json" ||
+    path === "/workers.json"
+  );
 }
 
 /** The `state()` of an interpreter that has one (the namerd interpreters). */

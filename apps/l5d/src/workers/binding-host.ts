@@ -5,15 +5,18 @@
  * (router, id) and again when they change. An id no tree of the worker holds any more is
  * released (`addrGone`); `unbind` and `close` release the observations.
  */
-import { type Addr, Dtab, type NameInterpreter, Path, type Var } from "@l5d/dtab";
+import { type Addr, type NameInterpreter, Path, toError, type Var } from "@l5d/dtab";
 import type { Logger } from "pino";
 import {
   activityToWire,
   addrKey,
   addrToWire,
+  dtabFromWire,
+  errorToWire,
   type FromWorker,
   type ToWorker,
   type WireActivity,
+  type WireDtab,
 } from "./wire.js";
 
 interface Subscription {
@@ -53,27 +56,25 @@ export class BindingHost {
     else if (m.l5d === "unbind") this.#unbind(m.sub);
   }
 
-  #bind(sub: number, router: string, dtabText: string, pathElems: readonly string[]): void {
+  #bind(sub: number, router: string, wireDtab: WireDtab, pathElems: readonly string[]): void {
     this.#unbind(sub);
     const interpreter = this.interpreters.get(router);
-    const fail = (message: string) =>
-      this.send({ l5d: "tree", sub, state: { kind: "failed", message } });
+    const fail = (e: Error) =>
+      this.send({ l5d: "tree", sub, state: { kind: "failed", error: errorToWire(e) } });
     if (interpreter === undefined) {
-      fail(`no router ${router}`);
+      fail(new Error(`no router ${router}`));
       return;
     }
-    let dtab: Dtab;
-    let path: Path;
+    let activity: ReturnType<NameInterpreter["bind"]>;
     try {
-      dtab = Dtab.read(dtabText);
-      path = Path.of(...pathElems);
+      activity = interpreter.bind(dtabFromWire(wireDtab), Path.of(...pathElems));
     } catch (e) {
-      fail((e as Error).message);
+      fail(toError(e));
       return;
     }
     const s: Subscription = { close: () => {}, keys: new Set() };
     this.#subs.set(sub, s);
-    const observation = interpreter.bind(dtab, path).observe((state) => {
+    const observation = activity.observe((state) => {
       if (this.#subs.get(sub) !== s) return;
       const keys = new Set<string>();
       let wire: WireActivity;
@@ -86,7 +87,7 @@ export class BindingHost {
           if (!s.keys.has(key)) this.#retainAddr(key, b.addr);
         });
       } catch (e) {
-        wire = { kind: "failed", message: (e as Error).message };
+        wire = { kind: "failed", error: errorToWire(toError(e)) };
       }
       for (const k of s.keys) if (!keys.has(k)) this.#releaseAddr(k);
       s.keys = keys;

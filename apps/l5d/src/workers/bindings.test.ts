@@ -17,11 +17,8 @@ import {
   Path,
   VarCell,
 } from "@l5d/dtab";
-import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import { BindingHost } from "./binding-host.js";
-import { RemoteBindings } from "./remote-interpreter.js";
-import type { FromWorker, ToWorker } from "./wire.js";
+import { joinBindings, tick } from "./bindings-rig.js";
 
 /** A namer of two services whose endpoints the test sets; it counts who observes them. */
 function testNamer() {
@@ -60,25 +57,10 @@ afterEach(() => {
 
 function join() {
   const n = testNamer();
-  const toHost: FromWorker[] = [];
-  const toWorker: ToWorker[] = [];
-  const host = new BindingHost(
-    new Map([["r", n.interpreter]]),
-    (m) => {
-      toWorker.push(m);
-      setImmediate(() => worker.receive(JSON.parse(JSON.stringify(m)) as ToWorker));
-    },
-    pino({ level: "silent" }),
-  );
-  const worker = new RemoteBindings((m) => {
-    toHost.push(m);
-    setImmediate(() => host.handle(JSON.parse(JSON.stringify(m)) as FromWorker));
-  });
-  closers.push(() => host.close());
-  return { n, host, worker, toHost, toWorker };
+  const j = joinBindings(n.interpreter);
+  closers.push(() => j.host.close());
+  return { n, ...j };
 }
-
-const tick = () => new Promise((r) => setTimeout(r, 5));
 
 function show(s: ActivityState<NameTree<NB>> | undefined): string {
   if (s === undefined) return "none";

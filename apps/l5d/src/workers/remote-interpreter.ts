@@ -9,23 +9,75 @@ import {
   type Activity,
   type ActivityState,
   Addr,
+  type Closable,
   DerivedVar,
   type Dtab,
   type NameBound,
   type NameInterpreter,
   type NameTree,
+  type Observer,
   type Path,
   type Var,
-  VarCell,
 } from "@l5d/dtab";
-import { activityFromWire, addrFromWire, addrKey, type FromWorker, type ToWorker } from "./wire.js";
+import {
+  activityFromWire,
+  addrFromWire,
+  addrKey,
+  dtabToWire,
+  type FromWorker,
+  type ToWorker,
+} from "./wire.js";
+
+/**
+ * A bound id's addresses in the worker, fed by the primary's `addr` messages. After `addrGone`
+ * (no binding of this worker names the id any more) it is forgotten once nothing observes it;
+ * while a router's client still holds it, it stays, and a later binding of the same id updates
+ * this very Var, so that client follows the id again as it would follow a local namer's.
+ */
+class RemoteAddr implements Var<Addr> {
+  #value: Addr;
+  readonly #observers = new Set<Observer<Addr>>();
+  /** The primary no longer watches the id for this worker. */
+  gone = false;
+
+  constructor(
+    initial: Addr,
+    private readonly onIdle: () => void,
+  ) {
+    this.#value = initial;
+  }
+
+  get observed(): boolean {
+    return this.#observers.size > 0;
+  }
+
+  sample(): Addr {
+    return this.#value;
+  }
+
+  observe(f: Observer<Addr>): Closable {
+    this.#observers.add(f);
+    f(this.#value);
+    return {
+      close: () => {
+        if (this.#observers.delete(f) && this.#observers.size === 0 && this.gone) this.onIdle();
+      },
+    };
+  }
+
+  update(a: Addr): void {
+    if (Object.is(a, this.#value)) return;
+    this.#value = a;
+    for (const f of [...this.#observers]) if (this.#observers.has(f)) f(a);
+  }
+}
 
 export class RemoteBindings {
   readonly #subs = new Map<
     number,
     { router: string; emit: (s: ActivityState<NameTree<NameBound>>) => void }
   >();
-  readonly #addrs = new Map<string, VarCell<Addr>>();
+  readonly #addrs = new Map<string, RemoteAddr>();
   #next = 1;
 
   constructor(private readonly send: (m: FromWorker) => void) {}
@@ -40,22 +92,30 @@ export class RemoteBindings {
     return this.#subs.size;
   }
 
+  /** Address Vars kept now (tests). */
+  get addrs(): number {
+    return this.#addrs.size;
+  }
+
   receive(m: ToWorker): void {
     switch (m.l5d) {
       case "addr": {
-        const cell = this.#addrs.get(m.key);
-        const a = addrFromWire(m.addr);
-        if (cell === undefined) this.#addrs.set(m.key, new VarCell(a));
-        else cell.update(a);
+        const cell = this.#cell(m.key);
+        cell.gone = false;
+        cell.update(addrFromWire(m.addr));
         return;
       }
-      case "addrGone":
-        this.#addrs.delete(m.key);
+      case "addrGone": {
+        const cell = this.#addrs.get(m.key);
+        if (cell === undefined) return;
+        cell.gone = true;
+        if (!cell.observed) this.#addrs.delete(m.key);
         return;
+      }
       case "tree": {
         const s = this.#subs.get(m.sub);
         if (s === undefined) return;
-        s.emit(activityFromWire(m.state, (id) => this.#addr(s.router, id)));
+        s.emit(activityFromWire(m.state, (id) => this.#cell(addrKey(s.router, id))));
         return;
       }
       default:
@@ -63,13 +123,14 @@ export class RemoteBindings {
     }
   }
 
-  #addr(router: string, id: Path): Var<Addr> {
-    const key = addrKey(router, id);
-    const cell = this.#addrs.get(key);
-    if (cell !== undefined) return cell;
-    const fresh = new VarCell(Addr.pending);
-    this.#addrs.set(key, fresh);
-    return fresh;
+  #cell(key: string): RemoteAddr {
+    const have = this.#addrs.get(key);
+    if (have !== undefined) return have;
+    const cell: RemoteAddr = new RemoteAddr(Addr.pending, () => {
+      if (this.#addrs.get(key) === cell) this.#addrs.delete(key);
+    });
+    this.#addrs.set(key, cell);
+    return cell;
   }
 
   #bind(router: string, dtab: Dtab, path: Path): Activity<NameTree<NameBound>> {
@@ -78,7 +139,7 @@ export class RemoteBindings {
       let open = true;
       emit({ kind: "pending" });
       this.#subs.set(sub, { router, emit: (s) => open && emit(s) });
-      this.send({ l5d: "bind", sub, router, dtab: dtab.show, path: path.elems });
+      this.send({ l5d: "bind", sub, router, dtab: dtabToWire(dtab), path: path.elems });
       return {
         close: () => {
           open = false;

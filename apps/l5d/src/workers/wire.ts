@@ -10,9 +10,14 @@ import {
   type ActivityState,
   Addr,
   type Address,
+  BindBudgetExceededError,
+  Dentry,
+  Dtab,
   NameBound,
+  NamerExceededMaxDepthError,
   NameTree,
   Path,
+  Prefix,
   type Var,
 } from "@l5d/dtab";
 import type { MetricData } from "@l5d/h2-proxy";
@@ -31,10 +36,34 @@ export type WireAddr =
   | { readonly type: "neg" | "pending" }
   | { readonly type: "failed"; readonly cause: string };
 
+/**
+ * A dtab as its structure (a dentry's prefix elements, `null` for `*`, and its tree of paths):
+ * lossless, unlike its text, whose union weights are printed with two decimals.
+ */
+export type WireDtab = ReadonlyArray<
+  readonly [prefix: ReadonlyArray<string | null>, dst: WirePathTree]
+>;
+
+export type WirePathTree =
+  | { readonly t: "leaf"; readonly path: readonly string[] }
+  | { readonly t: "alt"; readonly trees: readonly WirePathTree[] }
+  | {
+      readonly t: "union";
+      readonly weighted: ReadonlyArray<{ readonly weight: number; readonly tree: WirePathTree }>;
+    }
+  | { readonly t: "neg" | "fail" | "empty" };
+
+/** A binding's failure: its message, and which typed error it was (the router answers by type). */
+export interface WireError {
+  readonly message: string;
+  readonly name?: string;
+  readonly limit?: number;
+}
+
 export type WireActivity =
   | { readonly kind: "pending" }
   | { readonly kind: "ok"; readonly tree: WireTree }
-  | { readonly kind: "failed"; readonly message: string };
+  | { readonly kind: "failed"; readonly error: WireError };
 
 /** One router's part of a worker's report. */
 export interface RouterReport {
@@ -58,7 +87,7 @@ export type FromWorker =
       readonly l5d: "bind";
       readonly sub: number;
       readonly router: string;
-      readonly dtab: string;
+      readonly dtab: WireDtab;
       readonly path: readonly string[];
     }
   | { readonly l5d: "unbind"; readonly sub: number }
@@ -140,12 +169,86 @@ export function treeFromWire(
   }
 }
 
+function pathTreeToWire(t: NameTree<Path>): WirePathTree {
+  switch (t.type) {
+    case "leaf":
+      return { t: "leaf", path: t.value.elems };
+    case "alt":
+      return { t: "alt", trees: t.trees.map(pathTreeToWire) };
+    case "union":
+      return {
+        t: "union",
+        weighted: t.weighted.map((w) => ({ weight: w.weight, tree: pathTreeToWire(w.tree) })),
+      };
+    default:
+      return { t: t.type };
+  }
+}
+
+function pathTreeFromWire(w: WirePathTree, depth: number): NameTree<Path> {
+  if (depth > 100) throw new Error("dtab tree nested too deeply");
+  switch (w.t) {
+    case "leaf":
+      return NameTree.leaf(Path.of(...w.path));
+    case "alt":
+      return NameTree.alt(...w.trees.map((x) => pathTreeFromWire(x, depth + 1)));
+    case "union":
+      return NameTree.union(
+        ...w.weighted.map((x) => ({ weight: x.weight, tree: pathTreeFromWire(x.tree, depth + 1) })),
+      );
+    case "neg":
+      return NameTree.neg;
+    case "fail":
+      return NameTree.fail;
+    default:
+      return NameTree.empty;
+  }
+}
+
+export function dtabToWire(d: Dtab): WireDtab {
+  return d.dentries.map(
+    (e) =>
+      [
+        e.prefix.elems.map((x) => (x.type === "any" ? null : x.value)),
+        pathTreeToWire(e.dst),
+      ] as const,
+  );
+}
+
+export function dtabFromWire(w: WireDtab): Dtab {
+  return Dtab.of(
+    ...w.map(
+      ([prefix, dst]) =>
+        new Dentry(
+          Prefix.of(...prefix.map((x) => (x === null ? Prefix.any : x))),
+          pathTreeFromWire(dst, 0),
+        ),
+    ),
+  );
+}
+
+export function errorToWire(e: Error): WireError {
+  if (e instanceof NamerExceededMaxDepthError)
+    return { message: e.message, name: e.name, limit: e.maxDepth };
+  if (e instanceof BindBudgetExceededError)
+    return { message: e.message, name: e.name, limit: e.maxLookups };
+  return { message: e.message };
+}
+
+export function errorFromWire(w: WireError): Error {
+  if (w.name === "NamerExceededMaxDepthError" && w.limit !== undefined)
+    return new NamerExceededMaxDepthError(w.limit);
+  if (w.name === "BindBudgetExceededError" && w.limit !== undefined)
+    return new BindBudgetExceededError(w.limit);
+  return new Error(w.message);
+}
+
 export function activityToWire(
   s: ActivityState<NameTree<NameBound>>,
   leaf: (b: NameBound) => void,
 ): WireActivity {
   if (s.kind === "ok") return { kind: "ok", tree: treeToWire(s.value, leaf) };
-  if (s.kind === "failed") return { kind: "failed", message: s.error.message };
+  if (s.kind === "failed") return { kind: "failed", error: errorToWire(s.error) };
   return { kind: "pending" };
 }
 
@@ -154,7 +257,7 @@ export function activityFromWire(
   addrOf: (id: Path) => Var<Addr>,
 ): ActivityState<NameTree<NameBound>> {
   if (w.kind === "ok") return Activity.ok(treeFromWire(w.tree, addrOf));
-  if (w.kind === "failed") return Activity.failed(new Error(w.message));
+  if (w.kind === "failed") return Activity.failed(errorFromWire(w.error));
   return Activity.pending;
 }
 

@@ -7,7 +7,7 @@
  */
 import cluster, { type Worker } from "node:cluster";
 import type { NameInterpreter } from "@l5d/dtab";
-import type { Counter, MetricData } from "@l5d/h2-proxy";
+import { type Counter, Histogram, type MetricData } from "@l5d/h2-proxy";
 import type { Logger } from "pino";
 import type { AdminLiveView, RouterLiveView } from "../admin/admin-routes.js";
 import { type AdminRoute, json } from "../admin/admin-server.js";
@@ -23,9 +23,15 @@ import {
 
 /** How long the admin waits for the workers' reports before answering with the last ones. */
 const REPORT_TIMEOUT_MS = 1_000;
-/** The first restart's delay; doubled per consecutive failed start, up to `MAX_RESTART_MS`. */
+/**
+ * The first restart's delay; doubled per consecutive failure (a worker that did not start, or
+ * died within `STABLE_MS` of starting), up to `MAX_RESTART_MS`.
+ */
 const RESTART_MS = 500;
 const MAX_RESTART_MS = 30_000;
+const STABLE_MS = 10_000;
+/** A worker not serving this long after its fork is killed (and restarted). */
+const START_TIMEOUT_MS = 60_000;
 
 export type WorkerState = "starting" | "ready" | "stopping" | "exited";
 
@@ -36,6 +42,7 @@ interface Slot {
   state: WorkerState;
   restarts: number;
   failedStarts: number;
+  readyAt: number;
   metrics: readonly MetricData[];
   routers: readonly RouterReport[];
 }
@@ -53,6 +60,7 @@ export interface WorkerFleetOptions {
 export class WorkerFleet implements AdminLiveView {
   readonly #slots: Slot[];
   readonly #pending = new Map<number, { left: Set<Slot>; done: () => void }>();
+  readonly #retired = new Map<string, MetricData>();
   #nextReq = 1;
   #refreshing: Promise<void> | undefined;
   #stopping = false;
@@ -66,14 +74,35 @@ export class WorkerFleet implements AdminLiveView {
       state: "starting" as WorkerState,
       restarts: 0,
       failedStarts: 0,
+      readyAt: 0,
       metrics: [],
       routers: [],
     }));
   }
 
-  /** The workers' metrics as last reported (for `MetricsRegistry.addSource`). */
+  /**
+   * The workers' metrics as last reported (for `MetricsRegistry.addSource`), with the counters
+   * and histograms of workers that exited: a sum must not go down when a worker is replaced
+   * (Prometheus's `rate()` would read a reset).
+   */
   metrics(): MetricData[] {
-    return this.#slots.flatMap((s) => s.metrics);
+    return [...this.#retired.values(), ...this.#slots.flatMap((s) => s.metrics)];
+  }
+
+  /** Keeps an exited worker's counters and histograms in the sums (its gauges leave with it). */
+  #retire(metrics: readonly MetricData[]): void {
+    for (const m of metrics) {
+      const have = this.#retired.get(m.name);
+      if (m.kind === "counter") {
+        const value = (have?.kind === "counter" ? have.value : 0) + m.value;
+        this.#retired.set(m.name, { name: m.name, kind: "counter", value });
+      } else if (m.kind === "histogram") {
+        const h = new Histogram();
+        if (have?.kind === "histogram") h.merge(have.data);
+        h.merge(m.data);
+        this.#retired.set(m.name, { name: m.name, kind: "histogram", data: h.data() });
+      }
+    }
   }
 
   /** Forks every worker; resolves with their servers' ports once all are serving. */
@@ -101,26 +130,41 @@ export class WorkerFleet implements AdminLiveView {
     const log = this.opts.log.child({ worker: slot.index, pid: worker.process.pid });
     slot.worker = worker;
     slot.state = "starting";
+    // a worker exiting while a message is on its way: EPIPE, an 'error' on the worker
+    worker.on("error", (e) => log.debug({ err: e.message }, "worker channel error"));
     const send = (m: ToWorker) => {
-      if (worker.isConnected()) worker.send(m);
+      if (worker.isConnected()) worker.send(m, undefined, {}, () => {});
     };
     const host = new BindingHost(this.opts.interpreters, send, log);
     slot.host = host;
+    const startTimer = setTimeout(() => {
+      log.error({ timeoutMs: START_TIMEOUT_MS }, "worker did not start in time: killed");
+      worker.process.kill("SIGKILL");
+    }, START_TIMEOUT_MS);
+    startTimer.unref();
     worker.on("message", (m: unknown) => {
       if (!isWireMessage(m)) return;
       const msg = m as FromWorker;
       switch (msg.l5d) {
         case "config?":
           // over the channel rather than in the environment: no size limit, not in /proc/<pid>/environ
-          send({ l5d: "config", text: this.opts.configText });
+          if (this.#stopping) send({ l5d: "shutdown", graceMs: 0 });
+          else send({ l5d: "config", text: this.opts.configText });
           return;
         case "bind":
         case "unbind":
           host.handle(msg);
           return;
         case "ready":
-          slot.state = this.#stopping ? "stopping" : "ready";
-          slot.failedStarts = 0;
+          clearTimeout(startTimer);
+          slot.readyAt = Date.now();
+          if (this.#stopping) {
+            // a worker that was starting when the stop began: it drains now
+            slot.state = "stopping";
+            send({ l5d: "shutdown", graceMs: 0 });
+            return;
+          }
+          slot.state = "ready";
           log.info({ servers: msg.servers.length }, "worker serving");
           onPorts?.([...msg.servers]);
           this.#onStarted?.();
@@ -136,10 +180,12 @@ export class WorkerFleet implements AdminLiveView {
       }
     });
     worker.on("exit", (code, signal) => {
-      const wasReady = slot.state === "ready";
+      clearTimeout(startTimer);
+      const stable = slot.state === "ready" && Date.now() - slot.readyAt >= STABLE_MS;
       slot.state = "exited";
       slot.worker = undefined;
       host.close();
+      this.#retire(slot.metrics);
       slot.metrics = [];
       slot.routers = [];
       for (const [req, p] of this.#pending) if (p.left.delete(slot)) this.#reported(req);
@@ -151,7 +197,8 @@ export class WorkerFleet implements AdminLiveView {
       }
       slot.restarts++;
       this.opts.restarts.incr();
-      if (!wasReady) slot.failedStarts++;
+      // a worker that served a while starts afresh; one that failed or died young backs off
+      slot.failedStarts = stable ? 0 : slot.failedStarts + 1;
       const delay = Math.min(MAX_RESTART_MS, RESTART_MS * 2 ** slot.failedStarts);
       log.warn({ delayMs: delay }, "restarting worker");
       setTimeout(() => {
@@ -178,7 +225,9 @@ export class WorkerFleet implements AdminLiveView {
         resolve();
       }
       this.#pending.set(req, { left, done });
-      for (const s of left) if (s.worker?.isConnected()) s.worker.send({ l5d: "report?", req });
+      for (const s of left)
+        if (s.worker?.isConnected())
+          s.worker.send({ l5d: "report?", req }, undefined, {}, () => {});
       if (left.size === 0) done();
     }).finally(() => {
       this.#refreshing = undefined;
@@ -256,7 +305,8 @@ export class WorkerFleet implements AdminLiveView {
         if (w === undefined) return;
         s.state = "stopping";
         const exited = new Promise<void>((r) => w.once("exit", () => r()));
-        if (w.isConnected()) w.send({ l5d: "shutdown", graceMs } satisfies ToWorker);
+        if (w.isConnected())
+          w.send({ l5d: "shutdown", graceMs } satisfies ToWorker, undefined, {}, () => {});
         const timer = setTimeout(() => w.process.kill("SIGKILL"), graceMs + 5_000);
         await exited;
         clearTimeout(timer);

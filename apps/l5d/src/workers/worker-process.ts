@@ -59,8 +59,15 @@ export async function runWorker(config: LinkerdConfig, log: Logger): Promise<num
   try {
     linker = await link(config, { log, remoteInterpreter: (label) => bindings.interpreter(label) });
   } catch (e) {
-    send({ l5d: "startFailed", message: (e as Error).message });
     log.error({ err: (e as Error).message }, "worker startup failed");
+    // once the primary has the reason, nothing keeps the process: it exits, and the primary
+    // stops the daemon (at start) or restarts it with backoff
+    const failed: FromWorker = { l5d: "startFailed", message: (e as Error).message };
+    await new Promise<void>((resolve) => {
+      if (!process.connected || !process.send) return resolve();
+      process.send(failed, undefined, {}, () => resolve());
+    });
+    if (process.connected) process.disconnect();
     return 1;
   }
   if (stopping) await linker.close(0);

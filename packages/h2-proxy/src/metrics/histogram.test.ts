@@ -113,4 +113,19 @@ describe("metrics from other processes", () => {
       value: 2,
     });
   });
+
+  it("a gauge registered with combine 'max' takes the largest value across sources, not the sum", () => {
+    const own = new MetricsRegistry();
+    const w1 = new MetricsRegistry();
+    const w2 = new MetricsRegistry();
+    w1.gauge("rt/x/client/y/endpoints", () => 3, "max");
+    w2.gauge("rt/x/client/y/endpoints", () => 2, "max");
+    w1.gauge("rt/x/client/y/inflight", () => 3);
+    w2.gauge("rt/x/client/y/inflight", () => 2);
+    own.addSource(() => w1.data());
+    own.addSource(() => w2.data());
+    const flat = own.toFlatJson();
+    expect(flat["rt/x/client/y/endpoints"]).toBe(3);
+    expect(flat["rt/x/client/y/inflight"]).toBe(5);
+  });
 });

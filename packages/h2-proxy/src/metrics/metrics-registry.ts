@@ -12,15 +12,29 @@ export class Counter {
   }
 }
 
+/**
+ * How a gauge read in several processes (the daemon's workers) adds up: `sum` (connections,
+ * in-flight requests) or `max` (the size of an endpoint set every worker sees).
+ */
+export type GaugeCombine = "sum" | "max";
+
 export class Gauge {
-  constructor(readonly read: () => number) {}
+  constructor(
+    readonly read: () => number,
+    readonly combine: GaugeCombine = "sum",
+  ) {}
 }
 
 type Metric = Counter | Gauge | Histogram;
 
 /** A metric as plain data (another process's, for `MetricsRegistry.addSource`). */
 export type MetricData =
-  | { readonly name: string; readonly kind: "counter" | "gauge"; readonly value: number }
+  | {
+      readonly name: string;
+      readonly kind: "counter" | "gauge";
+      readonly value: number;
+      readonly combine?: GaugeCombine;
+    }
   | { readonly name: string; readonly kind: "histogram"; readonly data: HistogramData };
 
 type Entry =
@@ -49,8 +63,8 @@ export class MetricsRegistry {
   }
 
   /** Registers (or replaces) a gauge computed when metrics are read. */
-  gauge(name: string, read: () => number): Gauge {
-    const g = new Gauge(read);
+  gauge(name: string, read: () => number, combine: GaugeCombine = "sum"): Gauge {
+    const g = new Gauge(read, combine);
     this.#metrics.set(name, g);
     return g;
   }
@@ -91,7 +105,12 @@ export class MetricsRegistry {
     const out: MetricData[] = [];
     for (const [name, m] of this.#metrics) {
       if (m instanceof Counter) out.push({ name, kind: "counter", value: m.value });
-      else if (m instanceof Gauge) out.push({ name, kind: "gauge", value: safeRead(m) });
+      else if (m instanceof Gauge)
+        out.push(
+          m.combine === "sum"
+            ? { name, kind: "gauge", value: safeRead(m) }
+            : { name, kind: "gauge", value: safeRead(m), combine: m.combine },
+        );
       else out.push({ name, kind: "histogram", data: m.data() });
     }
     return out;
@@ -111,6 +130,7 @@ export class MetricsRegistry {
       } else if (!histograms.has(d.name)) {
         const n = numbers.get(d.name);
         if (n === undefined) numbers.set(d.name, { kind: d.kind, value: d.value });
+        else if (d.combine === "max") n.value = Math.max(n.value, d.value);
         else n.value += d.value;
       }
     };

@@ -731,30 +731,39 @@ export class H2Router {
         for (const _ of client.endpoints) n++;
         return n;
       };
-      this.opts.metrics.gauge(`${scope}/endpoints`, size);
-      this.opts.metrics.gauge(`${scope}/loadbalancer/size`, size);
-      this.opts.metrics.gauge(`${scope}/loadbalancer/available`, () => {
-        let n = 0;
-        for (const e of client.endpoints) if (e.available) n++;
-        return n;
-      });
+      // the endpoint set is the same in every worker of `workers: n`: the largest, not the sum
+      this.opts.metrics.gauge(`${scope}/endpoints`, size, "max");
+      this.opts.metrics.gauge(`${scope}/loadbalancer/size`, size, "max");
+      this.opts.metrics.gauge(
+        `${scope}/loadbalancer/available`,
+        () => {
+          let n = 0;
+          for (const e of client.endpoints) if (e.available) n++;
+          return n;
+        },
+        "max",
+      );
       this.opts.metrics.gauge(`${scope}/loadbalancer/load`, () => {
         let n = 0;
         for (const e of client.endpoints)
           n += client.balancer.load ? client.balancer.load(e) : e.inflight;
         return n;
       });
+      // each worker judges the endpoints itself: the most any worker has removed
       this.opts.metrics.gauge(
         `${scope}/failure_accrual/removed`,
         () => this.#clientStats.get(key)?.accrual.removed ?? 0,
+        "max",
       );
       this.opts.metrics.gauge(
         `${scope}/failure_accrual/dead`,
         () => this.#clientStats.get(key)?.accrual.count("dead") ?? 0,
+        "max",
       );
       this.opts.metrics.gauge(
         `${scope}/failure_accrual/probing`,
         () => this.#clientStats.get(key)?.accrual.count("probing") ?? 0,
+        "max",
       );
     }
     return c;
@@ -828,8 +837,8 @@ export class H2Router {
           // per endpoint: `.../endpoint/<host:port>/failure_accrual/{dead,probing}` (1 or 0)
           track: (e, state) => {
             const at = `${scope}/endpoint/${e.key}`;
-            m.gauge(`${at}/failure_accrual/dead`, () => (state() === "dead" ? 1 : 0));
-            m.gauge(`${at}/failure_accrual/probing`, () => (state() === "probing" ? 1 : 0));
+            m.gauge(`${at}/failure_accrual/dead`, () => (state() === "dead" ? 1 : 0), "max");
+            m.gauge(`${at}/failure_accrual/probing`, () => (state() === "probing" ? 1 : 0), "max");
             return () => m.removeScope(at);
           },
         }),
