@@ -2,7 +2,8 @@
 // Side-by-side benchmark: direct, l5d, a naive node:http2 proxy, nginx, haproxy and nghttpx; and
 // l5d-tls and nghttpx-tls (one hop, TLS with ALPN h2 from the client and to the backend).
 //   pnpm bench         full run (< 5 min, the TLS cases included), results in
-//                      bench/results/<timestamp>.{json,md}
+//                      bench/results/<timestamp>.{json,md}; then the --mesh and --workers modes
+//                      below (about 8 min in all: every figure of issue #17 from one command)
 //   pnpm bench:quick   one hop, l5d + naive + nghttpx (< 60 s); last line:
 //                      l5d_cpu_us_per_req=<n> nghttpx_cpu_us_per_req=<n> ratio=<n>
 //   node bench/bench.mjs --quick --only=l5d,nghttpx,l5d-tls,nghttpx-tls
