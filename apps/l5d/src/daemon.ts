@@ -14,6 +14,7 @@ import { dashboardHtml } from "./admin/dashboard.js";
 import { buildPlugins, type Linker, LinkerBuildError, link } from "./linker.js";
 import { createRegistries } from "./plugins.js";
 import { serverTlsOptions } from "./server-tls.js";
+import { RecentRequests } from "./telemetry/recent-requests-telemeter.js";
 import { type FromWorker, isWireMessage, type ToWorker } from "./workers/wire.js";
 import { WorkerFleet } from "./workers/worker-fleet.js";
 import { runWorker } from "./workers/worker-process.js";
@@ -122,6 +123,8 @@ export async function startDaemon(
     });
     fleet = f;
     linker.metrics.addSource(() => f.metrics());
+    for (const t of linker.telemeters)
+      if (t instanceof RecentRequests) t.addSource(() => f.recentRequests());
     try {
       const ports = await f.start();
       for (const p of new Map(ports.map((x) => [`${x.router} ${x.ip}:${x.port}`, x])).values())

@@ -46,6 +46,10 @@ async function startDaemon(
     cfg,
     `workers: ${workers}
 admin: {ip: 127.0.0.1, port: ${adminPort}, shutdownGraceMs: 1000}
+telemetry:
+- kind: io.l5d.recentRequests
+  sampleRate: 1.0
+  capacity: 6
 namers:
 - kind: io.l5d.k8s
   experimental: true
@@ -213,6 +217,15 @@ describe("workers: n", () => {
     expect(routers[0]!.servers.map((x) => x.port)).toEqual([d.port]);
     expect(routers[0]!.clients.map((c) => c.id)).toEqual(["/#/io.l5d.k8s/default/grpc/world"]);
     expect(routers[0]!.clients[0]!.endpoints[0]!.requests).toBe(calls);
+
+    // io.l5d.recentRequests: each worker samples its own requests; the admin shows the newest
+    // of them all, at most `capacity`
+    const recent = (await (await fetch(`${d.admin}/requests.json`)).json()) as Array<{
+      at: number;
+      path: string;
+    }>;
+    expect(recent.map((r) => r.path)).toEqual(Array(6).fill("/helloworld.World/Greeting"));
+    expect(recent.map((r) => r.at)).toEqual([...recent.map((r) => r.at)].sort((a, b) => b - a));
 
     // a change the primary's namer sees reaches both workers
     const earth = await startHelloWorldServer({ addr: "127.0.0.1:0", text: "earth" });

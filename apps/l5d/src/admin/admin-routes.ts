@@ -237,14 +237,17 @@ export function registerAdminRoutes(
 
 /**
  * The admin paths whose answer is the workers' figures (metrics in every format, routers,
- * bound names, workers): only these wait for the workers' reports; `/admin/ping` never does.
+ * bound names, workers, recent requests): only these wait for the workers' reports;
+ * `/admin/ping` never does.
  */
 function showsWorkers(path: string): boolean {
   return (
     path.startsWith("/admin/metrics") ||
     path === "/routers.json" ||
     path === "/bound-names.json" ||
-    path === "/workers.json"
+    path === "/workers.json" ||
+    path === "/requests" ||
+    path === "/requests.json"
   );
 }
 

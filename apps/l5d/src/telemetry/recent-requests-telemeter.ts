@@ -25,6 +25,7 @@ function escapeHtml(s: string): string {
 
 export class RecentRequests implements Telemeter {
   readonly #ring: RequestRecord[] = [];
+  readonly #sources: Array<() => readonly RequestRecord[]> = [];
 
   constructor(
     readonly sampleRate: number,
@@ -38,8 +39,17 @@ export class RecentRequests implements Telemeter {
     if (this.#ring.length > this.capacity) this.#ring.shift();
   }
 
+  /** Samples taken elsewhere (the daemon's worker processes), shown with this one's. */
+  addSource(read: () => readonly RequestRecord[]): void {
+    this.#sources.push(read);
+  }
+
+  /** The most recent samples first, at most `capacity` (its own and its sources', by time). */
   get recent(): readonly RequestRecord[] {
-    return [...this.#ring].reverse();
+    const own = [...this.#ring].reverse();
+    if (this.#sources.length === 0) return own;
+    const all = [...own, ...this.#sources.flatMap((read) => read())];
+    return all.sort((a, b) => b.at - a.at).slice(0, this.capacity);
   }
 
   get adminRoutes() {

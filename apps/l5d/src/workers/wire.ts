@@ -20,7 +20,7 @@ import {
   Prefix,
   type Var,
 } from "@l5d/dtab";
-import type { MetricData } from "@l5d/h2-proxy";
+import type { MetricData, RequestRecord } from "@l5d/h2-proxy";
 
 export type WireTree =
   | { readonly t: "leaf"; readonly id: readonly string[]; readonly residual: readonly string[] }
@@ -96,6 +96,8 @@ export type FromWorker =
       readonly req: number;
       readonly metrics: readonly MetricData[];
       readonly routers: readonly RouterReport[];
+      /** What its `io.l5d.recentRequests` telemeters sampled, most recent first. */
+      readonly recent: readonly RequestRecord[];
     };
 
 /** Primary → worker. */

@@ -7,7 +7,7 @@
  */
 import cluster, { type Worker } from "node:cluster";
 import type { NameInterpreter } from "@l5d/dtab";
-import { type Counter, Histogram, type MetricData } from "@l5d/h2-proxy";
+import { type Counter, Histogram, type MetricData, type RequestRecord } from "@l5d/h2-proxy";
 import type { Logger } from "pino";
 import type { AdminLiveView, RouterLiveView } from "../admin/admin-routes.js";
 import { type AdminRoute, json } from "../admin/admin-server.js";
@@ -45,6 +45,7 @@ interface Slot {
   readyAt: number;
   metrics: readonly MetricData[];
   routers: readonly RouterReport[];
+  recent: readonly RequestRecord[];
 }
 
 export interface WorkerFleetOptions {
@@ -77,6 +78,7 @@ export class WorkerFleet implements AdminLiveView {
       readyAt: 0,
       metrics: [],
       routers: [],
+      recent: [],
     }));
   }
 
@@ -87,6 +89,11 @@ export class WorkerFleet implements AdminLiveView {
    */
   metrics(): MetricData[] {
     return [...this.#retired.values(), ...this.#slots.flatMap((s) => s.metrics)];
+  }
+
+  /** The requests the workers' `io.l5d.recentRequests` telemeters sampled, as last reported. */
+  recentRequests(): RequestRecord[] {
+    return this.#slots.flatMap((s) => s.recent);
   }
 
   /** Keeps an exited worker's counters and histograms in the sums (its gauges leave with it). */
@@ -175,6 +182,7 @@ export class WorkerFleet implements AdminLiveView {
         case "report":
           slot.metrics = msg.metrics;
           slot.routers = msg.routers;
+          slot.recent = msg.recent;
           this.#reported(msg.req, slot);
           return;
       }
@@ -188,6 +196,7 @@ export class WorkerFleet implements AdminLiveView {
       this.#retire(slot.metrics);
       slot.metrics = [];
       slot.routers = [];
+      slot.recent = [];
       for (const [req, p] of this.#pending) if (p.left.delete(slot)) this.#reported(req);
       if (this.#stopping) return;
       log.error({ code, signal }, "worker exited");

@@ -8,6 +8,7 @@
 import type { LinkerdConfig } from "@l5d/config";
 import type { Logger } from "pino";
 import { type Linker, link } from "../linker.js";
+import { RecentRequests } from "../telemetry/recent-requests-telemeter.js";
 import { RemoteBindings } from "./remote-interpreter.js";
 import { type FromWorker, isWireMessage, type RouterReport, type ToWorker } from "./wire.js";
 
@@ -21,7 +22,8 @@ function report(linker: Linker, req: number): FromWorker {
     servers: r.servers.map((s) => ({ ip: s.ip, port: s.port, connections: s.proxy.connections })),
     clients: r.router.clients(),
   }));
-  return { l5d: "report", req, metrics: linker.metrics.data(), routers };
+  const recent = linker.telemeters.flatMap((t) => (t instanceof RecentRequests ? t.recent : []));
+  return { l5d: "report", req, metrics: linker.metrics.data(), routers, recent };
 }
 
 /** Runs this process as a worker until the primary stops it; resolves with the exit code. */
