@@ -22,14 +22,14 @@ import {
 } from "@l5d/dtab";
 import type { MetricData, RequestRecord } from "@l5d/h2-proxy";
 
-export type WireTree =
-  | { readonly t: "leaf"; readonly id: readonly string[]; readonly residual: readonly string[] }
-  | { readonly t: "alt"; readonly trees: readonly WireTree[] }
-  | {
-      readonly t: "union";
-      readonly weighted: ReadonlyArray<{ readonly weight: number; readonly tree: WireTree }>;
-    }
-  | { readonly t: "neg" | "fail" | "empty" };
+/**
+ * A bound tree on the wire: a NameTree (plain data already) whose leaves are a bound id's and
+ * residual's path elements.
+ */
+export type WireTree = NameTree<{
+  readonly id: readonly string[];
+  readonly residual: readonly string[];
+}>;
 
 export type WireAddr =
   | { readonly type: "bound"; readonly addrs: readonly Address[]; readonly meta: object }
@@ -44,14 +44,8 @@ export type WireDtab = ReadonlyArray<
   readonly [prefix: ReadonlyArray<string | null>, dst: WirePathTree]
 >;
 
-export type WirePathTree =
-  | { readonly t: "leaf"; readonly path: readonly string[] }
-  | { readonly t: "alt"; readonly trees: readonly WirePathTree[] }
-  | {
-      readonly t: "union";
-      readonly weighted: ReadonlyArray<{ readonly weight: number; readonly tree: WirePathTree }>;
-    }
-  | { readonly t: "neg" | "fail" | "empty" };
+/** A dentry's tree on the wire: its leaves' path elements. */
+export type WirePathTree = NameTree<readonly string[]>;
 
 /** A binding's failure: its message, and which typed error it was (the router answers by type). */
 export interface WireError {
@@ -125,86 +119,29 @@ export function addrKey(router: string, id: Path): string {
   return `${router}\n${id.show}`;
 }
 
+/** How deep a tree from the other process may nest (what binding itself allows: 100 lookups). */
+const MAX_NESTING = 100;
+
+function nestedWithin(t: NameTree<unknown>, depth: number): boolean {
+  if (depth > MAX_NESTING) return false;
+  if (t.type === "alt") return t.trees.every((x) => nestedWithin(x, depth + 1));
+  if (t.type === "union") return t.weighted.every((w) => nestedWithin(w.tree, depth + 1));
+  return true;
+}
+
 export function treeToWire(tree: NameTree<NameBound>, leaf: (b: NameBound) => void): WireTree {
-  switch (tree.type) {
-    case "leaf":
-      leaf(tree.value);
-      return { t: "leaf", id: tree.value.id.elems, residual: tree.value.residual.elems };
-    case "alt":
-      return { t: "alt", trees: tree.trees.map((x) => treeToWire(x, leaf)) };
-    case "union":
-      return {
-        t: "union",
-        weighted: tree.weighted.map((w) => ({ weight: w.weight, tree: treeToWire(w.tree, leaf) })),
-      };
-    default:
-      return { t: tree.type };
-  }
+  return NameTree.map(tree, (b) => {
+    leaf(b);
+    return { id: b.id.elems, residual: b.residual.elems };
+  });
 }
 
-export function treeFromWire(
-  w: WireTree,
-  addrOf: (id: Path) => Var<Addr>,
-  depth = 0,
-): NameTree<NameBound> {
-  if (depth > 100) throw new Error("bound tree nested too deeply");
-  switch (w.t) {
-    case "leaf": {
-      const id = Path.unsafeOf(w.id);
-      return NameTree.leaf(new NameBound(id, addrOf(id), Path.unsafeOf(w.residual)));
-    }
-    case "alt":
-      return NameTree.alt(...w.trees.map((x) => treeFromWire(x, addrOf, depth + 1)));
-    case "union":
-      return NameTree.union(
-        ...w.weighted.map((x) => ({
-          weight: x.weight,
-          tree: treeFromWire(x.tree, addrOf, depth + 1),
-        })),
-      );
-    case "neg":
-      return NameTree.neg;
-    case "fail":
-      return NameTree.fail;
-    default:
-      return NameTree.empty;
-  }
-}
-
-function pathTreeToWire(t: NameTree<Path>): WirePathTree {
-  switch (t.type) {
-    case "leaf":
-      return { t: "leaf", path: t.value.elems };
-    case "alt":
-      return { t: "alt", trees: t.trees.map(pathTreeToWire) };
-    case "union":
-      return {
-        t: "union",
-        weighted: t.weighted.map((w) => ({ weight: w.weight, tree: pathTreeToWire(w.tree) })),
-      };
-    default:
-      return { t: t.type };
-  }
-}
-
-function pathTreeFromWire(w: WirePathTree, depth: number): NameTree<Path> {
-  if (depth > 100) throw new Error("dtab tree nested too deeply");
-  switch (w.t) {
-    case "leaf":
-      return NameTree.leaf(Path.of(...w.path));
-    case "alt":
-      return NameTree.alt(...w.trees.map((x) => pathTreeFromWire(x, depth + 1)));
-    case "union":
-      return NameTree.union(
-        ...w.weighted.map((x) => ({ weight: x.weight, tree: pathTreeFromWire(x.tree, depth + 1) })),
-      );
-    case "neg":
-      return NameTree.neg;
-    case "fail":
-      return NameTree.fail;
-    default:
-      return NameTree.empty;
-  }
+export function treeFromWire(w: WireTree, addrOf: (id: Path) => Var<Addr>): NameTree<NameBound> {
+  if (!nestedWithin(w, 0)) throw new Error("bound tree nested too deeply");
+  return NameTree.map(w, (l) => {
+    const id = Path.unsafeOf(l.id);
+    return new NameBound(id, addrOf(id), Path.unsafeOf(l.residual));
+  });
 }
 
 export function dtabToWire(d: Dtab): WireDtab {
@@ -212,20 +149,20 @@ export function dtabToWire(d: Dtab): WireDtab {
     (e) =>
       [
         e.prefix.elems.map((x) => (x.type === "any" ? null : x.value)),
-        pathTreeToWire(e.dst),
+        NameTree.map(e.dst, (p) => p.elems),
       ] as const,
   );
 }
 
 export function dtabFromWire(w: WireDtab): Dtab {
   return Dtab.of(
-    ...w.map(
-      ([prefix, dst]) =>
-        new Dentry(
-          Prefix.of(...prefix.map((x) => (x === null ? Prefix.any : x))),
-          pathTreeFromWire(dst, 0),
-        ),
-    ),
+    ...w.map(([prefix, dst]) => {
+      if (!nestedWithin(dst, 0)) throw new Error("dtab tree nested too deeply");
+      return new Dentry(
+        Prefix.of(...prefix.map((x) => (x === null ? Prefix.any : x))),
+        NameTree.map(dst, (elems) => Path.of(...elems)),
+      );
+    }),
   );
 }
 
