@@ -14,10 +14,8 @@ import { dashboardHtml } from "./admin/dashboard.js";
 import { buildPlugins, type Linker, LinkerBuildError, link } from "./linker.js";
 import { createRegistries } from "./plugins.js";
 import { serverTlsOptions } from "./server-tls.js";
-import { RecentRequests } from "./telemetry/recent-requests-telemeter.js";
-import { type FromWorker, isWireMessage, type ToWorker } from "./workers/wire.js";
-import { WorkerFleet } from "./workers/worker-fleet.js";
-import { runWorker } from "./workers/worker-process.js";
+import { startWorkerFleet, type WorkersOptions } from "./workers/worker-fleet.js";
+import { configFromPrimary, runWorker } from "./workers/worker-process.js";
 
 export const USAGE = `Usage: l5d [--check] [--log-level=<level>] <config.yaml>
        l5d dtab show|lookup|delegate ...      (see: l5d dtab --help)
@@ -90,12 +88,6 @@ export interface StartedDaemon {
   readonly done: Promise<void>;
 }
 
-/** What `workers: n` (n > 1) needs beyond the config: the text the workers are given. */
-export interface WorkersOptions {
-  readonly configText: string;
-  readonly logLevel: string;
-}
-
 /**
  * Starts a daemon from a validated config (used by `runDaemon` and by tests in-process). With
  * `workers: n` above 1 this process keeps the namers, interpreters and admin server and forks
@@ -111,33 +103,10 @@ export async function startDaemon(
   if (forking && workers === undefined)
     throw new LinkerBuildError("workers", new Error("worker processes need the config's text"));
   const linker = await link(config, { log, env, serve: !forking });
-  let fleet: WorkerFleet | undefined;
-  if (forking && workers !== undefined) {
-    const f = new WorkerFleet({
-      count: config.workers,
-      configText: workers.configText,
-      logLevel: workers.logLevel,
-      interpreters: new Map(linker.routers.map((r) => [r.config.label, r.router.interpreter])),
-      log,
-      restarts: linker.metrics.counter("workers/restarts"),
-    });
-    fleet = f;
-    linker.metrics.addSource(() => f.metrics());
-    for (const t of linker.telemeters)
-      if (t instanceof RecentRequests) t.addSource(() => f.recentRequests());
-    try {
-      const ports = await f.start();
-      for (const p of new Map(ports.map((x) => [`${x.router} ${x.ip}:${x.port}`, x])).values())
-        log.info(
-          { ip: p.ip, port: p.port, workers: config.workers },
-          `serving ${p.router} on ${p.ip}:${p.port}`,
-        );
-    } catch (e) {
-      await f.stop(0);
-      await linker.close(0);
-      throw new LinkerBuildError("workers", e);
-    }
-  }
+  const fleet =
+    forking && workers !== undefined
+      ? await startWorkerFleet(config, linker, log, workers)
+      : undefined;
   const admin = new AdminServer(new AdminSecurity(config.admin.security));
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => {
@@ -236,27 +205,6 @@ function keepRunning(log: Logger): void {
     log.error({ err: e.stack ?? e.message }, "uncaught exception"),
   );
   process.on("unhandledRejection", (e) => log.error({ err: String(e) }, "unhandled rejection"));
-}
-
-/** The config's text, the primary's first message to a worker (`undefined` if it went away). */
-function configFromPrimary(): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const onMessage = (m: unknown) => {
-      if (!isWireMessage(m) || (m.l5d !== "config" && m.l5d !== "shutdown")) return;
-      process.off("message", onMessage);
-      process.off("disconnect", onGone);
-      // a shutdown before the config: the daemon is stopping while this worker started
-      if (m.l5d === "shutdown") {
-        process.disconnect();
-        resolve(undefined);
-      } else resolve((m as ToWorker & { l5d: "config" }).text);
-    };
-    const onGone = () => resolve(undefined);
-    process.on("message", onMessage);
-    process.once("disconnect", onGone);
-    // asked for once listening: a message that came during start-up would have found no listener
-    process.send?.({ l5d: "config?" } satisfies FromWorker);
-  });
 }
 
 /** A forked worker of `workers: n`: the primary validated the config and hands over its text. */

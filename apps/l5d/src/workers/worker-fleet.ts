@@ -6,11 +6,14 @@
  * a worker that dies, and drains them all on shutdown.
  */
 import cluster, { type Worker } from "node:cluster";
+import type { LinkerdConfig } from "@l5d/config";
 import type { NameInterpreter } from "@l5d/dtab";
 import { type Counter, Histogram, type MetricData, type RequestRecord } from "@l5d/h2-proxy";
 import type { Logger } from "pino";
 import type { AdminLiveView, RouterLiveView } from "../admin/admin-routes.js";
 import { type AdminRoute, json } from "../admin/admin-server.js";
+import { type Linker, LinkerBuildError } from "../linker.js";
+import { RecentRequests } from "../telemetry/recent-requests-telemeter.js";
 import { BindingHost } from "./binding-host.js";
 import {
   type ClientReport,
@@ -325,3 +328,46 @@ export class WorkerFleet implements AdminLiveView {
 }
 
 const SERVER_REQUESTS = /^rt\/[^/]+\/server\/[^/]+\/[^/]+\/requests$/;
+
+/** What `workers: n` (n > 1) needs beyond the config: the text the workers are given. */
+export interface WorkersOptions {
+  readonly configText: string;
+  readonly logLevel: string;
+}
+
+/**
+ * Forks the workers of `workers: n` for a linker built without servers, sums their metrics and
+ * recent requests into its own, and resolves once every worker serves (logging each port once);
+ * if one cannot, everything is stopped and the reason thrown.
+ */
+export async function startWorkerFleet(
+  config: LinkerdConfig,
+  linker: Linker,
+  log: Logger,
+  opts: WorkersOptions,
+): Promise<WorkerFleet> {
+  const fleet = new WorkerFleet({
+    count: config.workers,
+    configText: opts.configText,
+    logLevel: opts.logLevel,
+    interpreters: new Map(linker.routers.map((r) => [r.config.label, r.router.interpreter])),
+    log,
+    restarts: linker.metrics.counter("workers/restarts"),
+  });
+  linker.metrics.addSource(() => fleet.metrics());
+  for (const t of linker.telemeters)
+    if (t instanceof RecentRequests) t.addSource(() => fleet.recentRequests());
+  try {
+    const ports = await fleet.start();
+    for (const p of new Map(ports.map((x) => [`${x.router} ${x.ip}:${x.port}`, x])).values())
+      log.info(
+        { ip: p.ip, port: p.port, workers: config.workers },
+        `serving ${p.router} on ${p.ip}:${p.port}`,
+      );
+  } catch (e) {
+    await fleet.stop(0);
+    await linker.close(0);
+    throw new LinkerBuildError("workers", e);
+  }
+  return fleet;
+}

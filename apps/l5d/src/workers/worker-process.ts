@@ -81,3 +81,27 @@ export async function runWorker(config: LinkerdConfig, log: Logger): Promise<num
   });
   return done;
 }
+
+/**
+ * The config's text, the primary's first message to a worker (`undefined` when the primary went
+ * away or is stopping). It is asked for (`config?`) once this listens: a message that came while
+ * the worker was still loading would have found no listener.
+ */
+export function configFromPrimary(): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const onMessage = (m: unknown) => {
+      if (!isWireMessage(m) || (m.l5d !== "config" && m.l5d !== "shutdown")) return;
+      process.off("message", onMessage);
+      process.off("disconnect", onGone);
+      // a shutdown before the config: the daemon is stopping while this worker started
+      if (m.l5d === "shutdown") {
+        process.disconnect();
+        resolve(undefined);
+      } else resolve((m as ToWorker & { l5d: "config" }).text);
+    };
+    const onGone = () => resolve(undefined);
+    process.on("message", onMessage);
+    process.once("disconnect", onGone);
+    send({ l5d: "config?" });
+  });
+}
