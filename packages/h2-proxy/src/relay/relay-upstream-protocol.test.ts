@@ -24,6 +24,31 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
+/**
+ * A relay forwarding every request to `upstream` and a node:http2 client of it, both (and the
+ * upstream) closed after the test; `onResult` sees each forward's outcome.
+ */
+async function relayTo(
+  upstream: { readonly endpoint: { host: string; port: number }; close(): Promise<void> },
+  opts: { initialWindowSize?: number; onResult?: (r: ForwardSummary) => void } = {},
+) {
+  const relay = await startRelayServer({
+    host: "127.0.0.1",
+    port: 0,
+    ...(opts.initialWindowSize === undefined ? {} : { initialWindowSize: opts.initialWindowSize }),
+    onRequest(req) {
+      void relayForward(req, upstream.endpoint).then((r) => opts.onResult?.(r));
+    },
+  });
+  const client = h2Client(relay.port);
+  cleanup.push(
+    () => upstream.close(),
+    () => relay.close(),
+    async () => client[Symbol.asyncDispose](),
+  );
+  return { relay, client };
+}
+
 describe("relay: an upstream's malformed response", () => {
   it("DATA before HEADERS resets the upstream stream (PROTOCOL_ERROR) and fails only that request", async () => {
     // odd requests: DATA first (malformed); even ones: a proper response
@@ -37,19 +62,7 @@ describe("relay: an upstream's malformed response", () => {
       socket.write(encodeFrame(FrameType.DATA, 0x1, id, Buffer.from("ok")));
     });
     const results: ForwardSummary[] = [];
-    const relay = await startRelayServer({
-      host: "127.0.0.1",
-      port: 0,
-      onRequest(req) {
-        void relayForward(req, up.endpoint).then((r) => results.push(r));
-      },
-    });
-    const client = h2Client(relay.port);
-    cleanup.push(
-      () => up.close(),
-      () => relay.close(),
-      async () => client[Symbol.asyncDispose](),
-    );
+    const { relay, client } = await relayTo(up, { onResult: (r) => results.push(r) });
     const headers = { ":method": "GET", ":path": "/x", ":authority": "svc" };
 
     const bad = await simpleRequest(client, headers);
@@ -89,19 +102,7 @@ describe("relay: an upstream's malformed response", () => {
       for (let i = 0; i < 4; i++)
         socket.write(encodeFrame(FrameType.DATA, i === 3 ? 0x1 : 0, id, chunk));
     });
-    const relay = await startRelayServer({
-      host: "127.0.0.1",
-      port: 0,
-      onRequest(req) {
-        void relayForward(req, up.endpoint);
-      },
-    });
-    const client = h2Client(relay.port);
-    cleanup.push(
-      () => up.close(),
-      () => relay.close(),
-      async () => client[Symbol.asyncDispose](),
-    );
+    const { relay, client } = await relayTo(up);
     const headers = { ":method": "GET", ":path": "/big", ":authority": "svc" };
     const rs = await Promise.all([1, 2, 3, 4].map(() => simpleRequest(client, headers)));
     for (const r of rs) {
@@ -134,19 +135,7 @@ describe("relay: an upstream's malformed response", () => {
         socket.write(encodeFrame(FrameType.DATA, 0, id, isSmall ? small : large));
       setTimeout(() => socket.write(encodeFrame(FrameType.DATA, 0x1, id, Buffer.alloc(0))), 100);
     });
-    const relay = await startRelayServer({
-      host: "127.0.0.1",
-      port: 0,
-      onRequest(req) {
-        void relayForward(req, up.endpoint);
-      },
-    });
-    const client = h2Client(relay.port);
-    cleanup.push(
-      () => up.close(),
-      () => relay.close(),
-      async () => client[Symbol.asyncDispose](),
-    );
+    const { relay, client } = await relayTo(up);
     const get = (path: string) =>
       simpleRequest(client, { ":method": "GET", ":path": path, ":authority": "svc" });
     expect((await get("/small")).body.length).toBe(1_300);
@@ -172,20 +161,7 @@ describe("relay: an upstream's malformed response", () => {
         stream.end(Buffer.concat(chunks));
       });
     });
-    const relay = await startRelayServer({
-      host: "127.0.0.1",
-      port: 0,
-      initialWindowSize: 1_000,
-      onRequest(req) {
-        void relayForward(req, backend.endpoint);
-      },
-    });
-    const client = h2Client(relay.port);
-    cleanup.push(
-      () => backend.close(),
-      () => relay.close(),
-      async () => client[Symbol.asyncDispose](),
-    );
+    const { relay, client } = await relayTo(backend, { initialWindowSize: 1_000 });
     const r = await simpleRequest(
       client,
       { ":method": "POST", ":path": "/echo", ":authority": "svc" },
