@@ -1,6 +1,9 @@
 // The HTTP/1.1 mode (`bench --http1`): its phases, the aggregation of its rounds, its report and
 // summary lines. Pure; the run itself is in http1-run.ts.
 import {
+  errorRow,
+  failedCell,
+  failedRoundLines,
   fmt,
   fmtRatio,
   markdownTable,
@@ -140,12 +143,9 @@ export function renderHttp1Markdown(rep: Http1Report): string {
   ];
   const notes: string[] = [];
   const rows = rep.cases.map((c) => {
-    if (c.rounds.length === 0)
-      return [c.proxy, `error: ${oneLine(c.error ?? "no round ran")}`, ...header.slice(2).fill("")];
+    if (c.rounds.length === 0) return errorRow(c.proxy, c.error, header.length);
     if (c.error) notes.push(`- ${c.proxy}: ${oneLine(c.error, 300)}`);
     const isDirect = c.proxy === "direct";
-    const failed = c.rounds.reduce((a, s) => a + s.failed, 0);
-    const non2xx = c.rounds.reduce((a, s) => a + (s.non2xx ?? 0), 0);
     return [
       c.proxy,
       fmt(c.reqPerS, 0),
@@ -159,15 +159,11 @@ export function renderHttp1Markdown(rep: Http1Report): string {
         : fmtRatio(ratio(l5d?.proxyCpuUsPerReq, c.proxyCpuUsPerReq)),
       c.proxy === "l5d" ? "—" : fmtRatio(ratio(l5d?.reqPerS, c.reqPerS)),
       c.rss ? `${mib(c.rss.idleKb)} → ${mib(c.rss.peakKb)}` : "—",
-      `${failed} / ${non2xx}`,
+      failedCell(c.rounds),
     ];
   });
   out.push(markdownTable(header, rows));
-  if (notes.length > 0) {
-    out.push("");
-    out.push("Failed rounds (not in the medians):");
-    out.push(...notes);
-  }
+  out.push(...failedRoundLines(notes));
   out.push("");
   out.push("Cases:");
   for (const c of rep.cases) out.push(`- ${c.proxy}: ${c.label}`);

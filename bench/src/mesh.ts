@@ -11,6 +11,7 @@
 // with no proxy.
 import { median, roundOrder } from "./http1.js";
 import {
+  errorRow,
   fmt,
   fmtRatio,
   markdownTable,
@@ -492,7 +493,7 @@ function caseTable(
 ): string {
   const rows = [
     ...live.map((c) => cells(c, c.summary ?? {}, c.name === "direct")),
-    ...dead.map((c) => [c.name, `error: ${oneLine(c.error ?? "no round ran")}`]),
+    ...dead.map((c) => errorRow(c.name, c.error, 2)),
   ];
   return markdownTable(
     header,

@@ -157,6 +157,25 @@ export function oneLine(text: string, max = 160): string {
   return t.length > max ? `${t.slice(0, max - 1)}…` : t;
 }
 
+/** The table row of a case none of whose rounds ran: its name, its error, then empty cells. */
+export function errorRow(name: string, error: string | undefined, columns: number): string[] {
+  const row = [name, `error: ${oneLine(error ?? "no round ran")}`];
+  while (row.length < columns) row.push("");
+  return row;
+}
+
+/** A case's "failed / non-2xx" cell: its rounds' sums. */
+export function failedCell(rounds: readonly { failed: number; non2xx?: number }[]): string {
+  const failed = rounds.reduce((a, r) => a + r.failed, 0);
+  const non2xx = rounds.reduce((a, r) => a + (r.non2xx ?? 0), 0);
+  return `${failed} / ${non2xx}`;
+}
+
+/** The notes of failed rounds under a table (after a blank line); nothing when there are none. */
+export function failedRoundLines(notes: readonly string[]): string[] {
+  return notes.length === 0 ? [] : ["", "Failed rounds (not in the medians):", ...notes];
+}
+
 /** A marker for a fixed-rate run that could not keep the rate (its latencies are queueing). */
 function overloaded(r: { targetRps?: number; achievedRps: number }): string {
   if (r.targetRps === undefined || r.achievedRps >= 0.95 * r.targetRps) return "";

@@ -5,6 +5,9 @@
 import { median } from "./http1.js";
 import type { ProcSample } from "./proc.js";
 import {
+  errorRow,
+  failedCell,
+  failedRoundLines,
   fmt,
   fmtRatio,
   markdownTable,
@@ -444,12 +447,9 @@ export function renderWorkersMarkdown(rep: WorkersReport): string {
   ];
   const notes: string[] = [];
   const rows = rep.cases.map((c) => {
-    if (c.rounds.length === 0)
-      return [c.name, `error: ${oneLine(c.error ?? "no round ran")}`, ...header.slice(2).fill("")];
+    if (c.rounds.length === 0) return errorRow(c.name, c.error, header.length);
     if (c.error) notes.push(`- ${c.name}: ${oneLine(c.error, 300)}`);
     const direct = c.proxy === "direct";
-    const failed = c.rounds.reduce((a, r) => a + r.failed, 0);
-    const non2xx = c.rounds.reduce((a, r) => a + (r.non2xx ?? 0), 0);
     return [
       c.name,
       direct ? "—" : String(c.processCount ?? "n/a"),
@@ -464,15 +464,11 @@ export function renderWorkersMarkdown(rep: WorkersReport): string {
       num(c.machineBusyCores, 2),
       num(c.otherCores, 2),
       c.rss ? `${mib(c.rss.idleKb)} → ${mib(c.rss.afterKb)} (${mib(c.rss.peakKb)})` : "—",
-      `${failed} / ${non2xx}`,
+      failedCell(c.rounds),
     ];
   });
   out.push(markdownTable(header, rows));
-  if (notes.length > 0) {
-    out.push("");
-    out.push("Failed rounds (not in the medians):");
-    out.push(...notes);
-  }
+  out.push(...failedRoundLines(notes));
   out.push("");
   out.push("## Ratios (medians)");
   out.push("");
