@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { callGreeting, startHelloWorldServer } from "@l5d/helloworld";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "./support.js";
+import { freePort, stopChild, waitForAdminPing } from "./support.js";
 
 const root = new URL("../../../../", import.meta.url).pathname;
 const bundleDir = join(root, "apps/l5d/dist/bundle");
@@ -72,38 +72,8 @@ function startBundle(cfg: string): Daemon {
   child.stderr.setEncoding("utf8").on("data", (s: string) => {
     err += s;
   });
-  cleanup.push(() => stop(child));
+  cleanup.push(() => stopChild(child));
   return { child, stdout: () => out, stderr: () => err };
-}
-
-function stop(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) {
-    return Promise.resolve(child.exitCode);
-  }
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    child.once("exit", (code) => {
-      clearTimeout(kill);
-      resolve(code);
-    });
-    child.kill("SIGTERM");
-  });
-}
-
-/** Polls `/admin/ping` until it answers (at most 100 tries over ~15 s) or the daemon exits. */
-async function waitForAdmin(d: Daemon, adminUrl: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (d.child.exitCode !== null) {
-      throw new Error(`l5d exited with ${d.child.exitCode}:\n${d.stdout()}\n${d.stderr()}`);
-    }
-    const ok = await fetch(`${adminUrl}/admin/ping`, { signal: AbortSignal.timeout(1_000) }).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`l5d's admin never answered:\n${d.stdout()}\n${d.stderr()}`);
 }
 
 describe("the l5d bundle (dist/bundle/main.js)", () => {
@@ -125,7 +95,7 @@ routers:
     );
     const d = startBundle(cfg);
     const adminUrl = `http://127.0.0.1:${adminPort}`;
-    await waitForAdmin(d, adminUrl);
+    await waitForAdminPing(d.child, adminUrl, () => `${d.stdout()}\n${d.stderr()}`);
 
     expect(await callGreeting(`127.0.0.1:${port}`, { service: "World" })).toBe("world!");
 
@@ -147,7 +117,7 @@ routers:
       readFileSync(join(root, "apps/l5d/src/admin/assets/dashboard.js"), "utf8"),
     );
 
-    expect(await stop(d.child)).toBe(0);
+    expect(await stopChild(d.child)).toBe(0);
     // pino logged (synchronously to fd 1, no transport worker) from the bundled code
     const lines = d
       .stdout()

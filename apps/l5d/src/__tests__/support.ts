@@ -1,4 +1,5 @@
 /** Test helpers: free ports, in-process daemons from YAML, raw HTTP/2 calls. */
+import type { ChildProcess } from "node:child_process";
 import { connect, createServer as createH2Server, type IncomingHttpHeaders } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { createServer, connect as netConnect } from "node:net";
@@ -219,4 +220,40 @@ export function k8sBackend(name: string, port: number, portName = "grpc"): K8sOb
       containerPorts: [{ name: portName, containerPort: port }],
     }),
   ];
+}
+
+/** Stops a daemon process: SIGTERM, SIGKILL after `killAfterMs`; resolves with its exit code. */
+export function stopChild(child: ChildProcess, killAfterMs = 10_000): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill("SIGKILL"), killAfterMs);
+    child.once("exit", (code) => {
+      clearTimeout(kill);
+      resolve(code);
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+/**
+ * Polls `<adminUrl>/admin/ping` until it answers (at most `tries`, `everyMs` apart); throws with
+ * the daemon's `output` if it exits first or never answers.
+ */
+export async function waitForAdminPing(
+  child: ChildProcess,
+  adminUrl: string,
+  output: () => string,
+  tries = 100,
+  everyMs = 150,
+): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    if (child.exitCode !== null) throw new Error(`l5d exited with ${child.exitCode}:\n${output()}`);
+    const ok = await fetch(`${adminUrl}/admin/ping`, { signal: AbortSignal.timeout(1_000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`l5d's admin never answered:\n${output()}`);
 }

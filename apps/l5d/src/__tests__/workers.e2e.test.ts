@@ -13,7 +13,14 @@ import { useTestCerts } from "@l5d/h2-proxy/testing";
 import { startHelloWorldServer } from "@l5d/helloworld";
 import { type Standin, startStandin } from "@l5d/k8s-standin";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { EMPTY_GRPC_FRAME, freePort, h2request, k8sBackend } from "./support.js";
+import {
+  EMPTY_GRPC_FRAME,
+  freePort,
+  h2request,
+  k8sBackend,
+  stopChild,
+  waitForAdminPing,
+} from "./support.js";
 
 const root = new URL("../../../../", import.meta.url).pathname;
 const bundle = join(root, "apps/l5d/dist/bundle/main.js");
@@ -68,34 +75,14 @@ routers:
   let out = "";
   child.stdout!.setEncoding("utf8").on("data", (s: string) => (out += s));
   child.stderr!.setEncoding("utf8").on("data", (s: string) => (out += s));
-  const stop = (): Promise<number | null> => {
-    if (child.exitCode !== null || child.signalCode !== null)
-      return Promise.resolve(child.exitCode);
-    return new Promise((resolve) => {
-      const kill = setTimeout(() => child.kill("SIGKILL"), 15_000);
-      child.once("exit", (code) => {
-        clearTimeout(kill);
-        resolve(code);
-      });
-      child.kill("SIGTERM");
-    });
-  };
+  const stop = () => stopChild(child, 15_000);
   cleanup.push(stop);
   const admin = `http://127.0.0.1:${adminPort}`;
   return { child, port, admin, out: () => out, stop };
 }
 
-async function waitForAdmin(d: Daemon): Promise<void> {
-  for (let i = 0; i < 150; i++) {
-    if (d.child.exitCode !== null) throw new Error(`l5d exited (${d.child.exitCode}):\n${d.out()}`);
-    const ok = await fetch(`${d.admin}/admin/ping`, { signal: AbortSignal.timeout(1_000) }).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`admin never answered:\n${d.out()}`);
+function waitForAdmin(d: Daemon): Promise<void> {
+  return waitForAdminPing(d.child, d.admin, d.out, 150, 100);
 }
 
 /** One gRPC Greeting call on a connection of its own; the greeting's text, or the error. */
