@@ -23,16 +23,39 @@ export function joinBindings(interpreter: NameInterpreter): JoinedBindings {
     new Map([["r", interpreter]]),
     (m) => {
       toWorker.push(m);
-      setImmediate(() => worker.receive(JSON.parse(JSON.stringify(m)) as ToWorker));
+      deliver(() => worker.receive(JSON.parse(JSON.stringify(m)) as ToWorker));
     },
     pino({ level: "silent" }),
   );
   const worker: RemoteBindings = new RemoteBindings((m) => {
     toHost.push(m);
-    setImmediate(() => host.handle(JSON.parse(JSON.stringify(m)) as FromWorker));
+    deliver(() => host.handle(JSON.parse(JSON.stringify(m)) as FromWorker));
   });
   return { host, worker, toHost, toWorker };
 }
 
-/** Lets the joined pair exchange what is in flight. */
-export const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
+/** Messages sent by any joined pair and not yet delivered. */
+let inFlight = 0;
+
+function deliver(f: () => void): void {
+  inFlight++;
+  setImmediate(() => {
+    inFlight--;
+    f();
+  });
+}
+
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/**
+ * Lets the joined pairs exchange what is in flight: returns once no message is left undelivered
+ * (a reply sent while delivering is waited for too), after at least one turn of the event loop.
+ * Waiting on the messages themselves, not on a timer, keeps the tests exact on a loaded machine.
+ */
+export async function tick(): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  do {
+    await turn();
+    if (Date.now() > deadline) throw new Error(`${inFlight} messages still in flight after 5 s`);
+  } while (inFlight > 0);
+}
