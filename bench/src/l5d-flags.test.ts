@@ -59,6 +59,7 @@ describe("l5d node flags", () => {
       "--heap-growing-percent=20",
       "--no-allocation-site-pretenuring",
       "--no-sparkplug",
+      "--initial-old-space-size=40",
     ]);
     expect(launcherArgs({})).toEqual([...flags, "/opt/l5d-ts/l5d/dist/bundle/main.js", "cfg.yaml"]);
   });
