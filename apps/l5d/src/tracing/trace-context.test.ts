@@ -66,6 +66,32 @@ describe("l5d-ctx-trace", () => {
     );
   });
 
+  it("writes ids byte for byte as Finagle's longs, and reads them back, for 2,000 random ids", () => {
+    // ids are hex-coded in JS (no Buffer hex calls): held to BigInt's own arithmetic
+    for (let i = 0; i < 500; i++) {
+      const [a, b, c, d] = [newId(), newId(), newId(), newId()];
+      for (const id of [a, b, c, d]) expect(id).toMatch(/^[0-9a-f]{16}$/);
+      expect(a).not.toBe("0000000000000000");
+      const ctx = { traceId: d + c, spanId: a, parentId: b, sampled: false, debug: false };
+      const enc = encodeL5dCtxTrace(ctx);
+      expect(enc).toBe(
+        finagleBytes(BigInt(`0x${a}`), BigInt(`0x${b}`), BigInt(`0x${c}`), 2n, BigInt(`0x${d}`)),
+      );
+      expect(decodeL5dCtxTrace(enc)).toEqual(ctx);
+    }
+  });
+
+  it("encodes upper-case hex ids like lower-case ones, and an id that is not hex as Buffer does", () => {
+    const lower = { traceId: "00000000000abcde", spanId: "fedcba9876543210" };
+    const upper = { traceId: "00000000000ABCDE", spanId: "FEDCBA9876543210" };
+    expect(encodeL5dCtxTrace(upper)).toBe(encodeL5dCtxTrace(lower));
+    // Buffer's hex parser stops at the first bad digit: the bytes before it stay, the rest are 0
+    const bad = encodeL5dCtxTrace({ traceId: "00000000000abcde", spanId: "fedcxa9876543210" });
+    expect(Buffer.from(bad, "base64").subarray(0, 8)).toEqual(
+      Buffer.from([0xfe, 0xdc, 0, 0, 0, 0, 0, 0]),
+    );
+  });
+
   it("ignores malformed headers", () => {
     expect(decodeL5dCtxTrace("not base64!")).toBeUndefined();
     expect(decodeL5dCtxTrace(Buffer.alloc(31).toString("base64"))).toBeUndefined();

@@ -28,6 +28,70 @@ const POOL_IDS = 512;
 let pool = randomBytes(8 * POOL_IDS);
 let next = 0;
 
+/** Lower-case hex digits' character codes. */
+const HEX_CODES = Array.from("0123456789abcdef", (c) => c.charCodeAt(0));
+
+/**
+ * Bytes `o..o+8` of `b` as 16 lower-case hex digits. One `String.fromCharCode` in JS: every
+ * request makes ids and writes them, and `Buffer#toString("hex")` is a C++ call each time.
+ */
+function hex8(b: Uint8Array, o: number): string {
+  return String.fromCharCode(
+    digit(b, o, 0),
+    digit(b, o, 1),
+    digit(b, o, 2),
+    digit(b, o, 3),
+    digit(b, o, 4),
+    digit(b, o, 5),
+    digit(b, o, 6),
+    digit(b, o, 7),
+    digit(b, o, 8),
+    digit(b, o, 9),
+    digit(b, o, 10),
+    digit(b, o, 11),
+    digit(b, o, 12),
+    digit(b, o, 13),
+    digit(b, o, 14),
+    digit(b, o, 15),
+  );
+}
+
+/** The character code of hex digit `k` (0: the high half of byte `o`) of the bytes at `o`. */
+function digit(b: Uint8Array, o: number, k: number): number {
+  const byte = b[o + (k >> 1)] as number;
+  return HEX_CODES[(k & 1) === 0 ? byte >> 4 : byte & 15] as number;
+}
+
+/** The value of one hex digit's character code, -1 when it is not one. */
+function nibble(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
+
+/**
+ * Writes 16 hex digits of `s` from `from` as 8 bytes at `o` (what `b.write(s, o, 8, "hex")`
+ * does, in JS); a string that is not 16 hex digits there is left to Buffer's own parser.
+ */
+function putHex8(b: Buffer, o: number, s: string, from = 0): void {
+  if (s.length - from >= 16) {
+    let ok = true;
+    for (let i = 0; i < 8; i++) {
+      const hi = nibble(s.charCodeAt(from + 2 * i));
+      const lo = nibble(s.charCodeAt(from + 2 * i + 1));
+      if (hi < 0 || lo < 0) {
+        ok = false;
+        break;
+      }
+      b[o + i] = (hi << 4) | lo;
+    }
+    if (ok) return;
+  }
+  b.fill(0, o, o + 8);
+  b.write(s.slice(from, from + 16), o, 8, "hex");
+}
+
 /** A random non-zero 64-bit id as 16 hex digits (ids come from a pre-drawn random pool). */
 export function newId(): string {
   for (;;) {
@@ -36,8 +100,18 @@ export function newId(): string {
       next = 0;
     }
     const i = next++ * 8;
-    const id = pool.toString("hex", i, i + 8);
-    if (id !== "0000000000000000") return id;
+    if (
+      (pool[i] as number) |
+      (pool[i + 1] as number) |
+      (pool[i + 2] as number) |
+      (pool[i + 3] as number) |
+      (pool[i + 4] as number) |
+      (pool[i + 5] as number) |
+      (pool[i + 6] as number) |
+      (pool[i + 7] as number)
+    ) {
+      return hex8(pool, i);
+    }
   }
 }
 
@@ -70,15 +144,16 @@ export function encodeL5dCtxTrace(ctx: TraceContext): string {
   const long = ctx.traceId.length === 32 && !ctx.traceId.startsWith("0000000000000000");
   // a scratch buffer: encoding is synchronous, so reuse is safe and saves an allocation per hop
   const buf = long ? SCRATCH40 : SCRATCH32;
-  buf.write(ctx.spanId, 0, 8, "hex");
-  buf.write(ctx.parentId ?? ctx.spanId, 8, 8, "hex");
-  buf.write(traceIdLow(ctx.traceId), 16, 8, "hex");
+  const t = ctx.traceId;
+  putHex8(buf, 0, ctx.spanId);
+  putHex8(buf, 8, ctx.parentId ?? ctx.spanId);
+  putHex8(buf, 16, t, t.length === 32 ? 16 : 0);
   let flags = ctx.debug ? FLAG_DEBUG : 0;
   if (ctx.sampled === true) flags |= FLAG_SAMPLING_KNOWN | FLAG_SAMPLED;
   else if (ctx.sampled === false) flags |= FLAG_SAMPLING_KNOWN;
   buf.writeUInt32BE(0, 24);
   buf.writeUInt32BE(flags, 28);
-  if (long) buf.write(ctx.traceId.slice(0, 16), 32, 8, "hex");
+  if (long) putHex8(buf, 32, t);
   return buf.toString("base64");
 }
 
@@ -90,11 +165,11 @@ export function encodeL5dCtxTrace(ctx: TraceContext): string {
 export function decodeL5dCtxTrace(b64: string): TraceContext | undefined {
   const buf = Buffer.from(b64.trim(), "base64");
   if (buf.length !== 32 && buf.length !== 40) return undefined;
-  const spanId = buf.toString("hex", 0, 8);
-  const parent = buf.toString("hex", 8, 16);
-  const low = buf.toString("hex", 16, 24);
+  const spanId = hex8(buf, 0);
+  const parent = hex8(buf, 8);
+  const low = hex8(buf, 16);
   const flags = buf.readUInt32BE(28);
-  const high = buf.length === 40 ? buf.toString("hex", 32, 40) : "0000000000000000";
+  const high = buf.length === 40 ? hex8(buf, 32) : "0000000000000000";
   const traceId = high === "0000000000000000" ? low : high + low;
   if (!isSpanId(spanId) || !isTraceId(traceId)) return undefined;
   return {
