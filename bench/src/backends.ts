@@ -23,6 +23,23 @@ export interface Backend {
 }
 
 /**
+ * Node flags of bench/backend.mjs, the peer every case shares (not the product: l5d runs with
+ * its launcher's flags). With node's defaults its heap grows over a run and its major GCs
+ * (10-25 ms) land in whichever case is being measured: at 1,000 req/s one of them is enough to
+ * move a case's p99 (docs/performance.md, "Tails"). A young generation of 2 x 32 MiB and an old
+ * generation that is not collected before 512 MiB keep those pauses out of the run, for every
+ * case alike. `BENCH_BACKEND_NODE_FLAGS` replaces them (empty: node's defaults).
+ */
+export const BACKEND_NODE_FLAGS = ["--max-semi-space-size=32", "--initial-old-space-size=512"];
+
+export function backendNodeFlags(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string[] {
+  const v = env.BENCH_BACKEND_NODE_FLAGS;
+  return v === undefined ? [...BACKEND_NODE_FLAGS] : v.split(/\s+/).filter((f) => f !== "");
+}
+
+/**
  * Starts bench/backend.mjs (`node`, with a TLS port too when `tls` is given) or apps/world
  * (`world`) on a free loopback port and waits until it listens.
  */
@@ -37,6 +54,7 @@ export async function startBackend(
   const child =
     name === "node"
       ? sup.spawn("backend", process.execPath, [
+          ...backendNodeFlags(),
           join(repoRoot, "bench/backend.mjs"),
           String(port),
           ...(tlsPort === undefined || tls === undefined
