@@ -17,7 +17,7 @@ import {
   type NameTree,
   type Observer,
   type Path,
-  type Var,
+  VarCell,
 } from "@l5d/dtab";
 import {
   activityFromWire,
@@ -34,9 +34,7 @@ import {
  * while a router's client still holds it, it stays, and a later binding of the same id updates
  * this very Var, so that client follows the id again as it would follow a local namer's.
  */
-class RemoteAddr implements Var<Addr> {
-  #value: Addr;
-  readonly #observers = new Set<Observer<Addr>>();
+class RemoteAddr extends VarCell<Addr> {
   /** The primary no longer watches the id for this worker. */
   gone = false;
 
@@ -44,31 +42,23 @@ class RemoteAddr implements Var<Addr> {
     initial: Addr,
     private readonly onIdle: () => void,
   ) {
-    this.#value = initial;
+    super(initial);
   }
 
   get observed(): boolean {
-    return this.#observers.size > 0;
+    return this.observerCount > 0;
   }
 
-  sample(): Addr {
-    return this.#value;
-  }
-
-  observe(f: Observer<Addr>): Closable {
-    this.#observers.add(f);
-    f(this.#value);
+  override observe(f: Observer<Addr>): Closable {
+    const c = super.observe(f);
     return {
       close: () => {
-        if (this.#observers.delete(f) && this.#observers.size === 0 && this.gone) this.onIdle();
+        const before = this.observerCount;
+        c.close();
+        // the last observer left (this close removed it) after the primary let go of the id
+        if (this.observerCount < before && this.observerCount === 0 && this.gone) this.onIdle();
       },
     };
-  }
-
-  update(a: Addr): void {
-    if (Object.is(a, this.#value)) return;
-    this.#value = a;
-    for (const f of [...this.#observers]) if (this.#observers.has(f)) f(a);
   }
 }
 
