@@ -114,6 +114,26 @@ describe("a worker's bindings served by the primary", () => {
     expect(seenAddrs.at(-1)).toEqual(Addr.neg);
   });
 
+  it("an address Var left by its last observer while the primary still watches the id keeps following it", async () => {
+    // a router's client may stop observing its endpoints for a while and observe the same Var
+    // again: as long as the binding names the id, the Var must stay the one the worker updates
+    const { n, worker } = join();
+    const act = worker.interpreter("r").bind(Dtab.read("/svc=>/#/t"), Path.read("/svc/a"));
+    let leaf: NB | undefined;
+    const o = act.observe((s) => {
+      if (s.kind === "ok" && s.value.type === "leaf") leaf = s.value.value;
+    });
+    closers.push(() => o.close());
+    await tick();
+    leaf!.addr.observe(() => {}).close();
+    n.addrs.a.update(Addr.bound([address("127.0.0.1", 1003)]));
+    await tick();
+    const seen: Addr[] = [];
+    const ao = leaf!.addr.observe((a) => seen.push(a));
+    closers.push(() => ao.close());
+    expect(seen).toEqual([Addr.bound([address("127.0.0.1", 1003)])]);
+  });
+
   it("a union's weights and both members' addresses arrive; an id shared by two bindings is watched once", async () => {
     const { worker, host } = join();
     const i = worker.interpreter("r");
