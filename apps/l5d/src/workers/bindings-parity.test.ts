@@ -9,36 +9,15 @@ import {
   Addr,
   address,
   BindBudgetExceededError,
-  createDefaultInterpreter,
   Dtab,
-  type Name,
-  NameBound,
   type NameInterpreter,
   NamerExceededMaxDepthError,
-  NameTree,
+  type NameTree,
   type NameBound as NB,
   Path,
-  VarCell,
 } from "@l5d/dtab";
 import { afterEach, describe, expect, it } from "vitest";
-import { joinBindings, tick } from "./bindings-rig.js";
-
-function testNamer() {
-  const addrs = {
-    a: new VarCell<Addr>(Addr.bound([address("127.0.0.1", 1001)])),
-    b: new VarCell<Addr>(Addr.bound([address("127.0.0.1", 2001)])),
-  };
-  const namer = {
-    lookup(path: Path): Activity<NameTree<Name>> {
-      const svc = path.elems[0];
-      if (svc !== "a" && svc !== "b") return Activity.value<NameTree<Name>>(NameTree.neg);
-      return Activity.value<NameTree<Name>>(
-        NameTree.leaf<Name>(new NameBound(Path.read(`/#/t/${svc}`), addrs[svc], path.drop(1))),
-      );
-    },
-  };
-  return { addrs, interpreter: createDefaultInterpreter([{ prefix: Path.read("/#/t"), namer }]) };
-}
+import { joinBindings, testNamer, tick } from "./bindings-rig.js";
 
 const closers: Array<() => void> = [];
 afterEach(() => {

@@ -3,7 +3,19 @@
  * joins them (every message through a JSON round trip, delivered asynchronously), over the
  * given interpreter as router `r`. Every message is also recorded.
  */
-import type { NameInterpreter } from "@l5d/dtab";
+import {
+  Activity,
+  type ActivityState,
+  Addr,
+  address,
+  createDefaultInterpreter,
+  type Name,
+  NameBound,
+  type NameInterpreter,
+  NameTree,
+  Path,
+  VarCell,
+} from "@l5d/dtab";
 import { pino } from "pino";
 import { BindingHost } from "./binding-host.js";
 import { RemoteBindings } from "./remote-interpreter.js";
@@ -14,6 +26,36 @@ export interface JoinedBindings {
   readonly worker: RemoteBindings;
   readonly toHost: FromWorker[];
   readonly toWorker: ToWorker[];
+}
+
+export /** A namer of two services whose endpoints the test sets; it counts who observes them. */
+function testNamer() {
+  const addrs = {
+    a: new VarCell<Addr>(Addr.bound([address("127.0.0.1", 1001)])),
+    b: new VarCell<Addr>(Addr.bound([address("127.0.0.1", 2001)])),
+  };
+  const trees = new Map<string, VarCell<ActivityState<NameTree<Name>>>>();
+  const namer = {
+    lookup(path: Path): Activity<NameTree<Name>> {
+      const svc = path.elems[0] as "a" | "b" | "ab";
+      let cell = trees.get(svc);
+      if (cell === undefined) {
+        const leaf = (s: "a" | "b") =>
+          NameTree.leaf<Name>(new NameBound(Path.read(`/#/t/${s}`), addrs[s], path.drop(1)));
+        const tree =
+          svc === "ab"
+            ? NameTree.union({ weight: 3, tree: leaf("a") }, { weight: 1, tree: leaf("b") })
+            : svc === "a" || svc === "b"
+              ? leaf(svc)
+              : NameTree.neg;
+        cell = Activity.cell(Activity.ok(tree));
+        trees.set(svc, cell);
+      }
+      return cell;
+    },
+  };
+  const interpreter = createDefaultInterpreter([{ prefix: Path.read("/#/t"), namer }]);
+  return { addrs, trees, interpreter };
 }
 
 export function joinBindings(interpreter: NameInterpreter): JoinedBindings {

@@ -8,47 +8,15 @@ import {
   type ActivityState,
   Addr,
   address,
-  createDefaultInterpreter,
   Dtab,
   type Name,
   NameBound,
   NameTree,
   type NameBound as NB,
   Path,
-  VarCell,
 } from "@l5d/dtab";
 import { afterEach, describe, expect, it } from "vitest";
-import { joinBindings, tick } from "./bindings-rig.js";
-
-/** A namer of two services whose endpoints the test sets; it counts who observes them. */
-function testNamer() {
-  const addrs = {
-    a: new VarCell<Addr>(Addr.bound([address("127.0.0.1", 1001)])),
-    b: new VarCell<Addr>(Addr.bound([address("127.0.0.1", 2001)])),
-  };
-  const trees = new Map<string, VarCell<ActivityState<NameTree<Name>>>>();
-  const namer = {
-    lookup(path: Path): Activity<NameTree<Name>> {
-      const svc = path.elems[0] as "a" | "b" | "ab";
-      let cell = trees.get(svc);
-      if (cell === undefined) {
-        const leaf = (s: "a" | "b") =>
-          NameTree.leaf<Name>(new NameBound(Path.read(`/#/t/${s}`), addrs[s], path.drop(1)));
-        const tree =
-          svc === "ab"
-            ? NameTree.union({ weight: 3, tree: leaf("a") }, { weight: 1, tree: leaf("b") })
-            : svc === "a" || svc === "b"
-              ? leaf(svc)
-              : NameTree.neg;
-        cell = Activity.cell(Activity.ok(tree));
-        trees.set(svc, cell);
-      }
-      return cell;
-    },
-  };
-  const interpreter = createDefaultInterpreter([{ prefix: Path.read("/#/t"), namer }]);
-  return { addrs, trees, interpreter };
-}
+import { joinBindings, testNamer, tick } from "./bindings-rig.js";
 
 const closers: Array<() => void> = [];
 afterEach(() => {
