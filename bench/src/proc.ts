@@ -13,18 +13,26 @@ export interface ProcSample {
 }
 
 /**
- * Parses the text of /proc/<pid>/stat. The command name (field 2) is in parentheses and may itself
- * contain spaces and parentheses, so fields are counted from the LAST ')'.
- * Returns ppid and utime+stime (fields 4, 14 and 15, 1-based).
+ * The fields of a /proc/<pid>/stat text after the command name, field 3 (state) first; undefined
+ * when it has no command name. The name (field 2) is in parentheses and may itself contain spaces
+ * and parentheses, so fields are counted from the LAST ')'.
  */
-export function parseStat(text: string): { ppid: number; ticks: number } {
+export function statFieldsFrom3(text: string): string[] | undefined {
   const close = text.lastIndexOf(")");
-  if (close < 0) throw new ProcParseError(`no command name in stat: ${text.slice(0, 80)}`);
-  // fields after the command name start at field 3 (state)
-  const rest = text
+  if (close < 0) return undefined;
+  return text
     .slice(close + 2)
     .trim()
     .split(/\s+/);
+}
+
+/**
+ * Parses the text of /proc/<pid>/stat (fields from the last ')', `statFieldsFrom3`).
+ * Returns ppid and utime+stime (fields 4, 14 and 15, 1-based).
+ */
+export function parseStat(text: string): { ppid: number; ticks: number } {
+  const rest = statFieldsFrom3(text);
+  if (rest === undefined) throw new ProcParseError(`no command name in stat: ${text.slice(0, 80)}`);
   const field = (n: number): number => {
     const v = Number(rest[n - 3]);
     if (!Number.isFinite(v)) throw new ProcParseError(`stat field ${n} missing`);

@@ -3,7 +3,7 @@
 // ceiling), in interleaved rounds. Its phases, the CPU accounting over a process tree, the
 // aggregation of its rounds, its report and summary lines. Pure; the run is in workers-run.ts.
 import { median } from "./http1.js";
-import type { ProcSample } from "./proc.js";
+import { type ProcSample, statFieldsFrom3 } from "./proc.js";
 import {
   errorRow,
   failedCell,
@@ -144,12 +144,8 @@ export function parseCpuTimes(procStat: string): CpuTimes {
  * from the text of its /proc/<pid>/stat: h2load's, once the harness has reaped it.
  */
 export function parseReapedChildTicks(stat: string): number {
-  const close = stat.lastIndexOf(")");
-  if (close < 0) throw new CpuTimesError(`no command name in stat: ${stat.slice(0, 80)}`);
-  const rest = stat
-    .slice(close + 2)
-    .trim()
-    .split(/\s+/);
+  const rest = statFieldsFrom3(stat);
+  if (rest === undefined) throw new CpuTimesError(`no command name in stat: ${stat.slice(0, 80)}`);
   // rest[0] is field 3
   const cutime = Number(rest[16 - 3]);
   const cstime = Number(rest[17 - 3]);
