@@ -71,15 +71,15 @@ function nibble(c: number): number {
 }
 
 /**
- * Writes 16 hex digits of `s` from `from` as 8 bytes at `o` (what `b.write(s, o, 8, "hex")`
+ * Writes the first 16 hex digits of `s` as 8 bytes at `o` (what `b.write(s, o, 8, "hex")`
  * does, in JS); a string that is not 16 hex digits there is left to Buffer's own parser.
  */
-function putHex8(b: Buffer, o: number, s: string, from = 0): void {
-  if (s.length - from >= 16) {
+function putHex8(b: Buffer, o: number, s: string): void {
+  if (s.length >= 16) {
     let ok = true;
     for (let i = 0; i < 8; i++) {
-      const hi = nibble(s.charCodeAt(from + 2 * i));
-      const lo = nibble(s.charCodeAt(from + 2 * i + 1));
+      const hi = nibble(s.charCodeAt(2 * i));
+      const lo = nibble(s.charCodeAt(2 * i + 1));
       if (hi < 0 || lo < 0) {
         ok = false;
         break;
@@ -89,7 +89,7 @@ function putHex8(b: Buffer, o: number, s: string, from = 0): void {
     if (ok) return;
   }
   b.fill(0, o, o + 8);
-  b.write(s.slice(from, from + 16), o, 8, "hex");
+  b.write(s.slice(0, 16), o, 8, "hex");
 }
 
 /** A random non-zero 64-bit id as 16 hex digits (ids come from a pre-drawn random pool). */
@@ -147,7 +147,7 @@ export function encodeL5dCtxTrace(ctx: TraceContext): string {
   const t = ctx.traceId;
   putHex8(buf, 0, ctx.spanId);
   putHex8(buf, 8, ctx.parentId ?? ctx.spanId);
-  putHex8(buf, 16, t, t.length === 32 ? 16 : 0);
+  putHex8(buf, 16, traceIdLow(t));
   let flags = ctx.debug ? FLAG_DEBUG : 0;
   if (ctx.sampled === true) flags |= FLAG_SAMPLING_KNOWN | FLAG_SAMPLED;
   else if (ctx.sampled === false) flags |= FLAG_SAMPLING_KNOWN;
