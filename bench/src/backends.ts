@@ -2,6 +2,7 @@
 // and the unary call every gRPC mode measures: shared by the default modes (main.ts) and
 // `--workers` (workers-run.ts).
 import { join } from "node:path";
+import { splitNodeFlags } from "./l5d-flags.js";
 import { freePort, waitForPort } from "./net.js";
 import type { BackendName } from "./results.js";
 import type { Child, Supervisor } from "./supervisor.js";
@@ -36,7 +37,7 @@ export function backendNodeFlags(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): string[] {
   const v = env.BENCH_BACKEND_NODE_FLAGS;
-  return v === undefined ? [...BACKEND_NODE_FLAGS] : v.split(/\s+/).filter((f) => f !== "");
+  return v === undefined ? [...BACKEND_NODE_FLAGS] : splitNodeFlags(v);
 }
 
 /**

@@ -26,7 +26,11 @@ export function l5dNodeFlags(
 ): string[] {
   const m = DEFAULT_RE.exec(launcherText(repoRoot));
   if (!m) throw new Error(`${L5D_LAUNCHER}: no \${L5D_NODE_FLAGS-<default>} in its exec line`);
-  const flags = env.L5D_NODE_FLAGS ?? m[1] ?? "";
+  return splitNodeFlags(env.L5D_NODE_FLAGS ?? m[1] ?? "");
+}
+
+/** Node flags written as one string (an environment variable, the launcher's default), split. */
+export function splitNodeFlags(flags: string): string[] {
   return flags.split(/\s+/).filter((f) => f !== "");
 }
 
