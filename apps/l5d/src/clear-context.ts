@@ -5,7 +5,7 @@
  * and every attempt removes them upstream through its header edits.
  */
 import type {
-  AttemptResult,
+  AttemptSink,
   Exchange,
   ExchangeOptions,
   HeaderEdits,
@@ -83,9 +83,9 @@ class RemovingExchange implements Exchange {
     return this.#inner.remainingMs();
   }
 
-  attempt(endpoint: UpstreamAddress, edits: HeaderEdits): Promise<AttemptResult> {
+  attempt(endpoint: UpstreamAddress, edits: HeaderEdits, sink: AttemptSink): void {
     const remove = edits.remove === undefined ? this.#removed : [...edits.remove, ...this.#removed];
-    return this.#inner.attempt(endpoint, { set: edits.set, remove });
+    this.#inner.attempt(endpoint, { set: edits.set, remove }, sink);
   }
 
   discard(): void {

@@ -72,6 +72,8 @@ export {
 export { CTX_DTAB, readLocalDtab, USER_DTAB } from "./router/dtab-headers.js";
 export {
   type AttemptResult,
+  type AttemptSink,
+  attemptOnce,
   deadlineExceededOutcome,
   type Exchange,
   type ExchangeOptions,

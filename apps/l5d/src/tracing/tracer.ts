@@ -14,6 +14,7 @@
  */
 import {
   type AttemptResult,
+  type AttemptSink,
   type Exchange,
   type ExchangeOptions,
   type ForwardOutcome,
@@ -229,16 +230,17 @@ export class TracedRequest implements TraceableRequest, Exchange {
   }
 
   /** One attempt: it carries the trace context, and is a client span when the request is recorded. */
-  attempt(endpoint: UpstreamAddress, edits: HeaderEdits): Promise<AttemptResult> {
+  attempt(endpoint: UpstreamAddress, edits: HeaderEdits, sink: AttemptSink): void {
     const spans = this.#spans;
-    // not recording: the context is propagated, no span (no extra promise either)
+    // not recording: the context is propagated, no span (no extra object either)
     if (spans === undefined) {
       const client = childContext(this.#ctx, UNRECORDED_CLIENT);
-      return this.#ex.attempt(endpoint, this.#tracedEdits(client, edits));
+      this.#ex.attempt(endpoint, this.#tracedEdits(client, edits), sink);
+      return;
     }
     const client = childContext(this.#ctx);
     const traced = this.#tracedEdits(client, edits);
-    return spans.attempt(this.#ex, endpoint, edits, traced, client);
+    spans.attempt(this.#ex, endpoint, edits, traced, client, sink);
   }
 
   discard(): void {
@@ -298,27 +300,43 @@ class RequestSpans {
     this.#startUs = nowUs();
   }
 
-  /** One attempt of the exchange `inner`, as the client span `client`. */
-  async attempt(
+  /** One attempt of the exchange `inner`, as the client span `client`; its result then goes to `sink`. */
+  attempt(
     inner: Exchange,
     endpoint: UpstreamAddress,
     edits: HeaderEdits,
     traced: HeaderEdits,
     client: TraceContext,
-  ): Promise<AttemptResult> {
+    sink: AttemptSink,
+  ): void {
     this.#noteDst(edits);
     this.#pending++;
     const start = nowUs();
-    let r: AttemptResult | undefined;
+    const spanned: AttemptSink = {
+      attempted: (r) => {
+        this.#attemptOver(client, endpoint, start, r);
+        sink.attempted(r);
+      },
+    };
     try {
-      r = await inner.attempt(endpoint, traced);
-      return r;
-    } finally {
-      this.#pending--;
-      this.#clientSpan(client, endpoint, start, r?.outcome);
-      if (r !== undefined && !r.held) this.exchangeOver();
-      else if (this.#closedAtUs !== undefined && this.#pending === 0) this.#emitServer();
+      inner.attempt(endpoint, traced, spanned);
+    } catch (e) {
+      this.#attemptOver(client, endpoint, start, undefined);
+      throw e;
     }
+  }
+
+  /** An attempt's client span ends (`r` undefined: the attempt threw); the server span may too. */
+  #attemptOver(
+    client: TraceContext,
+    endpoint: UpstreamAddress,
+    start: number,
+    r: AttemptResult | undefined,
+  ): void {
+    this.#pending--;
+    this.#clientSpan(client, endpoint, start, r?.outcome);
+    if (r !== undefined && !r.held) this.exchangeOver();
+    else if (this.#closedAtUs !== undefined && this.#pending === 0) this.#emitServer();
   }
 
   /** The exchange's `commit` (resolved): the exchange is over once it is. */

@@ -5,7 +5,7 @@
 import { createHook } from "node:async_hooks";
 import { createServer as createHttpServer, type IncomingHttpHeaders } from "node:http";
 import { type AddressInfo, connect, createServer, type Socket } from "node:net";
-import type { AttemptResult } from "@l5d/h2-proxy";
+import { type AttemptResult, attemptOnce } from "@l5d/h2-proxy";
 import { afterEach, describe, expect, it } from "vitest";
 import type { H1Request } from "./h1-request.js";
 import type { H1Server, H1ServerOptions } from "./h1-server.js";
@@ -41,7 +41,7 @@ const forwardTo =
   (port: () => number, results?: AttemptResult[]) =>
   async (req: H1Request): Promise<void> => {
     const ex = req.exchange(STREAM);
-    const r = await ex.attempt({ host: "127.0.0.1", port: port() }, {});
+    const r = await attemptOnce(ex, { host: "127.0.0.1", port: port() }, {});
     results?.push(r);
     if (r.held) await ex.commit();
   };

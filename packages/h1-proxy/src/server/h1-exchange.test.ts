@@ -6,7 +6,7 @@ import {
   type ServerResponse,
 } from "node:http";
 import { type AddressInfo, connect, createServer as createTcpServer, type Socket } from "node:net";
-import type { AttemptResult } from "@l5d/h2-proxy";
+import { type AttemptResult, attemptOnce } from "@l5d/h2-proxy";
 import { afterEach, describe, expect, it } from "vitest";
 import type { UpstreamPools } from "../client/upstream-pools.js";
 import type { H1Request } from "./h1-request.js";
@@ -161,7 +161,7 @@ describe("H1Exchange", () => {
           // routing took a while: the reply was over long before the exchange
           setTimeout(async () => {
             const ex = req.exchange(OPTS);
-            const r = await ex.attempt({ host: "127.0.0.1", port: up.port }, {});
+            const r = await attemptOnce(ex, { host: "127.0.0.1", port: up.port }, {});
             resolve({ done: ex.done, code: summary(r).code, held: r.held });
           }, 10);
         });
@@ -180,7 +180,7 @@ describe("H1Exchange", () => {
     const attempts: ReturnType<typeof summary>[] = [];
     const { port } = await proxy(async (req) => {
       const ex = req.exchange(OPTS);
-      const r = await ex.attempt({ host: "127.0.0.1", port: up.port }, {});
+      const r = await attemptOnce(ex, { host: "127.0.0.1", port: up.port }, {});
       attempts.push(summary(r));
       // held: nothing reached the client yet
       expect(req.parts.res.headersSent).toBe(false);
@@ -208,7 +208,7 @@ describe("H1Exchange", () => {
     const attempts: ReturnType<typeof summary>[] = [];
     const { port } = await proxy(async (req) => {
       const ex = req.exchange({ ...OPTS, holdResponses: false });
-      const r = await ex.attempt({ host: "127.0.0.1", port: up.port }, {});
+      const r = await attemptOnce(ex, { host: "127.0.0.1", port: up.port }, {});
       attempts.push(summary(r));
     });
     const a = await send(port).answer;
@@ -224,7 +224,7 @@ describe("H1Exchange", () => {
     const up = await upstream((q, r) => r.end(`got ${q.headers["content-length"] ?? "chunked"}`));
     const { port } = await proxy(async (req) => {
       const ex = req.exchange(OPTS);
-      await ex.attempt({ host: "127.0.0.1", port: up.port }, {});
+      await attemptOnce(ex, { host: "127.0.0.1", port: up.port }, {});
       await ex.commit();
     });
     // over the replay buffer (1 KB): sent on as it comes, not kept
@@ -255,7 +255,7 @@ describe("H1Exchange", () => {
     const attempts: ReturnType<typeof summary>[] = [];
     const { port } = await proxy(async (req) => {
       const ex = req.exchange({ ...OPTS, holdResponses: false });
-      const r = await ex.attempt({ host: "127.0.0.1", port: dead }, {});
+      const r = await attemptOnce(ex, { host: "127.0.0.1", port: dead }, {});
       attempts.push(summary(r));
       expect(req.parts.res.headersSent).toBe(false);
       await ex.commit();
@@ -277,7 +277,7 @@ describe("H1Exchange", () => {
     const { port } = await proxy(
       async (req) => {
         const ex = req.exchange({ ...OPTS, holdResponses: false });
-        const r = await ex.attempt({ host: "127.0.0.1", port: up.port }, {});
+        const r = await attemptOnce(ex, { host: "127.0.0.1", port: up.port }, {});
         attempts.push(summary(r));
         await ex.commit();
       },
@@ -302,7 +302,7 @@ describe("H1Exchange", () => {
     let hold = true;
     const { port } = await proxy(async (req) => {
       const ex = req.exchange({ ...OPTS, holdResponses: hold });
-      const r = await ex.attempt({ host: "127.0.0.1", port: up.port }, {});
+      const r = await attemptOnce(ex, { host: "127.0.0.1", port: up.port }, {});
       attempts.push(summary(r));
       if (r.held) await ex.commit();
     });
@@ -333,7 +333,7 @@ describe("H1Exchange", () => {
     const { port } = await proxy(
       async (req) => {
         const ex = req.exchange({ ...OPTS, holdResponses: false });
-        const r = await ex.attempt({ host: "127.0.0.1", port: up.port }, {});
+        const r = await attemptOnce(ex, { host: "127.0.0.1", port: up.port }, {});
         attempts.push(summary(r));
         if (r.held) await ex.commit();
       },
@@ -376,7 +376,7 @@ describe("H1Exchange", () => {
     const { port } = await proxy((req) => {
       toClient ??= req.parts.req.socket;
       const ex = req.exchange({ ...OPTS, holdResponses: false });
-      void ex.attempt({ host: "127.0.0.1", port: upPort }, {}).then((r) => {
+      void attemptOnce(ex, { host: "127.0.0.1", port: upPort }, {}).then((r) => {
         attempts.push(summary(r));
       });
     });

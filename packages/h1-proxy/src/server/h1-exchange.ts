@@ -13,6 +13,7 @@ import type { Socket } from "node:net";
 import {
   type Address,
   type AttemptResult,
+  type AttemptSink,
   DataplaneError,
   deadlineExceededOutcome,
   type Exchange,
@@ -122,8 +123,8 @@ export class H1Exchange implements Exchange, ResponseHandler {
   /** The answer a held failure commits to (a local error). */
   #heldError: DataplaneError | undefined;
   #timer: NodeJS.Timeout | undefined;
-  // the attempt in flight (undefined #atResolve: none)
-  #atResolve: ((r: AttemptResult) => void) | undefined;
+  // the attempt in flight (undefined #atSink: none)
+  #atSink: AttemptSink | undefined;
   #atT0 = 0;
   #atEndpoint: Address | undefined;
   #atPool: UpstreamPool | undefined;
@@ -186,37 +187,36 @@ export class H1Exchange implements Exchange, ResponseHandler {
       : Math.max(0, this.#deadlineAt - performance.now());
   }
 
-  attempt(endpoint: Address, edits: HeaderEdits): Promise<AttemptResult> {
+  attempt(endpoint: Address, edits: HeaderEdits, sink: AttemptSink): void {
     if (this.done) {
       const outcome =
         this.#answer === Answer.Done
           ? { error: failure("CLIENT_RESET", "the client is gone", 499), reset: 8 }
           : deadlineExceededOutcome(false);
-      return Promise.resolve({ outcome, held: true, unprocessed: false, durationMs: 0 });
+      deliver(sink, { outcome, held: true, unprocessed: false, durationMs: 0 });
+      return;
     }
-    return new Promise<AttemptResult>((resolve) => {
-      const src = this.#src;
-      const pool = this.#pools.acquire(endpoint);
-      const conn = pool.connection(
-        endpoint.connectTimeoutMs ?? src.connectTimeoutMs,
-        src.maxResponseHeadBytes,
-      );
-      this.#atResolve = resolve;
-      this.#atT0 = performance.now();
-      this.#atEndpoint = endpoint;
-      this.#atPool = pool;
-      this.#atConn = conn;
-      this.#atHolding = false;
-      this.#atBytes = 0;
-      this.#atHead = undefined;
-      conn.send(requestHead(src, edits, endpoint), src.chunked, src.req.method === "HEAD", this);
-      src.body.attach(conn);
-    });
+    const src = this.#src;
+    const pool = this.#pools.acquire(endpoint);
+    const conn = pool.connection(
+      endpoint.connectTimeoutMs ?? src.connectTimeoutMs,
+      src.maxResponseHeadBytes,
+    );
+    this.#atSink = sink;
+    this.#atT0 = performance.now();
+    this.#atEndpoint = endpoint;
+    this.#atPool = pool;
+    this.#atConn = conn;
+    this.#atHolding = false;
+    this.#atBytes = 0;
+    this.#atHead = undefined;
+    conn.send(requestHead(src, edits, endpoint), src.chunked, src.req.method === "HEAD", this);
+    src.body.attach(conn);
   }
 
   /** ResponseHandler: the endpoint's response head. */
   head(h: ParsedHead): void {
-    if (this.#atResolve === undefined) return;
+    if (this.#atSink === undefined) return;
     const src = this.#src;
     const conn = this.#atConn as UpstreamConnection;
     this.#atHead = h;
@@ -253,7 +253,7 @@ export class H1Exchange implements Exchange, ResponseHandler {
 
   /** ResponseHandler: a piece of the response body. */
   body(c: Buffer): void {
-    if (this.#atResolve === undefined) return;
+    if (this.#atSink === undefined) return;
     if (this.#atHolding) {
       this.#atBytes += c.length;
       this.#atChunks.push(c);
@@ -272,7 +272,7 @@ export class H1Exchange implements Exchange, ResponseHandler {
   /** ResponseHandler: the response is complete. */
   end(): void {
     const head = this.#atHead;
-    if (this.#atResolve === undefined || head === undefined) return;
+    if (this.#atSink === undefined || head === undefined) return;
     const status = head.status;
     if (this.#atHolding) {
       this.#held = {
@@ -292,7 +292,7 @@ export class H1Exchange implements Exchange, ResponseHandler {
 
   /** ResponseHandler: the endpoint's connection failed. */
   error(e: NodeJS.ErrnoException, phase: FailPhase, unprocessed: boolean, tcpUp: boolean): void {
-    if (this.#atResolve === undefined) return;
+    if (this.#atSink === undefined) return;
     const endpoint = this.#atEndpoint as Address;
     const where = `${endpoint.host}:${endpoint.port}`;
     if (phase === FailPhase.Connect) {
@@ -336,7 +336,7 @@ export class H1Exchange implements Exchange, ResponseHandler {
 
   /** ResponseHandler: the endpoint switched protocols: from now on a tunnel, the exchange is over. */
   upgrade(h: ParsedHead, socket: Socket, rest: Buffer): void {
-    if (this.#atResolve === undefined) {
+    if (this.#atSink === undefined) {
       socket.destroy();
       return;
     }
@@ -350,11 +350,11 @@ export class H1Exchange implements Exchange, ResponseHandler {
     this.#clearTimer();
     this.#src.body.detach();
     // the attempt is over when the tunnel is
-    const resolve = this.#atResolve;
+    const sink = this.#atSink;
     const t0 = this.#atT0;
     this.#endAttempt();
     joinTunnel(client, h, socket, rest, () =>
-      resolve({
+      deliver(sink, {
         outcome: { status: 101 },
         held: false,
         unprocessed: false,
@@ -365,16 +365,16 @@ export class H1Exchange implements Exchange, ResponseHandler {
 
   /** The attempt's result; the attempt is over. */
   #finish(outcome: ForwardOutcome, held: boolean, unprocessed = false): void {
-    const resolve = this.#atResolve;
-    if (resolve === undefined) return;
+    const sink = this.#atSink;
+    if (sink === undefined) return;
     const t0 = this.#atT0;
     this.#endAttempt();
     if (held && outcome.error instanceof DataplaneError) this.#heldError = outcome.error;
-    resolve({ outcome, held, unprocessed, durationMs: performance.now() - t0 });
+    deliver(sink, { outcome, held, unprocessed, durationMs: performance.now() - t0 });
   }
 
   #endAttempt(): void {
-    this.#atResolve = undefined;
+    this.#atSink = undefined;
     // a late drain of the client's socket must not resume a connection back in its pool
     this.#atConn = undefined;
     if (this.#atHoldTimer !== undefined) clearTimeout(this.#atHoldTimer);
@@ -401,7 +401,7 @@ export class H1Exchange implements Exchange, ResponseHandler {
 
   /** The client went away or the deadline passed: the attempt in flight is abandoned. */
   #abortAttempt(o: ForwardOutcome): void {
-    if (this.#atResolve === undefined) return;
+    if (this.#atSink === undefined) return;
     this.#atConn?.close();
     const responded = this.#atHead !== undefined;
     if (responded && this.#answer === Answer.Streaming) this.#src.res.destroy();
@@ -411,7 +411,7 @@ export class H1Exchange implements Exchange, ResponseHandler {
   /** From holding to streaming: the head and what was held go out, the rest follows. */
   #releaseHeld(): void {
     const head = this.#atHead;
-    if (!this.#atHolding || this.#atResolve === undefined || head === undefined) return;
+    if (!this.#atHolding || this.#atSink === undefined || head === undefined) return;
     this.#atHolding = false;
     if (this.#atHoldTimer !== undefined) clearTimeout(this.#atHoldTimer);
     this.#atHoldTimer = undefined;
@@ -467,6 +467,11 @@ export class H1Exchange implements Exchange, ResponseHandler {
 }
 
 /** Resolves when the client's response is over (sent or its connection gone). */
+/** An attempt's result goes to the router's sink from a microtask of its own (it may call the exchange back). */
+function deliver(sink: AttemptSink, r: AttemptResult): void {
+  queueMicrotask(() => sink.attempted(r));
+}
+
 function closed(res: Reply): Promise<void> {
   if (res.done) return Promise.resolve();
   return new Promise((r) => res.onDone(() => r()));

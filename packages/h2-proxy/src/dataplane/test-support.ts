@@ -16,6 +16,7 @@ import {
 } from "../relay/relay-server.js";
 import { RelayUpstreams } from "../relay/upstream.js";
 import { type Address, addressKey } from "../router/address.js";
+import { attemptOnce } from "../router/exchange.js";
 import type { ForwardOutcome, HeaderEdits, RoutableRequest } from "../router/routable-request.js";
 
 export { prng, waitFor };
@@ -255,7 +256,7 @@ export async function relayForward(
   let endpoint = target;
   let retried = false;
   for (;;) {
-    const r = await ex.attempt(endpoint, edits);
+    const r = await attemptOnce(ex, endpoint, edits);
     if (r.held && r.unprocessed && !retried && ex.replayable && !ex.done) {
       retried = true;
       ex.discard();

@@ -1,7 +1,7 @@
 /**
  * The router's exchange on a relayed stream (`relay-exchange.ts` is its face): each `attempt`
  * opens a new upstream stream with the request's header list (the router's edits applied) and
- * its kept DATA, and resolves once with an `AttemptResult`:
+ * its kept DATA, and ends once with an `AttemptResult` for the router's sink:
  * - held (`holdResponses`, retries configured): when its response is complete, or it failed
  *   (`settleHeld`); the router then `commit`s the held response (it goes downstream, or the
  *   error is answered locally) or `discard`s it (upstream stream cancelled, the next attempt
@@ -18,7 +18,7 @@
 import { ErrorCode, type HeaderField } from "@l5d/h2";
 import { DataplaneError, GrpcStatus } from "../dataplane/errors.js";
 import type { Address } from "../router/address.js";
-import type { AttemptResult, ExchangeOptions } from "../router/exchange.js";
+import type { AttemptResult, AttemptSink, ExchangeOptions } from "../router/exchange.js";
 import type { HeaderEdits } from "../router/header-list.js";
 import type { ForwardOutcome } from "../router/routable-request.js";
 import { forgetOwed, replaceQueue } from "./flow-half.js";
@@ -43,8 +43,8 @@ export interface Attempts {
   /** Request DATA kept for a replay, at most (`requestBufferBytes`). */
   replayLimit: number;
   attemptStartedAt: number;
-  /** Resolves the current attempt (once). */
-  attemptResolve: ((r: AttemptResult) => void) | undefined;
+  /** Receives the current attempt's result (once). */
+  attemptSink: AttemptSink | undefined;
   /** Resolves `commit()` when the stream is over. */
   commitResolve: (() => void) | undefined;
 }
@@ -54,19 +54,23 @@ export function attempt(
   s: RelayStream,
   endpoint: Address,
   edits: HeaderEdits,
-): Promise<AttemptResult> {
-  return new Promise((resolve) => {
-    if (s.responded) {
-      resolve(EXCHANGE_OVER);
-      return;
-    }
-    s.attemptResolve = resolve;
-    s.attemptStartedAt = performance.now();
-    s.reply = (s.ex as ExchangeOptions).holdResponses ? ReplyPhase.Holding : ReplyPhase.Routing;
-    s.parked = false;
-    s.out = upstreamHeaders(s.headers, edits, s.propagateTimeout);
-    send(s, endpoint);
-  });
+  sink: AttemptSink,
+): void {
+  if (s.responded) {
+    deliverLater(sink, EXCHANGE_OVER);
+    return;
+  }
+  s.attemptSink = sink;
+  s.attemptStartedAt = performance.now();
+  s.reply = (s.ex as ExchangeOptions).holdResponses ? ReplyPhase.Holding : ReplyPhase.Routing;
+  s.parked = false;
+  s.out = upstreamHeaders(s.headers, edits, s.propagateTimeout);
+  send(s, endpoint);
+}
+
+/** A held result goes to its sink from a microtask of its own (the sink may call the exchange back). */
+function deliverLater(sink: AttemptSink, r: AttemptResult): void {
+  queueMicrotask(() => sink.attempted(r));
 }
 
 /** Opens the request on `endpoint`'s connection, or fails it (unprocessed) in connect backoff. */
@@ -134,17 +138,23 @@ function attemptOutcome(s: RelayStream): ForwardOutcome {
   return { status, grpcStatus: s.grpcStatus, error: s.error, reset: s.reset };
 }
 
-/** Resolves the current attempt, if it has not been yet. */
+/**
+ * Ends the current attempt, if it has not been yet: a final result (the stream is over) goes to
+ * the router's sink at once, which only records it; a held one from a microtask, as the router
+ * then commits, discards or attempts again.
+ */
 export function endAttempt(s: RelayStream, held: boolean, unprocessed: boolean): void {
-  const resolve = s.attemptResolve;
-  if (resolve === undefined) return;
-  s.attemptResolve = undefined;
-  resolve({
+  const sink = s.attemptSink;
+  if (sink === undefined) return;
+  s.attemptSink = undefined;
+  const r: AttemptResult = {
     outcome: attemptOutcome(s),
     held,
     unprocessed,
     durationMs: performance.now() - s.attemptStartedAt,
-  });
+  };
+  if (held) deliverLater(sink, r);
+  else sink.attempted(r);
 }
 
 /** The attempt's response is complete (or failed): held until commit() or discard(). */

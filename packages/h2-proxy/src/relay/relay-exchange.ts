@@ -8,7 +8,7 @@
  * `stream-deadline.ts`); this is its face.
  */
 import type { Address } from "../router/address.js";
-import type { AttemptResult, Exchange } from "../router/exchange.js";
+import type { AttemptSink, Exchange } from "../router/exchange.js";
 import type { HeaderEdits } from "../router/header-list.js";
 import { attempt, commit, discard, replayable } from "./exchange-attempt.js";
 import type { RelayStream } from "./relay-stream.js";
@@ -33,8 +33,8 @@ export class RelayExchange implements Exchange {
     return remainingMs(this.#s);
   }
 
-  attempt(endpoint: Address, edits: HeaderEdits): Promise<AttemptResult> {
-    return attempt(this.#s, endpoint, edits);
+  attempt(endpoint: Address, edits: HeaderEdits, sink: AttemptSink): void {
+    attempt(this.#s, endpoint, edits, sink);
   }
 
   discard(): void {

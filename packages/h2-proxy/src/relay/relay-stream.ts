@@ -23,7 +23,7 @@ import { DEFAULT_WINDOW, ErrorCode, type HeaderField } from "@l5d/h2";
 import type { DataplaneError } from "../dataplane/errors.js";
 import { isGrpcContentType } from "../dataplane/headers.js";
 import type { Address } from "../router/address.js";
-import type { AttemptResult, Exchange, ExchangeOptions } from "../router/exchange.js";
+import type { AttemptSink, Exchange, ExchangeOptions } from "../router/exchange.js";
 import { headerValue } from "../router/header-list.js";
 import type { LocalError, RoutableRequest } from "../router/routable-request.js";
 import { type Attempts, endAttempt, settleHeld } from "./exchange-attempt.js";
@@ -116,7 +116,7 @@ export class RelayStream
   classTimer: NodeJS.Timeout | undefined;
   // the current attempt (`exchange-attempt.ts`)
   attemptStartedAt = 0;
-  attemptResolve: ((r: AttemptResult) => void) | undefined;
+  attemptSink: AttemptSink | undefined;
 
   constructor(
     readonly down: DownConn,

@@ -71,13 +71,13 @@ function onDeadline(s: RelayStream): void {
   const message = `deadline exceeded after ${s.deadlineMs} ms waiting for ${s.endpoint}`;
   const err = deadlineExceeded(message);
   if (!s.responded) {
-    // the attempt resolves with the deadline's outcome (not the local answer's)
-    const resolve = s.attemptResolve;
-    s.attemptResolve = undefined;
+    // the attempt ends with the deadline's outcome (not the local answer's), final
+    const sink = s.attemptSink;
+    s.attemptSink = undefined;
     const t0 = s.attemptStartedAt;
     s.error = err;
     s.fail(GrpcStatus.DEADLINE_EXCEEDED, 504, message);
-    resolve?.({
+    sink?.attempted({
       outcome: {
         error: err,
         grpcStatus: GrpcStatus.DEADLINE_EXCEEDED,

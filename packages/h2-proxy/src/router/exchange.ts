@@ -1,6 +1,6 @@
 /**
  * The contract of an exchange: one request's attempts, driven by the router's loop
- * (`H2Router#forward`), which alone decides requeues and retries. The frame-level relay
+ * (`forward-loop.ts`), which alone decides requeues and retries. The frame-level relay
  * implements it (`../relay/relay-exchange.ts`); a plain forward is one attempt of an exchange
  * whose responses are not held.
  */
@@ -37,6 +37,14 @@ export interface AttemptResult {
   readonly durationMs: number;
 }
 
+/**
+ * Receives an attempt's result (`Exchange.attempt`): an object with a method, not a callback, so
+ * that the router's per-request loop state is the sink and an attempt allocates no closure.
+ */
+export interface AttemptSink {
+  attempted(r: AttemptResult): void;
+}
+
 export interface Exchange {
   /** The request body still fits the buffer: another attempt can replay it. */
   readonly replayable: boolean;
@@ -44,8 +52,14 @@ export interface Exchange {
   readonly done: boolean;
   /** Time left before the total deadline (ms), or undefined without one. */
   remainingMs(): number | undefined;
-  /** Sends one attempt to `endpoint`. Resolves when its response is complete (held) or final. */
-  attempt(endpoint: Address, edits: HeaderEdits): Promise<AttemptResult>;
+  /**
+   * Sends one attempt to `endpoint`; `sink.attempted` is called once, when its response is
+   * complete (held) or final. A held result is delivered from a later microtask (the sink may
+   * call the exchange back: `commit`, `discard`, another `attempt`); a final one (held false)
+   * may be delivered synchronously from inside the data plane, and its sink must then only
+   * record it (no call back into the exchange).
+   */
+  attempt(endpoint: Address, edits: HeaderEdits, sink: AttemptSink): void;
   /** Drops the held response (before another attempt). */
   discard(): void;
   /**
@@ -70,4 +84,16 @@ export function deadlineExceededOutcome(isGrpc: boolean): ForwardOutcome {
     grpcStatus: GrpcStatus.DEADLINE_EXCEEDED,
     status: isGrpc ? 200 : 504,
   };
+}
+
+/**
+ * One attempt as a promise, for callers that await it (tests, tools): the router's loop is a
+ * sink instead (no promise per attempt).
+ */
+export function attemptOnce(
+  ex: Exchange,
+  endpoint: Address,
+  edits: HeaderEdits,
+): Promise<AttemptResult> {
+  return new Promise((resolve) => ex.attempt(endpoint, edits, { attempted: resolve }));
 }

@@ -18,21 +18,14 @@ import {
   type Path,
 } from "@l5d/dtab";
 import { GrpcStatus } from "../dataplane/errors.js";
-import type { Histogram } from "../metrics/histogram.js";
 import { type Counter, type MetricsRegistry, scopeOf } from "../metrics/metrics-registry.js";
-import { accrualVerdict, isClientReset } from "./accrual-verdict.js";
-import { type Backoff, type BackoffConfig, startBackoff } from "./backoff.js";
+import { isClientReset } from "./accrual-verdict.js";
 import { BindingCache } from "./binding-cache.js";
 import { BoundClient } from "./bound-client.js";
 import { readLocalDtab, USER_DTAB } from "./dtab-headers.js";
-import {
-  type AttemptResult,
-  deadlineExceededOutcome,
-  type Exchange,
-  type ExchangeOptions,
-} from "./exchange.js";
 import { type EndpointAccrualView, FailureAccrual } from "./failure-accrual.js";
 import { defaultFailureAccrual } from "./failure-accrual-policies.js";
+import { type ForwardHost, Forwarding } from "./forward-loop.js";
 import { headerValue } from "./header-list.js";
 import type { Identifier } from "./identifier.js";
 import type { Endpoint, LoadBalancer } from "./load-balancer.js";
@@ -50,10 +43,14 @@ import type {
   Upstreams,
 } from "./routable-request.js";
 import {
-  type ClientPolicy,
-  MAX_REQUEUES_PER_REQUEST,
-  type ServicePolicy,
-} from "./service-policy.js";
+  type ClientState,
+  countDone,
+  type ScopeStats,
+  ServerScope,
+  type ServiceState,
+  scopeStats,
+} from "./scope-state.js";
+import type { ClientPolicy, ServicePolicy } from "./service-policy.js";
 import { maxCallDepthMessage, viaForwarded, viaHops } from "./via.js";
 
 export interface RouterLogger {
@@ -111,78 +108,6 @@ export interface RequestRecord {
   readonly at: number;
 }
 
-interface ScopeStats {
-  requests: Counter;
-  success: Counter;
-  failures: Counter;
-  /** Requests their client reset before the response completed (counted in `failures` too). */
-  cancelled: Counter;
-  latency: Histogram;
-}
-
-/** A service's policy, retry budget and retry stats (`rt/<r>/service/<svc>/retries/...`). */
-interface ServiceState extends ScopeStats {
-  policy: ServicePolicy;
-  /** The exchange options of its requests (made once per service). */
-  exchange: ExchangeOptions;
-  classifier: ResponseClassifier;
-  budget: RetryBudget;
-  retries: Counter;
-  budgetExhausted: Counter;
-  perRequest: Histogram;
-}
-
-/** A client's failure accrual, requeue budget and stats. */
-interface ClientState extends ScopeStats {
-  accrual: FailureAccrual;
-  requeueBudget: RetryBudget;
-  requeues: Counter;
-  requeueBudgetExhausted: Counter;
-}
-
-/** The headers a committed response gets (made once: `commit` only reads them). */
-const RETRYABLE_EXTRA: Readonly<Record<string, string>> = Object.freeze({
-  "l5d-retryable": "true",
-});
-const NO_EXTRA: Readonly<Record<string, string>> = Object.freeze({});
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Per-server stats (`rt/<router>/server/<ip>/<port>`), created by the daemon per listener. */
-export class ServerScope {
-  readonly stats: ScopeStats;
-  constructor(metrics: MetricsRegistry, label: string, ip: string, port: number) {
-    this.stats = scopeStats(metrics, `rt/${label}/server/${ip}/${port}`);
-  }
-}
-
-function scopeStats(m: MetricsRegistry, scope: string): ScopeStats {
-  return {
-    requests: m.counter(`${scope}/requests`),
-    success: m.counter(`${scope}/success`),
-    failures: m.counter(`${scope}/failures`),
-    cancelled: m.counter(`${scope}/failures/${CANCELLED_REQUEST}`),
-    latency: m.histogram(`${scope}/request_latency_ms`),
-  };
-}
-
-/**
- * Linkerd's (Finagle's) name for a request its client gave up on, under `failures/`: a client
- * reset before the response completed is a failed request in the stats (whatever had arrived),
- * never a failure of the endpoint in failure accrual (`accrual-verdict.ts`).
- */
-const CANCELLED_REQUEST = "com.twitter.finagle.CancelledRequestException";
-
-/** One finished request in a scope's success/failure counters and latency histogram. */
-function countDone(s: ScopeStats, ok: boolean, cancelled: boolean, ms: number): void {
-  if (ok) s.success.incr();
-  else {
-    s.failures.incr();
-    if (cancelled) s.cancelled.incr();
-  }
-  s.latency.add(ms);
-}
-
 class RouteError extends Error {
   constructor(readonly local: LocalError) {
     super(local.message);
@@ -192,6 +117,8 @@ class RouteError extends Error {
 const REQID_POOL_SIZE = 4096;
 /** Characters of an override dtab an error message shows. */
 const OVERRIDE_SHOWN = 200;
+
+export { ServerScope };
 
 export class H2Router {
   readonly label: string;
@@ -206,6 +133,12 @@ export class H2Router {
   /** Requests that carried a dtab override (`l5d-dtab` or `l5d-ctx-dtab`): `rt/<label>/dtab_overrides`. */
   readonly #overrides: Counter;
   readonly #maxCallDepth: number;
+  /** What each request's loop (`forward-loop.ts`) hands back: its end, counted and reported. */
+  readonly #host: ForwardHost = {
+    finish: (req, server, t0, outcome, cls, service, client, endpoint) =>
+      this.#finish(req, server, t0, outcome, cls, service, client, endpoint),
+    failed: (req, server, t0, e) => this.#failed(req, server, t0, e),
+  };
   readonly #via: string;
   #reqIds = randomBytes(8 * REQID_POOL_SIZE);
   #reqIdNext = 0;
@@ -280,8 +213,8 @@ export class H2Router {
    * Identifies, binds and forwards a request; throws a `RouteError` when it cannot. Synchronous
    * up to the first attempt when the binding is cached and the client has an endpoint (the usual
    * case: no promise but the exchange's own); a binding or address still pending continues in
-   * `#routeBinding` / `#routeReady`. From the first attempt on, `#forward` finishes the request
-   * itself (`#finish`, or `#failed`): no promise chain back to `handle` per request.
+   * `#routeBinding` / `#routeReady`. From the first attempt on, the request's `Forwarding`
+   * (`forward-loop.ts`) finishes it (`#finish`, or `#failed`): no promise chain back to `handle`.
    */
   #route(req: RoutableRequest, server: ServerScope, t0: number): void {
     const headers = req.headers;
@@ -511,7 +444,8 @@ export class H2Router {
     if (rewrite !== undefined) set[":path"] = rewrite;
     service.budget.deposit();
     const edits: HeaderEdits = { set, remove: REMOVE_HEADERS };
-    void this.#forward(
+    new Forwarding(
+      this.#host,
       req,
       server,
       t0,
@@ -521,118 +455,7 @@ export class H2Router {
       client,
       cstats,
       endpoint,
-    );
-  }
-
-  /** Counts a request sent to `endpoint`; true when it is the endpoint's accrual probe. */
-  #dispatch(client: BoundClient, cstats: ClientState, endpoint: Endpoint): boolean {
-    endpoint.inflight++;
-    endpoint.requests++;
-    client.inflight++;
-    return cstats.accrual.onDispatch(endpoint);
-  }
-
-  /**
-   * Feeds one finished attempt to the balancer (latency) and failure accrual (its verdict,
-   * `accrual-verdict.ts`: what the client caused is never the endpoint's failure). `probe`:
-   * the attempt was the endpoint's probe (an attempt without a verdict reopens the probe).
-   */
-  #settle(
-    client: BoundClient,
-    cstats: ClientState,
-    endpoint: Endpoint,
-    outcome: ForwardOutcome,
-    cls: ResponseClass,
-    ms: number,
-    probe: boolean,
-  ): void {
-    client.balancer.record?.(endpoint, ms);
-    const verdict = accrualVerdict(outcome, cls);
-    if (verdict === "ignored") cstats.accrual.release(endpoint, probe);
-    else cstats.accrual.record(endpoint, verdict === "success", probe, outcome);
-  }
-
-  /**
-   * The router's loop over one request's exchange: each attempt is dispatched, settled (balancer
-   * latency, failure accrual) and classified; an unprocessed attempt is requeued (requeue
-   * budget, at most `MAX_REQUEUES_PER_REQUEST`), a retryable one retried (retry budget, backoff,
-   * deadline), else the response is committed. A plain forward (responses not held) is one
-   * attempt, requeued only if it failed before its response started.
-   */
-  async #forward(
-    req: RoutableRequest,
-    server: ServerScope,
-    t0: number,
-    ex: Exchange,
-    edits: HeaderEdits,
-    service: ServiceState,
-    client: BoundClient,
-    cstats: ClientState,
-    first: Endpoint,
-  ): Promise<void> {
-    const policy = service.policy;
-    // made at the first retry: a request that is not retried allocates none
-    let backoff: Backoff | undefined;
-    let endpoint = first;
-    let retries = 0;
-    let requeues = 0;
-    let outcome: ForwardOutcome;
-    let cls: ResponseClass;
-    try {
-      for (;;) {
-        const probe = this.#dispatch(client, cstats, endpoint);
-        let r: AttemptResult;
-        try {
-          r = await ex.attempt(endpoint, edits);
-        } finally {
-          endpoint.inflight--;
-          client.inflight--;
-        }
-        outcome = r.outcome;
-        cls = service.classifier.classify(outcome, req.headers);
-        this.#settle(client, cstats, endpoint, outcome, cls, r.durationMs, probe);
-        if (!r.held) break;
-        if (r.unprocessed && ex.replayable && !ex.done && requeues < MAX_REQUEUES_PER_REQUEST) {
-          if (cstats.requeueBudget.tryWithdraw()) {
-            requeues++;
-            cstats.requeues.incr();
-            ex.discard();
-            endpoint = client.balancer.pick() ?? endpoint;
-            continue;
-          }
-          cstats.requeueBudgetExhausted.incr();
-        }
-        if (cls === "retryable" && ex.replayable && !ex.done) {
-          backoff ??= startBackoff(policy.retries?.backoff ?? NO_BACKOFF);
-          const delay = backoff.next();
-          const remaining = ex.remainingMs();
-          if (remaining === undefined || delay < remaining) {
-            if (service.budget.tryWithdraw()) {
-              retries++;
-              service.retries.incr();
-              ex.discard();
-              if (delay > 0) await sleep(delay);
-              if (ex.done) {
-                outcome = deadlineExceededOutcome(req.isGrpc);
-                cls = service.classifier.classify(outcome, req.headers);
-                break;
-              }
-              endpoint = client.balancer.pick() ?? endpoint;
-              continue;
-            }
-            service.budgetExhausted.incr();
-          }
-        }
-        await ex.commit(cls === "retryable" ? RETRYABLE_EXTRA : NO_EXTRA);
-        break;
-      }
-      service.perRequest.add(retries);
-    } catch (e) {
-      // a bug (the exchange itself never rejects): answered as a local failure
-      this.#failed(req, server, t0, e);
-      return;
-    }
-    this.#finish(req, server, t0, outcome, cls, service, cstats, endpoint);
+    ).start();
   }
 
   #finish(
@@ -932,7 +755,6 @@ export class H2Router {
 }
 
 const REMOVE_HEADERS: readonly string[] = [USER_DTAB];
-const NO_BACKOFF: BackoffConfig = { kind: "constant", ms: 0 };
 
 const ALIVE: EndpointAccrualView = { state: "alive" };
 
