@@ -87,6 +87,62 @@ describe("HPACK", () => {
       expect(again.decode(blocks[i] as Buffer)).toEqual(sent[i]);
   });
 
+  it("repeats a block's fields by their last codes only while the peer still has the entries", () => {
+    // three kinds of block interleaved (each kind's last block is remembered, two at a time),
+    // random fields from a pool, tables small enough that entries are evicted between blocks and
+    // inside one: every block must decode to what was sent, through a table kept in step
+    for (const size of [0, 64, 120, 256, 4_096]) {
+      const next = prng(size + 7);
+      const e = new HpackEncoder(size);
+      const d = new HpackDecoder(size);
+      const pool: HeaderField[] = [
+        ["content-type", "application/grpc"],
+        ["te", "trailers"],
+        ["x-a", "1"],
+        ["x-b", "22"],
+        ["x-c", "a longer value that takes a good part of a small table"],
+        ["accept-encoding", "gzip, deflate"],
+        [":path", "/helloworld.World/Greeting"],
+      ];
+      const first = [":method", ":status", "grpc-status"];
+      let last: HeaderField[] = [];
+      for (let i = 0; i < 3_000; i++) {
+        const kind = first[Math.floor(next() * 3)] as string;
+        // mostly the same block as last time (the memo's case), sometimes a new mix
+        const fields: HeaderField[] =
+          next() < 0.6 && last.length > 0 && last[0]?.[0] === kind
+            ? last.map(([n, v]) => [n, v] as HeaderField)
+            : [
+                [kind, kind === ":method" ? "POST" : "0"],
+                ...pool.filter(() => next() < 0.6),
+                ...(next() < 0.3 ? [[`x-${i % 13}`, `${i % 7}`] as HeaderField] : []),
+              ];
+        expect(d.decode(e.encode(fields))).toEqual(fields);
+        last = fields;
+      }
+    }
+  });
+
+  it("writes a remembered block as one index byte per stable field", () => {
+    const e = new HpackEncoder();
+    const req: HeaderField[] = [
+      [":method", "POST"],
+      ["content-type", "application/grpc"],
+      ["te", "trailers"],
+      ["x-svc", "/svc/hello"],
+    ];
+    const res: HeaderField[] = [
+      [":status", "200"],
+      ["content-type", "application/grpc"],
+    ];
+    e.encode(req);
+    e.encode(res);
+    // both kinds remembered; each field is one byte (static or dynamic index)
+    expect(e.encode(req).length).toBe(4);
+    expect(e.encode(res).length).toBe(2);
+    expect(e.encode(req).length).toBe(4);
+  });
+
   it("writes literals without indexing when the table size is 0, and long strings", () => {
     const e = new HpackEncoder(0);
     const long = "x".repeat(300);

@@ -554,6 +554,24 @@ let slabOff = 0;
  * insertion number (no `name\0value` key strings), and fields are written as they are looked
  * up (no list of pending operations).
  */
+/**
+ * The last block of one kind (named by its first field's name: requests, responses, trailers),
+ * field by field: the same name and value strings at the same position are written with the
+ * code found for them then, without a table lookup. A code is a static index (> 0), a dynamic
+ * entry's insertion number, negated (< 0; used while the entry is not evicted), or 0 (no
+ * shortcut: a literal without indexing, looked up again).
+ */
+class BlockMemo {
+  kind = "";
+  readonly names: string[] = [];
+  readonly values: string[] = [];
+  readonly codes: number[] = [];
+  n = 0;
+}
+
+/** Fields per block the memo keeps (a longer block's rest is looked up each time). */
+const MEMO_FIELDS = 32;
+
 export class HpackEncoder {
   /** name → value → insertion number; index = STATIC.length + 1 + (inserted - number). */
   readonly #table = new Map<string, Map<string, number>>();
@@ -566,6 +584,9 @@ export class HpackEncoder {
   #inserted = 0;
   #size = 0;
   readonly #maxSize: number;
+  /** The last two kinds of block (a connection's encoder writes one or two: requests, or responses and trailers). */
+  #memo = new BlockMemo();
+  #memoOther = new BlockMemo();
 
   constructor(maxTableSize = 4096) {
     this.#maxSize = maxTableSize;
@@ -594,44 +615,83 @@ export class HpackEncoder {
   encodeInto(list: readonly HeaderField[], out: Buffer, start: number): number {
     const n = list.length;
     const table = this.#table;
+    const memo = this.#memoOf(list);
+    const memoNames = memo.names;
+    const memoValues = memo.values;
+    const codes = memo.codes;
+    const remembered = memo.n;
     let off = start;
     for (let i = 0; i < n; i++) {
       const f = list[i] as HeaderField;
       const name = f[0];
       const value = f[1];
-      const info = NAMES.get(name);
-      if (info !== undefined) {
-        const st = info.values.get(value);
-        if (st !== undefined) {
-          off = writeInt(out, off, 0x80, 7, st);
+      if (i < remembered && memoNames[i] === name && memoValues[i] === value) {
+        const c = codes[i] as number;
+        if (c > 0) {
+          off = writeInt(out, off, 0x80, 7, c);
+          continue;
+        }
+        // a dynamic entry the peer still has (numbers up to base + head were evicted)
+        if (c < 0 && -c > this.#base + this.#head) {
+          off = writeInt(out, off, 0x80, 7, STATIC.length + 1 + (this.#inserted + c));
           continue;
         }
       }
+      let code = 0;
+      const info = NAMES.get(name);
+      const st = info?.values.get(value);
       const volatile = info?.volatile === true;
-      if (!volatile) {
-        const dyn = table.get(name)?.get(value);
+      if (st !== undefined) {
+        off = writeInt(out, off, 0x80, 7, st);
+        code = st;
+      } else {
+        const dyn = volatile ? undefined : table.get(name)?.get(value);
         if (dyn !== undefined) {
           off = writeInt(out, off, 0x80, 7, STATIC.length + 1 + (this.#inserted - dyn));
-          continue;
+          code = -dyn;
+        } else {
+          const nameIdx = info === undefined ? 0 : info.first;
+          const size = name.length + value.length + 32;
+          if (!volatile && size <= this.#maxSize) {
+            // literal with incremental indexing (01): the peer adds it to its table as we do
+            off = writeInt(out, off, 0x40, 6, nameIdx);
+            code = -this.#add(name, value, size);
+          } else {
+            // literal without indexing (0000)
+            off = writeInt(out, off, 0, 4, nameIdx);
+          }
+          if (nameIdx === 0) off = writeString(out, off, name);
+          off = writeString(out, off, value);
         }
       }
-      const nameIdx = info === undefined ? 0 : info.first;
-      const size = name.length + value.length + 32;
-      if (!volatile && size <= this.#maxSize) {
-        // literal with incremental indexing (01): the peer adds it to its table as we do
-        off = writeInt(out, off, 0x40, 6, nameIdx);
-        this.#add(name, value, size);
-      } else {
-        // literal without indexing (0000)
-        off = writeInt(out, off, 0, 4, nameIdx);
+      if (i < MEMO_FIELDS) {
+        // a field without a shortcut keeps no strings alive
+        memoNames[i] = code === 0 ? "" : name;
+        memoValues[i] = code === 0 ? "" : value;
+        codes[i] = code;
       }
-      if (nameIdx === 0) off = writeString(out, off, name);
-      off = writeString(out, off, value);
     }
+    memo.n = Math.min(n, MEMO_FIELDS);
     return off;
   }
 
-  #add(name: string, value: string, size: number): void {
+  /** The memo of `list`'s kind (its first field's name); a new kind takes the older memo. */
+  #memoOf(list: readonly HeaderField[]): BlockMemo {
+    const kind = list.length === 0 ? "" : (list[0] as HeaderField)[0];
+    const memo = this.#memo;
+    if (memo.kind === kind) return memo;
+    const other = this.#memoOther;
+    this.#memoOther = memo;
+    this.#memo = other;
+    if (other.kind !== kind) {
+      other.kind = kind;
+      other.n = 0;
+    }
+    return other;
+  }
+
+  /** Adds an entry (evicting the oldest as needed) and returns its insertion number. */
+  #add(name: string, value: string, size: number): number {
     const names = this.#names;
     const values = this.#values;
     const table = this.#table;
@@ -663,6 +723,7 @@ export class HpackEncoder {
     }
     byValue.set(value, num);
     this.#size += size;
+    return num;
   }
 }
 
