@@ -26,15 +26,26 @@ import {
 
 /** How long the admin waits for the workers' reports before answering with the last ones. */
 const REPORT_TIMEOUT_MS = 1_000;
-/**
- * The first restart's delay; doubled per consecutive failure (a worker that did not start, or
- * died within `STABLE_MS` of starting), up to `MAX_RESTART_MS`.
- */
-const RESTART_MS = 500;
-const MAX_RESTART_MS = 30_000;
-const STABLE_MS = 10_000;
-/** A worker not serving this long after its fork is killed (and restarted). */
-const START_TIMEOUT_MS = 60_000;
+/** The fleet's restart policy and start deadline. */
+export interface FleetTimings {
+  /**
+   * The first restart's delay; doubled per consecutive failure (a worker that did not start, or
+   * died within `stableMs` of serving), up to `maxRestartMs`.
+   */
+  readonly restartMs: number;
+  readonly maxRestartMs: number;
+  /** A worker that served this long before it died starts again after `restartMs`. */
+  readonly stableMs: number;
+  /** A worker not serving this long after its fork is killed (and restarted). */
+  readonly startTimeoutMs: number;
+}
+
+export const DEFAULT_FLEET_TIMINGS: FleetTimings = {
+  restartMs: 500,
+  maxRestartMs: 30_000,
+  stableMs: 10_000,
+  startTimeoutMs: 60_000,
+};
 
 export type WorkerState = "starting" | "ready" | "stopping" | "exited";
 
@@ -59,6 +70,8 @@ export interface WorkerFleetOptions {
   readonly interpreters: ReadonlyMap<string, NameInterpreter>;
   readonly log: Logger;
   readonly restarts: Counter;
+  /** The restart policy and start deadline (`DEFAULT_FLEET_TIMINGS`; tests shorten them). */
+  readonly timings?: FleetTimings | undefined;
 }
 
 export class WorkerFleet implements AdminLiveView {
@@ -69,8 +82,10 @@ export class WorkerFleet implements AdminLiveView {
   #refreshing: Promise<void> | undefined;
   #stopping = false;
   #onStarted: ((e?: Error) => void) | undefined;
+  readonly #timings: FleetTimings;
 
   constructor(private readonly opts: WorkerFleetOptions) {
+    this.#timings = opts.timings ?? DEFAULT_FLEET_TIMINGS;
     this.#slots = Array.from({ length: opts.count }, (_, index) => ({
       index,
       worker: undefined,
@@ -147,10 +162,11 @@ export class WorkerFleet implements AdminLiveView {
     };
     const host = new BindingHost(this.opts.interpreters, send, log);
     slot.host = host;
+    const { startTimeoutMs, stableMs, restartMs, maxRestartMs } = this.#timings;
     const startTimer = setTimeout(() => {
-      log.error({ timeoutMs: START_TIMEOUT_MS }, "worker did not start in time: killed");
+      log.error({ timeoutMs: startTimeoutMs }, "worker did not start in time: killed");
       worker.process.kill("SIGKILL");
-    }, START_TIMEOUT_MS);
+    }, startTimeoutMs);
     startTimer.unref();
     worker.on("message", (m: unknown) => {
       if (!isWireMessage(m)) return;
@@ -192,7 +208,7 @@ export class WorkerFleet implements AdminLiveView {
     });
     worker.on("exit", (code, signal) => {
       clearTimeout(startTimer);
-      const stable = slot.state === "ready" && Date.now() - slot.readyAt >= STABLE_MS;
+      const stable = slot.state === "ready" && Date.now() - slot.readyAt >= stableMs;
       slot.state = "exited";
       slot.worker = undefined;
       host.close();
@@ -211,7 +227,7 @@ export class WorkerFleet implements AdminLiveView {
       this.opts.restarts.incr();
       // a worker that served a while starts afresh; one that failed or died young backs off
       slot.failedStarts = stable ? 0 : slot.failedStarts + 1;
-      const delay = Math.min(MAX_RESTART_MS, RESTART_MS * 2 ** slot.failedStarts);
+      const delay = Math.min(maxRestartMs, restartMs * 2 ** slot.failedStarts);
       log.warn({ delayMs: delay }, "restarting worker");
       setTimeout(() => {
         if (!this.#stopping && slot.worker === undefined) this.#fork(slot);
