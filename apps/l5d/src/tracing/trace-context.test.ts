@@ -90,6 +90,21 @@ describe("l5d-ctx-trace", () => {
     expect(Buffer.from(bad, "base64").subarray(0, 8)).toEqual(
       Buffer.from([0xfe, 0xdc, 0, 0, 0, 0, 0, 0]),
     );
+    // a character past ASCII whose low 7 bits are a hex digit ("\u00b0" is 0x80 + "0") is not
+    // one: such an id goes to Buffer's parser too, and gets what it makes of it
+    for (const c of ["\u00b0", "\u0131", "\uff10"]) {
+      const spanId = `fe${c}c0a9876543210`;
+      const odd = encodeL5dCtxTrace({ traceId: "00000000000abcde", spanId });
+      const byBuffer = Buffer.alloc(8);
+      byBuffer.write(spanId.slice(0, 16), 0, 8, "hex");
+      expect(Buffer.from(odd, "base64").subarray(0, 8)).toEqual(byBuffer);
+    }
+    expect(
+      Buffer.from(
+        encodeL5dCtxTrace({ traceId: "1", spanId: "fe\u00b0c0a9876543210" }),
+        "base64",
+      )[1],
+    ).toBe(0);
   });
 
   it("ignores malformed headers", () => {

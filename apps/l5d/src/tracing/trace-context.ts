@@ -62,31 +62,31 @@ function digit(b: Uint8Array, o: number, k: number): number {
   return HEX_CODES[(k & 1) === 0 ? byte >> 4 : byte & 15] as number;
 }
 
-/** The value of one hex digit's character code, -1 when it is not one. */
-function nibble(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  if (c >= 65 && c <= 70) return c - 55;
-  return -1;
+/** Each character code's hex digit value; -16 for a code that is not one (a negative byte). */
+const NIBBLE = new Int8Array(128).fill(-16);
+for (let i = 0; i < 16; i++) {
+  NIBBLE[HEX_CODES[i] as number] = i;
+  NIBBLE["0123456789ABCDEF".charCodeAt(i)] = i;
 }
 
 /**
  * Writes the first 16 hex digits of `s` as 8 bytes at `o` (what `b.write(s, o, 8, "hex")`
- * does, in JS); a string that is not 16 hex digits there is left to Buffer's own parser.
+ * does, in JS: a table lookup per digit); a string that is not 16 hex digits there is left to
+ * Buffer's own parser.
  */
 function putHex8(b: Buffer, o: number, s: string): void {
   if (s.length >= 16) {
-    let ok = true;
+    let bad = 0;
     for (let i = 0; i < 8; i++) {
-      const hi = nibble(s.charCodeAt(2 * i));
-      const lo = nibble(s.charCodeAt(2 * i + 1));
-      if (hi < 0 || lo < 0) {
-        ok = false;
-        break;
-      }
+      const c1 = s.charCodeAt(2 * i);
+      const c2 = s.charCodeAt(2 * i + 1);
+      const hi = NIBBLE[c1 & 127] as number;
+      const lo = NIBBLE[c2 & 127] as number;
+      // a negative digit value, or a code past ASCII (looked up by its low 7 bits), is not hex
+      bad |= hi | lo | -((c1 | c2) >> 7);
       b[o + i] = (hi << 4) | lo;
     }
-    if (ok) return;
+    if (bad >= 0) return;
   }
   b.fill(0, o, o + 8);
   b.write(s.slice(0, 16), o, 8, "hex");
