@@ -75,6 +75,7 @@ export {
   type AttemptSink,
   attemptOnce,
   deadlineExceededOutcome,
+  deliverLater,
   type Exchange,
   type ExchangeOptions,
 } from "./router/exchange.js";

@@ -12,10 +12,10 @@
 import type { Socket } from "node:net";
 import {
   type Address,
-  type AttemptResult,
   type AttemptSink,
   DataplaneError,
   deadlineExceededOutcome,
+  deliverLater,
   type Exchange,
   type ExchangeOptions,
   type ForwardOutcome,
@@ -193,7 +193,7 @@ export class H1Exchange implements Exchange, ResponseHandler {
         this.#answer === Answer.Done
           ? { error: failure("CLIENT_RESET", "the client is gone", 499), reset: 8 }
           : deadlineExceededOutcome(false);
-      deliver(sink, { outcome, held: true, unprocessed: false, durationMs: 0 });
+      deliverLater(sink, { outcome, held: true, unprocessed: false, durationMs: 0 });
       return;
     }
     const src = this.#src;
@@ -354,7 +354,7 @@ export class H1Exchange implements Exchange, ResponseHandler {
     const t0 = this.#atT0;
     this.#endAttempt();
     joinTunnel(client, h, socket, rest, () =>
-      deliver(sink, {
+      deliverLater(sink, {
         outcome: { status: 101 },
         held: false,
         unprocessed: false,
@@ -370,7 +370,7 @@ export class H1Exchange implements Exchange, ResponseHandler {
     const t0 = this.#atT0;
     this.#endAttempt();
     if (held && outcome.error instanceof DataplaneError) this.#heldError = outcome.error;
-    deliver(sink, { outcome, held, unprocessed, durationMs: performance.now() - t0 });
+    deliverLater(sink, { outcome, held, unprocessed, durationMs: performance.now() - t0 });
   }
 
   #endAttempt(): void {
@@ -467,11 +467,6 @@ export class H1Exchange implements Exchange, ResponseHandler {
 }
 
 /** Resolves when the client's response is over (sent or its connection gone). */
-/** An attempt's result goes to the router's sink from a microtask of its own (it may call the exchange back). */
-function deliver(sink: AttemptSink, r: AttemptResult): void {
-  queueMicrotask(() => sink.attempted(r));
-}
-
 function closed(res: Reply): Promise<void> {
   if (res.done) return Promise.resolve();
   return new Promise((r) => res.onDone(() => r()));

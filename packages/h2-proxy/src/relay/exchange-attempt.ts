@@ -18,7 +18,12 @@
 import { ErrorCode, type HeaderField } from "@l5d/h2";
 import { DataplaneError, GrpcStatus } from "../dataplane/errors.js";
 import type { Address } from "../router/address.js";
-import type { AttemptResult, AttemptSink, ExchangeOptions } from "../router/exchange.js";
+import {
+  type AttemptResult,
+  type AttemptSink,
+  deliverLater,
+  type ExchangeOptions,
+} from "../router/exchange.js";
 import type { HeaderEdits } from "../router/header-list.js";
 import type { ForwardOutcome } from "../router/routable-request.js";
 import { forgetOwed, replaceQueue } from "./flow-half.js";
@@ -66,11 +71,6 @@ export function attempt(
   s.parked = false;
   s.out = upstreamHeaders(s.headers, edits, s.propagateTimeout);
   send(s, endpoint);
-}
-
-/** A held result goes to its sink from a microtask of its own (the sink may call the exchange back). */
-function deliverLater(sink: AttemptSink, r: AttemptResult): void {
-  queueMicrotask(() => sink.attempted(r));
 }
 
 /** Opens the request on `endpoint`'s connection, or fails it (unprocessed) in connect backoff. */

@@ -87,6 +87,14 @@ export function deadlineExceededOutcome(isGrpc: boolean): ForwardOutcome {
 }
 
 /**
+ * Hands `r` to `sink` from a microtask of its own: how a held result is delivered (the sink may
+ * then call the exchange back), and any result an exchange does not deliver at once.
+ */
+export function deliverLater(sink: AttemptSink, r: AttemptResult): void {
+  queueMicrotask(() => sink.attempted(r));
+}
+
+/**
  * One attempt as a promise, for callers that await it (tests, tools): the router's loop is a
  * sink instead (no promise per attempt).
  */
