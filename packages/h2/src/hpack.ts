@@ -545,16 +545,6 @@ let slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
 let slabOff = 0;
 
 /**
- * An HPACK encoder for one connection (the peer's decoder mirrors its dynamic table):
- * static-table hits are indexed, stable fields are added to the dynamic table (default
- * 4,096 bytes, FIFO eviction as the peer does), volatile ones are literals without indexing.
- * Strings are raw (no Huffman): cheaper to produce, a few bytes bigger.
- *
- * The hot path allocates only the returned block: the table is looked up as name → value →
- * insertion number (no `name\0value` key strings), and fields are written as they are looked
- * up (no list of pending operations).
- */
-/**
  * The last block of one kind (named by its first field's name: requests, responses, trailers),
  * field by field: the same name and value strings at the same position are written with the
  * code found for them then, without a table lookup. A code is a static index (> 0), a dynamic
@@ -572,6 +562,16 @@ class BlockMemo {
 /** Fields per block the memo keeps (a longer block's rest is looked up each time). */
 const MEMO_FIELDS = 32;
 
+/**
+ * An HPACK encoder for one connection (the peer's decoder mirrors its dynamic table):
+ * static-table hits are indexed, stable fields are added to the dynamic table (default
+ * 4,096 bytes, FIFO eviction as the peer does), volatile ones are literals without indexing.
+ * Strings are raw (no Huffman): cheaper to produce, a few bytes bigger.
+ *
+ * The hot path allocates only the returned block: the table is looked up as name → value →
+ * insertion number (no `name\0value` key strings), and fields are written as they are looked
+ * up (no list of pending operations).
+ */
 export class HpackEncoder {
   /** name → value → insertion number; index = STATIC.length + 1 + (inserted - number). */
   readonly #table = new Map<string, Map<string, number>>();
