@@ -312,8 +312,13 @@ class RequestSpans {
     this.#noteDst(edits);
     this.#pending++;
     const start = nowUs();
+    // the client span ends once: a second delivery, or a throw after the result came, ends
+    // nothing more (as the router's loop ignores them)
+    let over = false;
     const spanned: AttemptSink = {
       attempted: (r) => {
+        if (over) return;
+        over = true;
         this.#attemptOver(client, endpoint, start, r);
         sink.attempted(r);
       },
@@ -321,7 +326,10 @@ class RequestSpans {
     try {
       inner.attempt(endpoint, traced, spanned);
     } catch (e) {
-      this.#attemptOver(client, endpoint, start, undefined);
+      if (!over) {
+        over = true;
+        this.#attemptOver(client, endpoint, start, undefined);
+      }
       throw e;
     }
   }
