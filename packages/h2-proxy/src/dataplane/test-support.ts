@@ -7,7 +7,15 @@
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import * as grpc from "@grpc/grpc-js";
-import { CLIENT_PREFACE, decodeFrames, encodeFrame, type Frame, FrameType } from "@l5d/h2";
+import {
+  CLIENT_PREFACE,
+  decodeFrames,
+  encodeFrame,
+  encodeHeaderBlock,
+  type Frame,
+  FrameType,
+  SettingsId,
+} from "@l5d/h2";
 import { prng, waitFor } from "@l5d/h2/testing";
 import {
   type RelayServer,
@@ -58,6 +66,24 @@ export function payload(n: number, seed = 0): Buffer {
   const b = Buffer.allocUnsafe(n);
   for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) & 0xff;
   return b;
+}
+
+/** A SETTINGS payload of one setting: SETTINGS_INITIAL_WINDOW_SIZE = `v` (for a raw client). */
+export function initialWindowSetting(v: number): Buffer {
+  const b = Buffer.alloc(6);
+  b.writeUInt16BE(SettingsId.INITIAL_WINDOW_SIZE, 0);
+  b.writeUInt32BE(v, 2);
+  return b;
+}
+
+/** The HPACK block of a plain `GET <path>` with `:authority svc` (for a raw client). */
+export function getBlock(path: string): Buffer {
+  return encodeHeaderBlock([
+    [":method", "GET"],
+    [":scheme", "http"],
+    [":path", path],
+    [":authority", "svc"],
+  ]);
 }
 
 /** A 4-byte big-endian size prefix followed by `rest`. */

@@ -31,6 +31,7 @@ import { clearHeld, hold, stopClassTimer } from "./held-response.js";
 import { EXCHANGE_OVER, unavailable } from "./relay-errors.js";
 import type { RelayStream } from "./relay-stream.js";
 import { flushUp, upHalf } from "./request-side.js";
+import { openResponseWindow } from "./response-window.js";
 import { propagateDeadline } from "./stream-deadline.js";
 import { ReplyPhase, ResponsePhase } from "./stream-phase.js";
 import type { UpConn } from "./upstream.js";
@@ -101,6 +102,7 @@ function openOn(s: RelayStream, up: UpConn): void {
   const out = s.out;
   propagateDeadline(s, out);
   up.conn.headers(s.upId, out, endStream);
+  openResponseWindow(s);
   if (endStream) half.ended = true;
   flushUp(s);
 }

@@ -59,6 +59,7 @@ import { DataplaneError, GrpcStatus } from "../dataplane/errors.js";
 import type { QueueMeter } from "./flow-half.js";
 import { type RelayRequest, RelayStream } from "./relay-stream.js";
 import { onReqData, onReqTrailers } from "./request-side.js";
+import { widenResponseWindow } from "./response-window.js";
 import { Relay, RelayUpstreams } from "./upstream.js";
 
 export type { RelayRequest } from "./relay-stream.js";
@@ -465,6 +466,7 @@ export class DownConn implements FrameHandler {
       }
       s.toDown.window += delta;
       s.flushDown();
+      widenResponseWindow(s, delta);
       return;
     }
     // a new SETTINGS_INITIAL_WINDOW_SIZE: a window it takes past 2^31-1 is a connection error
@@ -478,6 +480,7 @@ export class DownConn implements FrameHandler {
     for (const s of this.streams.values()) {
       s.toDown.window += delta;
       s.flushDown();
+      if (delta > 0) widenResponseWindow(s, delta);
     }
   }
 

@@ -19,7 +19,7 @@
  * ends: a local answer (`fail`), the client's reset, an upstream failure (`upFailed`,
  * `onUpStreamError`), `finish`.
  */
-import { DEFAULT_WINDOW, ErrorCode, type HeaderField } from "@l5d/h2";
+import { ErrorCode, type HeaderField } from "@l5d/h2";
 import type { DataplaneError } from "../dataplane/errors.js";
 import { isGrpcContentType } from "../dataplane/headers.js";
 import type { Address } from "../router/address.js";
@@ -34,6 +34,7 @@ import { RelayExchange } from "./relay-exchange.js";
 import type { DownConn } from "./relay-server.js";
 import type { RequestSide } from "./request-side.js";
 import type { ResponseLength } from "./response-check.js";
+import { UPSTREAM_STREAM_WINDOW } from "./response-window.js";
 import { type Deadline, startDeadline, stopDeadline } from "./stream-deadline.js";
 import { ReplyPhase, ResponsePhase } from "./stream-phase.js";
 import type { UpConn } from "./upstream.js";
@@ -72,6 +73,11 @@ export class RelayStream
   /** The current attempt's upstream connection and stream (0: none). */
   up: UpConn | undefined;
   upId = 0;
+  /**
+   * The stream window advertised to the current upstream stream (`response-window.ts`): its
+   * response DATA outstanding here never exceeds it.
+   */
+  upWindow = 0;
   /** The outbound halves (`flow-half.ts`): the request's to the upstream, the response's to the client. */
   toUp: Half | undefined;
   readonly toDown: Half;
@@ -128,8 +134,8 @@ export class RelayStream
     this.isGrpc = isGrpcContentType(headerValue(headers, "content-type"));
     this.reqEnded = endStream;
     this.toDown = new Half(down.conn.peerInitialWindow, down.queued);
-    // an upstream's stream window (what we advertise it: `UpConn.streamWindow`) goes back in halves
-    this.toDown.ackAt = DEFAULT_WINDOW >>> 1;
+    // an upstream's stream window (`response-window.ts`) goes back in halves
+    this.toDown.ackAt = UPSTREAM_STREAM_WINDOW >>> 1;
   }
 
   /** The stream is over (`ReplyPhase.Done`). */

@@ -5,12 +5,16 @@
  * headerless body; the upstream connection and the relay go on serving.
  */
 
+import type { Socket } from "node:net";
 import { encodeFrame, encodeHeaderBlock, FrameType } from "@l5d/h2";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   type ForwardSummary,
+  getBlock,
   h2Client,
+  initialWindowSetting,
   payload,
+  RawH2Client,
   relayForward,
   simpleRequest,
   startH2Backend,
@@ -18,6 +22,12 @@ import {
 } from "../dataplane/test-support.js";
 import { rawUpstream } from "./raw-upstream-rig.js";
 import { startRelayServer } from "./relay-server.js";
+
+function u32(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(v);
+  return b;
+}
 
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -118,10 +128,12 @@ describe("relay: an upstream's malformed response", () => {
   it("6.9.1 an upstream's stream window goes back in halves: none for a stream of small messages, one WINDOW_UPDATE per 32 KiB written for a large one", async () => {
     // /small: 100 gRPC-sized DATA frames (13 bytes, 1,300 in all); /large: four of 15,000; each
     // stream ends 100 ms later with an empty DATA frame (END_STREAM), so the relay has streamed
-    // every byte to the client while the upstream still sends. The relay gives a stream's window
-    // back once half of what it advertised (65,535) is written: /small costs the upstream no
-    // WINDOW_UPDATE (one per frame before), /large one of 45,000 after its third frame and none
-    // for the last 15,000 (four of 15,000 before)
+    // every byte to the client while the upstream still sends. Each stream opens with the grant
+    // of its window (65,535: the client's, node:http2's default; the upstream connection's
+    // initial window is 0, `response-window.ts`). The relay gives a stream's window back once
+    // half of it is written: /small costs the upstream no further WINDOW_UPDATE (one per frame
+    // before), /large one of 45,000 after its third frame and none for the last 15,000 (four of
+    // 15,000 before)
     const small = Buffer.alloc(13, 0x61);
     const large = Buffer.alloc(15_000, 0x62);
     const paths = new Map<number, string>();
@@ -145,8 +157,70 @@ describe("relay: an upstream's malformed response", () => {
       up.frames
         .filter((f) => f.type === FrameType.WINDOW_UPDATE && paths.get(f.streamId) === which)
         .map((f) => f.payload.readUInt32BE(0));
-    expect(updates("small")).toEqual([]);
-    expect(updates("large")).toEqual([45_000]);
+    expect(updates("small")).toEqual([65_535]);
+    expect(updates("large")).toEqual([65_535, 45_000]);
+  });
+
+  it("6.9.2 an upstream stream's window is what its client can take, up to 64 KiB: nothing for a client that gives none, its WINDOW_UPDATEs passed on, a larger SETTINGS_INITIAL_WINDOW_SIZE too", async () => {
+    // the upstream answers HEADERS at once and sends its body (70,000 bytes) only when the
+    // test says so, within the window it was given
+    const sockets = new Map<number, Socket>();
+    const up = await rawUpstream((socket, id) => {
+      sockets.set(id, socket);
+      socket.write(
+        encodeFrame(FrameType.HEADERS, 0x4, id, encodeHeaderBlock([[":status", "200"]])),
+      );
+    });
+    const { relay } = await relayTo(up);
+    await using client = await RawH2Client.connect(relay.port);
+    client.send(FrameType.SETTINGS, 0, 0, initialWindowSetting(0));
+    const block = getBlock("/x");
+    for (const id of [1, 3]) client.send(FrameType.HEADERS, 0x5, id, block);
+    await waitFor(() => client.received(FrameType.HEADERS).length === 2, 5_000, "two responses");
+    const grants = (upId: number) =>
+      up.frames
+        .filter((f) => f.type === FrameType.WINDOW_UPDATE && f.streamId === upId)
+        .map((f) => f.payload.readUInt32BE(0));
+    // a client that gives no window: its upstream streams get none either
+    expect(grants(1)).toEqual([]);
+    expect(grants(3)).toEqual([]);
+
+    // its stream WINDOW_UPDATEs go upstream as they come, up to 64 KiB in all
+    client.send(FrameType.WINDOW_UPDATE, 0, 1, u32(1_000));
+    await waitFor(() => grants(1).length === 1, 5_000, "the first grant");
+    client.send(FrameType.WINDOW_UPDATE, 0, 1, u32(1 << 20));
+    await waitFor(() => grants(1).length === 2, 5_000, "the second grant");
+    client.send(FrameType.WINDOW_UPDATE, 0, 1, u32(5_000));
+    // a larger SETTINGS_INITIAL_WINDOW_SIZE opens every stream's window by the difference
+    client.send(FrameType.SETTINGS, 0, 0, initialWindowSetting(5_000));
+    await waitFor(() => grants(3).length === 1, 5_000, "the grant after SETTINGS");
+    expect(grants(1)).toEqual([1_000, 64_535]);
+    expect(grants(3)).toEqual([5_000]);
+
+    // the upstream sends what it was given: all of it reaches the client, intact
+    const body = payload(65_535, 9);
+    const s1 = sockets.get(1) as Socket;
+    for (let at = 0; at < body.length; at += 16_384)
+      s1.write(encodeFrame(FrameType.DATA, 0, 1, body.subarray(at, at + 16_384)));
+    s1.write(encodeFrame(FrameType.DATA, 0x1, 1, Buffer.alloc(0)));
+    await waitFor(
+      () => client.received(FrameType.DATA, 1).some((f) => (f.flags & 0x1) !== 0),
+      5_000,
+      "the whole response",
+    );
+    const got = Buffer.concat(client.received(FrameType.DATA, 1).map((f) => f.payload));
+    expect(got.equals(body)).toBe(true);
+    // one byte past its window is the upstream's flow-control error, not a queue that grows
+    const s3 = sockets.get(3) as Socket;
+    s3.write(encodeFrame(FrameType.DATA, 0, 3, Buffer.alloc(5_001)));
+    await waitFor(
+      () => up.frames.some((f) => f.type === FrameType.RST_STREAM && f.streamId === 3),
+      5_000,
+      "the upstream stream reset",
+    );
+    const rst = up.frames.find((f) => f.type === FrameType.RST_STREAM && f.streamId === 3);
+    expect(rst?.payload.readUInt32BE(0)).toBe(3); // FLOW_CONTROL_ERROR
+    expect(relay.bufferedBytes).toBe(0);
   });
 
   it("6.9.1 with a small advertised stream window (1,000 bytes) a client's 200 KB request body and a 200 KB response still flow: the window goes back every 500 bytes written", async () => {

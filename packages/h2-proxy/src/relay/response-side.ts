@@ -93,7 +93,7 @@ export function onRespData(s: RelayStream, data: Buffer, end: boolean, flowLen: 
     return;
   }
   const half = s.toDown;
-  if (outstanding(half) + flowLen > up.streamWindow) {
+  if (outstanding(half) + flowLen > s.upWindow) {
     upStreamError(s, ErrorCode.FLOW_CONTROL_ERROR, "response DATA past the stream window");
     return;
   }

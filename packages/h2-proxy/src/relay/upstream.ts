@@ -10,7 +10,6 @@ import {
   CLIENT_PREFACE,
   ConnectionError,
   DEFAULT_LIMITS,
-  DEFAULT_WINDOW,
   ErrorCode,
   errorCodeName,
   type FrameHandler,
@@ -47,12 +46,6 @@ export class UpConn implements FrameHandler {
   /** The relayed request on each upstream stream (the streams' wire states: `conn.streams`). */
   readonly streams = new Map<number, RelayStream>();
   readonly conn: UpFrameConn;
-  /**
-   * The stream window advertised to the upstream (its SETTINGS_INITIAL_WINDOW_SIZE is left at
-   * the default): it can never have more response DATA outstanding per stream, which bounds
-   * what a stream queues while its client reads slowly.
-   */
-  readonly streamWindow = DEFAULT_WINDOW;
   nextId = 1;
   /** No new streams here (a GOAWAY, or stream ids running out): closed once its streams are done. */
   goingAway = false;
@@ -134,7 +127,12 @@ export class UpConn implements FrameHandler {
     this.#timer = setTimeout(this.#onTimeout, this.#timeoutMs);
     this.#timer.unref();
     socket.write(CLIENT_PREFACE);
-    this.conn.settings([[SettingsId.ENABLE_PUSH, 0]]);
+    // no response DATA on a stream before we grant it window: each stream gets what its client
+    // can take, up to 64 KiB (`response-window.ts`)
+    this.conn.settings([
+      [SettingsId.ENABLE_PUSH, 0],
+      [SettingsId.INITIAL_WINDOW_SIZE, 0],
+    ]);
     // every client's requests to this endpoint share the connection: a 64 KiB connection
     // window would let one stream's burst (a large response, or a zero-window attacker's streams
     // each filling their window) hold every other stream's DATA behind WINDOW_UPDATE round trips.

@@ -86,9 +86,15 @@ export async function startRelayChild(
 }
 
 /** The child's `process.memoryUsage()`. */
-export function memOf(child: RelayChild): Promise<NodeJS.MemoryUsage> {
+/** The child's memory, open streams and queued response bytes. */
+export interface ChildMem extends NodeJS.MemoryUsage {
+  readonly streams: number;
+  readonly bufferedBytes: number;
+}
+
+export function memOf(child: RelayChild): Promise<ChildMem> {
   return new Promise((resolve) => {
-    const on = (m: { type: string } & NodeJS.MemoryUsage): void => {
+    const on = (m: { type: string } & ChildMem): void => {
       if (m.type !== "mem") return;
       child.process.off("message", on);
       resolve(m);

@@ -3,7 +3,8 @@
  * is measured without the test runner's heap. Started by `attack-rig.ts` with `fork()`; argv[2]
  * is JSON `{ backendPort, options }` (relay options, JSON-safe). It forwards every request to
  * the backend and reports over IPC: `{ type: "ready", port }`, then one
- * `{ type: "limit", name, detail, side, at }` per limit event (`at`: Date.now()).
+ * `{ type: "limit", name, detail, side, at }` per limit event (`at`: Date.now()); asked `mem`,
+ * it answers `process.memoryUsage()` with the relay's open `streams` and `bufferedBytes`.
  */
 import { relayForward } from "../../dataplane/test-support.js";
 import { startRelayServer } from "../relay-server.js";
@@ -31,7 +32,10 @@ const relay = await startRelayServer({
 });
 send({ type: "ready", port: relay.port });
 process.on("message", (m: { type?: string }) => {
-  if (m.type === "mem") send({ type: "mem", ...process.memoryUsage() });
+  if (m.type === "mem") {
+    const { streams, bufferedBytes } = relay;
+    send({ type: "mem", ...process.memoryUsage(), streams, bufferedBytes });
+  }
 });
 process.on("disconnect", () => {
   void relay.close(0).then(() => process.exit(0));
