@@ -142,11 +142,12 @@ routers:
     await new Promise<void>((res) => backend.listen(0, "127.0.0.1", res));
     cleanup.push(() => new Promise((res) => backend.close(res)));
     const backendPort = (backend.address() as { port: number }).port;
-    const { port, adminPort, lines } = await daemonWith(backendPort, "maxQueuedDataBytes: 200000");
+    const { port, adminPort, lines } = await daemonWith(backendPort, "maxQueuedDataBytes: 100000");
     // 8 requests for 300 KB each from a client that keeps its streams' default 64 KiB windows
-    // and never opens its connection window: past the first 65,535 bytes each stream's 64 KiB
-    // waits in the relay, 7-8 x 64 KiB queued > 200 KB. (A client that gives no stream window
-    // costs nothing: its upstream streams are given none.)
+    // and never opens its connection window: the first stream is given 64 KiB, the seven
+    // others 16 KiB each (no room left on the client's connection), 180 KB asked in all; the
+    // client takes 65,535 bytes of it, at least 114 KB wait in the relay > 100 KB. (A client
+    // that gives no stream window costs nothing: its upstream streams are given none.)
     const block = encodeHeaderBlock([
       [":method", "GET"],
       [":scheme", "http"],
@@ -165,7 +166,7 @@ routers:
     const logged = lines.filter((l) => l.limit !== undefined);
     expect(logged).toHaveLength(1);
     expect(logged[0]).toMatchObject({ limit: "queued_data", side: "client", level: 40 });
-    expect(String(logged[0]?.detail)).toMatch(/over 200000 bytes of response DATA/);
+    expect(String(logged[0]?.detail)).toMatch(/over 100000 bytes of response DATA/);
 
     // the router and its upstream connection serve a well-behaved client
     const client = http2.connect(`http://127.0.0.1:${port}`);

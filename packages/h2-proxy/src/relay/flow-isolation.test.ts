@@ -25,6 +25,7 @@ import {
 } from "../dataplane/test-support.js";
 import { retryableStatusCodes, startRelayRouterRig } from "./relay-router-rig.js";
 import { startRelayServer } from "./relay-server.js";
+import { NARROW_WINDOW } from "./response-window.js";
 
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -306,20 +307,22 @@ describe("relay flow control: a stalled reader holds back only its own stream", 
     });
     cleanup.push(() => backend.close());
     const fired: string[] = [];
-    // room for three stalled streams' queues (a stream queues at most the upstream window)
+    // room for the first stream's queue (64 KiB) and two narrowed ones (16 KiB each: streams
+    // opened with no room left on the client's connection window, `response-window.ts`)
+    const room = DEFAULT_WINDOW + 2 * NARROW_WINDOW;
     const relay = await startRelayServer({
       host: "127.0.0.1",
       port: 0,
       onRequest: (req) => void relayForward(req, backend.endpoint),
-      limits: { maxQueuedDataBytes: 3 * DEFAULT_WINDOW + 1_000 },
+      limits: { maxQueuedDataBytes: room + 1_000 },
       onLimit: (name, _detail, side) => fired.push(`${side}:${name}`),
     });
     cleanup.push(() => relay.close(500));
     const block = getBlock("/big");
-    // The client keeps its streams' default 64 KiB windows (each upstream stream is given
-    // 64 KiB) and never opens its connection window: its first stream takes the 65,535 bytes
-    // the connection starts with, and from then on every stream's 64 KiB waits here. (A client
-    // that gives no stream window at all costs nothing: `response-window.ts`.)
+    // The client keeps its streams' default 64 KiB windows and never opens its connection
+    // window: its first stream takes the 65,535 bytes the connection starts with (and its
+    // upstream refills the 64 KiB it was given), and from then on every new stream's 16 KiB
+    // waits here. (A client that gives no stream window at all costs nothing.)
     const stall = async (c: RawH2Client, ids: number[]) => {
       c.send(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, 1, block);
       await waitFor(
@@ -336,7 +339,7 @@ describe("relay flow control: a stalled reader holds back only its own stream", 
     // under the bound: three stalled streams queue their windows, the connection stays
     await using calm = await RawH2Client.connect(relay.port);
     await stall(calm, [3, 5]);
-    await waitFor(() => relay.bufferedBytes === 3 * DEFAULT_WINDOW, 5_000, "three queues full");
+    await waitFor(() => relay.bufferedBytes === room, 5_000, "three queues full");
     await new Promise((r) => setTimeout(r, 100));
     expect(calm.isClosed).toBe(false);
     expect(fired).toEqual([]);

@@ -59,7 +59,7 @@ import { DataplaneError, GrpcStatus } from "../dataplane/errors.js";
 import type { QueueMeter } from "./flow-half.js";
 import { type RelayRequest, RelayStream } from "./relay-stream.js";
 import { onReqData, onReqTrailers } from "./request-side.js";
-import { widenResponseWindow } from "./response-window.js";
+import { widenNarrowed, widenResponseWindow } from "./response-window.js";
 import { Relay, RelayUpstreams } from "./upstream.js";
 
 export type { RelayRequest } from "./relay-stream.js";
@@ -196,6 +196,13 @@ export class DownConn implements FrameHandler {
    * retry decision): past `maxQueuedDataBytes` the connection is closed (`overQueued`).
    */
   readonly queued: QueueMeter = { queued: 0 };
+  /**
+   * The windows given to the upstream streams of this client's responses in progress, and
+   * whether some stream was given less than its client's stream window allowed
+   * (`response-window.ts`).
+   */
+  promised = 0;
+  narrowed = false;
   /** Stream idle timeout: per stream, its byte count when last seen moving, and since when. */
   streamMarks: Map<number, { mark: number; since: number }> | undefined;
 
@@ -482,6 +489,8 @@ export class DownConn implements FrameHandler {
       s.flushDown();
       if (delta > 0) widenResponseWindow(s, delta);
     }
+    // the connection's window opened (delta 0) or the streams' did: room for narrowed streams
+    widenNarrowed(this);
   }
 
   onGoaway(): void {

@@ -34,7 +34,7 @@ import { RelayExchange } from "./relay-exchange.js";
 import type { DownConn } from "./relay-server.js";
 import type { RequestSide } from "./request-side.js";
 import type { ResponseLength } from "./response-check.js";
-import { UPSTREAM_STREAM_WINDOW } from "./response-window.js";
+import { releaseResponseWindow, UPSTREAM_STREAM_WINDOW } from "./response-window.js";
 import { type Deadline, startDeadline, stopDeadline } from "./stream-deadline.js";
 import { ReplyPhase, ResponsePhase } from "./stream-phase.js";
 import type { UpConn } from "./upstream.js";
@@ -78,6 +78,10 @@ export class RelayStream
    * response DATA outstanding here never exceeds it.
    */
   upWindow = 0;
+  /** What the client's stream window lets the upstream stream have, up to 64 KiB (`response-window.ts`). */
+  upWant = 0;
+  /** The part of `upWindow` counted in `DownConn.promised` (0 once the response is over). */
+  upPromised = 0;
   /** The outbound halves (`flow-half.ts`): the request's to the upstream, the response's to the client. */
   toUp: Half | undefined;
   readonly toDown: Half;
@@ -134,7 +138,7 @@ export class RelayStream
     this.isGrpc = isGrpcContentType(headerValue(headers, "content-type"));
     this.reqEnded = endStream;
     this.toDown = new Half(down.conn.peerInitialWindow, down.queued);
-    // an upstream's stream window (`response-window.ts`) goes back in halves
+    // an upstream's stream window goes back in halves (set for each upstream stream: `response-window.ts`)
     this.toDown.ackAt = UPSTREAM_STREAM_WINDOW >>> 1;
   }
 
@@ -199,6 +203,7 @@ export class RelayStream
     if (up === undefined || this.upId === 0 || this.upClosed) return;
     if (this.response === ResponsePhase.Complete && this.toUpDone()) return;
     this.upClosed = true;
+    releaseResponseWindow(this);
     up.conn.rstStream(this.upId, ErrorCode.CANCEL);
   }
 
@@ -277,6 +282,7 @@ export class RelayStream
   onUpStreamError(code: number, why: string): void {
     if (this.done) return;
     this.upClosed = true;
+    releaseResponseWindow(this);
     if (this.response === ResponsePhase.Complete) {
       this.dropRequest = true;
       this.maybeDone();
@@ -287,6 +293,7 @@ export class RelayStream
 
   /** The stream is over: its timers stop, its resources go, the attempt and `commit()` resolve. */
   finish(): void {
+    releaseResponseWindow(this);
     stopDeadline(this);
     stopClassTimer(this);
     if (!this.done) {

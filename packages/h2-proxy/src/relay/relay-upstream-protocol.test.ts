@@ -40,7 +40,12 @@ afterEach(async () => {
  */
 async function relayTo(
   upstream: { readonly endpoint: { host: string; port: number }; close(): Promise<void> },
-  opts: { initialWindowSize?: number; onResult?: (r: ForwardSummary) => void } = {},
+  opts: {
+    initialWindowSize?: number;
+    onResult?: (r: ForwardSummary) => void;
+    /** The client's connection window (node:http2's is the 65,535 default). */
+    clientConnectionWindow?: number;
+  } = {},
 ) {
   const relay = await startRelayServer({
     host: "127.0.0.1",
@@ -51,12 +56,36 @@ async function relayTo(
     },
   });
   const client = h2Client(relay.port);
+  const cw = opts.clientConnectionWindow;
+  if (cw !== undefined) {
+    // sent before any request of the test, on the same socket
+    await new Promise<void>((r) => client.once("connect", () => r()));
+    client.setLocalWindowSize(cw);
+  }
   cleanup.push(
     () => upstream.close(),
     () => relay.close(),
     async () => client[Symbol.asyncDispose](),
   );
   return { relay, client };
+}
+
+/**
+ * A raw upstream that answers each request's HEADERS at once and sends its body only when the
+ * test writes it (`sockets`, by upstream stream id); `grants(id)`: the WINDOW_UPDATEs the relay
+ * sent it for that stream, in order.
+ */
+async function windowedUpstream() {
+  const sockets = new Map<number, Socket>();
+  const up = await rawUpstream((socket, id) => {
+    sockets.set(id, socket);
+    socket.write(encodeFrame(FrameType.HEADERS, 0x4, id, encodeHeaderBlock([[":status", "200"]])));
+  });
+  const grants = (upId: number) =>
+    up.frames
+      .filter((f) => f.type === FrameType.WINDOW_UPDATE && f.streamId === upId)
+      .map((f) => f.payload.readUInt32BE(0));
+  return { up, sockets, grants };
 }
 
 describe("relay: an upstream's malformed response", () => {
@@ -112,7 +141,8 @@ describe("relay: an upstream's malformed response", () => {
       for (let i = 0; i < 4; i++)
         socket.write(encodeFrame(FrameType.DATA, i === 3 ? 0x1 : 0, id, chunk));
     });
-    const { relay, client } = await relayTo(up);
+    // (a client connection window with room for the four: each stream is given its 64 KiB)
+    const { relay, client } = await relayTo(up, { clientConnectionWindow: 1 << 20 });
     const headers = { ":method": "GET", ":path": "/big", ":authority": "svc" };
     const rs = await Promise.all([1, 2, 3, 4].map(() => simpleRequest(client, headers)));
     for (const r of rs) {
@@ -129,8 +159,8 @@ describe("relay: an upstream's malformed response", () => {
     // /small: 100 gRPC-sized DATA frames (13 bytes, 1,300 in all); /large: four of 15,000; each
     // stream ends 100 ms later with an empty DATA frame (END_STREAM), so the relay has streamed
     // every byte to the client while the upstream still sends. Each stream opens with the grant
-    // of its window (65,535: the client's, node:http2's default; the upstream connection's
-    // initial window is 0, `response-window.ts`). The relay gives a stream's window back once
+    // of its window (65,535: the client's stream window, node:http2's default, with room on its
+    // connection; the upstream connection's initial window is 0, `response-window.ts`). The relay gives a stream's window back once
     // half of it is written: /small costs the upstream no further WINDOW_UPDATE (one per frame
     // before), /large one of 45,000 after its third frame and none for the last 15,000 (four of
     // 15,000 before)
@@ -147,7 +177,7 @@ describe("relay: an upstream's malformed response", () => {
         socket.write(encodeFrame(FrameType.DATA, 0, id, isSmall ? small : large));
       setTimeout(() => socket.write(encodeFrame(FrameType.DATA, 0x1, id, Buffer.alloc(0))), 100);
     });
-    const { relay, client } = await relayTo(up);
+    const { relay, client } = await relayTo(up, { clientConnectionWindow: 1 << 20 });
     const get = (path: string) =>
       simpleRequest(client, { ":method": "GET", ":path": path, ":authority": "svc" });
     expect((await get("/small")).body.length).toBe(1_300);
@@ -162,25 +192,14 @@ describe("relay: an upstream's malformed response", () => {
   });
 
   it("6.9.2 an upstream stream's window is what its client can take, up to 64 KiB: nothing for a client that gives none, its WINDOW_UPDATEs passed on, a larger SETTINGS_INITIAL_WINDOW_SIZE too", async () => {
-    // the upstream answers HEADERS at once and sends its body (70,000 bytes) only when the
-    // test says so, within the window it was given
-    const sockets = new Map<number, Socket>();
-    const up = await rawUpstream((socket, id) => {
-      sockets.set(id, socket);
-      socket.write(
-        encodeFrame(FrameType.HEADERS, 0x4, id, encodeHeaderBlock([[":status", "200"]])),
-      );
-    });
+    // the upstream sends its body only when the test says so, within the window it was given
+    const { up, sockets, grants } = await windowedUpstream();
     const { relay } = await relayTo(up);
     await using client = await RawH2Client.connect(relay.port);
     client.send(FrameType.SETTINGS, 0, 0, initialWindowSetting(0));
     const block = getBlock("/x");
     for (const id of [1, 3]) client.send(FrameType.HEADERS, 0x5, id, block);
     await waitFor(() => client.received(FrameType.HEADERS).length === 2, 5_000, "two responses");
-    const grants = (upId: number) =>
-      up.frames
-        .filter((f) => f.type === FrameType.WINDOW_UPDATE && f.streamId === upId)
-        .map((f) => f.payload.readUInt32BE(0));
     // a client that gives no window: its upstream streams get none either
     expect(grants(1)).toEqual([]);
     expect(grants(3)).toEqual([]);
@@ -220,6 +239,51 @@ describe("relay: an upstream's malformed response", () => {
     );
     const rst = up.frames.find((f) => f.type === FrameType.RST_STREAM && f.streamId === 3);
     expect(rst?.payload.readUInt32BE(0)).toBe(3); // FLOW_CONTROL_ERROR
+    expect(relay.bufferedBytes).toBe(0);
+  });
+
+  it("6.9.2 with no room left on its client's connection window a new stream is given 16 KiB, widened when the client opens its connection window", async () => {
+    const { up, sockets, grants } = await windowedUpstream();
+    const { relay } = await relayTo(up);
+    // a client with the default windows (65,535 each, its connection's included)
+    await using client = await RawH2Client.connect(relay.port);
+    const block = getBlock("/x");
+    client.send(FrameType.HEADERS, 0x5, 1, block);
+    await waitFor(() => grants(1).length === 1, 5_000, "the first stream's grant");
+    expect(grants(1)).toEqual([65_535]);
+    // its response takes the client's whole connection window (written: given back upstream)
+    const s1 = sockets.get(1) as Socket;
+    const body = payload(65_535, 5);
+    for (let at = 0; at < body.length; at += 16_384)
+      s1.write(encodeFrame(FrameType.DATA, 0, 1, body.subarray(at, at + 16_384)));
+    await waitFor(
+      () => client.received(FrameType.DATA, 1).reduce((n, f) => n + f.payload.length, 0) === 65_535,
+      5_000,
+      "the connection window used",
+    );
+    await waitFor(
+      () => grants(1).reduce((n, x) => n + x, 0) === 2 * 65_535,
+      5_000,
+      "the written bytes given back",
+    );
+    // no room on the connection: the next two streams are given 16 KiB each, not 64 KiB
+    client.send(FrameType.HEADERS, 0x5, 3, block);
+    client.send(FrameType.HEADERS, 0x5, 5, block);
+    await waitFor(() => grants(5).length === 1, 5_000, "the narrowed grants");
+    expect(grants(3)).toEqual([16_384]);
+    expect(grants(5)).toEqual([16_384]);
+    // the client opens its connection window: they get the rest of their 64 KiB
+    client.send(FrameType.WINDOW_UPDATE, 0, 0, u32(1 << 20));
+    await waitFor(() => grants(5).length === 2, 5_000, "the widened grants");
+    expect(grants(3)).toEqual([16_384, 49_151]);
+    expect(grants(5)).toEqual([16_384, 49_151]);
+    // the first stream ends: the relay holds nothing
+    s1.write(encodeFrame(FrameType.DATA, 0x1, 1, Buffer.alloc(0)));
+    await waitFor(
+      () => client.received(FrameType.DATA, 1).some((f) => (f.flags & 0x1) !== 0),
+      5_000,
+      "the first response's end",
+    );
     expect(relay.bufferedBytes).toBe(0);
   });
 

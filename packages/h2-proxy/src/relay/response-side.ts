@@ -19,6 +19,7 @@ import { enqueue, outstanding, sendNow } from "./flow-half.js";
 import { upstreamLost, upstreamReset } from "./relay-errors.js";
 import type { RelayStream } from "./relay-stream.js";
 import { dataProblem, responseHeadersProblem, trailersProblem } from "./response-check.js";
+import { releaseResponseWindow } from "./response-window.js";
 import { ReplyPhase, ResponsePhase } from "./stream-phase.js";
 import type { UpConn } from "./upstream.js";
 import { withoutHopByHop } from "./upstream-request.js";
@@ -47,6 +48,7 @@ export function onRespHeaders(
     // trailers
     readGrpcStatus(s, fields);
     s.response = ResponsePhase.Complete;
+    releaseResponseWindow(s);
     s.toDown.tail = out;
     if (s.reply === ReplyPhase.Holding) settleHeld(s, undefined, false);
     else s.flushDown();
@@ -62,6 +64,7 @@ export function onRespHeaders(
     return;
   }
   s.response = end ? ResponsePhase.Complete : ResponsePhase.Receiving;
+  if (end) releaseResponseWindow(s);
   if (end) readGrpcStatus(s, fields);
   if (holding) {
     holdResponse(s, out, end);
@@ -104,7 +107,10 @@ export function onRespData(s: RelayStream, data: Buffer, end: boolean, flowLen: 
     return;
   }
   s.bytesOut += data.length;
-  if (end) s.response = ResponsePhase.Complete;
+  if (end) {
+    s.response = ResponsePhase.Complete;
+    releaseResponseWindow(s);
+  }
   const holding = s.reply === ReplyPhase.Holding;
   if (!holding && !half.ended) {
     // straight through when nothing is queued ahead and the client's windows allow it
@@ -148,6 +154,7 @@ function upMalformed(s: RelayStream, why: string): void {
 export function onUpReset(s: RelayStream, code: number): void {
   if (s.done) return;
   s.upClosed = true;
+  releaseResponseWindow(s);
   const complete = s.response === ResponsePhase.Complete;
   if (complete && code === 0) {
     // the response is complete: the upstream stops the request (NO_ERROR); so does the client
@@ -171,6 +178,7 @@ export function onUpReset(s: RelayStream, code: number): void {
 export function onUpLost(s: RelayStream): void {
   if (s.done) return;
   s.upClosed = true;
+  releaseResponseWindow(s);
   if (s.response === ResponsePhase.Complete) {
     s.dropRequest = true;
     s.maybeDone();
