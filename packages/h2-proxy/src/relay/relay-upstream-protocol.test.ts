@@ -309,4 +309,28 @@ describe("relay: an upstream's malformed response", () => {
     expect(r.body.equals(body)).toBe(true);
     await waitFor(() => relay.streams === 0, 5_000, "no relayed stream left");
   });
+
+  it("6.9.2 a stream whose client opens its stream window while the connection has no room gets 16 KiB, and the rest once the connection window opens", async () => {
+    const { up, grants } = await windowedUpstream();
+    const { relay } = await relayTo(up);
+    // streams open with no window (SETTINGS_INITIAL_WINDOW_SIZE 0), then the first is given 64 KiB
+    await using client = await RawH2Client.connect(relay.port);
+    client.send(FrameType.SETTINGS, 0, 0, initialWindowSetting(0));
+    const block = getBlock("/x");
+    client.send(FrameType.HEADERS, 0x5, 1, block);
+    client.send(FrameType.HEADERS, 0x5, 3, block);
+    await waitFor(() => client.received(FrameType.HEADERS).length === 2, 5_000, "two responses");
+    client.send(FrameType.WINDOW_UPDATE, 0, 1, u32(65_535));
+    await waitFor(() => grants(1).length === 1, 5_000, "the first stream's grant");
+    expect(grants(1)).toEqual([65_535]);
+    // the second stream's window opens while the first holds the connection's whole room
+    client.send(FrameType.WINDOW_UPDATE, 0, 3, u32(65_535));
+    await waitFor(() => grants(3).length === 1, 5_000, "the narrowed grant");
+    expect(grants(3)).toEqual([16_384]);
+    // the connection window opens: the rest of its 64 KiB
+    client.send(FrameType.WINDOW_UPDATE, 0, 0, u32(1 << 20));
+    await waitFor(() => grants(3).length === 2, 5_000, "the widened grant");
+    expect(grants(3)).toEqual([16_384, 49_151]);
+    expect(grants(1)).toEqual([65_535]);
+  });
 });

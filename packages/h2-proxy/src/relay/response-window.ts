@@ -95,7 +95,7 @@ export function widenResponseWindow(s: RelayStream, delta: number): void {
     const inc = Math.min(UPSTREAM_STREAM_WINDOW - want, delta, s.toDown.window);
     if (inc > 0) s.upWant = want + inc;
   }
-  topUp(s);
+  if (topUp(s)) s.down.narrowed = true;
 }
 
 /** Grants `s` what it may have now; true when it still has less than it wants. */
