@@ -333,3 +333,65 @@ describe("router retries on the frame-level relay", () => {
     await waitFor(() => r.relay.streams === 0, 2000, "relay streams to close");
   });
 });
+
+describe("relay retries: a held response's upstream window (response-window.ts)", () => {
+  /** One gRPC call on a session of its own (`settings`: the client's), its grpc-status and ms. */
+  async function callWith(
+    r: RelayRouterRig,
+    settings: http2.Settings,
+  ): Promise<{ grpcStatus: string | undefined; body: number }> {
+    const session = http2.connect(`http://127.0.0.1:${r.relay.port}`, { settings });
+    open.push(
+      () => new Promise<void>((res) => (session.destroyed ? res() : session.close(() => res()))),
+    );
+    return new Promise((resolve) => {
+      const req = session.request({ ...SVC_CALL });
+      let status: string | undefined;
+      let body = 0;
+      req.on("trailers", (t) => {
+        status = String(t["grpc-status"]);
+      });
+      req.on("data", (c: Buffer) => {
+        body += c.length;
+      });
+      req.on("close", () => resolve({ grpcStatus: status, body }));
+      req.end(grpcFrame(Buffer.from("x")));
+    });
+  }
+
+  it("a client whose stream window (1,000 bytes) is under the retry buffer still gets its retry: the held response is given the buffer's window, not the client's", async () => {
+    const b = await backend((stream, n) =>
+      readBody(stream, () => answer(stream, n === 1 ? 14 : 0, grpcFrame(payload(5_000, n)))),
+    );
+    const r = await rig([b.port]);
+    const res = await callWith(r, { initialWindowSize: 1_000 });
+    expect(res.grpcStatus).toBe("0");
+    expect(res.body).toBe(5_005);
+    expect(b.calls).toBe(2);
+  });
+
+  it("a narrowed stream (no room left on its client's connection) still gets its retry when the retry buffer is larger than 16 KiB", async () => {
+    // the first call's 64 KiB takes the connection's room (node:http2's 65,535 connection
+    // window); the second is narrowed, and its held response needs 20 KB + 5 bytes of window
+    const b = await backend((stream, n, headers) =>
+      readBody(stream, () => {
+        if (headers["x-call"] === "first") {
+          // held open until the second call is answered
+          setTimeout(() => answer(stream, 0, grpcFrame(payload(100, 1))), 300);
+          return;
+        }
+        answer(stream, n === 2 ? 14 : 0, grpcFrame(payload(20_000, n)));
+      }),
+    );
+    const r = await rig([b.port], {
+      retryBufferSize: { requestBytes: 16_383, responseBytes: 65_000 },
+    });
+    const first = call(r, grpcFrame(Buffer.from("x")), { "x-call": "first" });
+    await waitFor(() => b.calls === 1, 5_000, "the first call at the backend");
+    const second = await call(r, grpcFrame(Buffer.from("y")), { "x-call": "second" });
+    expect(second.grpcStatus).toBe(0);
+    expect(second.body.length).toBe(20_005);
+    expect(b.calls).toBe(3);
+    expect((await first).grpcStatus).toBe(0);
+  });
+});

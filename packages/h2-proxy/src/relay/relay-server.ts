@@ -472,8 +472,9 @@ export class DownConn implements FrameHandler {
         return;
       }
       s.toDown.window += delta;
-      s.flushDown();
+      // before the flush uses the new window: the upstream's grows by what the client gave
       widenResponseWindow(s, delta);
+      s.flushDown();
       return;
     }
     // a new SETTINGS_INITIAL_WINDOW_SIZE: a window it takes past 2^31-1 is a connection error
@@ -486,8 +487,8 @@ export class DownConn implements FrameHandler {
     }
     for (const s of this.streams.values()) {
       s.toDown.window += delta;
-      s.flushDown();
       if (delta > 0) widenResponseWindow(s, delta);
+      s.flushDown();
     }
     // the connection's window opened (delta 0) or the streams' did: room for narrowed streams
     widenNarrowed(this);

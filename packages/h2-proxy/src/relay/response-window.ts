@@ -17,7 +17,11 @@
  *   opens its connection window.
  *
  * From there the written bytes go back to the upstream as before (`flow-half.ts`), in halves of
- * the stream's window (`Half.ackAt`), so a narrowed stream always flows.
+ * the stream's window (`Half.ackAt`), so a narrowed stream always flows. A held response (the
+ * router may retry it) is given at least the router's `responseBufferBytes` + 1 whatever the
+ * client's windows: its bytes are not written to the client before it is committed, so with
+ * less the router could not tell a response that fits the buffer from one that does not, and a
+ * retryable status would wait for the classification timeout and go to the client unretried.
  *
  * Why: a client that gives no stream window (SETTINGS_INITIAL_WINDOW_SIZE 0), or opens stream
  * windows and never its connection window (CVE-2019-9517's zero-window buffering), used to get
@@ -28,9 +32,10 @@
  * more and room on its connection gets exactly the 64 KiB of before.
  */
 import { DEFAULT_WINDOW } from "@l5d/h2";
+import type { ExchangeOptions } from "../router/exchange.js";
 import type { DownConn } from "./relay-server.js";
 import type { RelayStream } from "./relay-stream.js";
-import { ResponsePhase } from "./stream-phase.js";
+import { ReplyPhase, ResponsePhase } from "./stream-phase.js";
 
 /**
  * The most response DATA an upstream stream may have outstanding (received and not yet written
@@ -49,10 +54,26 @@ function room(down: DownConn): number {
   return down.conn.sendWindow - down.queued.queued - down.promised;
 }
 
-/** The window `s` may have now: its want, bounded by the connection's room (16 KiB at least). */
+/**
+ * The window a held response's upstream stream gets whatever its client's windows: the router's
+ * `responseBufferBytes` + 1 (up to 64 KiB), so that it can tell a response that fits the buffer
+ * from one that streams through (a held response's bytes are not written to the client, so
+ * their window does not come back until it is committed). 0 when the response is not held.
+ */
+function holdWindow(s: RelayStream): number {
+  if (s.reply !== ReplyPhase.Holding) return 0;
+  const b = (s.ex as ExchangeOptions).responseBufferBytes + 1;
+  return b < UPSTREAM_STREAM_WINDOW ? b : UPSTREAM_STREAM_WINDOW;
+}
+
+/**
+ * The window `s` may have now: its want, bounded by the connection's room (16 KiB at least),
+ * and never below what a held response needs.
+ */
 function allowed(s: RelayStream): number {
   const r = room(s.down);
-  return Math.min(s.upWant, Math.max(NARROW_WINDOW, s.upWindow + Math.max(r, 0)));
+  const w = Math.min(s.upWant, Math.max(NARROW_WINDOW, s.upWindow + Math.max(r, 0)));
+  return Math.max(w, holdWindow(s));
 }
 
 /** Grants `s`'s upstream stream `inc` more window (its written bytes go back in halves of it). */
@@ -73,6 +94,7 @@ export function openResponseWindow(s: RelayStream): void {
   s.upWindow = 0;
   const w = allowed(s);
   if (w < s.upWant) s.down.narrowed = true;
+  // (a held response may be given more than its want: `holdWindow`)
   if (w > 0) grant(s, w);
   else s.toDown.ackAt = 1;
 }
