@@ -14,7 +14,6 @@ import {
   encodeHeaderBlock,
   type Frame,
   FrameType,
-  SettingsId,
 } from "@l5d/h2";
 import { prng, waitFor } from "@l5d/h2/testing";
 import {
@@ -68,11 +67,18 @@ export function payload(n: number, seed = 0): Buffer {
   return b;
 }
 
-/** A SETTINGS payload of one setting: SETTINGS_INITIAL_WINDOW_SIZE = `v` (for a raw client). */
-export function initialWindowSetting(v: number): Buffer {
+/** A 4-byte big-endian unsigned integer (a WINDOW_UPDATE or RST_STREAM payload, for a raw peer). */
+export function u32(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(v >>> 0);
+  return b;
+}
+
+/** One SETTINGS parameter (id, value): a SETTINGS payload, or a part of one (for a raw peer). */
+export function setting(id: number, v: number): Buffer {
   const b = Buffer.alloc(6);
-  b.writeUInt16BE(SettingsId.INITIAL_WINDOW_SIZE, 0);
-  b.writeUInt32BE(v, 2);
+  b.writeUInt16BE(id);
+  b.writeUInt32BE(v >>> 0, 2);
   return b;
 }
 

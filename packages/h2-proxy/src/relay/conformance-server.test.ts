@@ -25,7 +25,7 @@ import {
 } from "@l5d/h2";
 import { waitFor } from "@l5d/h2/testing";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { relayForward } from "../dataplane/test-support.js";
+import { relayForward, setting, u32 } from "../dataplane/test-support.js";
 import { type RelayServer, startRelayServer } from "./relay-server.js";
 
 const BODY = "hello conformance\n";
@@ -93,17 +93,6 @@ function post(path = "/", extra: HeaderField[] = []): HeaderField[] {
 }
 
 const block = (fields: readonly HeaderField[]): Buffer => encodeHeaderBlock(fields);
-const u32 = (v: number): Buffer => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(v >>> 0);
-  return b;
-};
-const setting = (id: number, v: number): Buffer => {
-  const b = Buffer.alloc(6);
-  b.writeUInt16BE(id);
-  b.writeUInt32BE(v >>> 0, 2);
-  return b;
-};
 /** A PRIORITY field (RFC 9113 §6.3): dependency (E bit off) and weight. */
 const prio = (dep: number, weight = 15): Buffer => Buffer.concat([u32(dep), Buffer.from([weight])]);
 

@@ -31,7 +31,7 @@ import { clearHeld, hold, stopClassTimer } from "./held-response.js";
 import { EXCHANGE_OVER, unavailable } from "./relay-errors.js";
 import type { RelayStream } from "./relay-stream.js";
 import { flushUp, upHalf } from "./request-side.js";
-import { openResponseWindow, releaseResponseWindow } from "./response-window.js";
+import { openResponseWindow } from "./response-window.js";
 import { propagateDeadline } from "./stream-deadline.js";
 import { ReplyPhase, ResponsePhase } from "./stream-phase.js";
 import type { UpConn } from "./upstream.js";
@@ -230,8 +230,7 @@ export function discard(s: RelayStream): void {
   s.cancelUp();
   // over either way (cancelled, or complete both ways): no more window for it until the next
   // attempt opens another (`openOn`)
-  s.upClosed = true;
-  releaseResponseWindow(s);
+  s.closeUp();
   // the upstream stream is over: no stream window is owed for the held bytes
   forgetOwed(s.toDown);
   replaceQueue(s.toDown);

@@ -8,19 +8,20 @@
  */
 import { createHash } from "node:crypto";
 import type * as http2 from "node:http2";
-import { DEFAULT_WINDOW, Flag, FrameType } from "@l5d/h2";
+import { DEFAULT_WINDOW, Flag, FrameType, SettingsId } from "@l5d/h2";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   getBlock,
   grpcFrame,
   h2Client,
-  initialWindowSetting,
   payload,
   RawH2Client,
   relayForward,
   SVC_CALL,
+  setting,
   simpleRequest,
   startH2Backend,
+  u32,
   waitFor,
 } from "../dataplane/test-support.js";
 import { retryableStatusCodes, startRelayRouterRig } from "./relay-router-rig.js";
@@ -33,12 +34,6 @@ afterEach(async () => {
 });
 
 const BIG = 1 << 20;
-
-function u32(v: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(v);
-  return b;
-}
 
 /** Sends `n` small requests at once on `client`; each resolves with its latency, or -1 after 5 s. */
 function smallRequests(
@@ -85,7 +80,7 @@ describe("relay flow control: a stalled reader holds back only its own stream", 
       );
       await using stalled = await RawH2Client.connect(relay.port);
       if (variant === "SETTINGS_INITIAL_WINDOW_SIZE 0")
-        stalled.send(FrameType.SETTINGS, 0, 0, initialWindowSetting(0));
+        stalled.send(FrameType.SETTINGS, 0, 0, setting(SettingsId.INITIAL_WINDOW_SIZE, 0));
       const block = getBlock("/big");
       stalled.send(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, 1, block);
       const received = (): number =>

@@ -34,7 +34,7 @@ import { RelayExchange } from "./relay-exchange.js";
 import type { DownConn } from "./relay-server.js";
 import type { RequestSide } from "./request-side.js";
 import type { ResponseLength } from "./response-check.js";
-import { releaseResponseWindow, UPSTREAM_STREAM_WINDOW } from "./response-window.js";
+import { releaseResponseWindow } from "./response-window.js";
 import { type Deadline, startDeadline, stopDeadline } from "./stream-deadline.js";
 import { ReplyPhase, ResponsePhase } from "./stream-phase.js";
 import type { UpConn } from "./upstream.js";
@@ -137,9 +137,8 @@ export class RelayStream
   ) {
     this.isGrpc = isGrpcContentType(headerValue(headers, "content-type"));
     this.reqEnded = endStream;
+    // its `ackAt` is set with each upstream stream's window (`response-window.ts`)
     this.toDown = new Half(down.conn.peerInitialWindow, down.queued);
-    // an upstream's stream window goes back in halves (set for each upstream stream: `response-window.ts`)
-    this.toDown.ackAt = UPSTREAM_STREAM_WINDOW >>> 1;
   }
 
   /** The stream is over (`ReplyPhase.Done`). */
@@ -202,9 +201,17 @@ export class RelayStream
     const up = this.up;
     if (up === undefined || this.upId === 0 || this.upClosed) return;
     if (this.response === ResponsePhase.Complete && this.toUpDone()) return;
+    this.closeUp();
+    up.conn.rstStream(this.upId, ErrorCode.CANCEL);
+  }
+
+  /**
+   * The current upstream stream sends nothing more (reset, lost, cancelled, or dropped with its
+   * attempt): its window no longer counts against the client's connection (`response-window.ts`).
+   */
+  closeUp(): void {
     this.upClosed = true;
     releaseResponseWindow(this);
-    up.conn.rstStream(this.upId, ErrorCode.CANCEL);
   }
 
   toUpDone(): boolean {
@@ -281,8 +288,7 @@ export class RelayStream
    */
   onUpStreamError(code: number, why: string): void {
     if (this.done) return;
-    this.upClosed = true;
-    releaseResponseWindow(this);
+    this.closeUp();
     if (this.response === ResponsePhase.Complete) {
       this.dropRequest = true;
       this.maybeDone();

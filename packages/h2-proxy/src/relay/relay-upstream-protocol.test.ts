@@ -6,28 +6,23 @@
  */
 
 import type { Socket } from "node:net";
-import { encodeFrame, encodeHeaderBlock, FrameType } from "@l5d/h2";
+import { encodeFrame, encodeHeaderBlock, FrameType, SettingsId } from "@l5d/h2";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   type ForwardSummary,
   getBlock,
   h2Client,
-  initialWindowSetting,
   payload,
   RawH2Client,
   relayForward,
+  setting,
   simpleRequest,
   startH2Backend,
+  u32,
   waitFor,
 } from "../dataplane/test-support.js";
 import { rawUpstream } from "./raw-upstream-rig.js";
 import { startRelayServer } from "./relay-server.js";
-
-function u32(v: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(v);
-  return b;
-}
 
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -196,7 +191,7 @@ describe("relay: an upstream's malformed response", () => {
     const { up, sockets, grants } = await windowedUpstream();
     const { relay } = await relayTo(up);
     await using client = await RawH2Client.connect(relay.port);
-    client.send(FrameType.SETTINGS, 0, 0, initialWindowSetting(0));
+    client.send(FrameType.SETTINGS, 0, 0, setting(SettingsId.INITIAL_WINDOW_SIZE, 0));
     const block = getBlock("/x");
     for (const id of [1, 3]) client.send(FrameType.HEADERS, 0x5, id, block);
     await waitFor(() => client.received(FrameType.HEADERS).length === 2, 5_000, "two responses");
@@ -211,7 +206,7 @@ describe("relay: an upstream's malformed response", () => {
     await waitFor(() => grants(1).length === 2, 5_000, "the second grant");
     client.send(FrameType.WINDOW_UPDATE, 0, 1, u32(5_000));
     // a larger SETTINGS_INITIAL_WINDOW_SIZE opens every stream's window by the difference
-    client.send(FrameType.SETTINGS, 0, 0, initialWindowSetting(5_000));
+    client.send(FrameType.SETTINGS, 0, 0, setting(SettingsId.INITIAL_WINDOW_SIZE, 5_000));
     await waitFor(() => grants(3).length === 1, 5_000, "the grant after SETTINGS");
     expect(grants(1)).toEqual([1_000, 64_535]);
     expect(grants(3)).toEqual([5_000]);
@@ -315,7 +310,7 @@ describe("relay: an upstream's malformed response", () => {
     const { relay } = await relayTo(up);
     // streams open with no window (SETTINGS_INITIAL_WINDOW_SIZE 0), then the first is given 64 KiB
     await using client = await RawH2Client.connect(relay.port);
-    client.send(FrameType.SETTINGS, 0, 0, initialWindowSetting(0));
+    client.send(FrameType.SETTINGS, 0, 0, setting(SettingsId.INITIAL_WINDOW_SIZE, 0));
     const block = getBlock("/x");
     client.send(FrameType.HEADERS, 0x5, 1, block);
     client.send(FrameType.HEADERS, 0x5, 3, block);

@@ -153,8 +153,7 @@ function upMalformed(s: RelayStream, why: string): void {
 /** The upstream reset its stream (REFUSED_STREAM before the response: unprocessed). */
 export function onUpReset(s: RelayStream, code: number): void {
   if (s.done) return;
-  s.upClosed = true;
-  releaseResponseWindow(s);
+  s.closeUp();
   const complete = s.response === ResponsePhase.Complete;
   if (complete && code === 0) {
     // the response is complete: the upstream stops the request (NO_ERROR); so does the client
@@ -177,8 +176,7 @@ export function onUpReset(s: RelayStream, code: number): void {
 /** The upstream connection is gone (before its handshake completed: unprocessed). */
 export function onUpLost(s: RelayStream): void {
   if (s.done) return;
-  s.upClosed = true;
-  releaseResponseWindow(s);
+  s.closeUp();
   if (s.response === ResponsePhase.Complete) {
     s.dropRequest = true;
     s.maybeDone();

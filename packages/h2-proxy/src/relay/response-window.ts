@@ -63,7 +63,7 @@ function room(down: DownConn): number {
 function holdWindow(s: RelayStream): number {
   if (s.reply !== ReplyPhase.Holding) return 0;
   const b = (s.ex as ExchangeOptions).responseBufferBytes + 1;
-  return b < UPSTREAM_STREAM_WINDOW ? b : UPSTREAM_STREAM_WINDOW;
+  return Math.min(b, UPSTREAM_STREAM_WINDOW);
 }
 
 /**

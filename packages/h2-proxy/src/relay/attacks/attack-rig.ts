@@ -85,8 +85,7 @@ export async function startRelayChild(
   };
 }
 
-/** The child's `process.memoryUsage()`. */
-/** The child's memory, open streams and queued response bytes. */
+/** The child's `process.memoryUsage()`, with the relay's open streams and queued response bytes. */
 export interface ChildMem extends NodeJS.MemoryUsage {
   readonly streams: number;
   readonly bufferedBytes: number;

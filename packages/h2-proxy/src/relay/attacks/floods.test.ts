@@ -16,6 +16,7 @@ import {
   SettingsId,
 } from "@l5d/h2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { setting, u32 } from "../../dataplane/test-support.js";
 import { NARROW_WINDOW } from "../response-window.js";
 import {
   type AttackOptions,
@@ -83,12 +84,6 @@ const POST = encodeHeaderBlock([
   [":path", "/probe"],
   [":authority", "attack"],
 ]);
-
-function u32(v: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(v >>> 0);
-  return b;
-}
 
 /** `n` copies of one frame, as one Buffer (built once, written many times). */
 function repeat(frame: Buffer, n: number): { bytes: Buffer; frames: number } {
@@ -398,9 +393,7 @@ describe("attack suite: floods (relay in a child process)", () => {
   it(
     "zero-window / slow read (CVE-2019-9517): huge windows opened, a large response never read",
     async () => {
-      const iws = Buffer.alloc(6);
-      iws.writeUInt16BE(SettingsId.INITIAL_WINDOW_SIZE, 0);
-      iws.writeUInt32BE(0x7fffffff, 2);
+      const iws = setting(SettingsId.INITIAL_WINDOW_SIZE, 0x7fffffff);
       // PRIORITY frames (ignored, not counted) keep the attacker writing: it sees the reset
       const prio = {
         bytes: encodeFrame(FrameType.PRIORITY, 0, 3, Buffer.from([0, 0, 0, 0, 16])),
@@ -428,8 +421,7 @@ describe("attack suite: floods (relay in a child process)", () => {
   it(
     "zero-window (CVE-2019-9517): 200 streams asking for large responses, no stream window ever given: nothing is asked of the backend, nothing queued",
     async () => {
-      const window0 = Buffer.alloc(6);
-      window0.writeUInt16BE(SettingsId.INITIAL_WINDOW_SIZE, 0);
+      const window0 = setting(SettingsId.INITIAL_WINDOW_SIZE, 0);
       // each upstream stream is given the window its client gives, none: the backend sends the
       // 200 responses' HEADERS and no DATA (it used to send 64 KiB each, queued here)
       await run("zero_window", {
