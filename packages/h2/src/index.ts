@@ -59,6 +59,7 @@ export {
   verdict,
   verdictCode,
 } from "./stream-state.js";
+export { StreamTable } from "./stream-table.js";
 export {
   CLIENT_PREFACE,
   DEFAULT_HEADER_TABLE_SIZE,

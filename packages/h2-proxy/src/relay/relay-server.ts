@@ -49,6 +49,7 @@ import {
   resolveLimits,
   SettingsId,
   StreamState,
+  StreamTable,
   streamStateName,
   Verdict,
   verdict,
@@ -176,7 +177,7 @@ export const IDLE_TIMEOUT_MS = 180_000;
 export const MAX_CONNECTIONS = 10_000;
 
 export class DownConn implements FrameHandler {
-  readonly streams = new Map<number, RelayStream>();
+  readonly streams = new StreamTable<RelayStream>();
   readonly conn: FrameConn;
   /**
    * The client's streams beyond the open ones (RFC 9113 §5.1): the highest id opened (above:
@@ -204,7 +205,7 @@ export class DownConn implements FrameHandler {
   promised = 0;
   narrowed = false;
   /** Stream idle timeout: per stream, its byte count when last seen moving, and since when. */
-  streamMarks: Map<number, { mark: number; since: number }> | undefined;
+  streamMarks: StreamTable<{ mark: number; since: number }> | undefined;
 
   constructor(
     readonly relay: Relay,
@@ -740,11 +741,12 @@ function sweepStreams(
 ): void {
   let marks = c.streamMarks;
   if (marks === undefined) {
-    marks = new Map();
+    marks = new StreamTable();
     c.streamMarks = marks;
   }
-  for (const id of marks.keys()) if (!c.streams.has(id)) marks.delete(id);
-  for (const [id, s] of c.streams) {
+  for (const id of marks.ids()) if (!c.streams.has(id)) marks.delete(id);
+  for (const s of c.streams.values()) {
+    const id = s.id;
     const mark = s.bytesIn + s.bytesOut;
     const m = marks.get(id);
     if (m === undefined || m.mark !== mark) {

@@ -33,6 +33,7 @@ import {
   FrameType,
   type HeaderField,
   StreamState,
+  StreamTable,
   Verdict,
   verdict,
 } from "@l5d/h2";
@@ -43,7 +44,7 @@ const SLOT_MASK = CLOSED_KEPT - 1;
 
 export class UpStreams {
   /** Streams opened and not closed: open, half-closed (local) or half-closed (remote). */
-  readonly #open = new Map<number, StreamState>();
+  readonly #open = new StreamTable<StreamState>();
   /** Recently closed streams and how: slot `(id >> 1) & SLOT_MASK` (made on the first close). */
   #closedIds: Int32Array | undefined;
   #closedStates: Uint8Array | undefined;

@@ -20,6 +20,7 @@ import {
   type LimitName,
   MAX_WINDOW,
   SettingsId,
+  StreamTable,
   Verdict,
 } from "@l5d/h2";
 import { DataplaneError, GrpcStatus } from "../dataplane/errors.js";
@@ -44,7 +45,7 @@ export const UPSTREAM_CONNECTION_WINDOW = MAX_WINDOW;
 
 export class UpConn implements FrameHandler {
   /** The relayed request on each upstream stream (the streams' wire states: `conn.streams`). */
-  readonly streams = new Map<number, RelayStream>();
+  readonly streams = new StreamTable<RelayStream>();
   readonly conn: UpFrameConn;
   nextId = 1;
   /** No new streams here (a GOAWAY, or stream ids running out): closed once its streams are done. */
@@ -324,7 +325,10 @@ export class UpConn implements FrameHandler {
     if (this.relay.ups.get(this.key) === this) this.relay.ups.delete(this.key);
     if (lastStreamId < this.goawayLastId) this.goawayLastId = lastStreamId;
     const last = this.goawayLastId;
-    for (const [id, s] of [...this.streams]) if (id > last) onUpReset(s, ErrorCode.REFUSED_STREAM);
+    for (const id of this.streams.ids()) {
+      const s = this.streams.get(id);
+      if (id > last && s !== undefined) onUpReset(s, ErrorCode.REFUSED_STREAM);
+    }
     if (code !== ErrorCode.NO_ERROR && this.#drainTimer === undefined) {
       this.goawayError = `GOAWAY ${errorCodeName(code)}, last stream ${last}`;
       this.#drainTimer = setTimeout(this.#onDrainTimeout, GOAWAY_ERROR_DRAIN_MS);
