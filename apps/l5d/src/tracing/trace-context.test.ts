@@ -111,6 +111,23 @@ describe("l5d-ctx-trace", () => {
     expect(decodeL5dCtxTrace("not base64!")).toBeUndefined();
     expect(decodeL5dCtxTrace(Buffer.alloc(31).toString("base64"))).toBeUndefined();
     expect(decodeL5dCtxTrace(Buffer.alloc(32).toString("base64"))).toBeUndefined(); // zero ids
+    // span id 0, trace id 1; span id 1, trace id 0 (64-bit, and 128-bit with both halves 0)
+    const ids = (span: number, low: number, high?: number): string => {
+      const b = Buffer.alloc(high === undefined ? 32 : 40);
+      b[7] = span;
+      b[23] = low;
+      if (high !== undefined) b[39] = high;
+      return b.toString("base64");
+    };
+    expect(decodeL5dCtxTrace(ids(0, 1))).toBeUndefined();
+    expect(decodeL5dCtxTrace(ids(1, 0))).toBeUndefined();
+    expect(decodeL5dCtxTrace(ids(1, 0, 0))).toBeUndefined();
+    // a 128-bit id whose low half is 0 is an id
+    expect(decodeL5dCtxTrace(ids(1, 0, 2))?.traceId).toBe(`${"0".repeat(15)}2${"0".repeat(16)}`);
+    expect(decodeL5dCtxTrace(ids(1, 1))).toMatchObject({
+      spanId: "0000000000000001",
+      traceId: "0000000000000001",
+    });
   });
 });
 

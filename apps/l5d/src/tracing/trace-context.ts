@@ -171,7 +171,9 @@ export function decodeL5dCtxTrace(b64: string): TraceContext | undefined {
   const flags = buf.readUInt32BE(28);
   const high = buf.length === 40 ? hex8(buf, 32) : "0000000000000000";
   const traceId = high === "0000000000000000" ? low : high + low;
-  if (!isSpanId(spanId) || !isTraceId(traceId)) return undefined;
+  // hex8 writes lower-case hex only: what is left to refuse is an id of zeros (the regular
+  // expressions of isSpanId / isTraceId were ~2 % of a hop's CPU behind another l5d)
+  if (spanId === "0000000000000000" || traceId === "0000000000000000") return undefined;
   return {
     traceId,
     spanId,
