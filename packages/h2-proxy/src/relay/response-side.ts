@@ -24,6 +24,12 @@ import { ReplyPhase, ResponsePhase } from "./stream-phase.js";
 import type { UpConn } from "./upstream.js";
 import { withoutHopByHop } from "./upstream-request.js";
 
+/** The upstream's response is complete: it sends no more DATA, so its window is released. */
+function responseComplete(s: RelayStream): void {
+  s.response = ResponsePhase.Complete;
+  releaseResponseWindow(s);
+}
+
 /** Response headers or trailers; `charsProblem`: the decoder found invalid characters in them. */
 export function onRespHeaders(
   s: RelayStream,
@@ -47,8 +53,7 @@ export function onRespHeaders(
   if (!first) {
     // trailers
     readGrpcStatus(s, fields);
-    s.response = ResponsePhase.Complete;
-    releaseResponseWindow(s);
+    responseComplete(s);
     s.toDown.tail = out;
     if (s.reply === ReplyPhase.Holding) settleHeld(s, undefined, false);
     else s.flushDown();
@@ -63,9 +68,10 @@ export function onRespHeaders(
     if (!holding) s.down.conn.headers(s.id, out, false);
     return;
   }
-  s.response = end ? ResponsePhase.Complete : ResponsePhase.Receiving;
-  if (end) releaseResponseWindow(s);
-  if (end) readGrpcStatus(s, fields);
+  if (end) {
+    responseComplete(s);
+    readGrpcStatus(s, fields);
+  } else s.response = ResponsePhase.Receiving;
   if (holding) {
     holdResponse(s, out, end);
     return;
@@ -107,10 +113,7 @@ export function onRespData(s: RelayStream, data: Buffer, end: boolean, flowLen: 
     return;
   }
   s.bytesOut += data.length;
-  if (end) {
-    s.response = ResponsePhase.Complete;
-    releaseResponseWindow(s);
-  }
+  if (end) responseComplete(s);
   const holding = s.reply === ReplyPhase.Holding;
   if (!holding && !half.ended) {
     // straight through when nothing is queued ahead and the client's windows allow it
