@@ -71,6 +71,30 @@ describe("StreamTable", () => {
     for (const id of [...m.keys()]) expect(t.get(id)).toBe(m.get(id));
   });
 
+  it("finds every entry after each delete when many ids share home slots (Robin Hood order)", () => {
+    const r = prng(7);
+    for (let round = 0; round < 20; round++) {
+      const t = new StreamTable<number>();
+      const m = new Map<number, number>();
+      // ids 2 * 64 * k apart share a home slot in any table of up to 64 slots; mixed with runs
+      const ids: number[] = [];
+      for (let k = 0; k < 20; k++) ids.push(1 + 128 * k, 3 + 2 * k, 5 + 128 * k);
+      for (const id of ids) {
+        t.set(id, id * 10);
+        m.set(id, id * 10);
+      }
+      while (m.size > 0) {
+        const keys = [...m.keys()];
+        const id = keys[Math.floor(r() * keys.length)] as number;
+        expect(t.delete(id)).toBe(true);
+        m.delete(id);
+        expect(t.has(id)).toBe(false);
+        for (const [k, v] of m) expect(t.get(k)).toBe(v);
+        expect(t.size).toBe(m.size);
+      }
+    }
+  });
+
   it("keeps nothing alive through the young generation once erased (a Map's rebuilt tables do)", () => {
     // In a child with --expose-gc: a table made old (two full GCs), then 20,000 requests'
     // worth of set + delete with ~1 KB per stream and a scavenge every 500. What the young

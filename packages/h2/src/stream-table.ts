@@ -1,6 +1,7 @@
 /**
  * A connection's streams by id: an open-addressing table (linear probing on `id >>> 1`, so the
- * increasing ids of one peer fall in consecutive slots) in place of a `Map<number, V>`.
+ * increasing ids of one peer fall in consecutive slots, kept in Robin Hood order so that a
+ * delete moves only the entries displaced behind it) in place of a `Map<number, V>`.
  *
  * Why not a `Map`: a connection's stream table is written and erased once per request, so a
  * `Map`'s hash table is rebuilt every few hundred requests, and V8 links each rebuilt-away
@@ -30,64 +31,43 @@ export class StreamTable<V> {
   }
 
   get(id: number): V | undefined {
-    const ids = this.#ids;
-    const mask = this.#mask;
-    for (let i = (id >>> 1) & mask; ; i = (i + 1) & mask) {
-      const at = ids[i] as number;
-      if (at === id) return this.#values[i];
-      if (at === 0) return undefined;
-    }
+    const i = this.#find(id);
+    return i < 0 ? undefined : this.#values[i];
   }
 
   has(id: number): boolean {
-    return this.get(id) !== undefined;
+    return this.#find(id) >= 0;
   }
 
   /** Sets the stream `id` (> 0) to `value` (not undefined). */
   set(id: number, value: V): void {
-    const ids = this.#ids;
-    const mask = this.#mask;
-    let i = (id >>> 1) & mask;
-    for (;;) {
-      const at = ids[i] as number;
-      if (at === id) {
-        this.#values[i] = value;
-        return;
-      }
-      if (at === 0) break;
-      i = (i + 1) & mask;
+    const i = this.#find(id);
+    if (i >= 0) {
+      this.#values[i] = value;
+      return;
     }
-    ids[i] = id;
-    this.#values[i] = value;
+    this.#insert(id, value);
     // at most half full: probes stay short
-    if (++this.#size * 2 > ids.length) this.#resize(ids.length * 2);
+    if (++this.#size * 2 > this.#ids.length) this.#resize(this.#ids.length * 2);
   }
 
   /** Removes stream `id`; false when it was not there. */
   delete(id: number): boolean {
+    let i = this.#find(id);
+    if (i < 0) return false;
     const ids = this.#ids;
     const values = this.#values;
     const mask = this.#mask;
-    let i = (id >>> 1) & mask;
+    // backward-shift deletion: the entries after it that are away from their home slot move
+    // one slot back; the run ends at an empty slot or an entry at home (Robin Hood order), which
+    // for one peer's increasing ids is usually the very next slot
     for (;;) {
-      const at = ids[i] as number;
-      if (at === id) break;
-      if (at === 0) return false;
-      i = (i + 1) & mask;
-    }
-    // backward-shift deletion: later entries of the same probe run move up, no tombstones
-    let j = i;
-    for (;;) {
-      j = (j + 1) & mask;
+      const j = (i + 1) & mask;
       const at = ids[j] as number;
-      if (at === 0) break;
-      const home = (at >>> 1) & mask;
-      // the entry at j may fill slot i when i is not cyclically within (home, j]
-      if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
-        ids[i] = at;
-        values[i] = values[j];
-        i = j;
-      }
+      if (at === 0 || (((at >>> 1) ^ j) & mask) === 0) break;
+      ids[i] = at;
+      values[i] = values[j];
+      i = j;
     }
     ids[i] = 0;
     values[i] = undefined;
@@ -112,22 +92,59 @@ export class StreamTable<V> {
     return out;
   }
 
+  /**
+   * The slot of `id`, or -1. Robin Hood order: along a probe run, entries are never further from
+   * their home slot than the one before them, so the search ends at an entry nearer its home
+   * than `id` would be.
+   */
+  #find(id: number): number {
+    const ids = this.#ids;
+    const mask = this.#mask;
+    let i = (id >>> 1) & mask;
+    for (let d = 0; ; d++) {
+      const at = ids[i] as number;
+      if (at === id) return i;
+      if (at === 0 || ((i - (at >>> 1)) & mask) < d) return -1;
+      i = (i + 1) & mask;
+    }
+  }
+
+  /** Places an absent `id`: a poorer entry (further from home) takes the slot of a richer one. */
+  #insert(id: number, value: V): void {
+    const ids = this.#ids;
+    const values = this.#values;
+    const mask = this.#mask;
+    let i = (id >>> 1) & mask;
+    let carried = value;
+    for (let d = 0; ; d++) {
+      const at = ids[i] as number;
+      if (at === 0) {
+        ids[i] = id;
+        values[i] = carried;
+        return;
+      }
+      const atD = (i - (at >>> 1)) & mask;
+      if (atD < d) {
+        const atV = values[i] as V;
+        ids[i] = id;
+        values[i] = carried;
+        id = at;
+        carried = atV;
+        d = atD;
+      }
+      i = (i + 1) & mask;
+    }
+  }
+
   #resize(slots: number): void {
     const oldIds = this.#ids;
     const oldValues = this.#values;
-    const ids = new Int32Array(slots);
-    const values = new Array<V | undefined>(slots).fill(undefined);
-    const mask = slots - 1;
+    this.#ids = new Int32Array(slots);
+    this.#values = new Array<V | undefined>(slots).fill(undefined);
+    this.#mask = slots - 1;
     for (let k = 0; k < oldIds.length; k++) {
       const id = oldIds[k] as number;
-      if (id === 0) continue;
-      let i = (id >>> 1) & mask;
-      while (ids[i] !== 0) i = (i + 1) & mask;
-      ids[i] = id;
-      values[i] = oldValues[k];
+      if (id !== 0) this.#insert(id, oldValues[k] as V);
     }
-    this.#ids = ids;
-    this.#values = values;
-    this.#mask = mask;
   }
 }
