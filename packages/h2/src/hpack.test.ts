@@ -38,7 +38,7 @@ describe("HPACK", () => {
     }
   });
 
-  it("shrinks a repeated gRPC request block to index bytes plus the volatile literals", () => {
+  it("shrinks a repeated gRPC request block to index bytes plus the per-request values", () => {
     const e = new HpackEncoder();
     const d = new HpackDecoder();
     const block = (i: number): HeaderField[] => [
@@ -51,15 +51,58 @@ describe("HPACK", () => {
       ["l5d-dst-service", "/svc/helloworld.Greeter"],
       ["l5d-reqid", (1_000_000 + i).toString(16)],
     ];
-    const first = e.encode(block(0));
-    expect(d.decode(first)).toEqual(block(0));
-    const second = e.encode(block(1));
-    expect(d.decode(second)).toEqual(block(1));
-    // 7 one-byte indexes (:path is volatile: a literal with a static name index, 1 + 1 + 28)
+    const blocks = [0, 1, 2, 3].map((i) => e.encode(block(i)));
+    blocks.forEach((b, i) => expect(d.decode(b)).toEqual(block(i)));
     const path = "/helloworld.Greeter/SayHello".length;
-    const reqid = "l5d-reqid".length + (1_000_001).toString(16).length;
-    expect(second.length).toBe(6 + (2 + path) + (1 + 2 + reqid));
-    expect(second.length).toBeLessThan(first.length / 2);
+    const reqid = (1_000_001).toString(16).length;
+    // the first block adds an l5d-reqid entry (with its value): later ids are literals without
+    // indexing that name it (index 62 and up: 4-bit prefix, 2 bytes), the name never spelt out
+    // again. :path is a literal (static name 4) until it comes again: then it is indexed
+    expect(blocks[1]?.length).toBe(6 + (2 + path) + (2 + 1 + reqid));
+    expect(blocks[2]?.length).toBe(7 + (2 + 1 + reqid));
+    expect(blocks[3]?.length).toBe(7 + (2 + 1 + reqid));
+    expect(blocks[3]?.length).toBeLessThan((blocks[0]?.length ?? 0) / 3);
+  });
+
+  it("never indexes a path that does not repeat, and indexes one that does", () => {
+    const e = new HpackEncoder();
+    const d = new HpackDecoder();
+    const req = (path: string): HeaderField[] => [
+      [":method", "GET"],
+      [":path", path],
+    ];
+    // 100 unique paths: each a literal without indexing (0000 + static name 4 = 0x04)
+    for (let i = 0; i < 100; i++) {
+      const b = e.encode(req(`/item/${i}`));
+      expect(d.decode(b)).toEqual(req(`/item/${i}`));
+      expect(b[1]).toBe(0x04);
+    }
+    // the same path twice in a row: the second time with incremental indexing (0x44), then one
+    // index byte (62: the only entry)
+    const first = e.encode(req("/same"));
+    const second = e.encode(req("/same"));
+    const third = e.encode(req("/same"));
+    for (const b of [first, second, third]) expect(d.decode(b)).toEqual(req("/same"));
+    expect(first[1]).toBe(0x04);
+    expect(second[1]).toBe(0x44);
+    expect([...third]).toEqual([0x82, 0x80 | 62]);
+  });
+
+  it("names per-request fields by a dynamic entry only while the peer still has it", () => {
+    // a 128-byte table: stable fields churn the l5d-ctx-trace entry out, and it comes back
+    for (const size of [0, 128, 4_096]) {
+      const e = new HpackEncoder(size);
+      const d = new HpackDecoder(size);
+      for (let i = 0; i < 500; i++) {
+        const fields: HeaderField[] = [
+          [":method", "POST"],
+          [`x-stable-${i % 5}`, "v".repeat(i % 40)],
+          ["l5d-ctx-trace", `trace-${i}`],
+          ["grpc-timeout", `${i}m`],
+        ];
+        expect(d.decode(e.encode(fields))).toEqual(fields);
+      }
+    }
   });
 
   it("keeps encoder and decoder tables in step across 5,000 blocks of churn (FIFO compaction)", () => {

@@ -479,23 +479,37 @@ function writeString(out: Buffer, off: number, s: string): number {
 }
 
 /**
+ * How the encoder treats a header name's values:
+ * - `Index`: every value goes into the dynamic table on first sight (repeats are one byte);
+ * - `OnRepeat`: values that often change per request (`:path` of plain HTTP, `content-length`)
+ *   go in only when the same value comes again at the same place of the next block of its
+ *   kind (a gRPC method called again): a client's unique paths never fill the table;
+ * - `Never`: values unique per request (ids, timestamps, deadlines) are literals without
+ *   indexing. A name outside the static table is then named by a dynamic entry of that name
+ *   (added once, with the value of the time), not spelt out each time.
+ */
+enum Indexing {
+  Index = 0,
+  OnRepeat = 1,
+  Never = 2,
+}
+
+/**
  * What the encoder knows about a header name before looking at its connection's table: its
- * first static-table index (0: none), the static `value → index` pairs, and whether its values
- * change per request (never worth a dynamic-table entry).
+ * first static-table index (0: none), the static `value → index` pairs, and how its values are
+ * indexed.
  */
 interface NameInfo {
   readonly first: number;
   readonly values: Map<string, number>;
-  volatile: boolean;
+  indexing: Indexing;
 }
 
-/**
- * Header fields whose values change per request: never worth a dynamic-table entry.
- * Everything else is indexed on first sight, so repeated fields shrink to one byte.
- */
-const VOLATILE: readonly string[] = [
-  ":path",
-  "content-length",
+/** Header fields whose values change per request: indexed only when they repeat. */
+const ON_REPEAT: readonly string[] = [":path", "content-length"];
+
+/** Header fields whose values are new with every request: never worth a dynamic-table entry. */
+const NEVER: readonly string[] = [
   "grpc-timeout",
   "grpc-message",
   "l5d-reqid",
@@ -507,20 +521,25 @@ const VOLATILE: readonly string[] = [
   "date",
 ];
 
-/** One lookup per field: name → static indexes and volatility (RFC 7541 Appendix A + VOLATILE). */
+/** One lookup per field: name → static indexes and indexing (RFC 7541 Appendix A + the lists). */
 const NAMES = new Map<string, NameInfo>();
 STATIC.forEach(([n, v], i) => {
   let info = NAMES.get(n);
   if (info === undefined) {
-    info = { first: i + 1, values: new Map(), volatile: false };
+    info = { first: i + 1, values: new Map(), indexing: Indexing.Index };
     NAMES.set(n, info);
   }
   if (!info.values.has(v)) info.values.set(v, i + 1);
 });
-for (const n of VOLATILE) {
-  const info = NAMES.get(n);
-  if (info === undefined) NAMES.set(n, { first: 0, values: new Map(), volatile: true });
-  else info.volatile = true;
+for (const [names, indexing] of [
+  [ON_REPEAT, Indexing.OnRepeat],
+  [NEVER, Indexing.Never],
+] as const) {
+  for (const n of names) {
+    const info = NAMES.get(n);
+    if (info === undefined) NAMES.set(n, { first: 0, values: new Map(), indexing });
+    else info.indexing = indexing;
+  }
 }
 
 /** Upper bound of a block's size: prefix byte + two 5-byte integers + the strings, per field. */
@@ -565,7 +584,8 @@ const MEMO_FIELDS = 32;
 /**
  * An HPACK encoder for one connection (the peer's decoder mirrors its dynamic table):
  * static-table hits are indexed, stable fields are added to the dynamic table (default
- * 4,096 bytes, FIFO eviction as the peer does), volatile ones are literals without indexing.
+ * 4,096 bytes, FIFO eviction as the peer does), per-request ones (`:path`, ids, deadlines)
+ * are literals, indexed only when they repeat (`Indexing`).
  * Strings are raw (no Huffman): cheaper to produce, a few bytes bigger.
  *
  * The hot path allocates only the returned block: the table is looked up as name → value →
@@ -584,6 +604,8 @@ export class HpackEncoder {
   #inserted = 0;
   #size = 0;
   readonly #maxSize: number;
+  /** A `Never` name outside the static table → the insertion number of its newest entry. */
+  readonly #named = new Map<string, number>();
   /** The last two kinds of block (a connection's encoder writes one or two: requests, or responses and trailers). */
   #memo = new BlockMemo();
   #memoOther = new BlockMemo();
@@ -625,7 +647,8 @@ export class HpackEncoder {
       const f = list[i] as HeaderField;
       const name = f[0];
       const value = f[1];
-      if (i < remembered && memoNames[i] === name && memoValues[i] === value) {
+      const repeated = i < remembered && memoNames[i] === name && memoValues[i] === value;
+      if (repeated) {
         const c = codes[i] as number;
         if (c > 0) {
           off = writeInt(out, off, 0x80, 7, c);
@@ -640,22 +663,34 @@ export class HpackEncoder {
       let code = 0;
       const info = NAMES.get(name);
       const st = info?.values.get(value);
-      const volatile = info?.volatile === true;
+      const indexing = info === undefined ? Indexing.Index : info.indexing;
       if (st !== undefined) {
         off = writeInt(out, off, 0x80, 7, st);
         code = st;
       } else {
-        const dyn = volatile ? undefined : table.get(name)?.get(value);
+        const dyn = indexing === Indexing.Never ? undefined : table.get(name)?.get(value);
         if (dyn !== undefined) {
           off = writeInt(out, off, 0x80, 7, STATIC.length + 1 + (this.#inserted - dyn));
           code = -dyn;
         } else {
-          const nameIdx = info === undefined ? 0 : info.first;
+          let nameIdx = info === undefined ? 0 : info.first;
           const size = name.length + value.length + 32;
-          if (!volatile && size <= this.#maxSize) {
+          let index =
+            size <= this.#maxSize &&
+            (indexing === Indexing.Index || (indexing === Indexing.OnRepeat && repeated));
+          if (!index && nameIdx === 0 && indexing === Indexing.Never) {
+            // named by the entry of this name the peer still has, or one is added now
+            const num = this.#named.get(name);
+            if (num !== undefined && num > this.#base + this.#head)
+              nameIdx = STATIC.length + 1 + (this.#inserted - num);
+            else index = size <= this.#maxSize;
+          }
+          if (index) {
             // literal with incremental indexing (01): the peer adds it to its table as we do
             off = writeInt(out, off, 0x40, 6, nameIdx);
-            code = -this.#add(name, value, size);
+            const num = this.#add(name, value, size);
+            if (indexing === Indexing.Never) this.#named.set(name, num);
+            else code = -num;
           } else {
             // literal without indexing (0000)
             off = writeInt(out, off, 0, 4, nameIdx);
@@ -665,9 +700,10 @@ export class HpackEncoder {
         }
       }
       if (i < MEMO_FIELDS) {
-        // a field without a shortcut keeps no strings alive
-        memoNames[i] = code === 0 ? "" : name;
-        memoValues[i] = code === 0 ? "" : value;
+        // a field without a shortcut keeps no strings alive, unless its repeat is looked for
+        const kept = code !== 0 || indexing === Indexing.OnRepeat;
+        memoNames[i] = kept ? name : "";
+        memoValues[i] = kept ? value : "";
         codes[i] = code;
       }
     }
