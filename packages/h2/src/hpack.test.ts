@@ -88,6 +88,25 @@ describe("HPACK", () => {
     expect([...third]).toEqual([0x82, 0x80 | 62]);
   });
 
+  it("indexes a response's date while it stays the same (it changes once a second)", () => {
+    const e = new HpackEncoder();
+    const d = new HpackDecoder();
+    const res = (date: string): HeaderField[] => [
+      [":status", "200"],
+      ["date", date],
+    ];
+    const second = "Sat, 05 Dec 2026 05:33:03 GMT";
+    const sizes = [second, second, second, "Sat, 05 Dec 2026 05:33:04 GMT"].map((date) => {
+      const b = e.encode(res(date));
+      expect(d.decode(b)).toEqual(res(date));
+      return b.length;
+    });
+    // :status is one byte. The date: a literal without indexing naming static entry 33 (4-bit
+    // prefix: 2 bytes), then with incremental indexing when it repeats (6-bit prefix: 1 byte),
+    // then one index byte; the next second's date is a literal again
+    expect(sizes).toEqual([1 + 2 + 1 + 29, 1 + 1 + 1 + 29, 2, 1 + 2 + 1 + 29]);
+  });
+
   it("names per-request fields by a dynamic entry only while the peer still has it", () => {
     // a 128-byte table: stable fields churn the l5d-ctx-trace entry out, and it comes back
     for (const size of [0, 128, 4_096]) {

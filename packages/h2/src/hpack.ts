@@ -505,20 +505,21 @@ interface NameInfo {
   indexing: Indexing;
 }
 
-/** Header fields whose values change per request: indexed only when they repeat. */
-const ON_REPEAT: readonly string[] = [":path", "content-length"];
+/**
+ * Header fields whose values change per request, or now and then: indexed only when they repeat
+ * (`date` changes once a second and repeats for every response in between).
+ */
+const ON_REPEAT: readonly string[] = [":path", "content-length", "date", "grpc-message"];
 
 /** Header fields whose values are new with every request: never worth a dynamic-table entry. */
 const NEVER: readonly string[] = [
   "grpc-timeout",
-  "grpc-message",
   "l5d-reqid",
   "l5d-ctx-trace",
   "x-b3-traceid",
   "x-b3-spanid",
   "x-b3-parentspanid",
   "b3",
-  "date",
 ];
 
 /** One lookup per field: name → static indexes and indexing (RFC 7541 Appendix A + the lists). */
