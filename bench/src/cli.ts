@@ -25,6 +25,13 @@ export interface BenchOptions {
    */
   workers: boolean;
   /**
+   * the A/B mode: this checkout's l5d against the l5d built in another checkout (this path: a
+   * git worktree of another commit, `pnpm build` run in it), both under the same saturated load
+   * at the same time, round after round; `hops` l5ds in each chain (1 or 2).
+   */
+  ab?: string;
+  hops?: number;
+  /**
    * proxies to run (default: all for full — the `-tls` cases included — and the h2c ones for
    * http1, l5d+naive+nghttpx for quick).
    */
@@ -57,7 +64,7 @@ export class UsageError extends Error {
 /** The proxies of the HTTP/1.1 mode (the naive proxy is h2-only). */
 export const HTTP1_NAMES: readonly ProxyName[] = ["l5d", "nginx", "haproxy", "nghttpx"];
 
-export const USAGE = `usage: node bench/bench.mjs [--quick | --http1 | --namerd [--quick] | --mesh [--quick] | --workers [--quick]] [--only=l5d,naive,nginx,haproxy,nghttpx,l5d-tls,nghttpx-tls] [--scale=<x>] [--no-install] [--cpu-prof] [--out=<dir>]`;
+export const USAGE = `usage: node bench/bench.mjs [--quick | --http1 | --namerd [--quick] | --mesh [--quick] | --workers [--quick] | --ab=<other checkout> [--hops=1|2] [--quick]] [--only=l5d,naive,nginx,haproxy,nghttpx,l5d-tls,nghttpx-tls] [--scale=<x>] [--no-install] [--cpu-prof] [--out=<dir>]`;
 
 /** Parses argv (without node and script). */
 export function parseArgs(argv: readonly string[]): BenchOptions {
@@ -80,6 +87,8 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     else if (k === "--namerd" && v === undefined) o.namerd = true;
     else if (k === "--mesh" && v === undefined) o.mesh = true;
     else if (k === "--workers" && v === undefined) o.workers = true;
+    else if (k === "--ab" && v) o.ab = v;
+    else if (k === "--hops" && (v === "1" || v === "2")) o.hops = Number(v);
     else if (k === "--no-install") o.noInstall = true;
     else if (k === "--cpu-prof") o.cpuProf = true;
     else if (k === "--only" && v) {
@@ -102,6 +111,14 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     throw new UsageError(`--workers, --mesh, --http1 and --namerd are separate modes\n${USAGE}`);
   if (o.workers && o.only !== undefined)
     throw new UsageError(`--workers runs direct, l5d and nghttpx: --only does not apply`);
+  if (o.hops !== undefined && o.ab === undefined)
+    throw new UsageError(`--hops goes with --ab\n${USAGE}`);
+  if (o.ab !== undefined && (o.http1 || o.namerd || o.mesh || o.workers))
+    throw new UsageError(
+      `--ab, --workers, --mesh, --http1 and --namerd are separate modes\n${USAGE}`,
+    );
+  if (o.ab !== undefined && o.only !== undefined)
+    throw new UsageError(`--ab runs two builds of l5d: --only does not apply`);
   if (o.namerd && (o.only !== undefined || o.cpuProf))
     throw new UsageError(`--namerd runs namerd and l5d only: --only and --cpu-prof do not apply`);
   if (o.http1)

@@ -85,6 +85,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (opts.namerd) return (await import("./namerd-run.js")).mainNamerd(opts, log);
   if (opts.mesh) return (await import("./mesh-run.js")).mainMesh(opts, log);
   if (opts.workers) return (await import("./workers-run.js")).mainWorkers(opts, log);
+  if (opts.ab !== undefined) return (await import("./ab-run.js")).mainAb(opts, log);
   const code = await mainHop(opts);
   if (opts.quick || opts.only !== undefined) return code;
   // the full run goes on with the whole mesh and the workers modes: every figure of issue #17
