@@ -93,9 +93,9 @@ export class StreamTable<V> {
   }
 
   /**
-   * The slot of `id`, or -1. Robin Hood order: along a probe run, entries are never further from
-   * their home slot than the one before them, so the search ends at an entry nearer its home
-   * than `id` would be.
+   * The slot of `id`, or -1. Robin Hood order: `id`, inserted, would have taken the slot of any
+   * entry nearer its own home than `id` was to `id`'s, so the search ends at the first such
+   * entry (or an empty slot).
    */
   #find(id: number): number {
     const ids = this.#ids;
