@@ -10,7 +10,7 @@ const round = (base: number, other: number): AbRound => ({
 });
 
 describe("the A/B mode", () => {
-  it("takes --ab=<checkout> with --hops=1|2 and --quick, alone", () => {
+  it("takes --ab=<checkout>|nghttpx with --hops=1|2, --tls (one hop) and --quick, alone", () => {
     expect(parseArgs(["--ab=/tmp/wt"])).toMatchObject({ ab: "/tmp/wt", quick: false });
     expect(parseArgs(["--ab=/tmp/wt", "--hops=2", "--quick", "--no-install"])).toMatchObject({
       ab: "/tmp/wt",
@@ -19,7 +19,10 @@ describe("the A/B mode", () => {
       noInstall: true,
     });
     expect(parseArgs([]).ab).toBeUndefined();
-    expect(() => parseArgs(["--hops=2"])).toThrow(/--hops goes with --ab/);
+    expect(parseArgs(["--ab=nghttpx", "--tls"])).toMatchObject({ ab: "nghttpx", tls: true });
+    expect(() => parseArgs(["--hops=2"])).toThrow(/--hops and --tls go with --ab/);
+    expect(() => parseArgs(["--tls"])).toThrow(/--hops and --tls go with --ab/);
+    expect(() => parseArgs(["--ab=nghttpx", "--tls", "--hops=2"])).toThrow(/one hop/);
     expect(() => parseArgs(["--ab=/tmp/wt", "--hops=3"])).toThrow(/unknown argument --hops=3/);
     expect(() => parseArgs(["--ab=/tmp/wt", "--mesh"])).toThrow(/separate modes/);
     expect(() => parseArgs(["--ab=/tmp/wt", "--only=l5d"])).toThrow(/--only does not apply/);
@@ -29,12 +32,12 @@ describe("the A/B mode", () => {
   it("runs 10 rounds of 3 s, or 4 of 2 s with --quick; --scale stretches the rounds", () => {
     expect(abPhases(false, 1)).toEqual({
       rounds: 10,
-      warmupS: 1,
+      warmupS: 4,
       saturatedS: 3,
       clients: 4,
       streams: 32,
     });
-    expect(abPhases(true, 1)).toMatchObject({ rounds: 4, saturatedS: 2 });
+    expect(abPhases(true, 1)).toMatchObject({ rounds: 4, warmupS: 2, saturatedS: 2 });
     expect(abPhases(false, 2).saturatedS).toBe(6);
     expect(abPhases(true, 0.1).saturatedS).toBe(1);
   });
@@ -51,8 +54,11 @@ describe("the A/B mode", () => {
       medianRoundRatio: 0.95,
       lowerIn: 2,
     });
-    expect(abSummaryLine(s as NonNullable<typeof s>, 2)).toBe(
-      "ab: hops=2 this_cpu_us_per_req=18.75 other_cpu_us_per_req=20.00 ratio=0.938 median_round_ratio=0.950 lower_in=2/4",
+    expect(abSummaryLine(s as NonNullable<typeof s>, "/tmp/wt", 2)).toBe(
+      "ab: other=/tmp/wt hops=2 this_cpu_us_per_req=18.75 other_cpu_us_per_req=20.00 ratio=0.938 median_round_ratio=0.950 lower_in=2/4",
+    );
+    expect(abSummaryLine(s as NonNullable<typeof s>, "nghttpx", 1, true)).toMatch(
+      /^ab: other=nghttpx hops=1 tls this_cpu_us_per_req=18\.75 /,
     );
     expect(abRoundLine(0, round(18, 20))).toBe(
       "bench: ab: round 1: this 18.00 µs/req (20000 req/s), other 20.00 µs/req (19000 req/s), ratio 0.900",

@@ -1,6 +1,6 @@
-// The A/B mode (`bench --ab=<other checkout>`): this checkout's l5d against another build of it
-// (a git worktree of an earlier commit, built), both loaded at the same time. Its phases, the
-// summary of its rounds and its lines. Pure; the run is in ab-run.ts.
+// The A/B mode (`bench --ab=<other checkout>|nghttpx`): this checkout's l5d against another
+// build of it (a git worktree of an earlier commit, built) or against nghttpx, both loaded at the
+// same time. Its phases, the summary of its rounds and its lines. Pure; the run is in ab-run.ts.
 //
 // Why paired: on these machines two runs a minute apart differ by 10-30 % in CPU per request
 // (other tenants, frequency), far more than most changes. Two builds loaded together share the
@@ -19,11 +19,15 @@ export interface AbPhases {
   streams: number;
 }
 
-/** 10 rounds of 3 s (4 of 2 s with `quick`); `scale` multiplies the rounds' durations. */
+/**
+ * 10 rounds of 3 s after 4 s of warm-up (4 rounds of 2 s after 2 s with `quick`); `scale`
+ * multiplies the rounds' durations. With 1 s of warm-up the first round still cost l5d 30-50 %
+ * more than the others.
+ */
 export function abPhases(quick: boolean, scale: number): AbPhases {
   return {
     rounds: quick ? 4 : 10,
-    warmupS: 1,
+    warmupS: quick ? 2 : 4,
     saturatedS: Math.max(1, Math.round((quick ? 2 : 3) * scale)),
     clients: 4,
     streams: 32,
@@ -71,7 +75,10 @@ export function abRoundLine(i: number, r: AbRound): string {
   return `bench: ab: round ${i + 1}: this ${r.baseCpuUsPerReq.toFixed(2)} µs/req (${Math.round(r.baseReqPerS)} req/s), other ${r.otherCpuUsPerReq.toFixed(2)} µs/req (${Math.round(r.otherReqPerS)} req/s), ratio ${(r.baseCpuUsPerReq / r.otherCpuUsPerReq).toFixed(3)}`;
 }
 
-/** The last line: `ab: this_cpu_us_per_req=.. other_cpu_us_per_req=.. ratio=.. ...`. */
-export function abSummaryLine(s: AbSummary, hops: number): string {
-  return `ab: hops=${hops} this_cpu_us_per_req=${s.baseCpuUsPerReq.toFixed(2)} other_cpu_us_per_req=${s.otherCpuUsPerReq.toFixed(2)} ratio=${s.cpuRatio.toFixed(3)} median_round_ratio=${s.medianRoundRatio.toFixed(3)} lower_in=${s.lowerIn}/${s.rounds}`;
+/**
+ * The last line: `ab: other=<build or nghttpx> hops=.. [tls] this_cpu_us_per_req=..
+ * other_cpu_us_per_req=.. ratio=.. ...`.
+ */
+export function abSummaryLine(s: AbSummary, other: string, hops: number, tls = false): string {
+  return `ab: other=${other} hops=${hops}${tls ? " tls" : ""} this_cpu_us_per_req=${s.baseCpuUsPerReq.toFixed(2)} other_cpu_us_per_req=${s.otherCpuUsPerReq.toFixed(2)} ratio=${s.cpuRatio.toFixed(3)} median_round_ratio=${s.medianRoundRatio.toFixed(3)} lower_in=${s.lowerIn}/${s.rounds}`;
 }

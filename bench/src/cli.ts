@@ -26,11 +26,14 @@ export interface BenchOptions {
   workers: boolean;
   /**
    * the A/B mode: this checkout's l5d against the l5d built in another checkout (this path: a
-   * git worktree of another commit, `pnpm build` run in it), both under the same saturated load
-   * at the same time, round after round; `hops` l5ds in each chain (1 or 2).
+   * git worktree of another commit, `pnpm build` run in it), or against nghttpx (`nghttpx`), both
+   * under the same saturated load at the same time, round after round; `hops` proxies in each
+   * chain (1 or 2).
    */
   ab?: string;
   hops?: number;
+  /** with `ab`: over TLS on both sides (the `-tls` cases' certificates and backend port). */
+  tls?: boolean;
   /**
    * proxies to run (default: all for full — the `-tls` cases included — and the h2c ones for
    * http1, l5d+naive+nghttpx for quick).
@@ -64,7 +67,7 @@ export class UsageError extends Error {
 /** The proxies of the HTTP/1.1 mode (the naive proxy is h2-only). */
 export const HTTP1_NAMES: readonly ProxyName[] = ["l5d", "nginx", "haproxy", "nghttpx"];
 
-export const USAGE = `usage: node bench/bench.mjs [--quick | --http1 | --namerd [--quick] | --mesh [--quick] | --workers [--quick] | --ab=<other checkout> [--hops=1|2] [--quick]] [--only=l5d,naive,nginx,haproxy,nghttpx,l5d-tls,nghttpx-tls] [--scale=<x>] [--no-install] [--cpu-prof] [--out=<dir>]`;
+export const USAGE = `usage: node bench/bench.mjs [--quick | --http1 | --namerd [--quick] | --mesh [--quick] | --workers [--quick] | --ab=<other checkout>|nghttpx [--hops=1|2] [--tls] [--quick]] [--only=l5d,naive,nginx,haproxy,nghttpx,l5d-tls,nghttpx-tls] [--scale=<x>] [--no-install] [--cpu-prof] [--out=<dir>]`;
 
 /** Parses argv (without node and script). */
 export function parseArgs(argv: readonly string[]): BenchOptions {
@@ -89,6 +92,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     else if (k === "--workers" && v === undefined) o.workers = true;
     else if (k === "--ab" && v) o.ab = v;
     else if (k === "--hops" && (v === "1" || v === "2")) o.hops = Number(v);
+    else if (k === "--tls" && v === undefined) o.tls = true;
     else if (k === "--no-install") o.noInstall = true;
     else if (k === "--cpu-prof") o.cpuProf = true;
     else if (k === "--only" && v) {
@@ -111,8 +115,10 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     throw new UsageError(`--workers, --mesh, --http1 and --namerd are separate modes\n${USAGE}`);
   if (o.workers && o.only !== undefined)
     throw new UsageError(`--workers runs direct, l5d and nghttpx: --only does not apply`);
-  if (o.hops !== undefined && o.ab === undefined)
-    throw new UsageError(`--hops goes with --ab\n${USAGE}`);
+  if ((o.hops !== undefined || o.tls) && o.ab === undefined)
+    throw new UsageError(`--hops and --tls go with --ab\n${USAGE}`);
+  if (o.tls && o.hops === 2)
+    throw new UsageError(`--ab --tls runs one hop (the -tls cases' shape)\n${USAGE}`);
   if (o.ab !== undefined && (o.http1 || o.namerd || o.mesh || o.workers))
     throw new UsageError(
       `--ab, --workers, --mesh, --http1 and --namerd are separate modes\n${USAGE}`,
